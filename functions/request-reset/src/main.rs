@@ -1,0 +1,15 @@
+//! POST /api/User/authreset (Payabli, seed 001). The operation lives in `rekey`; this binary only wires it to
+//! the Lambda runtime.
+
+use lambda_http::{Error, run, service_fn};
+use rekey::routes::Function;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = rekey::App::from_env().await?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(Function::RequestReset.handle(&app, req).await)
+    }))
+    .await
+}

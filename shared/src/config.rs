@@ -1,0 +1,196 @@
+//! Typed configuration from the environment. Every missing or bad variable is
+//! named in one error, so an operator fixes them all in one deploy.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::crypto::{ServiceKeys, ServiceSecret};
+use crate::mail::LinkTemplate;
+use crate::password::{HashParams, PasswordPolicy};
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// Where the link in a reset mail points. `entry` (Payabli's front-end id)
+/// selects one of `by_entry`, else `default` is used.
+#[derive(Clone, Debug)]
+pub struct LinkTemplates {
+    pub default: LinkTemplate,
+    pub by_entry: BTreeMap<String, LinkTemplate>,
+}
+
+impl LinkTemplates {
+    pub fn for_entry(&self, entry: Option<&str>) -> &LinkTemplate {
+        entry
+            .and_then(|e| self.by_entry.get(e))
+            .unwrap_or(&self.default)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub keys: ServiceKeys,
+    pub links: LinkTemplates,
+    pub product_name: String,
+    pub token_ttl: Duration,
+    pub policy: PasswordPolicy,
+    pub hash_params: HashParams,
+}
+
+/// Reads variables from a lookup function so tests need not touch the
+/// process environment.
+pub struct EnvReader<'a> {
+    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    pub problems: Vec<String>,
+}
+
+impl<'a> EnvReader<'a> {
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Self {
+            lookup: Box::new(lookup),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn process() -> EnvReader<'static> {
+        EnvReader::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
+    pub fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let v = self.optional(name);
+        if v.is_none() {
+            self.problems.push(format!("{name} is not set: {what}"));
+        }
+        v
+    }
+
+    /// A parsed value with a default; a value that does not parse is reported.
+    pub fn parsed<T: std::str::FromStr>(&mut self, name: &str, default: T, what: &str) -> T {
+        match self.optional(name) {
+            None => default,
+            Some(raw) => match raw.trim().parse() {
+                Ok(v) => v,
+                Err(_) => {
+                    self.problems
+                        .push(format!("{name}={raw:?} is not valid: expected {what}"));
+                    default
+                }
+            },
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut env = EnvReader::process();
+        let config = Self::read(&mut env);
+        env.finish()?;
+        Ok(config.expect("every problem was reported"))
+    }
+
+    /// Reads every variable, recording each problem; returns None when any
+    /// required part is missing.
+    pub fn read(env: &mut EnvReader<'_>) -> Option<Self> {
+        let keys = read_keys(env);
+
+        let default_link = env
+            .required(
+                "REKEY_RESET_URL",
+                "the reset link template, e.g. https://app.example.com/reset?token={token}",
+            )
+            .and_then(|raw| parse_link(env, "REKEY_RESET_URL", &raw));
+        let mut by_entry = BTreeMap::new();
+        if let Some(raw) = env.optional("REKEY_RESET_URLS_BY_ENTRY") {
+            match serde_json::from_str::<BTreeMap<String, String>>(&raw) {
+                Ok(map) => {
+                    for (entry, template) in map {
+                        if let Some(t) =
+                            parse_link(env, &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"), &template)
+                        {
+                            by_entry.insert(entry, t);
+                        }
+                    }
+                }
+                Err(e) => env.problems.push(format!(
+                    "REKEY_RESET_URLS_BY_ENTRY is not a JSON object of entry -> link template: {e}"
+                )),
+            }
+        }
+
+        let product_name = read_product_name(env);
+        let ttl_secs: u64 = env.parsed("REKEY_TOKEN_TTL_SECONDS", 3600, "whole seconds");
+        if ttl_secs == 0 || ttl_secs > 7 * 24 * 3600 {
+            env.problems.push(format!(
+                "REKEY_TOKEN_TTL_SECONDS={ttl_secs} is out of range: 1 to 604800"
+            ));
+        }
+        let policy = PasswordPolicy::read(env);
+        let hash_params = HashParams::read(env);
+
+        Some(Config {
+            keys: keys?,
+            links: LinkTemplates {
+                default: default_link?,
+                by_entry,
+            },
+            product_name,
+            token_ttl: Duration::from_secs(ttl_secs),
+            policy,
+            hash_params,
+        })
+    }
+}
+
+fn parse_link(env: &mut EnvReader<'_>, name: &str, raw: &str) -> Option<LinkTemplate> {
+    match LinkTemplate::parse(raw) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            env.problems.push(format!("{name} is not valid: {e}"));
+            None
+        }
+    }
+}
+
+/// `REKEY_SECRET` and, during a rotation, `REKEY_SECRET_PREVIOUS`.
+pub fn read_keys(env: &mut EnvReader<'_>) -> Option<ServiceKeys> {
+    let secret = |name: &str, env: &mut EnvReader<'_>, raw: String| match ServiceSecret::parse(&raw) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            env.problems.push(format!("{name} is not valid: {e}"));
+            None
+        }
+    };
+    let current = env
+        .required(
+            "REKEY_SECRET",
+            "the service secret (32+ random bytes, base64 or hex; e.g. `openssl rand -base64 32`)",
+        )
+        .and_then(|raw| secret("REKEY_SECRET", env, raw));
+    let previous = env
+        .optional("REKEY_SECRET_PREVIOUS")
+        .and_then(|raw| secret("REKEY_SECRET_PREVIOUS", env, raw));
+    Some(ServiceKeys::new(current?, previous))
+}
+
+/// The product name shown in mail (`REKEY_PRODUCT_NAME`, default "rekey").
+pub fn read_product_name(env: &EnvReader<'_>) -> String {
+    env.optional("REKEY_PRODUCT_NAME")
+        .unwrap_or_else(|| "rekey".to_string())
+}

@@ -1,0 +1,86 @@
+//! Payabli `POST /api/User/authreset` (seed 001): a front end asks for a
+//! reset link by email, authenticated by a `requestToken` API key.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use super::Failure;
+use crate::App;
+use crate::domain::{EmailAddress, Scope};
+use crate::http::{self, RequestError};
+use crate::reset::ResetError;
+
+pub const API_KEY_HEADER: &str = "requestToken";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthResetRequest {
+    email: String,
+    entry: Option<String>,
+    entry_type: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PayabliResponse<'a> {
+    is_success: bool,
+    response_text: &'a str,
+}
+
+fn respond(status: u16, is_success: bool, response_text: &str) -> Response<Body> {
+    http::json_response(status, &PayabliResponse { is_success, response_text })
+}
+
+/// Payabli's dialect, the one place its errors are rendered.
+fn render_failure(failure: Failure) -> Response<Body> {
+    failure.log("request-reset");
+    match failure {
+        Failure::Request(e) => match e {
+            RequestError::UnsupportedMediaType => respond(415, false, &e.to_string()),
+            RequestError::PayloadTooLarge => respond(413, false, &e.to_string()),
+            RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
+                respond(400, false, &e.to_string())
+            }
+        },
+        Failure::Reset(e) => match e {
+            ResetError::Unauthenticated => respond(401, false, "Unauthorized request."),
+            // Payabli has no 403: a key without the scope is not authorised.
+            ResetError::Forbidden(_) => respond(401, false, "Unauthorized request."),
+            ResetError::Unavailable(_) => respond(503, false, "Database connection error"),
+            ResetError::InvalidToken | ResetError::UsedToken | ResetError::WeakPassword(_) => {
+                respond(400, false, "Bad request/ invalid data")
+            }
+            ResetError::Internal(_) => respond(500, false, "Internal API Error"),
+        },
+    }
+}
+
+/// `POST /api/User/authreset`: 200 for every well-formed request, whether or
+/// not the address has an account.
+pub async fn request_reset(app: &App, req: Request) -> Response<Body> {
+    handle_request_reset(app, &req).await.unwrap_or_else(render_failure)
+}
+
+async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>, Failure> {
+    let presented = req
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|v| v.to_str().ok());
+    app.reset.authorize(presented, Scope::ResetRequest).await?;
+    let body: AuthResetRequest = http::json_body(req)?;
+    let email = EmailAddress::parse(&body.email)
+        .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
+    match (&body.entry, body.entry_type) {
+        (_, Some(t)) if t != 0 && t != 2 => {
+            return Err(RequestError::invalid("entryType", "entryType must be 0 (partner) or 2 (paypoint)").into());
+        }
+        (Some(_), None) => {
+            return Err(RequestError::invalid("entryType", "entryType is required when entry is given").into());
+        }
+        _ => {}
+    }
+    app.reset
+        .request_link(&email, body.entry.as_deref(), &http::client_info(req))
+        .await?;
+    Ok(respond(200, true, "Success"))
+}

@@ -1,0 +1,243 @@
+//! The reset domain: accounts, API keys, reset grants and queued mail.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::SecretDigest;
+
+/// Seconds since the Unix epoch; the store's one time unit.
+pub type UnixTime = i64;
+
+pub fn now() -> UnixTime {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+    /// Ids are opaque but bounded: printable ASCII without separators.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+        ok.then(|| Self(raw.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, trimmed and lower-cased: the account lookup key.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// A deliberately plain check: one `@`, a non-empty local part, a dotted
+    /// domain, no spaces or control characters, at most 254 bytes.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let s = raw.trim().to_lowercase();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let (local, domain) = s.split_once('@')?;
+        let ok = !local.is_empty()
+            && local.len() <= 64
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        ok.then_some(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// `a***@example.com`: enough for an operator's console, never a log.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+}
+
+// An address is personal data: debug output shows only the masked form.
+impl std::fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EmailAddress({})", self.masked())
+    }
+}
+
+/// Incremented on every password change; every token, code, signature and
+/// refresh token records the version it was issued under and dies with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CredentialVersion(pub u64);
+
+impl CredentialVersion {
+    pub fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub name: Option<String>,
+    pub org: Option<String>,
+    pub locale: Option<String>,
+    /// argon2id PHC string; None for an account that never set a password.
+    pub password_hash: Option<String>,
+    pub credential_version: CredentialVersion,
+    /// Earlier hashes, newest first, when the policy keeps a history.
+    pub password_history: Vec<String>,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+}
+
+impl User {
+    pub fn new(id: UserId, email: EmailAddress) -> Self {
+        Self {
+            id,
+            email,
+            name: None,
+            org: None,
+            locale: None,
+            password_hash: None,
+            credential_version: CredentialVersion(0),
+            password_history: Vec::new(),
+            disabled: false,
+            created_at: now(),
+        }
+    }
+
+    /// Display name for a greeting: the name, else the address's local part.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            self.email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+    }
+}
+
+/// What an API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Scope {
+    #[serde(rename = "reset:request")]
+    ResetRequest,
+    #[serde(rename = "users:write")]
+    UsersWrite,
+    #[serde(rename = "users:admin")]
+    UsersAdmin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ResetRequest => "reset:request",
+            Scope::UsersWrite => "users:write",
+            Scope::UsersAdmin => "users:admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|sc| sc.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown scope {s:?}: expected one of {}",
+                    Scope::ALL.map(Scope::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// An API key as stored: only the digest of the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub digest: SecretDigest,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: UnixTime,
+    pub revoked: bool,
+}
+
+impl ApiKey {
+    pub fn allows(&self, scope: Scope) -> bool {
+        !self.revoked && self.scopes.contains(&scope)
+    }
+}
+
+/// A single-use permission to set a user's password, redeemed with the link
+/// token whose digest keys it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetGrant {
+    pub digest: SecretDigest,
+    pub user_id: UserId,
+    /// The user's version when issued: a later password change voids it.
+    pub credential_version: CredentialVersion,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+impl ResetGrant {
+    pub fn is_expired(&self, at: UnixTime) -> bool {
+        at >= self.expires_at
+    }
+}
+
+/// Who made a request, for audit and the "password changed" mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Mail waiting in the transactional outbox. Everything about the message,
+/// recipient and link included, is sealed: the table holds no token in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub id: String,
+    pub sealed: String,
+    pub created_at: UnixTime,
+}
+
+/// A password change: the new hash replaces the old one only if the user's
+/// credential version is still `expected`, and the notice mail is queued in
+/// the same transaction.
+#[derive(Clone, Debug)]
+pub struct PasswordChange {
+    pub user_id: UserId,
+    pub expected: CredentialVersion,
+    pub new_hash: String,
+    pub history: Vec<String>,
+    pub changed_at: UnixTime,
+    pub notice: OutboxItem,
+}

@@ -1,0 +1,22 @@
+//! rekey's common crate: the reset domain, the stores, mail, and the HTTP
+//! contracts. Everything but the I/O glue of each Lambda lives here.
+
+pub mod app;
+#[cfg(any(feature = "dynamodb", feature = "ses"))]
+pub mod aws;
+pub mod config;
+pub mod contract;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod mail;
+pub mod password;
+pub mod reset;
+pub mod routes;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::{Config, ConfigError};
+pub use reset::{ResetError, ResetService};
+pub use store::{Store, StoreError};

@@ -1,0 +1,325 @@
+//! Mail: link templates, the sealed outbox payload, rendering, the `Mailer`
+//! port and the outbox delivery that the send-email function and the local
+//! worker share.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{SealError, ServiceKeys};
+use crate::domain::{OutboxItem, UnixTime, UserId, now};
+use crate::store::{Store, StoreError};
+
+#[cfg(feature = "embedded")]
+pub mod file;
+#[cfg(feature = "ses")]
+pub mod ses;
+pub mod stream;
+
+const TOKEN_PLACEHOLDER: &str = "{token}";
+
+/// Where a reset link points: an http(s) URL with one `{token}` placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkTemplate(String);
+
+impl LinkTemplate {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.matches(TOKEN_PLACEHOLDER).count() != 1 {
+            return Err(format!(
+                "{raw:?} must contain the placeholder {TOKEN_PLACEHOLDER} exactly once"
+            ));
+        }
+        let sample = raw.replace(TOKEN_PLACEHOLDER, "sample");
+        let url = url::Url::parse(&sample).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(format!("{raw:?} must be an http or https URL"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn render(&self, token: &str) -> String {
+        // Tokens are base64url: nothing in them needs escaping in a URL.
+        self.0.replace(TOKEN_PLACEHOLDER, token)
+    }
+}
+
+/// What a queued mail says; sealed into the outbox item.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MailJob {
+    pub to: String,
+    pub user_id: UserId,
+    pub name: String,
+    #[serde(flatten)]
+    pub message: MailMessage,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "template", rename_all = "snake_case")]
+pub enum MailMessage {
+    ResetLink {
+        link: String,
+        requested_at: UnixTime,
+        expires_at: UnixTime,
+        source_ip: Option<String>,
+    },
+    PasswordChanged {
+        changed_at: UnixTime,
+        source_ip: Option<String>,
+    },
+}
+
+impl MailJob {
+    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
+        let id = uuid::Uuid::new_v4().to_string();
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(self).expect("serialisable"));
+        OutboxItem {
+            sealed: keys.seal(&plaintext, id.as_bytes()),
+            id,
+            created_at: now(),
+        }
+    }
+
+    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
+        let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
+        serde_json::from_slice(&plaintext).map_err(|e| DeliveryError::Undecodable(e.to_string()))
+    }
+
+    pub fn render(&self, product: &str) -> RenderedMail {
+        let vars_common = [("product", product.to_string()), ("name", self.name.clone())];
+        let (subject, text, html, vars): (String, &str, &str, Vec<(&str, String)>) = match &self.message {
+            MailMessage::ResetLink {
+                link,
+                requested_at,
+                expires_at,
+                source_ip,
+            } => (
+                format!("{product}: reset your password"),
+                include_str!("../../templates/reset_link.txt"),
+                include_str!("../../templates/reset_link.html"),
+                vec![
+                    ("link", link.clone()),
+                    ("expires_minutes", ((expires_at - requested_at).max(60) / 60).to_string()),
+                    ("requested_at", format_time(*requested_at)),
+                    ("origin", origin(source_ip)),
+                ],
+            ),
+            MailMessage::PasswordChanged {
+                changed_at,
+                source_ip,
+            } => (
+                format!("{product}: your password was changed"),
+                include_str!("../../templates/password_changed.txt"),
+                include_str!("../../templates/password_changed.html"),
+                vec![("changed_at", format_time(*changed_at)), ("origin", origin(source_ip))],
+            ),
+        };
+        let all: Vec<(&str, String)> = vars_common.into_iter().chain(vars).collect();
+        RenderedMail {
+            to: self.to.clone(),
+            subject,
+            text: fill(text, &all, |s| s.to_string()),
+            html: fill(html, &all, html_escape),
+        }
+    }
+}
+
+fn origin(source_ip: &Option<String>) -> String {
+    source_ip
+        .as_deref()
+        .map(|ip| format!(" from {ip}"))
+        .unwrap_or_default()
+}
+
+pub fn format_time(t: UnixTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn fill(template: &str, vars: &[(&str, String)], escape: impl Fn(&str) -> String) -> String {
+    vars.iter().fold(template.to_string(), |acc, (k, v)| {
+        acc.replace(&format!("{{{{{k}}}}}"), &escape(v))
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A message ready for a `Mailer`.
+#[derive(Clone)]
+pub struct RenderedMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl RenderedMail {
+    /// The RFC 5322 message, multipart text and HTML: what the file mailer
+    /// writes as .eml and what SES sends as raw content.
+    pub fn to_mime(&self, from: &str) -> Result<Vec<u8>, MailError> {
+        use lettre::message::{Mailbox, MultiPart};
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("sender address: {e}")))?;
+        let to: Mailbox = self
+            .to
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("recipient address: {e}")))?;
+        let domain = from.email.domain().to_string();
+        let message = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(&self.subject)
+            .message_id(Some(format!("<{}@{domain}>", uuid::Uuid::new_v4())))
+            .multipart(MultiPart::alternative_plain_html(self.text.clone(), self.html.clone()))
+            .map_err(|e| MailError::Rejected(e.to_string()))?;
+        Ok(message.formatted())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Worth retrying: throttling, outage, timeouts.
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+    /// Will not succeed as is (unverified sender, rejected recipient).
+    #[error("mail rejected: {0}")]
+    Rejected(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &RenderedMail) -> Result<(), MailError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("cannot open sealed mail: {0}")]
+    Sealed(#[from] SealError),
+    #[error("cannot decode sealed mail: {0}")]
+    Undecodable(String),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Delivered by an earlier attempt: a stream retry or a second worker.
+    AlreadyDelivered,
+}
+
+/// Turns outbox items into sent mail: opens, renders, sends, then marks the
+/// item delivered. Delivery is at least once: a crash between send and mark
+/// resends on retry, never loses.
+#[derive(Clone)]
+pub struct Outbox {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub keys: ServiceKeys,
+    pub product_name: String,
+}
+
+impl Outbox {
+    /// What the send-email function builds at init: the DynamoDB store, the
+    /// SES mailer, and the keys that open sealed items.
+    #[cfg(all(feature = "dynamodb", feature = "ses"))]
+    pub async fn from_env() -> Result<Self, crate::ConfigError> {
+        use crate::config::{EnvReader, read_keys, read_product_name};
+        let mut env = EnvReader::process();
+        let keys = read_keys(&mut env);
+        let product_name = read_product_name(&env);
+        env.finish()?;
+        let store = crate::store::dynamo::DynamoStore::from_env().await?;
+        let mailer = ses::SesMailer::from_env().await?;
+        Ok(Self {
+            store: Arc::new(store),
+            mailer: Arc::new(mailer),
+            keys: keys.expect("checked"),
+            product_name,
+        })
+    }
+
+    pub async fn deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
+        if !self.store.mail_pending(&item.id).await? {
+            return Ok(Delivery::AlreadyDelivered);
+        }
+        let job = MailJob::open(&self.keys, item)?;
+        let mail = job.render(&self.product_name);
+        self.mailer.send(&mail).await?;
+        self.store.mail_delivered(&item.id).await?;
+        tracing::info!(outbox_id = %item.id, user_id = %job.user_id, "mail sent");
+        Ok(Delivery::Sent)
+    }
+
+    /// Delivers what is pending, oldest first; for the local worker. Returns
+    /// how many were sent; failures stay queued for the next round.
+    pub async fn drain(&self, limit: usize) -> Result<usize, StoreError> {
+        let mut sent = 0;
+        for item in self.store.pending_mail(limit).await? {
+            match self.deliver(&item).await {
+                Ok(Delivery::Sent) => sent += 1,
+                Ok(Delivery::AlreadyDelivered) => {}
+                Err(e) => tracing::warn!(outbox_id = %item.id, error = %e, "mail delivery failed; will retry"),
+            }
+        }
+        Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ServiceSecret;
+
+    #[test]
+    fn link_template_needs_one_placeholder_and_an_http_url() {
+        assert!(LinkTemplate::parse("https://a.example/reset?token={token}").is_ok());
+        assert!(LinkTemplate::parse("https://a.example/reset").is_err());
+        assert!(LinkTemplate::parse("https://a.example/{token}/{token}").is_err());
+        assert!(LinkTemplate::parse("javascript:alert({token})").is_err());
+        assert_eq!(
+            LinkTemplate::parse("http://h/r?token={token}").unwrap().render("rkt_x"),
+            "http://h/r?token=rkt_x"
+        );
+    }
+
+    #[test]
+    fn sealed_job_round_trips_and_renders_escaped_html() {
+        let keys = ServiceKeys::new(ServiceSecret::generate().0, None);
+        let job = MailJob {
+            to: "ada@example.com".into(),
+            user_id: UserId::parse("u1").unwrap(),
+            name: "Ada <script>".into(),
+            message: MailMessage::ResetLink {
+                link: "https://a.example/r?token=rkt_abc&x=1".into(),
+                requested_at: 1_700_000_000,
+                expires_at: 1_700_003_600,
+                source_ip: Some("192.0.2.1".into()),
+            },
+        };
+        let item = job.seal(&keys);
+        assert!(!item.sealed.contains("rkt_abc"));
+        assert!(!item.sealed.contains("ada@"));
+        let mail = MailJob::open(&keys, &item).unwrap().render("Acme");
+        assert_eq!(mail.subject, "Acme: reset your password");
+        assert!(mail.text.contains("https://a.example/r?token=rkt_abc&x=1"));
+        assert!(mail.text.contains("expires in 60 minutes"));
+        assert!(mail.text.contains("2023-11-14 22:13 UTC from 192.0.2.1"));
+        assert!(mail.html.contains("token=rkt_abc&amp;x=1"));
+        assert!(mail.html.contains("Ada &lt;script&gt;"));
+        assert!(!mail.html.contains("{{"));
+        assert!(!mail.text.contains("{{"));
+    }
+}

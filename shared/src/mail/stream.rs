@@ -1,0 +1,66 @@
+//! The send-email function's work: outbox items arrive as DynamoDB stream
+//! records; each is delivered, and only the failed ones are reported back
+//! so Lambda retries them (and, past the retry limit, sends the batch to
+//! the dead-letter queue).
+
+pub use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::Deserialize;
+
+use super::{Delivery, Outbox};
+use crate::domain::OutboxItem;
+
+/// The attributes of an outbox item's stream image that delivery needs.
+#[derive(Deserialize)]
+struct OutboxImage {
+    kind: String,
+    id: String,
+    sealed: String,
+    created_at: i64,
+}
+
+pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEventResponse {
+    let mut failures = Vec::new();
+    for record in event.records {
+        // The event source mapping filters to outbox inserts; anything else
+        // that slips through is not ours to deliver.
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let sequence = record.change.sequence_number.clone();
+        let image: Result<OutboxImage, _> = serde_dynamo::from_item(record.change.new_image);
+        let item = match image {
+            Ok(img) if img.kind == crate::store::OUTBOX_KIND => OutboxItem {
+                id: img.id,
+                sealed: img.sealed,
+                created_at: img.created_at,
+            },
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::error!(sequence = ?sequence, error = %e, "outbox record does not decode");
+                failures.push(sequence);
+                continue;
+            }
+        };
+        match outbox.deliver(&item).await {
+            Ok(Delivery::Sent) => {}
+            Ok(Delivery::AlreadyDelivered) => {
+                tracing::info!(outbox_id = %item.id, "already delivered; skipped")
+            }
+            Err(e) => {
+                tracing::warn!(outbox_id = %item.id, error = %e, "delivery failed; reported for retry");
+                failures.push(sequence);
+            }
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|seq| {
+            let mut f = DynamoDbBatchItemFailure::default();
+            f.item_identifier = seq;
+            f
+        })
+        .collect();
+    response
+}

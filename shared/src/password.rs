@@ -1,0 +1,381 @@
+//! The password policy (every failed rule is named) and argon2id hashing.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::EnvReader;
+
+/// A rule of the password policy; its name is what clients see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyRule {
+    MinLength,
+    MaxLength,
+    CharacterClasses,
+    Common,
+    ContainsEmail,
+    Reused,
+}
+
+impl PolicyRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MinLength => "min_length",
+            Self::MaxLength => "max_length",
+            Self::CharacterClasses => "character_classes",
+            Self::Common => "common",
+            Self::ContainsEmail => "contains_email",
+            Self::Reused => "reused",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyViolation {
+    pub rule: PolicyRule,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+    /// Of lower, upper, digit, other.
+    pub min_classes: usize,
+    pub reject_common: bool,
+    pub reject_email: bool,
+    /// Reject the last N passwords (0: off).
+    pub history: usize,
+}
+
+/// Hard ceiling on any configured maximum: bounds the cost of the strength
+/// estimate and of hashing whatever the configuration says.
+pub const ABSOLUTE_MAX_LENGTH: usize = 1024;
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 128,
+            min_classes: 3,
+            reject_common: true,
+            reject_email: true,
+            history: 0,
+        }
+    }
+}
+
+/// A password after NFKC normalisation, which is what gets checked and hashed,
+/// so the same password typed on two keyboards hashes alike.
+pub struct NewPassword(SecretString);
+
+impl NewPassword {
+    pub fn normalize(raw: &str) -> Self {
+        Self(raw.nfkc().collect::<String>().into())
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    pub fn char_count(&self) -> usize {
+        self.expose().chars().count()
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+impl PasswordPolicy {
+    pub fn read(env: &mut EnvReader<'_>) -> Self {
+        let d = Self::default();
+        let p = Self {
+            min_length: env.parsed("REKEY_PASSWORD_MIN_LENGTH", d.min_length, "a whole number"),
+            max_length: env.parsed("REKEY_PASSWORD_MAX_LENGTH", d.max_length, "a whole number"),
+            min_classes: env.parsed("REKEY_PASSWORD_MIN_CLASSES", d.min_classes, "0 to 4"),
+            reject_common: env.parsed("REKEY_PASSWORD_REJECT_COMMON", d.reject_common, "true or false"),
+            reject_email: env.parsed("REKEY_PASSWORD_REJECT_EMAIL", d.reject_email, "true or false"),
+            history: env.parsed("REKEY_PASSWORD_HISTORY", d.history, "a whole number"),
+        };
+        if p.min_length == 0 || p.min_length > p.max_length || p.max_length > ABSOLUTE_MAX_LENGTH {
+            env.problems.push(format!(
+                "password lengths {}..{} are not valid: need 1 <= REKEY_PASSWORD_MIN_LENGTH <= REKEY_PASSWORD_MAX_LENGTH <= {ABSOLUTE_MAX_LENGTH}",
+                p.min_length, p.max_length
+            ));
+        }
+        if p.min_classes > 4 {
+            env.problems
+                .push("REKEY_PASSWORD_MIN_CLASSES must be 0 to 4".to_string());
+        }
+        if p.history > 24 {
+            env.problems
+                .push("REKEY_PASSWORD_HISTORY must be 0 to 24".to_string());
+        }
+        p
+    }
+
+    /// Checks every rule that needs no stored hash; returns each failure.
+    /// `email` is the account's address, when known.
+    pub fn check(&self, password: &NewPassword, email: Option<&str>) -> Vec<PolicyViolation> {
+        let mut failed = Vec::new();
+        let pw = password.expose();
+        let len = password.char_count();
+        if len < self.min_length {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::MinLength,
+                message: format!("must be at least {} characters long", self.min_length),
+            });
+        }
+        if len > self.max_length {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::MaxLength,
+                message: format!("must be at most {} characters long", self.max_length),
+            });
+            // Nothing more is computed on an oversized input.
+            return failed;
+        }
+        let classes = [
+            pw.chars().any(char::is_lowercase),
+            pw.chars().any(char::is_uppercase),
+            pw.chars().any(|c| c.is_ascii_digit() || c.is_numeric()),
+            pw.chars().any(|c| !c.is_alphanumeric()),
+        ]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+        if classes < self.min_classes {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::CharacterClasses,
+                message: format!(
+                    "must contain at least {} of: lower-case letters, upper-case letters, digits, other characters",
+                    self.min_classes
+                ),
+            });
+        }
+        let local_part = email
+            .and_then(|e| e.split('@').next())
+            .map(str::to_lowercase)
+            .filter(|l| l.chars().count() >= 3);
+        if self.reject_email
+            && let Some(local) = &local_part
+            && pw.to_lowercase().contains(local.as_str())
+        {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::ContainsEmail,
+                message: "must not contain the account's email address".to_string(),
+            });
+        }
+        if self.reject_common && !pw.is_empty() && is_common(pw, local_part.as_deref()) {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::Common,
+                message: "is a commonly used password or too easy to guess".to_string(),
+            });
+        }
+        failed
+    }
+}
+
+/// Common: zxcvbn rates it at most "very guessable" (under 10^6 guesses), or
+/// warns that it is, or resembles, an entry of its leaked-password lists.
+fn is_common(password: &str, local_part: Option<&str>) -> bool {
+    use zxcvbn::feedback::Warning;
+    let inputs: Vec<&str> = local_part.into_iter().collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    u8::from(estimate.score()) <= 1
+        || estimate.feedback().and_then(|f| f.warning()).is_some_and(|w| {
+            matches!(
+                w,
+                Warning::ThisIsATop10Password
+                    | Warning::ThisIsATop100Password
+                    | Warning::ThisIsACommonPassword
+                    | Warning::ThisIsSimilarToACommonlyUsedPassword
+            )
+        })
+}
+
+/// argon2id cost parameters (OWASP: m = 19 MiB, t = 2, p = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl HashParams {
+    pub fn read(env: &mut EnvReader<'_>) -> Self {
+        let d = Self::default();
+        let p = Self {
+            memory_kib: env.parsed("REKEY_ARGON2_MEMORY_KIB", d.memory_kib, "KiB as a whole number"),
+            iterations: env.parsed("REKEY_ARGON2_ITERATIONS", d.iterations, "a whole number"),
+            parallelism: env.parsed("REKEY_ARGON2_PARALLELISM", d.parallelism, "a whole number"),
+        };
+        if p.params().is_err() {
+            env.problems.push(format!(
+                "argon2 parameters m={} KiB, t={}, p={} are not valid (m >= 8*p, t >= 1, p >= 1)",
+                p.memory_kib, p.iterations, p.parallelism
+            ));
+        }
+        p
+    }
+
+    fn params(&self) -> Result<Params, argon2::Error> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verification {
+    Mismatch,
+    /// Matches; `needs_rehash` when the stored hash uses other parameters.
+    Match { needs_rehash: bool },
+}
+
+/// argon2id in PHC string format. Hashing is CPU-bound: the async wrappers run
+/// it on the blocking pool so the executor keeps serving other requests.
+#[derive(Clone, Debug)]
+pub struct CredentialHasher {
+    params: HashParams,
+}
+
+impl CredentialHasher {
+    pub fn new(params: HashParams) -> Self {
+        Self { params }
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.params.params().expect("validated at configuration"),
+        )
+    }
+
+    pub fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        self.argon2()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError::Hashing(e.to_string()))
+    }
+
+    pub fn verify(&self, password: &str, phc: &str) -> Verification {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return Verification::Mismatch;
+        };
+        let normalized = NewPassword::normalize(password);
+        // Verification uses the parameters recorded in the hash itself.
+        if Argon2::default()
+            .verify_password(normalized.expose().as_bytes(), &parsed)
+            .is_err()
+        {
+            return Verification::Mismatch;
+        }
+        let current = Params::try_from(&parsed).ok();
+        let needs_rehash = parsed.algorithm.as_str() != "argon2id"
+            || current.is_none_or(|p| {
+                p.m_cost() != self.params.memory_kib
+                    || p.t_cost() != self.params.iterations
+                    || p.p_cost() != self.params.parallelism
+            });
+        Verification::Match { needs_rehash }
+    }
+
+    pub async fn hash_off_executor(&self, password: NewPassword) -> Result<String, HashError> {
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|e| HashError::Hashing(e.to_string()))?
+    }
+
+    /// True when `password` matches any of `hashes` (password history).
+    pub async fn matches_any_off_executor(&self, password: &NewPassword, hashes: Vec<String>) -> bool {
+        if hashes.is_empty() {
+            return false;
+        }
+        let hasher = self.clone();
+        let pw = password.expose().to_string();
+        let pw = zeroize::Zeroizing::new(pw);
+        tokio::task::spawn_blocking(move || {
+            hashes
+                .iter()
+                .any(|h| matches!(hasher.verify(&pw, h), Verification::Match { .. }))
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(pw: &str, email: Option<&str>) -> Vec<PolicyRule> {
+        PasswordPolicy::default()
+            .check(&NewPassword::normalize(pw), email)
+            .into_iter()
+            .map(|v| v.rule)
+            .collect()
+    }
+
+    #[test]
+    fn strong_password_passes() {
+        assert!(rules("Tr0ub4dor&3-horse-staple", Some("ada@example.com")).is_empty());
+    }
+
+    #[test]
+    fn each_rule_is_named() {
+        assert!(rules("aB1!", None).contains(&PolicyRule::MinLength));
+        assert!(rules(&"aB1!".repeat(40), None).contains(&PolicyRule::MaxLength));
+        assert!(rules("lowercaseonlyletters", None).contains(&PolicyRule::CharacterClasses));
+        assert!(rules("Password1", None).contains(&PolicyRule::Common));
+        assert!(rules("Zq8!adalovelace", Some("adalovelace@example.com")).contains(&PolicyRule::ContainsEmail));
+        let weak = rules("password", None);
+        assert!(weak.contains(&PolicyRule::CharacterClasses) && weak.contains(&PolicyRule::Common));
+    }
+
+    #[test]
+    fn nfkc_normalises_before_checking() {
+        // Full-width digits and letters normalise to ASCII.
+        let p = NewPassword::normalize("Ｔｒ０ｕｂ");
+        assert_eq!(p.expose(), "Tr0ub");
+    }
+
+    #[test]
+    fn oversized_input_is_refused_without_further_work() {
+        let v = PasswordPolicy::default().check(&NewPassword::normalize(&"x".repeat(10_000)), None);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].rule, PolicyRule::MaxLength);
+    }
+
+    #[test]
+    fn hash_verify_and_rehash_detection() {
+        let cheap = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let h = CredentialHasher::new(cheap);
+        let phc = h.hash(&NewPassword::normalize("Correct-Horse-9")).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert_eq!(h.verify("Correct-Horse-9", &phc), Verification::Match { needs_rehash: false });
+        assert_eq!(h.verify("correct-horse-9", &phc), Verification::Mismatch);
+        let stronger = CredentialHasher::new(HashParams { memory_kib: 128, ..cheap });
+        assert_eq!(stronger.verify("Correct-Horse-9", &phc), Verification::Match { needs_rehash: true });
+        assert_eq!(h.verify("x", "not a hash"), Verification::Mismatch);
+    }
+}

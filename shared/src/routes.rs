@@ -1,0 +1,111 @@
+//! The route table: every (method, path, function) exactly once. The local
+//! server routes by it, and tests check template.yaml against it.
+
+use lambda_http::{Body, Request, Response};
+
+use crate::App;
+use crate::contract::{payabli, unleash};
+
+/// One Lambda function of the HTTP API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    RequestReset,
+    ValidateToken,
+    ResetPassword,
+    ValidatePassword,
+}
+
+impl Function {
+    /// The function's crate under functions/ and its name in template.yaml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::RequestReset => "request-reset",
+            Function::ValidateToken => "validate-token",
+            Function::ResetPassword => "reset-password",
+            Function::ValidatePassword => "validate-password",
+        }
+    }
+
+    /// Hands the request to the function's one operation.
+    pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
+        match self {
+            Function::RequestReset => payabli::request_reset(app, req).await,
+            Function::ValidateToken => unleash::validate_token(app, req).await,
+            Function::ResetPassword => unleash::reset_password(app, req).await,
+            Function::ValidatePassword => unleash::validate_password(app, req).await,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub function: Function,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route { method: "POST", path: "/api/User/authreset", function: Function::RequestReset },
+    Route { method: "GET", path: "/auth/reset/validate", function: Function::ValidateToken },
+    Route { method: "POST", path: "/auth/reset/password", function: Function::ResetPassword },
+    Route { method: "POST", path: "/auth/reset/validate-password", function: Function::ValidatePassword },
+];
+
+/// The function serving `method path`, with path parameters by name.
+pub fn find(method: &str, path: &str) -> Option<(Function, Vec<(String, String)>)> {
+    ROUTES.iter().find_map(|r| {
+        if !r.method.eq_ignore_ascii_case(method) {
+            return None;
+        }
+        match_path(r.path, path).map(|params| (r.function, params))
+    })
+}
+
+/// `{name}` segments match any one non-empty segment.
+fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.push((name.to_string(), ps.to_string()));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_by_method_and_path() {
+        assert_eq!(find("POST", "/api/User/authreset").unwrap().0, Function::RequestReset);
+        assert_eq!(find("get", "/auth/reset/validate").unwrap().0, Function::ValidateToken);
+        assert!(find("GET", "/api/User/authreset").is_none());
+        assert!(find("POST", "/api/User/authreset/x").is_none());
+        assert_eq!(
+            match_path("/v2/users/{userId}/password", "/v2/users/u1/password").unwrap(),
+            vec![("userId".to_string(), "u1".to_string())]
+        );
+        assert!(match_path("/v2/users/{userId}/password", "/v2/users//password").is_none());
+    }
+
+    #[test]
+    fn each_route_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(seen.insert((r.method, r.path)), "{} {} listed twice", r.method, r.path);
+        }
+    }
+}

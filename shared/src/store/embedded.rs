@@ -1,0 +1,391 @@
+//! The embedded store for local use: one SQLite file in WAL mode, so
+//! `rekeyctl user add` can write while `rekeyctl serve` runs on the same
+//! data dir. Never built into a Lambda.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{Store, StoreError};
+use crate::crypto::SecretDigest;
+use crate::domain::{
+    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, ResetGrant, Scope, User,
+    UserId,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT,
+    org TEXT,
+    locale TEXT,
+    password_hash TEXT,
+    credential_version INTEGER NOT NULL,
+    password_history TEXT NOT NULL DEFAULT '[]',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS grants (
+    digest TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    credential_version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict("a record with that key exists")
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(unavailable)?;
+        // Another process (the CLI) may hold the write lock for a moment.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async executor.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, org, locale, password_hash, credential_version, password_history, disabled, created_at";
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
+    let id: String = row.get(0)?;
+    let email: String = row.get(1)?;
+    let history: String = row.get(7)?;
+    let version: i64 = row.get(6)?;
+    Ok((|| {
+        Ok(User {
+            id: UserId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("user id {id:?}")))?,
+            email: EmailAddress::parse(&email)
+                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+            name: row.get(2).map_err(unavailable)?,
+            org: row.get(3).map_err(unavailable)?,
+            locale: row.get(4).map_err(unavailable)?,
+            password_hash: row.get(5).map_err(unavailable)?,
+            credential_version: CredentialVersion(version as u64),
+            password_history: serde_json::from_str(&history)
+                .map_err(|e| StoreError::Corrupt(format!("history of user {id}: {e}")))?,
+            disabled: row.get::<_, i64>(8).map_err(unavailable)? != 0,
+            created_at: row.get(9).map_err(unavailable)?,
+        })
+    })())
+}
+
+fn query_user(conn: &Connection, clause: &str, key: &str) -> Result<Option<User>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}"),
+        [key],
+        user_from_row,
+    )
+    .optional()
+    .map_err(unavailable)?
+    .transpose()
+}
+
+fn insert_outbox(conn: &Connection, mail: &OutboxItem) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO outbox (id, sealed, created_at) VALUES (?1, ?2, ?3)",
+        params![mail.id, mail.sealed, mail.created_at],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.run(move |c| {
+            let history = serde_json::to_string(&u.password_history).expect("strings serialise");
+            c.execute(
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![
+                    u.id.as_str(),
+                    u.email.as_str(),
+                    u.name,
+                    u.org,
+                    u.locale,
+                    u.password_hash,
+                    u.credential_version.0 as i64,
+                    history,
+                    u.disabled as i64,
+                    u.created_at
+                ],
+            )
+            .map_err(|e| match unavailable(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("a user with that id or email exists"),
+                other => other,
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let id = id.as_str().to_string();
+        self.run(move |c| query_user(c, "id = ?1", &id)).await
+    }
+
+    async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let email = email.as_str().to_string();
+        self.run(move |c| query_user(c, "email = ?1", &email)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"))
+                .map_err(unavailable)?;
+            let rows = stmt.query_map([], user_from_row).map_err(unavailable)?;
+            rows.map(|r| r.map_err(unavailable)?).collect()
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO api_keys (digest, name, scopes, created_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    k.digest.as_str(),
+                    k.name,
+                    serde_json::to_string(&k.scopes).expect("scopes serialise"),
+                    k.created_at,
+                    k.revoked as i64
+                ],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_key(&self, digest: &SecretDigest) -> Result<Option<ApiKey>, StoreError> {
+        let d = digest.clone();
+        self.run(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT name, scopes, created_at, revoked FROM api_keys WHERE digest = ?1",
+                    [d.as_str()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(unavailable)?;
+            row.map(|(name, scopes, created_at, revoked)| {
+                Ok(ApiKey {
+                    digest: d.clone(),
+                    name,
+                    scopes: serde_json::from_str::<Vec<Scope>>(&scopes)
+                        .map_err(|e| StoreError::Corrupt(format!("scopes of a key: {e}")))?,
+                    created_at,
+                    revoked: revoked != 0,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {
+        let (g, m) = (grant.clone(), mail.clone());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    g.digest.as_str(),
+                    g.user_id.as_str(),
+                    g.credential_version.0 as i64,
+                    g.issued_at,
+                    g.expires_at,
+                    g.used_at
+                ],
+            )
+            .map_err(unavailable)?;
+            insert_outbox(&tx, &m)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError> {
+        let d = digest.clone();
+        self.run(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT user_id, credential_version, issued_at, expires_at, used_at FROM grants WHERE digest = ?1",
+                    [d.as_str()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<i64>>(4)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(unavailable)?;
+            row.map(|(user_id, version, issued_at, expires_at, used_at)| {
+                Ok(ResetGrant {
+                    digest: d.clone(),
+                    user_id: UserId::parse(&user_id)
+                        .ok_or_else(|| StoreError::Corrupt("grant's user id".into()))?,
+                    credential_version: CredentialVersion(version as u64),
+                    issued_at,
+                    expires_at,
+                    used_at,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn redeem_grant(&self, grant: &SecretDigest, change: &PasswordChange) -> Result<(), StoreError> {
+        let (g, ch) = (grant.clone(), change.clone());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let used = tx
+                .execute(
+                    "UPDATE grants SET used_at = ?1 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
+                    params![ch.changed_at, g.as_str()],
+                )
+                .map_err(unavailable)?;
+            if used != 1 {
+                return Err(StoreError::Conflict("grant already used"));
+            }
+            let changed = tx
+                .execute(
+                    "UPDATE users SET password_hash = ?1, credential_version = credential_version + 1,
+                            password_history = ?2
+                     WHERE id = ?3 AND credential_version = ?4",
+                    params![
+                        ch.new_hash,
+                        serde_json::to_string(&ch.history).expect("strings serialise"),
+                        ch.user_id.as_str(),
+                        ch.expected.0 as i64
+                    ],
+                )
+                .map_err(unavailable)?;
+            if changed != 1 {
+                return Err(StoreError::Conflict("credential version moved on"));
+            }
+            insert_outbox(&tx, &ch.notice)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {
+        let m = mail.clone();
+        self.run(move |c| insert_outbox(c, &m)).await
+    }
+
+    async fn pending_mail(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT id, sealed, created_at FROM outbox ORDER BY created_at, rowid LIMIT ?1")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(OutboxItem {
+                        id: r.get(0)?,
+                        sealed: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                })
+                .map_err(unavailable)?;
+            rows.map(|r| r.map_err(unavailable)).collect()
+        })
+        .await
+    }
+
+    async fn mail_pending(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.query_row("SELECT 1 FROM outbox WHERE id = ?1", [&id], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn mail_delivered(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.execute("DELETE FROM outbox WHERE id = ?1", [&id])
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}
