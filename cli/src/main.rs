@@ -1,1 +1,259 @@
-fn main() {}
+//! rekeyctl: rekey's local server and operator commands.
+
+mod local;
+mod serve;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
+use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use rekey::password::{CredentialHasher, NewPassword};
+use rekey::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "rekeyctl",
+    version,
+    about = "rekey's local server and operator commands"
+)]
+#[command(after_help = "Examples:
+  rekeyctl serve                                  # local server on 127.0.0.1:3000
+  rekeyctl user add --email ada@example.com       # prints the new user's id
+  rekeyctl key create --scope reset:request       # prints the new API key
+  REKEY_TABLE=rekey rekeyctl table create         # the DynamoDB table")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Folder for the embedded store, secrets and the mail outbox.
+    #[arg(long, global = true, env = "REKEY_DATA_DIR", default_value = ".rekey")]
+    pub data_dir: PathBuf,
+    /// Use DynamoDB (table REKEY_TABLE, AWS settings from the environment,
+    /// AWS_ENDPOINT_URL for a local endpoint) instead of the embedded store.
+    #[arg(long, global = true)]
+    pub dynamodb: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every route locally, from the same code as the Lambdas.
+    Serve(serve::ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage the DynamoDB table.
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; prints its id alone on stdout.
+    #[command(
+        after_help = "Example:\n  echo 'Correct-Horse-9-Battery' | rekeyctl user add --email ada@example.com --name Ada --password-stdin"
+    )]
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+        /// The id to use (default: a new UUID).
+        #[arg(long)]
+        id: Option<String>,
+        /// Read an initial password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts: id, email, name, disabled.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key; prints it alone on stdout. Only its digest is stored.
+    #[command(
+        after_help = "Example:\n  rekeyctl key create --scope reset:request --name storefront"
+    )]
+    Create {
+        /// reset:request, users:write or users:admin; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<Scope>,
+        #[arg(long, default_value = "unnamed")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    /// Create the table (pk/sk, TTL, NEW_IMAGE stream) as template.yaml does,
+    /// at the endpoint the AWS environment names.
+    #[command(
+        after_help = "Example:\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 REKEY_TABLE=rekey rekeyctl table create"
+    )]
+    Create {
+        #[arg(long, env = "REKEY_TABLE")]
+        table: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    rekey::telemetry::init_cli();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("rekeyctl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::User(cmd) => {
+            let store = local::open_store(&cli.global).await?;
+            match cmd {
+                UserCommand::Add {
+                    email,
+                    name,
+                    org,
+                    id,
+                    password_stdin,
+                } => {
+                    let password = if password_stdin {
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .read_to_string(&mut line)
+                            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+                        Some(line.lines().next().unwrap_or_default().to_string())
+                    } else {
+                        None
+                    };
+                    let config = local::config(&cli.global, None)?;
+                    let id = add_user(&*store, &config, &email, name, org, id, password.as_deref())
+                        .await?;
+                    println!("{id}");
+                    Ok(())
+                }
+                UserCommand::List => {
+                    for u in store.users().await.map_err(|e| e.to_string())? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            u.id,
+                            u.email.as_str(),
+                            u.name.as_deref().unwrap_or("-"),
+                            if u.disabled { "disabled" } else { "active" }
+                        );
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::Key(KeyCommand::Create { scopes, name }) => {
+            let store = local::open_store(&cli.global).await?;
+            println!("{}", create_key(&*store, scopes, name).await?.expose());
+            Ok(())
+        }
+        Command::Table(TableCommand::Create { table }) => {
+            let store = rekey::store::dynamo::DynamoStore::connect(&table).await;
+            store
+                .create_table()
+                .await
+                .map_err(|e| format!("cannot create table {table}: {e}"))?;
+            eprintln!("table {table} created (pk/sk, TTL on `ttl`, NEW_IMAGE stream)");
+            Ok(())
+        }
+    }
+}
+
+pub async fn add_user(
+    store: &dyn Store,
+    config: &rekey::Config,
+    email: &str,
+    name: Option<String>,
+    org: Option<String>,
+    id: Option<String>,
+    password: Option<&str>,
+) -> Result<UserId, String> {
+    let email = EmailAddress::parse(email)
+        .ok_or_else(|| format!("{email:?} is not a valid email address"))?;
+    let id = match id {
+        Some(raw) => UserId::parse(&raw).ok_or_else(|| {
+            format!("{raw:?} is not a valid user id: use 1 to 128 of A-Z a-z 0-9 - _ . @")
+        })?,
+        None => UserId::generate(),
+    };
+    let mut user = User::new(id.clone(), email);
+    user.name = name;
+    user.org = org;
+    if let Some(raw) = password {
+        let password = NewPassword::normalize(raw);
+        let failed = config.policy.check(&password, Some(user.email.as_str()));
+        if !failed.is_empty() {
+            let rules: Vec<String> = failed
+                .iter()
+                .map(|v| format!("{}: {}", v.rule.name(), v.message))
+                .collect();
+            return Err(format!(
+                "the password does not meet the policy:\n  {}",
+                rules.join("\n  ")
+            ));
+        }
+        let hasher = CredentialHasher::new(config.hash_params);
+        user.password_hash = Some(
+            hasher
+                .hash_off_executor(password)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    store.insert_user(&user).await.map_err(|e| match e {
+        rekey::StoreError::Conflict(_) => format!(
+            "a user with id {} or email {} exists already",
+            id,
+            user.email.as_str()
+        ),
+        other => other.to_string(),
+    })?;
+    Ok(id)
+}
+
+pub async fn create_key(
+    store: &dyn Store,
+    mut scopes: Vec<Scope>,
+    name: String,
+) -> Result<BearerSecret, String> {
+    scopes.sort();
+    scopes.dedup();
+    let secret = BearerSecret::generate(API_KEY_PREFIX);
+    let key = ApiKey {
+        digest: secret.digest(),
+        name,
+        scopes,
+        created_at: now(),
+        revoked: false,
+    };
+    store
+        .insert_api_key(&key)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(secret)
+}
+
+pub type SharedStore = Arc<dyn Store>;

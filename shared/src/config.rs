@@ -40,10 +40,13 @@ pub struct Config {
     pub hash_params: HashParams,
 }
 
+/// Where variables come from: the process environment, or a map in tests.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// Reads variables from a lookup function so tests need not touch the
 /// process environment.
 pub struct EnvReader<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    lookup: Lookup<'a>,
     pub problems: Vec<String>,
 }
 
@@ -121,9 +124,11 @@ impl Config {
             match serde_json::from_str::<BTreeMap<String, String>>(&raw) {
                 Ok(map) => {
                     for (entry, template) in map {
-                        if let Some(t) =
-                            parse_link(env, &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"), &template)
-                        {
+                        if let Some(t) = parse_link(
+                            env,
+                            &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"),
+                            &template,
+                        ) {
                             by_entry.insert(entry, t);
                         }
                     }
@@ -170,7 +175,8 @@ fn parse_link(env: &mut EnvReader<'_>, name: &str, raw: &str) -> Option<LinkTemp
 
 /// `REKEY_SECRET` and, during a rotation, `REKEY_SECRET_PREVIOUS`.
 pub fn read_keys(env: &mut EnvReader<'_>) -> Option<ServiceKeys> {
-    let secret = |name: &str, env: &mut EnvReader<'_>, raw: String| match ServiceSecret::parse(&raw) {
+    let secret = |name: &str, env: &mut EnvReader<'_>, raw: String| match ServiceSecret::parse(&raw)
+    {
         Ok(s) => Some(s),
         Err(e) => {
             env.problems.push(format!("{name} is not valid: {e}"));
@@ -193,4 +199,73 @@ pub fn read_keys(env: &mut EnvReader<'_>) -> Option<ServiceKeys> {
 pub fn read_product_name(env: &EnvReader<'_>) -> String {
     env.optional("REKEY_PRODUCT_NAME")
         .unwrap_or_else(|| "rekey".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut env =
+            EnvReader::new(move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        let config = Config::read(&mut env);
+        env.finish().map(|()| config.unwrap())
+    }
+
+    #[test]
+    fn every_missing_or_bad_variable_is_named_at_once() {
+        let err = read(&[
+            ("REKEY_TOKEN_TTL_SECONDS", "soon"),
+            ("REKEY_PASSWORD_MIN_LENGTH", "200"),
+            (
+                "REKEY_RESET_URLS_BY_ENTRY",
+                r#"{"pp": "https://x.example/no-placeholder"}"#,
+            ),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "REKEY_SECRET is not set",
+            "REKEY_RESET_URL is not set",
+            "REKEY_TOKEN_TTL_SECONDS=\"soon\"",
+            "REKEY_PASSWORD_MIN_LENGTH",
+            "REKEY_RESET_URLS_BY_ENTRY[pp]",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+        assert_eq!(err.problems.len(), 5);
+    }
+
+    #[test]
+    fn defaults_and_entry_templates() {
+        let secret = crate::crypto::ServiceSecret::generate().1;
+        let c = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_RESET_URLS_BY_ENTRY",
+                r#"{"acme": "https://acme.example/r/{token}"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.policy, PasswordPolicy::default());
+        assert_eq!(c.hash_params, HashParams::default());
+        assert_eq!(
+            c.links.for_entry(Some("acme")).render("t"),
+            "https://acme.example/r/t"
+        );
+        assert_eq!(
+            c.links.for_entry(Some("other")).render("t"),
+            "https://app.example/reset?token=t"
+        );
+        assert_eq!(
+            c.links.for_entry(None).render("t"),
+            "https://app.example/reset?token=t"
+        );
+    }
 }

@@ -106,7 +106,8 @@ impl ServiceSecret {
     }
 
     fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.0.expose_secret()).expect("any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.0.expose_secret()).expect("any key length");
         mac.update(b"rekey/v1/");
         mac.update(purpose.as_bytes());
         Zeroizing::new(mac.finalize().into_bytes().into())
@@ -277,7 +278,10 @@ mod tests {
             k.open(&URL_SAFE_NO_PAD.encode(raw), b"OUTBOX#1"),
             Err(SealError::Forged)
         );
-        assert_eq!(keys().open(&sealed, b"OUTBOX#1"), Err(SealError::UnknownKey));
+        assert_eq!(
+            keys().open(&sealed, b"OUTBOX#1"),
+            Err(SealError::UnknownKey)
+        );
         assert_eq!(k.open("!!", b""), Err(SealError::Malformed));
     }
 
@@ -303,7 +307,11 @@ mod tests {
 
     #[test]
     fn secret_parsing_names_the_problem() {
-        assert!(ServiceSecret::parse("abcd").unwrap_err().contains("too short"));
+        assert!(
+            ServiceSecret::parse("abcd")
+                .unwrap_err()
+                .contains("too short")
+        );
         assert!(ServiceSecret::parse("not base64 at all!").is_err());
         assert!(ServiceSecret::parse(&"ab".repeat(32)).is_ok());
     }

@@ -67,16 +67,19 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> 
         let inner = e.into_inner();
         use serde_json::error::Category;
         match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => RequestError::MalformedJson(format!(
-                " (line {}, column {})",
-                inner.line(),
-                inner.column()
-            )),
+            Category::Syntax | Category::Eof | Category::Io => RequestError::MalformedJson(
+                format!(" (line {}, column {})", inner.line(), inner.column()),
+            ),
             Category::Data => describe_data_error(&path, &inner.to_string()),
         }
     })?;
-    de.end()
-        .map_err(|e| RequestError::MalformedJson(format!(" (trailing data at line {}, column {})", e.line(), e.column())))?;
+    de.end().map_err(|e| {
+        RequestError::MalformedJson(format!(
+            " (trailing data at line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     Ok(value)
 }
 
@@ -85,10 +88,18 @@ fn describe_data_error(path: &str, message: &str) -> RequestError {
     // quote the value sent, so only their kind is kept.
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+        let field = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
         return RequestError::invalid(&field, format!("{field} is required"));
     }
-    let field = if path == "." { "body".to_string() } else { path.to_string() };
+    let field = if path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
     let kind = if message.starts_with("invalid type") {
         "has the wrong type"
     } else if message.starts_with("unknown field") {
@@ -156,7 +167,10 @@ mod tests {
 
     #[test]
     fn content_type_size_syntax_and_shape() {
-        assert_eq!(json_body::<Shape>(&post(None, "{}")).unwrap_err(), RequestError::UnsupportedMediaType);
+        assert_eq!(
+            json_body::<Shape>(&post(None, "{}")).unwrap_err(),
+            RequestError::UnsupportedMediaType
+        );
         assert_eq!(
             json_body::<Shape>(&post(Some("text/plain"), "{}")).unwrap_err(),
             RequestError::UnsupportedMediaType
@@ -174,17 +188,26 @@ mod tests {
             json_body::<Shape>(&post(Some("application/json; charset=utf-8"), "{}")).unwrap_err(),
             RequestError::invalid("token", "token is required")
         );
-        let e = json_body::<Shape>(&post(Some("application/json"), "{\"token\":\"s3cret\",\"n\":\"s3cret\"}"))
-            .unwrap_err();
+        let e = json_body::<Shape>(&post(
+            Some("application/json"),
+            "{\"token\":\"s3cret\",\"n\":\"s3cret\"}",
+        ))
+        .unwrap_err();
         assert_eq!(e, RequestError::invalid("n", "n has the wrong type"));
         assert!(!format!("{e:?}").contains("s3cret"));
-        assert!(json_body::<Shape>(&post(Some("Application/JSON"), "{\"token\":\"t\"} x")).is_err());
+        assert!(
+            json_body::<Shape>(&post(Some("Application/JSON"), "{\"token\":\"t\"} x")).is_err()
+        );
         assert!(json_body::<Shape>(&post(Some("application/json"), "{\"token\":\"t\"}")).is_ok());
     }
 
     #[test]
     fn deep_nesting_is_a_client_error() {
-        let deep = format!("{{\"token\":\"t\",\"n\":{}{}}}", "[".repeat(5000), "]".repeat(5000));
+        let deep = format!(
+            "{{\"token\":\"t\",\"n\":{}{}}}",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
         assert!(json_body::<Shape>(&post(Some("application/json"), &deep)).is_err());
     }
 }

@@ -96,8 +96,16 @@ impl PasswordPolicy {
             min_length: env.parsed("REKEY_PASSWORD_MIN_LENGTH", d.min_length, "a whole number"),
             max_length: env.parsed("REKEY_PASSWORD_MAX_LENGTH", d.max_length, "a whole number"),
             min_classes: env.parsed("REKEY_PASSWORD_MIN_CLASSES", d.min_classes, "0 to 4"),
-            reject_common: env.parsed("REKEY_PASSWORD_REJECT_COMMON", d.reject_common, "true or false"),
-            reject_email: env.parsed("REKEY_PASSWORD_REJECT_EMAIL", d.reject_email, "true or false"),
+            reject_common: env.parsed(
+                "REKEY_PASSWORD_REJECT_COMMON",
+                d.reject_common,
+                "true or false",
+            ),
+            reject_email: env.parsed(
+                "REKEY_PASSWORD_REJECT_EMAIL",
+                d.reject_email,
+                "true or false",
+            ),
             history: env.parsed("REKEY_PASSWORD_HISTORY", d.history, "a whole number"),
         };
         if p.min_length == 0 || p.min_length > p.max_length || p.max_length > ABSOLUTE_MAX_LENGTH {
@@ -185,15 +193,18 @@ fn is_common(password: &str, local_part: Option<&str>) -> bool {
     let inputs: Vec<&str> = local_part.into_iter().collect();
     let estimate = zxcvbn::zxcvbn(password, &inputs);
     u8::from(estimate.score()) <= 1
-        || estimate.feedback().and_then(|f| f.warning()).is_some_and(|w| {
-            matches!(
-                w,
-                Warning::ThisIsATop10Password
-                    | Warning::ThisIsATop100Password
-                    | Warning::ThisIsACommonPassword
-                    | Warning::ThisIsSimilarToACommonlyUsedPassword
-            )
-        })
+        || estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .is_some_and(|w| {
+                matches!(
+                    w,
+                    Warning::ThisIsATop10Password
+                        | Warning::ThisIsATop100Password
+                        | Warning::ThisIsACommonPassword
+                        | Warning::ThisIsSimilarToACommonlyUsedPassword
+                )
+            })
 }
 
 /// argon2id cost parameters (OWASP: m = 19 MiB, t = 2, p = 1).
@@ -218,7 +229,11 @@ impl HashParams {
     pub fn read(env: &mut EnvReader<'_>) -> Self {
         let d = Self::default();
         let p = Self {
-            memory_kib: env.parsed("REKEY_ARGON2_MEMORY_KIB", d.memory_kib, "KiB as a whole number"),
+            memory_kib: env.parsed(
+                "REKEY_ARGON2_MEMORY_KIB",
+                d.memory_kib,
+                "KiB as a whole number",
+            ),
             iterations: env.parsed("REKEY_ARGON2_ITERATIONS", d.iterations, "a whole number"),
             parallelism: env.parsed("REKEY_ARGON2_PARALLELISM", d.parallelism, "a whole number"),
         };
@@ -246,7 +261,9 @@ pub enum HashError {
 pub enum Verification {
     Mismatch,
     /// Matches; `needs_rehash` when the stored hash uses other parameters.
-    Match { needs_rehash: bool },
+    Match {
+        needs_rehash: bool,
+    },
 }
 
 /// argon2id in PHC string format. Hashing is CPU-bound: the async wrappers run
@@ -307,7 +324,11 @@ impl CredentialHasher {
     }
 
     /// True when `password` matches any of `hashes` (password history).
-    pub async fn matches_any_off_executor(&self, password: &NewPassword, hashes: Vec<String>) -> bool {
+    pub async fn matches_any_off_executor(
+        &self,
+        password: &NewPassword,
+        hashes: Vec<String>,
+    ) -> bool {
         if hashes.is_empty() {
             return false;
         }
@@ -347,7 +368,10 @@ mod tests {
         assert!(rules(&"aB1!".repeat(40), None).contains(&PolicyRule::MaxLength));
         assert!(rules("lowercaseonlyletters", None).contains(&PolicyRule::CharacterClasses));
         assert!(rules("Password1", None).contains(&PolicyRule::Common));
-        assert!(rules("Zq8!adalovelace", Some("adalovelace@example.com")).contains(&PolicyRule::ContainsEmail));
+        assert!(
+            rules("Zq8!adalovelace", Some("adalovelace@example.com"))
+                .contains(&PolicyRule::ContainsEmail)
+        );
         let weak = rules("password", None);
         assert!(weak.contains(&PolicyRule::CharacterClasses) && weak.contains(&PolicyRule::Common));
     }
@@ -368,14 +392,29 @@ mod tests {
 
     #[test]
     fn hash_verify_and_rehash_detection() {
-        let cheap = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let cheap = HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
         let h = CredentialHasher::new(cheap);
         let phc = h.hash(&NewPassword::normalize("Correct-Horse-9")).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(h.verify("Correct-Horse-9", &phc), Verification::Match { needs_rehash: false });
+        assert_eq!(
+            h.verify("Correct-Horse-9", &phc),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
         assert_eq!(h.verify("correct-horse-9", &phc), Verification::Mismatch);
-        let stronger = CredentialHasher::new(HashParams { memory_kib: 128, ..cheap });
-        assert_eq!(stronger.verify("Correct-Horse-9", &phc), Verification::Match { needs_rehash: true });
+        let stronger = CredentialHasher::new(HashParams {
+            memory_kib: 128,
+            ..cheap
+        });
+        assert_eq!(
+            stronger.verify("Correct-Horse-9", &phc),
+            Verification::Match { needs_rehash: true }
+        );
         assert_eq!(h.verify("x", "not a hash"), Verification::Mismatch);
     }
 }

@@ -80,7 +80,11 @@ impl ResetService {
     }
 
     /// Checks an API key presented by a caller for `scope`.
-    pub async fn authorize(&self, presented: Option<&str>, scope: Scope) -> Result<ApiKey, ResetError> {
+    pub async fn authorize(
+        &self,
+        presented: Option<&str>,
+        scope: Scope,
+    ) -> Result<ApiKey, ResetError> {
         let secret = presented
             .map(str::trim)
             .and_then(|raw| BearerSecret::parse(API_KEY_PREFIX, raw))
@@ -107,7 +111,10 @@ impl ResetService {
     ) -> Result<(), ResetError> {
         let email_ref = self.keys.log_ref(email.as_str());
         let Some(user) = self.store.user_by_email(email).await? else {
-            tracing::info!(email_ref, "reset requested for an address without an account");
+            tracing::info!(
+                email_ref,
+                "reset requested for an address without an account"
+            );
             return Ok(());
         };
         if user.disabled {
@@ -145,7 +152,8 @@ impl ResetService {
     /// The grant and user a link token stands for, if it may still be used.
     /// Never consumes the token: mail scanners open links.
     pub async fn inspect_token(&self, raw: &str) -> Result<(ResetGrant, User), ResetError> {
-        let token = BearerSecret::parse(LINK_TOKEN_PREFIX, raw.trim()).ok_or(ResetError::InvalidToken)?;
+        let token =
+            BearerSecret::parse(LINK_TOKEN_PREFIX, raw.trim()).ok_or(ResetError::InvalidToken)?;
         let grant = self
             .store
             .grant(&token.digest())
@@ -167,7 +175,11 @@ impl ResetService {
     }
 
     /// Applies the policy; for a known user also the email and history rules.
-    pub async fn check_password(&self, raw: &str, user: Option<&User>) -> Result<NewPassword, ResetError> {
+    pub async fn check_password(
+        &self,
+        raw: &str,
+        user: Option<&User>,
+    ) -> Result<NewPassword, ResetError> {
         let password = NewPassword::normalize(raw);
         let mut failed = self.policy.check(&password, user.map(|u| u.email.as_str()));
         if failed.is_empty()
@@ -181,10 +193,17 @@ impl ResetService {
                 .take(self.policy.history)
                 .cloned()
                 .collect();
-            if self.hasher.matches_any_off_executor(&password, recent).await {
+            if self
+                .hasher
+                .matches_any_off_executor(&password, recent)
+                .await
+            {
                 failed.push(PolicyViolation {
                     rule: PolicyRule::Reused,
-                    message: format!("must differ from the last {} passwords", self.policy.history),
+                    message: format!(
+                        "must differ from the last {} passwords",
+                        self.policy.history
+                    ),
                 });
             }
         }
@@ -227,7 +246,12 @@ impl ResetService {
         Ok(user)
     }
 
-    fn password_change(&self, user: &User, new_hash: String, client: &ClientInfo) -> PasswordChange {
+    fn password_change(
+        &self,
+        user: &User,
+        new_hash: String,
+        client: &ClientInfo,
+    ) -> PasswordChange {
         let changed_at = now();
         let history = user
             .password_hash

@@ -45,10 +45,26 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/api/User/authreset", function: Function::RequestReset },
-    Route { method: "GET", path: "/auth/reset/validate", function: Function::ValidateToken },
-    Route { method: "POST", path: "/auth/reset/password", function: Function::ResetPassword },
-    Route { method: "POST", path: "/auth/reset/validate-password", function: Function::ValidatePassword },
+    Route {
+        method: "POST",
+        path: "/api/User/authreset",
+        function: Function::RequestReset,
+    },
+    Route {
+        method: "GET",
+        path: "/auth/reset/validate",
+        function: Function::ValidateToken,
+    },
+    Route {
+        method: "POST",
+        path: "/auth/reset/password",
+        function: Function::ResetPassword,
+    },
+    Route {
+        method: "POST",
+        path: "/auth/reset/validate-password",
+        function: Function::ValidatePassword,
+    },
 ];
 
 /// The function serving `method path`, with path parameters by name.
@@ -90,8 +106,14 @@ mod tests {
 
     #[test]
     fn routes_resolve_by_method_and_path() {
-        assert_eq!(find("POST", "/api/User/authreset").unwrap().0, Function::RequestReset);
-        assert_eq!(find("get", "/auth/reset/validate").unwrap().0, Function::ValidateToken);
+        assert_eq!(
+            find("POST", "/api/User/authreset").unwrap().0,
+            Function::RequestReset
+        );
+        assert_eq!(
+            find("get", "/auth/reset/validate").unwrap().0,
+            Function::ValidateToken
+        );
         assert!(find("GET", "/api/User/authreset").is_none());
         assert!(find("POST", "/api/User/authreset/x").is_none());
         assert_eq!(
@@ -105,7 +127,12 @@ mod tests {
     fn each_route_is_listed_once() {
         let mut seen = std::collections::HashSet::new();
         for r in ROUTES {
-            assert!(seen.insert((r.method, r.path)), "{} {} listed twice", r.method, r.path);
+            assert!(
+                seen.insert((r.method, r.path)),
+                "{} {} listed twice",
+                r.method,
+                r.path
+            );
         }
     }
 }

@@ -1,14 +1,102 @@
-//! Logging setup. Log lines carry user ids and keyed email references, never
-//! tokens, codes, passwords or addresses.
+//! Logging setup. Our log lines carry user ids and keyed email references,
+//! never tokens, codes, passwords or addresses. Dependencies are capped
+//! too: at TRACE the AWS SDK and the HTTP stack log raw bodies (user
+//! records, mail), so they never log below DEBUG whatever the level asked.
 
-/// For rekeyctl: human-readable lines on stderr, `RUST_LOG` to filter
-/// (default `info`). stdout stays free for command output.
+use tracing::Level;
+use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+
+/// Crates whose TRACE output includes request or response bodies.
+const BODY_LOGGING_CRATES: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sdk_dynamodb",
+    "aws_sdk_sesv2",
+    "aws_config",
+    "aws_runtime",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
+/// The runtime's own crates log whole events (headers, bodies) below INFO.
+const EVENT_LOGGING_CRATES: &[&str] =
+    &["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+
+fn body_cap() -> Targets {
+    let capped = BODY_LOGGING_CRATES
+        .iter()
+        .fold(Targets::new().with_default(Level::TRACE), |t, c| {
+            t.with_target(*c, Level::DEBUG)
+        });
+    EVENT_LOGGING_CRATES
+        .iter()
+        .fold(capped, |t, c| t.with_target(*c, Level::INFO))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the global subscriber: `directives` in `EnvFilter` syntax
+/// (e.g. "info" or "rekey=debug"), capped as above.
+pub fn init<W>(format: LogFormat, directives: &str, writer: W)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter).with(body_cap());
+    let _ = match format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(writer)
+                    .with_current_span(false),
+            )
+            .try_init(),
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_target(false)
+                    .with_ansi(false),
+            )
+            .try_init(),
+    };
+}
+
+/// For the Lambdas: JSON when the function's logging config says so
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON`), level from `AWS_LAMBDA_LOG_LEVEL` or
+/// `RUST_LOG`, default INFO; to stdout, which Lambda sends to CloudWatch.
+pub fn init_lambda() {
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string())
+        .to_lowercase();
+    init(
+        if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        },
+        &level,
+        std::io::stdout,
+    );
+}
+
+/// For rekeyctl: text lines on stderr, `RUST_LOG` to filter (default
+/// `info`). stdout stays free for command output.
 pub fn init_cli() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    init(LogFormat::Text, &level, std::io::stderr);
 }

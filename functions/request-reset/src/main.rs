@@ -6,7 +6,7 @@ use rekey::routes::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
         Ok::<_, Error>(Function::RequestReset.handle(&app, req).await)

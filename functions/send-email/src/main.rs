@@ -7,7 +7,7 @@ use rekey::mail::stream::{StreamEvent, deliver_batch};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    rekey::telemetry::init_lambda();
     let outbox = Outbox::from_env().await?;
     run(service_fn(|event: LambdaEvent<StreamEvent>| async {
         Ok::<_, Error>(deliver_batch(&outbox, event.payload).await)

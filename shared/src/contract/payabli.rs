@@ -28,7 +28,13 @@ struct PayabliResponse<'a> {
 }
 
 fn respond(status: u16, is_success: bool, response_text: &str) -> Response<Body> {
-    http::json_response(status, &PayabliResponse { is_success, response_text })
+    http::json_response(
+        status,
+        &PayabliResponse {
+            is_success,
+            response_text,
+        },
+    )
 }
 
 /// Payabli's dialect, the one place its errors are rendered.
@@ -58,7 +64,9 @@ fn render_failure(failure: Failure) -> Response<Body> {
 /// `POST /api/User/authreset`: 200 for every well-formed request, whether or
 /// not the address has an account.
 pub async fn request_reset(app: &App, req: Request) -> Response<Body> {
-    handle_request_reset(app, &req).await.unwrap_or_else(render_failure)
+    handle_request_reset(app, &req)
+        .await
+        .unwrap_or_else(render_failure)
 }
 
 async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>, Failure> {
@@ -72,10 +80,18 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
     match (&body.entry, body.entry_type) {
         (_, Some(t)) if t != 0 && t != 2 => {
-            return Err(RequestError::invalid("entryType", "entryType must be 0 (partner) or 2 (paypoint)").into());
+            return Err(RequestError::invalid(
+                "entryType",
+                "entryType must be 0 (partner) or 2 (paypoint)",
+            )
+            .into());
         }
         (Some(_), None) => {
-            return Err(RequestError::invalid("entryType", "entryType is required when entry is given").into());
+            return Err(RequestError::invalid(
+                "entryType",
+                "entryType is required when entry is given",
+            )
+            .into());
         }
         _ => {}
     }

@@ -24,9 +24,17 @@ struct UnleashError {
     details: Vec<ErrorDetail>,
 }
 
-fn error(status: u16, name: &'static str, message: &str, details: Vec<ErrorDetail>) -> Response<Body> {
+fn error(
+    status: u16,
+    name: &'static str,
+    message: &str,
+    details: Vec<ErrorDetail>,
+) -> Response<Body> {
     let details = if details.is_empty() {
-        vec![ErrorDetail { message: message.to_string(), rule: None }]
+        vec![ErrorDetail {
+            message: message.to_string(),
+            rule: None,
+        }]
     } else {
         details
     };
@@ -46,8 +54,12 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
     failure.log(function);
     match failure {
         Failure::Request(e) => match &e {
-            RequestError::UnsupportedMediaType => error(415, "ContentTypeError", &e.to_string(), vec![]),
-            RequestError::PayloadTooLarge => error(413, "ContentTooLargeError", &e.to_string(), vec![]),
+            RequestError::UnsupportedMediaType => {
+                error(415, "ContentTypeError", &e.to_string(), vec![])
+            }
+            RequestError::PayloadTooLarge => {
+                error(413, "ContentTooLargeError", &e.to_string(), vec![])
+            }
             RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
                 error(400, "BadDataError", &e.to_string(), vec![])
             }
@@ -56,7 +68,9 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
             ResetError::InvalidToken | ResetError::Unauthenticated | ResetError::Forbidden(_) => {
                 error(401, "InvalidTokenError", "Invalid token", vec![])
             }
-            ResetError::UsedToken => error(403, "UsedTokenError", "Token has already been used", vec![]),
+            ResetError::UsedToken => {
+                error(403, "UsedTokenError", "Token has already been used", vec![])
+            }
             ResetError::WeakPassword(failed) => error(
                 400,
                 "PasswordPolicyError",
@@ -94,7 +108,8 @@ struct TokenUser {
 /// consumes the token.
 pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
-        let token = http::query_param(&req, "token").ok_or_else(|| RequestError::invalid("token", "token is required"))?;
+        let token = http::query_param(&req, "token")
+            .ok_or_else(|| RequestError::invalid("token", "token is required"))?;
         let (_, user) = app.reset.inspect_token(&token).await?;
         Ok(http::json_response(
             200,

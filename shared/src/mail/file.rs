@@ -43,7 +43,12 @@ impl Mailer for FileMailer {
         // click, and the address is masked.
         let to = EmailAddress::parse(&mail.to).map_or_else(|| "?".to_string(), |e| e.masked());
         let mut line = format!("mail to {to}: {} ({})", mail.subject, path.display());
-        for link in mail.text.lines().map(str::trim).filter(|l| l.starts_with("http")) {
+        for link in mail
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("http"))
+        {
             line.push_str(&format!("\n  link: {link}"));
         }
         println!("{line}");

@@ -13,7 +13,6 @@ use crate::domain::OutboxItem;
 /// The attributes of an outbox item's stream image that delivery needs.
 #[derive(Deserialize)]
 struct OutboxImage {
-    kind: String,
     id: String,
     sealed: String,
     created_at: i64,
@@ -27,15 +26,18 @@ pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEvent
         if record.event_name != "INSERT" {
             continue;
         }
+        let outbox_kind = serde_dynamo::AttributeValue::S(crate::store::OUTBOX_KIND.to_string());
+        if record.change.new_image.get("kind") != Some(&outbox_kind) {
+            continue;
+        }
         let sequence = record.change.sequence_number.clone();
         let image: Result<OutboxImage, _> = serde_dynamo::from_item(record.change.new_image);
         let item = match image {
-            Ok(img) if img.kind == crate::store::OUTBOX_KIND => OutboxItem {
+            Ok(img) => OutboxItem {
                 id: img.id,
                 sealed: img.sealed,
                 created_at: img.created_at,
             },
-            Ok(_) => continue,
             Err(e) => {
                 tracing::error!(sequence = ?sequence, error = %e, "outbox record does not decode");
                 failures.push(sequence);

@@ -89,7 +89,9 @@ fn get_n(item: &Item, k: &str) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("attribute {k} missing or not a number")))
 }
 fn opt_n(item: &Item, k: &str) -> Option<i64> {
-    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 fn get_list(item: &Item, k: &str) -> Vec<String> {
     item.get(k)
@@ -124,7 +126,10 @@ fn outbox_key(id: &str) -> Item {
     key(format!("OUTBOX#{id}"), "OUTBOX")
 }
 
-fn with(mut item: Item, attrs: impl IntoIterator<Item = (&'static str, Option<AttributeValue>)>) -> Item {
+fn with(
+    mut item: Item,
+    attrs: impl IntoIterator<Item = (&'static str, Option<AttributeValue>)>,
+) -> Item {
     for (k, v) in attrs {
         if let Some(v) = v {
             item.insert(k.to_string(), v);
@@ -181,7 +186,10 @@ fn outbox_item(m: &OutboxItem) -> Item {
             ("id", Some(s(m.id.clone()))),
             ("sealed", Some(s(m.sealed.clone()))),
             ("created_at", Some(n(m.created_at))),
-            (table::TTL_ATTRIBUTE, Some(n(m.created_at + OUTBOX_RETENTION_SECS))),
+            (
+                table::TTL_ATTRIBUTE,
+                Some(n(m.created_at + OUTBOX_RETENTION_SECS)),
+            ),
         ],
     )
 }
@@ -228,10 +236,17 @@ impl DynamoStore {
     /// `AWS_ENDPOINT_URL` as usual.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let mut env = EnvReader::process();
-        let table = env.required("REKEY_TABLE", "the DynamoDB table name (template output TableName)");
+        let table = env.required(
+            "REKEY_TABLE",
+            "the DynamoDB table name (template output TableName)",
+        );
         env.finish()?;
-        let config = crate::aws::sdk_config().await;
-        Ok(Self::new(Client::new(&config), table.expect("checked")))
+        Ok(Self::connect(&table.expect("checked")).await)
+    }
+
+    /// A client for `table` configured from the AWS environment.
+    pub async fn connect(table: &str) -> Self {
+        Self::new(Client::new(&crate::aws::sdk_config().await), table)
     }
 
     pub fn table_name(&self) -> &str {
@@ -360,7 +375,9 @@ impl DynamoStore {
                 Some(Cancelled::Contention) if attempt < TRANSACTION_ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
-                Some(Cancelled::Contention) => return Err(StoreError::Conflict("transaction contention")),
+                Some(Cancelled::Contention) => {
+                    return Err(StoreError::Conflict("transaction contention"));
+                }
                 None => return Err(classify(e)),
             }
         }
@@ -393,16 +410,23 @@ impl Store for DynamoStore {
                 ("user_id", Some(s(user.id.as_str()))),
             ],
         );
-        self.transact(vec![put_new(&self.table, user_item(user)), put_new(&self.table, email)])
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => StoreError::Conflict("a user with that id or email exists"),
-                other => other,
-            })
+        self.transact(vec![
+            put_new(&self.table, user_item(user)),
+            put_new(&self.table, email),
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("a user with that id or email exists"),
+            other => other,
+        })
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.get(user_key(id)).await?.as_ref().map(user_from).transpose()
+        self.get(user_key(id))
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
@@ -410,7 +434,8 @@ impl Store for DynamoStore {
             return Ok(None);
         };
         let id = get_s(&owner, "user_id")?;
-        let id = UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("email owner {id:?}")))?;
+        let id =
+            UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("email owner {id:?}")))?;
         self.user(&id).await
     }
 
@@ -433,7 +458,12 @@ impl Store for DynamoStore {
                 ("name", Some(s(k.name.clone()))),
                 (
                     "scopes",
-                    Some(list(&k.scopes.iter().map(|s| s.as_str().to_string()).collect::<Vec<_>>())),
+                    Some(list(
+                        &k.scopes
+                            .iter()
+                            .map(|s| s.as_str().to_string())
+                            .collect::<Vec<_>>(),
+                    )),
                 ),
                 ("created_at", Some(n(k.created_at))),
                 ("revoked", Some(AttributeValue::Bool(k.revoked))),
@@ -473,11 +503,17 @@ impl Store for DynamoStore {
                 ("issued_at", Some(n(g.issued_at))),
                 ("expires_at", Some(n(g.expires_at))),
                 ("used_at", g.used_at.map(n)),
-                (table::TTL_ATTRIBUTE, Some(n(g.expires_at + GRANT_RETENTION_SECS))),
+                (
+                    table::TTL_ATTRIBUTE,
+                    Some(n(g.expires_at + GRANT_RETENTION_SECS)),
+                ),
             ],
         );
-        self.transact(vec![put_new(&self.table, item), put_new(&self.table, outbox_item(mail))])
-            .await
+        self.transact(vec![
+            put_new(&self.table, item),
+            put_new(&self.table, outbox_item(mail)),
+        ])
+        .await
     }
 
     async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError> {
@@ -487,7 +523,8 @@ impl Store for DynamoStore {
         let user_id = get_s(&item, "user_id")?;
         Ok(Some(ResetGrant {
             digest: digest.clone(),
-            user_id: UserId::parse(user_id).ok_or_else(|| StoreError::Corrupt("grant's user id".into()))?,
+            user_id: UserId::parse(user_id)
+                .ok_or_else(|| StoreError::Corrupt("grant's user id".into()))?,
             credential_version: CredentialVersion(get_n(&item, "credential_version")? as u64),
             issued_at: get_n(&item, "issued_at")?,
             expires_at: get_n(&item, "expires_at")?,
@@ -495,19 +532,27 @@ impl Store for DynamoStore {
         }))
     }
 
-    async fn redeem_grant(&self, grant: &SecretDigest, ch: &PasswordChange) -> Result<(), StoreError> {
+    async fn redeem_grant(
+        &self,
+        grant: &SecretDigest,
+        ch: &PasswordChange,
+    ) -> Result<(), StoreError> {
         let use_grant = Update::builder()
             .table_name(&self.table)
             .set_key(Some(grant_key(grant)))
             .update_expression("SET used_at = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
+            )
             .expression_attribute_values(":now", n(ch.changed_at))
             .build()
             .expect("fields are set");
         let set_password = Update::builder()
             .table_name(&self.table)
             .set_key(Some(user_key(&ch.user_id)))
-            .update_expression("SET password_hash = :h, password_history = :hist, credential_version = :next")
+            .update_expression(
+                "SET password_hash = :h, password_history = :hist, credential_version = :next",
+            )
             .condition_expression("credential_version = :expected")
             .expression_attribute_values(":h", s(ch.new_hash.clone()))
             .expression_attribute_values(":hist", list(&ch.history))
@@ -524,7 +569,8 @@ impl Store for DynamoStore {
     }
 
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {
-        self.transact(vec![put_new(&self.table, outbox_item(mail))]).await
+        self.transact(vec![put_new(&self.table, outbox_item(mail))])
+            .await
     }
 
     async fn pending_mail(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

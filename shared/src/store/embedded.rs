@@ -58,7 +58,9 @@ pub struct EmbeddedStore {
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             StoreError::Conflict("a record with that key exists")
         }
         _ => StoreError::Unavailable(e.to_string()),
@@ -69,14 +71,18 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let conn = Connection::open(path).map_err(unavailable)?;
         // Another process (the CLI) may hold the write lock for a moment.
-        conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -98,8 +104,7 @@ impl EmbeddedStore {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, name, org, locale, password_hash, credential_version, password_history, disabled, created_at";
+const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, password_history, disabled, created_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
     let id: String = row.get(0)?;
@@ -187,7 +192,9 @@ impl Store for EmbeddedStore {
     async fn users(&self) -> Result<Vec<User>, StoreError> {
         self.run(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"))
+                .prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
+                ))
                 .map_err(unavailable)?;
             let rows = stmt.query_map([], user_from_row).map_err(unavailable)?;
             rows.map(|r| r.map_err(unavailable)?).collect()
@@ -307,7 +314,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn redeem_grant(&self, grant: &SecretDigest, change: &PasswordChange) -> Result<(), StoreError> {
+    async fn redeem_grant(
+        &self,
+        grant: &SecretDigest,
+        change: &PasswordChange,
+    ) -> Result<(), StoreError> {
         let (g, ch) = (grant.clone(), change.clone());
         self.run(move |c| {
             let tx = c
@@ -352,7 +363,9 @@ impl Store for EmbeddedStore {
     async fn pending_mail(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         self.run(move |c| {
             let mut stmt = c
-                .prepare("SELECT id, sealed, created_at FROM outbox ORDER BY created_at, rowid LIMIT ?1")
+                .prepare(
+                    "SELECT id, sealed, created_at FROM outbox ORDER BY created_at, rowid LIMIT ?1",
+                )
                 .map_err(unavailable)?;
             let rows = stmt
                 .query_map([limit as i64], |r| {

@@ -1,0 +1,90 @@
+//! The local data dir: the embedded store, the generated service secret,
+//! the outbox folder; and configuration with local defaults.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rekey::config::{Config, EnvReader};
+use rekey::crypto::ServiceSecret;
+use rekey::store::Store;
+use rekey::store::dynamo::DynamoStore;
+use rekey::store::embedded::EmbeddedStore;
+
+use crate::Global;
+
+pub fn database_path(dir: &Path) -> PathBuf {
+    dir.join("rekey.db")
+}
+
+pub fn outbox_dir(dir: &Path) -> PathBuf {
+    dir.join("outbox")
+}
+
+pub async fn open_store(g: &Global) -> Result<Arc<dyn Store>, String> {
+    if g.dynamodb {
+        let table = std::env::var("REKEY_TABLE").map_err(|_| {
+            "--dynamodb needs REKEY_TABLE (the table name) in the environment".to_string()
+        })?;
+        return Ok(Arc::new(DynamoStore::connect(&table).await));
+    }
+    let path = database_path(&g.data_dir);
+    EmbeddedStore::open(&path)
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| format!("cannot open the embedded store at {}: {e}", path.display()))
+}
+
+/// The service secret: `REKEY_SECRET` if set, else `<data-dir>/secret`,
+/// generated (mode 0600) on first use.
+fn local_secret(dir: &Path) -> Result<String, String> {
+    if let Ok(s) = std::env::var("REKEY_SECRET")
+        && !s.is_empty()
+    {
+        return Ok(s);
+    }
+    let path = dir.join("secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => return Ok(s.trim().to_string()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot read {}: {e}", path.display()));
+        }
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (_, encoded) = ServiceSecret::generate();
+    write_private(&path, &encoded).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("generated a service secret in {}", path.display());
+    Ok(encoded)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Configuration from the environment with local defaults: the secret from
+/// the data dir, links pointing at `reset_url` (the local server).
+pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
+    let secret = local_secret(&g.data_dir)?;
+    let reset_url = reset_url
+        .unwrap_or_else(|| "http://127.0.0.1:3000/auth/reset/validate?token={token}".to_string());
+    let mut env = EnvReader::new(move |k| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| match k {
+                "REKEY_SECRET" => Some(secret.clone()),
+                "REKEY_RESET_URL" => Some(reset_url.clone()),
+                _ => None,
+            })
+    });
+    let config = Config::read(&mut env);
+    env.finish().map_err(|e| e.to_string())?;
+    Ok(config.expect("every problem was reported"))
+}

@@ -1,0 +1,240 @@
+//! `rekeyctl serve`: every route of the route table over real HTTP, through
+//! the same operations the Lambdas run, with an in-process outbox worker.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use rekey::App;
+use rekey::domain::Scope;
+use rekey::http::MAX_BODY_BYTES;
+use rekey::mail::file::FileMailer;
+use rekey::mail::{Mailer, Outbox};
+use rekey::routes;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::{Global, local};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Send mail through SES v2 (REKEY_MAIL_FROM, AWS settings from the
+    /// environment) instead of writing .eml files to <data-dir>/outbox.
+    #[arg(long)]
+    ses: bool,
+}
+
+const LOCAL_SENDER: &str = "rekey <no-reply@rekey.localhost>";
+
+pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| {
+        format!(
+            "cannot listen on {}: {e} (try --addr 127.0.0.1:0)",
+            args.addr
+        )
+    })?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = local::config(
+        g,
+        Some(format!("http://{addr}/auth/reset/validate?token={{token}}")),
+    )?;
+    let store = local::open_store(g).await?;
+
+    let mailer: Arc<dyn Mailer> = if args.ses {
+        Arc::new(
+            rekey::mail::ses::SesMailer::from_env()
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        let from = std::env::var("REKEY_MAIL_FROM").unwrap_or_else(|_| LOCAL_SENDER.to_string());
+        Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
+    };
+    let outbox = Outbox {
+        store: store.clone(),
+        mailer,
+        keys: config.keys.clone(),
+        product_name: config.product_name.clone(),
+    };
+    let wake = Arc::new(Notify::new());
+    let mut app = App::new(&config, store.clone());
+    let notify = wake.clone();
+    app.reset.on_mail_queued = Some(Arc::new(move || notify.notify_one()));
+    tokio::spawn(outbox_worker(outbox, wake));
+
+    if !g.dynamodb {
+        first_start(g, &*store, &config).await?;
+    }
+    println!("rekey listening on http://{addr}");
+    println!(
+        "  data: {}  mail: {}",
+        g.data_dir.display(),
+        if args.ses {
+            "SES v2".to_string()
+        } else {
+            local::outbox_dir(&g.data_dir).display().to_string()
+        }
+    );
+    for r in routes::ROUTES {
+        println!("  {:<5} {:<40} {}", r.method, r.path, r.function.name());
+    }
+
+    let app = Arc::new(app);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("rekeyctl: stopping");
+                return Ok(());
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, req, peer).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Delivers queued mail as soon as it is queued, and every few seconds
+/// anyway (mail queued by another process, retries after failures).
+async fn outbox_worker(outbox: Outbox, wake: Arc<Notify>) {
+    loop {
+        if let Err(e) = outbox.drain(50).await {
+            tracing::warn!(error = %e, "outbox unavailable; will retry");
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}
+
+/// First start on a data dir: a demo account and a demo key, printed once.
+async fn first_start(
+    g: &Global,
+    store: &dyn rekey::Store,
+    config: &rekey::Config,
+) -> Result<(), String> {
+    let marker = g.data_dir.join("demo-created");
+    if marker.exists() {
+        return Ok(());
+    }
+    // Random, and passes the default policy (upper, lower, digit, other).
+    let password = format!("Rk-{}-9", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let id = crate::add_user(
+        store,
+        config,
+        "demo@example.com",
+        Some("Demo User".into()),
+        Some("demo-org".into()),
+        None,
+        Some(&password),
+    )
+    .await;
+    let key = crate::create_key(
+        store,
+        vec![Scope::ResetRequest, Scope::UsersWrite],
+        "demo".into(),
+    )
+    .await?;
+    std::fs::write(&marker, b"").map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    println!("first start: created demo data (shown once)");
+    match id {
+        Ok(id) => println!("  demo user: demo@example.com  id {id}  password {password}"),
+        Err(e) => println!("  demo user not created: {e}"),
+    }
+    println!(
+        "  demo API key (reset:request users:write): {}",
+        key.expose()
+    );
+    Ok(())
+}
+
+/// Turns a hyper request into the API Gateway request the Lambdas receive,
+/// routes it, and returns the function's response.
+async fn handle(
+    app: &App,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let Some((function, path_params)) = routes::find(parts.method.as_str(), parts.uri.path())
+    else {
+        // What API Gateway answers for a route it does not have.
+        return respond(rekey::http::json_response(
+            404,
+            &serde_json::json!({"message": "Not Found"}),
+        ));
+    };
+    // Read at most one byte past the limit: enough for the function to
+    // answer 413 in its dialect, never an unbounded buffer.
+    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]),
+    };
+    let query: HashMap<String, Vec<String>> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .fold(HashMap::new(), |mut m, (k, v)| {
+                m.entry(k).or_default().push(v);
+                m
+            });
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.path = Some(parts.uri.path().to_string());
+    context.http.source_ip = Some(peer.ip().to_string());
+    context.http.user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
+    let request = http::Request::from_parts(parts, body)
+        .with_query_string_parameters(query)
+        .with_path_parameters(path_params.into_iter().collect::<HashMap<_, _>>())
+        .with_request_context(RequestContext::ApiGatewayV2(context));
+    respond(function.handle(app, request).await)
+}
+
+fn respond(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(s) => Bytes::from(s),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}

@@ -1,0 +1,256 @@
+//! The email-link reset flow against moto: DynamoDB for state, the table's
+//! stream feeding the send-email handler, SES v2 sending; the sent message
+//! is read back through moto's API and its link followed.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rekey::App;
+use rekey::domain::{EmailAddress, Scope};
+use rekey::mail::Outbox;
+use rekey::mail::ses::SesMailer;
+use rekey::password::{CredentialHasher, Verification};
+use rekey::routes::Function;
+
+const SENDER: &str = "no-reply@acme.example";
+
+async fn ses_mailer(verify_sender: bool) -> SesMailer {
+    let client = aws_sdk_sesv2::Client::new(&aws_config().await);
+    let sender = if verify_sender {
+        client
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .expect("verify sender on moto");
+        format!("Acme <{SENDER}>")
+    } else {
+        format!("Acme <{}@unverified.example>", unique("nobody"))
+    };
+    SesMailer::new(client, sender)
+}
+
+struct Deployment {
+    app: App,
+    outbox: Outbox,
+    table: String,
+    key: String,
+}
+
+async fn deploy(verify_sender: bool) -> Deployment {
+    let store = dynamo_store().await;
+    let table = store.table_name().to_string();
+    let config = config();
+    let store: Arc<dyn rekey::Store> = Arc::new(store);
+    let key = add_key(&*store, &[Scope::ResetRequest]).await;
+    Deployment {
+        app: App::new(&config, store.clone()),
+        outbox: Outbox {
+            store,
+            mailer: Arc::new(ses_mailer(verify_sender).await),
+            keys: config.keys.clone(),
+            product_name: config.product_name.clone(),
+        },
+        table,
+        key,
+    }
+}
+
+fn request_reset(key: &str, email: &str) -> lambda_http::Request {
+    apigw_request(
+        "POST",
+        "/api/User/authreset",
+        &[],
+        &[("content-type", "application/json"), ("requestToken", key)],
+        Some(&serde_json::json!({"email": email}).to_string()),
+    )
+}
+
+fn reset(token: &str, password: &str) -> lambda_http::Request {
+    apigw_request(
+        "POST",
+        "/auth/reset/password",
+        &[],
+        &[("content-type", "application/json")],
+        Some(&serde_json::json!({"token": token, "password": password}).to_string()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_link_flow_through_stream_and_ses() {
+    let d = deploy(true).await;
+    let mut stream = StreamReader::open(&d.table).await;
+    let email = unique_email();
+    let user = add_user(&*d.app.reset.store, &config(), &email).await;
+    stream.next_event().await; // the setup's writes
+
+    let resp = Function::RequestReset
+        .handle(&d.app, request_reset(&d.key, &email))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.body().as_ref(),
+        br#"{"isSuccess":true,"responseText":"Success"}"#
+    );
+
+    // The grant and the outbox item arrived on the stream in one transaction;
+    // the outbox item holds no token or address in clear.
+    let (raw_event, event) = stream.next_event().await;
+    let raw = raw_event.to_string();
+    assert!(raw.contains(r#""kind":{"S":"outbox"}"#));
+    assert!(
+        !raw.contains("rkt_") && !raw.contains(&email),
+        "outbox item leaks a secret"
+    );
+    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    assert!(result.batch_item_failures.is_empty());
+
+    let sent = sent_mail(&email).await;
+    assert_eq!(sent.len(), 1, "one reset mail");
+    let (text, subject) = text_and_subject(&sent[0]);
+    assert_eq!(subject, "Acme: reset your password");
+    assert!(text.contains("https://app.example.com/reset?token=rkt_"));
+    let token = token_from_link_text(&text);
+
+    let validate =
+        |t: &str| apigw_request("GET", "/auth/reset/validate", &[("token", t)], &[], None);
+    let resp = Function::ValidateToken
+        .handle(&d.app, validate(&token))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(response_json(&resp)["email"], email.as_str());
+
+    let resp = Function::ResetPassword
+        .handle(&d.app, reset(&token, "password"))
+        .await;
+    assert_eq!(resp.status(), 400);
+    let resp = Function::ResetPassword
+        .handle(&d.app, reset(&token, NEW_PASSWORD))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.body().as_ref(), b"{}");
+
+    let stored = d.app.reset.store.user(&user.id).await.unwrap().unwrap();
+    let hasher = CredentialHasher::new(config().hash_params);
+    let hash = stored.password_hash.unwrap();
+    assert!(matches!(
+        hasher.verify(NEW_PASSWORD, &hash),
+        Verification::Match { .. }
+    ));
+    assert_eq!(hasher.verify(OLD_PASSWORD, &hash), Verification::Mismatch);
+
+    assert_eq!(
+        Function::ResetPassword
+            .handle(&d.app, reset(&token, NEW_PASSWORD))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        Function::ValidateToken
+            .handle(&d.app, validate(&token))
+            .await
+            .status(),
+        403
+    );
+
+    // The "password changed" notice goes out through the same path.
+    let (_, event) = stream.next_event().await;
+    let result = rekey::mail::stream::deliver_batch(&d.outbox, event.clone()).await;
+    assert!(result.batch_item_failures.is_empty());
+    let sent = sent_mail(&email).await;
+    assert_eq!(sent.len(), 2);
+    let (text, subject) = text_and_subject(&sent[1]);
+    assert_eq!(subject, "Acme: your password was changed");
+    assert!(text.contains("from 198.51.100.7"));
+    assert!(!text.contains(NEW_PASSWORD));
+
+    // A stream retry of a delivered batch sends nothing twice.
+    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    assert!(result.batch_item_failures.is_empty());
+    assert_eq!(sent_mail(&email).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_email_gets_the_same_answer_and_no_mail() {
+    let d = deploy(true).await;
+    let known = unique_email();
+    add_user(&*d.app.reset.store, &config(), &known).await;
+    let mut stream = StreamReader::open(&d.table).await;
+    stream.next_event().await;
+
+    let unknown = unique_email();
+    let a = Function::RequestReset
+        .handle(&d.app, request_reset(&d.key, &unknown))
+        .await;
+    let (raw, _) = stream.next_event().await;
+    assert_eq!(
+        raw["Records"].as_array().unwrap().len(),
+        0,
+        "nothing written for an unknown address"
+    );
+    let b = Function::RequestReset
+        .handle(&d.app, request_reset(&d.key, &known))
+        .await;
+    assert_eq!(a.status(), b.status());
+    assert_eq!(a.headers(), b.headers());
+    assert_eq!(a.body().as_ref(), b.body().as_ref());
+    let (raw, _) = stream.next_event().await;
+    assert_eq!(
+        raw["Records"].as_array().unwrap().len(),
+        2,
+        "grant and outbox item for a known address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
+    let d = deploy(false).await;
+    let mut stream = StreamReader::open(&d.table).await;
+    let email = unique_email();
+    add_user(&*d.app.reset.store, &config(), &email).await;
+    stream.next_event().await;
+
+    let resp = Function::RequestReset
+        .handle(&d.app, request_reset(&d.key, &email))
+        .await;
+    assert_eq!(resp.status(), 200, "a mail outage never fails the request");
+    let (_, event) = stream.next_event().await;
+    let outbox_sequence: Vec<String> = event
+        .records
+        .iter()
+        .filter(|r| {
+            r.change.new_image.get("kind")
+                == Some(&serde_dynamo::AttributeValue::S("outbox".into()))
+        })
+        .filter_map(|r| r.change.sequence_number.clone())
+        .collect();
+    assert_eq!(outbox_sequence.len(), 1);
+
+    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let failed: Vec<_> = result
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        failed, outbox_sequence,
+        "only the outbox record is reported"
+    );
+    assert_eq!(
+        d.app.reset.store.pending_mail(10).await.unwrap().len(),
+        1,
+        "the item stays queued"
+    );
+    assert!(sent_mail(&email).await.is_empty());
+    let user = d
+        .app
+        .reset
+        .store
+        .user_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap();
+    assert!(user.is_some());
+}

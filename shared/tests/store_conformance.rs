@@ -1,0 +1,313 @@
+//! One conformance suite, run against every `Store`: the embedded SQLite
+//! store and the DynamoDB store on moto.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rekey::ResetService;
+use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
+use rekey::domain::{
+    ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, ResetGrant, Scope,
+    User, UserId, now,
+};
+use rekey::store::{Store, StoreError};
+
+/// A store under test and whatever must outlive it.
+struct Subject {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn embedded() -> Subject {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    Subject {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+async fn dynamo() -> Subject {
+    Subject {
+        store: Arc::new(dynamo_store().await),
+        _dir: None,
+    }
+}
+
+fn mail(n: i64) -> OutboxItem {
+    OutboxItem {
+        id: unique("mail"),
+        sealed: format!("sealed-{n}"),
+        created_at: n,
+    }
+}
+
+fn grant_for(user: &User, ttl: i64) -> (BearerSecret, ResetGrant) {
+    let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
+    let t = now();
+    let grant = ResetGrant {
+        digest: token.digest(),
+        user_id: user.id.clone(),
+        credential_version: user.credential_version,
+        issued_at: t,
+        expires_at: t + ttl,
+        used_at: None,
+    };
+    (token, grant)
+}
+
+fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
+    PasswordChange {
+        user_id: user.id.clone(),
+        expected,
+        new_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        history: vec!["older".into()],
+        changed_at: now(),
+        notice: mail(now()),
+    }
+}
+
+async fn users_are_unique_by_id_and_email(s: &dyn Store) {
+    let config = config();
+    let email = unique_email();
+    let user = add_user(s, &config, &email).await;
+    assert_eq!(s.user(&user.id).await.unwrap().as_ref(), Some(&user));
+    let by_email = s
+        .user_by_email(&EmailAddress::parse(&email.to_uppercase()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_email.as_ref(), Some(&user));
+    assert!(s.user(&UserId::generate()).await.unwrap().is_none());
+    assert!(
+        s.user_by_email(&EmailAddress::parse(&unique_email()).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let same_email = User::new(UserId::generate(), user.email.clone());
+    assert!(matches!(
+        s.insert_user(&same_email).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let same_id = User::new(
+        user.id.clone(),
+        EmailAddress::parse(&unique_email()).unwrap(),
+    );
+    assert!(matches!(
+        s.insert_user(&same_id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A refused insert leaves nothing behind: the second address is free.
+    assert!(s.user_by_email(&same_id.email).await.unwrap().is_none());
+    assert_eq!(s.users().await.unwrap(), vec![user]);
+}
+
+async fn api_keys_are_found_by_digest(s: &dyn Store) {
+    let raw = add_key(s, &[Scope::ResetRequest, Scope::UsersWrite]).await;
+    let key = s.api_key(&SecretDigest::of(&raw)).await.unwrap().unwrap();
+    assert!(key.allows(Scope::ResetRequest) && key.allows(Scope::UsersWrite));
+    assert!(!key.allows(Scope::UsersAdmin));
+    assert!(
+        s.api_key(&SecretDigest::of("rkk_other"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_grant_and_its_mail_are_written_together(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let (_, grant) = grant_for(&user, 3600);
+    let first = mail(1);
+    s.insert_grant(&grant, &first).await.unwrap();
+    assert_eq!(s.grant(&grant.digest).await.unwrap().as_ref(), Some(&grant));
+    assert!(s.mail_pending(&first.id).await.unwrap());
+    // The same grant again is refused, and its mail is not queued either.
+    let second = mail(2);
+    assert!(matches!(
+        s.insert_grant(&grant, &second).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(!s.mail_pending(&second.id).await.unwrap());
+    assert_eq!(s.pending_mail(10).await.unwrap(), vec![first]);
+}
+
+async fn redeeming_is_single_use_and_all_or_nothing(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let (_, grant) = grant_for(&user, 3600);
+    s.insert_grant(&grant, &mail(1)).await.unwrap();
+
+    // A stale credential version: refused, and the grant stays unused.
+    let stale = change_for(&user, CredentialVersion(7));
+    assert!(matches!(
+        s.redeem_grant(&grant.digest, &stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.grant(&grant.digest).await.unwrap().unwrap().used_at, None);
+    assert!(!s.mail_pending(&stale.notice.id).await.unwrap());
+
+    let change = change_for(&user, user.credential_version);
+    s.redeem_grant(&grant.digest, &change).await.unwrap();
+    let after = s.user(&user.id).await.unwrap().unwrap();
+    assert_eq!(after.credential_version, CredentialVersion(1));
+    assert_eq!(
+        after.password_hash.as_deref(),
+        Some(change.new_hash.as_str())
+    );
+    assert_eq!(after.password_history, vec!["older".to_string()]);
+    assert!(
+        s.grant(&grant.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some()
+    );
+    assert!(s.mail_pending(&change.notice.id).await.unwrap());
+
+    // Used once: a second redemption changes nothing.
+    let again = change_for(&after, after.credential_version);
+    assert!(matches!(
+        s.redeem_grant(&grant.digest, &again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.user(&user.id).await.unwrap().unwrap().credential_version,
+        CredentialVersion(1)
+    );
+    assert!(!s.mail_pending(&again.notice.id).await.unwrap());
+}
+
+async fn expired_and_unknown_grants_cannot_be_redeemed(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let (_, mut grant) = grant_for(&user, 3600);
+    grant.expires_at = now() - 1;
+    s.insert_grant(&grant, &mail(1)).await.unwrap();
+    let change = change_for(&user, user.credential_version);
+    assert!(matches!(
+        s.redeem_grant(&grant.digest, &change).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (_, never_stored) = grant_for(&user, 3600);
+    assert!(matches!(
+        s.redeem_grant(&never_stored.digest, &change).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.user(&user.id).await.unwrap().unwrap().credential_version,
+        CredentialVersion(0)
+    );
+}
+
+async fn outbox_is_oldest_first_until_delivered(s: &dyn Store) {
+    let (a, b, c) = (mail(30), mail(10), mail(20));
+    for m in [&a, &b, &c] {
+        s.enqueue_mail(m).await.unwrap();
+    }
+    assert_eq!(
+        s.pending_mail(10).await.unwrap(),
+        vec![b.clone(), c.clone(), a.clone()]
+    );
+    assert_eq!(s.pending_mail(2).await.unwrap(), vec![b.clone(), c.clone()]);
+    s.mail_delivered(&b.id).await.unwrap();
+    assert!(!s.mail_pending(&b.id).await.unwrap());
+    assert!(s.mail_pending(&c.id).await.unwrap());
+    assert_eq!(s.pending_mail(10).await.unwrap(), vec![c, a]);
+}
+
+/// Of 16 concurrent resets with one token exactly one succeeds; the others
+/// are told the token was used.
+async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
+    let config = config();
+    let service = Arc::new(ResetService::new(&config, store.clone()));
+    let email = unique_email();
+    let user = add_user(&*store, &config, &email).await;
+    service
+        .request_link(&user.email, None, &ClientInfo::default())
+        .await
+        .unwrap();
+    let item = store.pending_mail(1).await.unwrap().remove(0);
+    let job = rekey::mail::MailJob::open(&config.keys, &item).unwrap();
+    let rekey::mail::MailMessage::ResetLink { link, .. } = job.message else {
+        panic!("not a link mail")
+    };
+    let token = link.split("token=").nth(1).unwrap().to_string();
+
+    let attempts: Vec<_> = (0..16)
+        .map(|i| {
+            let (service, token) = (service.clone(), token.clone());
+            tokio::spawn(async move {
+                service
+                    .reset_with_token(
+                        &token,
+                        &format!("{NEW_PASSWORD}-{i}"),
+                        &ClientInfo::default(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(rekey::ResetError::UsedToken) => {}
+            Err(e) => panic!("unexpected outcome {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one concurrent reset succeeds");
+    let after = store.user(&user.id).await.unwrap().unwrap();
+    assert_eq!(after.credential_version, CredentialVersion(1));
+    // The link mail and one "password changed" notice: no loser queued mail.
+    assert_eq!(store.pending_mail(10).await.unwrap().len(), 2);
+}
+
+macro_rules! conformance {
+    ($name:ident, $subject:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn users_are_unique_by_id_and_email() {
+                let s = $subject;
+                super::users_are_unique_by_id_and_email(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn api_keys_are_found_by_digest() {
+                let s = $subject;
+                super::api_keys_are_found_by_digest(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_grant_and_its_mail_are_written_together() {
+                let s = $subject;
+                super::a_grant_and_its_mail_are_written_together(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn redeeming_is_single_use_and_all_or_nothing() {
+                let s = $subject;
+                super::redeeming_is_single_use_and_all_or_nothing(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn expired_and_unknown_grants_cannot_be_redeemed() {
+                let s = $subject;
+                super::expired_and_unknown_grants_cannot_be_redeemed(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn outbox_is_oldest_first_until_delivered() {
+                let s = $subject;
+                super::outbox_is_oldest_first_until_delivered(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_resets_with_one_token_succeed_once() {
+                let s = $subject;
+                super::concurrent_resets_with_one_token_succeed_once(s.store.clone()).await;
+            }
+        }
+    };
+}
+
+conformance!(embedded_store, embedded());
+conformance!(dynamodb_store, dynamo().await);
