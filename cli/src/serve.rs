@@ -127,8 +127,13 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
 /// anyway (mail queued by another process, retries after failures).
 async fn outbox_worker(outbox: Outbox, wake: Arc<Notify>) {
     loop {
-        if let Err(e) = outbox.drain(50).await {
-            tracing::warn!(error = %e, "outbox unavailable; will retry");
+        // Each round in its own task: a panic in one delivery is logged and
+        // the next round goes on, instead of ending delivery for good.
+        let round = outbox.clone();
+        match tokio::spawn(async move { round.drain(50).await }).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "outbox unavailable; will retry"),
+            Err(e) => tracing::error!(error = %e, "outbox round failed; will retry"),
         }
         tokio::select! {
             _ = wake.notified() => {}

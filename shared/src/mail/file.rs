@@ -51,7 +51,9 @@ impl Mailer for FileMailer {
         {
             line.push_str(&format!("\n  link: {link}"));
         }
-        println!("{line}");
+        // The .eml file is the delivery; a closed console must not fail it.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
         Ok(())
     }
 }
