@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::crypto::{ServiceKeys, ServiceSecret};
-use crate::mail::LinkTemplate;
+use crate::link::{CodeUrlTemplate, LinkTemplate};
 use crate::password::{HashParams, PasswordPolicy};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,12 +14,21 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
-/// Where the link in a reset mail points. `entry` (Payabli's front-end id)
-/// selects one of `by_entry`, else `default` is used.
+/// Where the links in reset mail point.
 #[derive(Clone, Debug)]
 pub struct LinkTemplates {
+    /// Link-token mail (`{token}`); Payabli's `entry` selects one of
+    /// `by_entry`, else this.
     pub default: LinkTemplate,
     pub by_entry: BTreeMap<String, LinkTemplate>,
+    /// Account recovery mail (`{token}`, the `validation_code`).
+    pub recover: LinkTemplate,
+    /// Signed-link mail (`{user_id}`, `{timestamp}`, `{signature}`).
+    pub signed: LinkTemplate,
+    /// Zitadel code mail when the client sends no `urlTemplate`.
+    pub code: CodeUrlTemplate,
+    /// Origins a client's `urlTemplate` may point at.
+    pub allowed_origins: Vec<String>,
 }
 
 impl LinkTemplates {
@@ -28,6 +37,37 @@ impl LinkTemplates {
             .and_then(|e| self.by_entry.get(e))
             .unwrap_or(&self.default)
     }
+
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+/// Zitadel's short codes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodePolicy {
+    pub length: usize,
+    pub ttl: Duration,
+    pub max_attempts: u32,
+}
+
+/// django-rest-registration's signed links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedLinkPolicy {
+    pub ttl: Duration,
+    /// How far in the future a timestamp may be (clock skew).
+    pub max_skew: Duration,
+}
+
+/// The log-in that account recovery (seed 004) ends with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: String,
+    pub scope: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -38,6 +78,11 @@ pub struct Config {
     pub token_ttl: Duration,
     pub policy: PasswordPolicy,
     pub hash_params: HashParams,
+    pub codes: CodePolicy,
+    pub signed_links: SignedLinkPolicy,
+    pub session: SessionPolicy,
+    /// `resourceOwner` of users without an org.
+    pub default_org: String,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -118,7 +163,55 @@ impl Config {
                 "REKEY_RESET_URL",
                 "the reset link template, e.g. https://app.example.com/reset?token={token}",
             )
-            .and_then(|raw| parse_link(env, "REKEY_RESET_URL", &raw));
+            .and_then(|raw| parse_link(env, "REKEY_RESET_URL", &raw, &["token"]));
+        // The other links default to the same front end.
+        let front = default_link
+            .as_ref()
+            .map(LinkTemplate::origin)
+            .unwrap_or_else(|| "https://app.example.com".into());
+        let recover = env
+            .optional("REKEY_RECOVER_URL")
+            .unwrap_or_else(|| format!("{front}/account/reset?validation_code={{token}}"));
+        let recover = parse_link(env, "REKEY_RECOVER_URL", &recover, &["token"]);
+        let signed = env.optional("REKEY_SIGNED_RESET_URL").unwrap_or_else(|| {
+            format!("{front}/reset-password/?user_id={{user_id}}&timestamp={{timestamp}}&signature={{signature}}")
+        });
+        let signed = parse_link(
+            env,
+            "REKEY_SIGNED_RESET_URL",
+            &signed,
+            &["user_id", "timestamp", "signature"],
+        );
+        let code = env.optional("REKEY_CODE_URL").unwrap_or_else(|| {
+            format!(
+                "{front}/reset/code?userID={{{{.UserID}}}}&code={{{{.Code}}}}&orgID={{{{.OrgID}}}}"
+            )
+        });
+        let code = match CodeUrlTemplate::parse(&code) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                env.problems
+                    .push(format!("REKEY_CODE_URL is not valid: {e}"));
+                None
+            }
+        };
+        let allowed_origins = match env.optional("REKEY_ALLOWED_LINK_ORIGINS") {
+            None => vec![front.clone()],
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .filter_map(|o| match crate::link::origin(o) {
+                    Some(parsed) if parsed == o.trim_end_matches('/') => Some(parsed),
+                    _ => {
+                        env.problems.push(format!(
+                            "REKEY_ALLOWED_LINK_ORIGINS entry {o:?} is not an origin like https://app.example.com"
+                        ));
+                        None
+                    }
+                })
+                .collect(),
+        };
         let mut by_entry = BTreeMap::new();
         if let Some(raw) = env.optional("REKEY_RESET_URLS_BY_ENTRY") {
             match serde_json::from_str::<BTreeMap<String, String>>(&raw) {
@@ -128,6 +221,7 @@ impl Config {
                             env,
                             &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"),
                             &template,
+                            &["token"],
                         ) {
                             by_entry.insert(entry, t);
                         }
@@ -148,23 +242,85 @@ impl Config {
         }
         let policy = PasswordPolicy::read(env);
         let hash_params = HashParams::read(env);
+        let codes = CodePolicy {
+            length: env.parsed("REKEY_CODE_LENGTH", 6, "a whole number"),
+            ttl: Duration::from_secs(env.parsed("REKEY_CODE_TTL_SECONDS", 3600, "whole seconds")),
+            max_attempts: env.parsed("REKEY_CODE_MAX_ATTEMPTS", 5, "a whole number"),
+        };
+        if !(6..=32).contains(&codes.length) || codes.max_attempts == 0 || codes.ttl.is_zero() {
+            env.problems.push(
+                "REKEY_CODE_LENGTH must be 6 to 32, REKEY_CODE_MAX_ATTEMPTS and REKEY_CODE_TTL_SECONDS above 0".into(),
+            );
+        }
+        let signed_links = SignedLinkPolicy {
+            ttl: Duration::from_secs(env.parsed(
+                "REKEY_SIGNED_LINK_TTL_SECONDS",
+                24 * 3600,
+                "whole seconds",
+            )),
+            max_skew: Duration::from_secs(env.parsed(
+                "REKEY_SIGNED_LINK_MAX_SKEW_SECONDS",
+                300,
+                "whole seconds",
+            )),
+        };
+        let session = SessionPolicy {
+            issuer: env
+                .optional("REKEY_TOKEN_ISSUER")
+                .unwrap_or_else(|| "rekey".into()),
+            audience: env
+                .optional("REKEY_TOKEN_AUDIENCE")
+                .unwrap_or_else(|| "rekey".into()),
+            client_id: env
+                .optional("REKEY_OAUTH_CLIENT_ID")
+                .unwrap_or_else(|| "rekey".into()),
+            scope: env
+                .optional("REKEY_OAUTH_SCOPE")
+                .unwrap_or_else(|| "account".into()),
+            access_ttl: Duration::from_secs(env.parsed(
+                "REKEY_ACCESS_TOKEN_TTL_SECONDS",
+                900,
+                "whole seconds",
+            )),
+            refresh_ttl: Duration::from_secs(env.parsed(
+                "REKEY_REFRESH_TOKEN_TTL_SECONDS",
+                30 * 24 * 3600,
+                "whole seconds",
+            )),
+        };
+        let default_org = env
+            .optional("REKEY_DEFAULT_ORG")
+            .unwrap_or_else(|| "rekey".into());
 
         Some(Config {
             keys: keys?,
             links: LinkTemplates {
                 default: default_link?,
                 by_entry,
+                recover: recover?,
+                signed: signed?,
+                code: code?,
+                allowed_origins,
             },
             product_name,
             token_ttl: Duration::from_secs(ttl_secs),
             policy,
             hash_params,
+            codes,
+            signed_links,
+            session,
+            default_org,
         })
     }
 }
 
-fn parse_link(env: &mut EnvReader<'_>, name: &str, raw: &str) -> Option<LinkTemplate> {
-    match LinkTemplate::parse(raw) {
+fn parse_link(
+    env: &mut EnvReader<'_>,
+    name: &str,
+    raw: &str,
+    placeholders: &[&str],
+) -> Option<LinkTemplate> {
+    match LinkTemplate::parse(raw, placeholders) {
         Ok(t) => Some(t),
         Err(e) => {
             env.problems.push(format!("{name} is not valid: {e}"));
@@ -255,17 +411,38 @@ mod tests {
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
         assert_eq!(c.policy, PasswordPolicy::default());
         assert_eq!(c.hash_params, HashParams::default());
+        let t = [("token", "t")];
         assert_eq!(
-            c.links.for_entry(Some("acme")).render("t"),
+            c.links.for_entry(Some("acme")).render(&t),
             "https://acme.example/r/t"
         );
         assert_eq!(
-            c.links.for_entry(Some("other")).render("t"),
+            c.links.for_entry(Some("other")).render(&t),
             "https://app.example/reset?token=t"
         );
         assert_eq!(
-            c.links.for_entry(None).render("t"),
+            c.links.for_entry(None).render(&t),
             "https://app.example/reset?token=t"
+        );
+        assert_eq!(
+            c.links.recover.render(&t),
+            "https://app.example/account/reset?validation_code=t"
+        );
+        assert_eq!(
+            c.links.code.render("u", "C", "o"),
+            "https://app.example/reset/code?userID=u&code=C&orgID=o"
+        );
+        assert_eq!(
+            c.links.allowed_origins,
+            vec!["https://app.example".to_string()]
+        );
+        assert_eq!(
+            c.codes,
+            CodePolicy {
+                length: 6,
+                ttl: Duration::from_secs(3600),
+                max_attempts: 5
+            }
         );
     }
 }

@@ -20,6 +20,25 @@ type HmacSha256 = Hmac<Sha256>;
 pub const LINK_TOKEN_PREFIX: &str = "rkt_";
 /// Prefix of API keys.
 pub const API_KEY_PREFIX: &str = "rkk_";
+/// Prefix of refresh tokens.
+pub const REFRESH_TOKEN_PREFIX: &str = "rkr_";
+
+/// A short code of `len` characters from A-Z and 0-9, uniform: bytes of 252
+/// and above are redrawn, so no symbol is likelier (252 = 7 * 36).
+pub fn short_code(len: usize) -> String {
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut code = String::with_capacity(len);
+    while code.len() < len {
+        let batch = random_bytes::<32>();
+        for &b in batch.iter().filter(|&&b| b < 252) {
+            if code.len() == len {
+                break;
+            }
+            code.push(ALPHABET[(b % 36) as usize] as char);
+        }
+    }
+    code
+}
 const RANDOM_BYTES: usize = 32;
 
 fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
@@ -205,6 +224,12 @@ impl ServiceKeys {
             .map_err(|_| SealError::Forged)
     }
 
+    /// The current secret's key for `purpose`, for primitives that take a
+    /// key (JWT signing).
+    pub fn derived_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        self.current.derive(purpose)
+    }
+
     /// HMAC-SHA256 under the current secret's key for `purpose`.
     pub fn sign(&self, purpose: &str, parts: &[&[u8]]) -> Vec<u8> {
         Self::mac(&self.current, purpose, parts)
@@ -297,6 +322,26 @@ mod tests {
         assert!(!rotated.verify("p", &[b"y"], &tag));
         let dropped = ServiceKeys::new(ServiceSecret::generate().0, None);
         assert!(!dropped.verify("p", &[b"x"], &tag));
+    }
+
+    #[test]
+    fn short_codes_are_uniform_over_the_alphabet() {
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..2000 {
+            let code = short_code(6);
+            assert_eq!(code.len(), 6);
+            for c in code.chars() {
+                assert!(c.is_ascii_uppercase() || c.is_ascii_digit());
+                *counts.entry(c).or_insert(0u32) += 1;
+            }
+        }
+        // 12 000 draws over 36 symbols: about 333 each; a modulo-biased
+        // draw from bytes would give the first 4 symbols about 14% more.
+        assert_eq!(counts.len(), 36);
+        assert!(
+            counts.values().all(|&n| (250..=420).contains(&n)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct User {
     pub password_history: Vec<String>,
     pub disabled: bool,
     pub created_at: UnixTime,
+    /// Counts changes to the account (codes issued, passwords set): Zitadel's
+    /// `details.sequence`.
+    pub sequence: u64,
+    pub changed_at: UnixTime,
 }
 
 impl User {
@@ -124,6 +128,8 @@ impl User {
             password_history: Vec::new(),
             disabled: false,
             created_at: now(),
+            sequence: 0,
+            changed_at: now(),
         }
     }
 
@@ -229,9 +235,47 @@ pub struct OutboxItem {
     pub created_at: UnixTime,
 }
 
+/// A short reset code (Zitadel), one per user: a new one replaces the old.
+/// Stored as a keyed digest, never in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetCode {
+    pub user_id: UserId,
+    /// Hex HMAC of the code under a key derived from the service secret.
+    pub digest: String,
+    pub credential_version: CredentialVersion,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Verification attempts claimed so far (see `Store::claim_code_attempt`).
+    pub attempts: u32,
+}
+
+/// A refresh token issued at log-in (seed 004), stored by digest. It dies
+/// with the credential version it was issued under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub digest: SecretDigest,
+    pub user_id: UserId,
+    pub credential_version: CredentialVersion,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The credential a password change consumes, in the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// A link token's grant: only if unused and unexpired.
+    Grant(SecretDigest),
+    /// The user's reset code issued at this time: only if still there.
+    Code { issued_at: UnixTime },
+    /// Nothing stored: signed links, the current password, an admin.
+    Nothing,
+}
+
 /// A password change: the new hash replaces the old one only if the user's
-/// credential version is still `expected`, and the notice mail is queued in
-/// the same transaction.
+/// credential version is still `expected`; the notice mail (and, for a
+/// log-in, the refresh token) are written in the same transaction.
 #[derive(Clone, Debug)]
 pub struct PasswordChange {
     pub user_id: UserId,
@@ -240,4 +284,5 @@ pub struct PasswordChange {
     pub history: Vec<String>,
     pub changed_at: UnixTime,
     pub notice: OutboxItem,
+    pub session: Option<RefreshToken>,
 }

@@ -4,18 +4,38 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{payabli, unleash};
+use crate::contract::{account, django, payabli, unleash, zitadel};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Function {
+    // Each variant is one crate under functions/ and one Lambda.
     RequestReset,
     ValidateToken,
     ResetPassword,
     ValidatePassword,
+    RequestUserReset,
+    SetPassword,
+    SendResetLink,
+    ResetPasswordSigned,
+    RecoverAccount,
+    ResetAccount,
 }
 
 impl Function {
+    pub const ALL: [Function; 10] = [
+        Function::RequestReset,
+        Function::ValidateToken,
+        Function::ResetPassword,
+        Function::ValidatePassword,
+        Function::RequestUserReset,
+        Function::SetPassword,
+        Function::SendResetLink,
+        Function::ResetPasswordSigned,
+        Function::RecoverAccount,
+        Function::ResetAccount,
+    ];
+
     /// The function's crate under functions/ and its name in template.yaml.
     pub fn name(self) -> &'static str {
         match self {
@@ -23,6 +43,12 @@ impl Function {
             Function::ValidateToken => "validate-token",
             Function::ResetPassword => "reset-password",
             Function::ValidatePassword => "validate-password",
+            Function::RequestUserReset => "request-user-reset",
+            Function::SetPassword => "set-password",
+            Function::SendResetLink => "send-reset-link",
+            Function::ResetPasswordSigned => "reset-password-signed",
+            Function::RecoverAccount => "recover-account",
+            Function::ResetAccount => "reset-account",
         }
     }
 
@@ -33,6 +59,12 @@ impl Function {
             Function::ValidateToken => unleash::validate_token(app, req).await,
             Function::ResetPassword => unleash::reset_password(app, req).await,
             Function::ValidatePassword => unleash::validate_password(app, req).await,
+            Function::RequestUserReset => zitadel::password_reset(app, req).await,
+            Function::SetPassword => zitadel::set_password(app, req).await,
+            Function::SendResetLink => django::send_reset_link(app, req).await,
+            Function::ResetPasswordSigned => django::reset_password(app, req).await,
+            Function::RecoverAccount => account::recover(app, req).await,
+            Function::ResetAccount => account::reset(app, req).await,
         }
     }
 }
@@ -64,6 +96,46 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/auth/reset/validate-password",
         function: Function::ValidatePassword,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/users/{userId}/password_reset",
+        function: Function::RequestUserReset,
+    },
+    Route {
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/PasswordReset",
+        function: Function::RequestUserReset,
+    },
+    Route {
+        method: "POST",
+        path: "/v2/users/{userId}/password",
+        function: Function::SetPassword,
+    },
+    Route {
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/SetPassword",
+        function: Function::SetPassword,
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/iam/accounts/send-reset-password-link/",
+        function: Function::SendResetLink,
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/iam/accounts/reset-password/",
+        function: Function::ResetPasswordSigned,
+    },
+    Route {
+        method: "POST",
+        path: "/api/v2/account/recover/",
+        function: Function::RecoverAccount,
+    },
+    Route {
+        method: "POST",
+        path: "/api/v2/account/reset/",
+        function: Function::ResetAccount,
     },
 ];
 
@@ -121,6 +193,17 @@ mod tests {
             vec![("userId".to_string(), "u1".to_string())]
         );
         assert!(match_path("/v2/users/{userId}/password", "/v2/users//password").is_none());
+    }
+
+    #[test]
+    fn every_function_has_a_route() {
+        for f in Function::ALL {
+            assert!(
+                ROUTES.iter().any(|r| r.function == f),
+                "{} has no route",
+                f.name()
+            );
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@ use common::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, ResetGrant, Scope,
-    User, UserId, now,
+    ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption,
+    RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
 
@@ -66,6 +66,7 @@ fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
         history: vec!["older".into()],
         changed_at: now(),
         notice: mail(now()),
+        session: None,
     }
 }
 
@@ -143,14 +144,17 @@ async fn redeeming_is_single_use_and_all_or_nothing(s: &dyn Store) {
     // A stale credential version: refused, and the grant stays unused.
     let stale = change_for(&user, CredentialVersion(7));
     assert!(matches!(
-        s.redeem_grant(&grant.digest, &stale).await,
+        s.change_password(&stale, &Redemption::Grant(grant.digest.clone()))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.grant(&grant.digest).await.unwrap().unwrap().used_at, None);
     assert!(!s.mail_pending(&stale.notice.id).await.unwrap());
 
     let change = change_for(&user, user.credential_version);
-    s.redeem_grant(&grant.digest, &change).await.unwrap();
+    s.change_password(&change, &Redemption::Grant(grant.digest.clone()))
+        .await
+        .unwrap();
     let after = s.user(&user.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, CredentialVersion(1));
     assert_eq!(
@@ -171,7 +175,8 @@ async fn redeeming_is_single_use_and_all_or_nothing(s: &dyn Store) {
     // Used once: a second redemption changes nothing.
     let again = change_for(&after, after.credential_version);
     assert!(matches!(
-        s.redeem_grant(&grant.digest, &again).await,
+        s.change_password(&again, &Redemption::Grant(grant.digest.clone()))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -188,12 +193,14 @@ async fn expired_and_unknown_grants_cannot_be_redeemed(s: &dyn Store) {
     s.insert_grant(&grant, &mail(1)).await.unwrap();
     let change = change_for(&user, user.credential_version);
     assert!(matches!(
-        s.redeem_grant(&grant.digest, &change).await,
+        s.change_password(&change, &Redemption::Grant(grant.digest.clone()))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let (_, never_stored) = grant_for(&user, 3600);
     assert!(matches!(
-        s.redeem_grant(&never_stored.digest, &change).await,
+        s.change_password(&change, &Redemption::Grant(never_stored.digest.clone()))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -218,6 +225,107 @@ async fn outbox_is_oldest_first_until_delivered(s: &dyn Store) {
     assert_eq!(s.pending_mail(10).await.unwrap(), vec![c, a]);
 }
 
+fn code_for(user: &User, issued_at: i64) -> ResetCode {
+    ResetCode {
+        user_id: user.id.clone(),
+        digest: format!("digest-{issued_at}"),
+        credential_version: user.credential_version,
+        issued_at,
+        expires_at: issued_at + 3600,
+        attempts: 0,
+    }
+}
+
+async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let first = code_for(&user, 100);
+    let with_mail = mail(1);
+    let seq1 = s
+        .replace_reset_code(&first, Some(&with_mail))
+        .await
+        .unwrap();
+    assert!(s.mail_pending(&with_mail.id).await.unwrap());
+    assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(first.clone()));
+    for _ in 0..3 {
+        s.claim_code_attempt(&user.id, 100, 3).await.unwrap();
+    }
+    assert!(matches!(
+        s.claim_code_attempt(&user.id, 100, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 3);
+
+    // A new code replaces the old one, attempts and all, and bumps the sequence.
+    let second = code_for(&user, 200);
+    let seq2 = s.replace_reset_code(&second, None).await.unwrap();
+    assert!(seq2 > seq1);
+    assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(second));
+    assert!(matches!(
+        s.claim_code_attempt(&user.id, 100, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.claim_code_attempt(&user.id, 200, 3).await.unwrap();
+
+    let stale = change_for(&user, user.credential_version);
+    assert!(matches!(
+        s.change_password(&stale, &Redemption::Code { issued_at: 100 })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let change = change_for(&user, user.credential_version);
+    s.change_password(&change, &Redemption::Code { issued_at: 200 })
+        .await
+        .unwrap();
+    assert!(
+        s.reset_code(&user.id).await.unwrap().is_none(),
+        "a redeemed code is gone"
+    );
+    let after = s.user(&user.id).await.unwrap().unwrap();
+    assert_eq!(after.credential_version, CredentialVersion(1));
+    assert!(after.sequence > seq2);
+
+    let nobody = User::new(
+        UserId::generate(),
+        EmailAddress::parse(&unique_email()).unwrap(),
+    );
+    assert!(matches!(
+        s.replace_reset_code(&code_for(&nobody, 1), None).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn sessions_are_written_with_the_change(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let raw = BearerSecret::generate(rekey::crypto::REFRESH_TOKEN_PREFIX);
+    let session = RefreshToken {
+        digest: raw.digest(),
+        user_id: user.id.clone(),
+        credential_version: user.credential_version.next(),
+        client_id: "rekey".into(),
+        scope: "account".into(),
+        issued_at: now(),
+        expires_at: now() + 60,
+    };
+    // A stale version writes neither the password nor the session.
+    let mut stale = change_for(&user, CredentialVersion(9));
+    stale.session = Some(session.clone());
+    assert!(matches!(
+        s.change_password(&stale, &Redemption::Nothing).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.refresh_token(&session.digest).await.unwrap().is_none());
+
+    let mut change = change_for(&user, user.credential_version);
+    change.session = Some(session.clone());
+    s.change_password(&change, &Redemption::Nothing)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.refresh_token(&session.digest).await.unwrap(),
+        Some(session)
+    );
+}
+
 /// Of 16 concurrent resets with one token exactly one succeeds; the others
 /// are told the token was used.
 async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
@@ -226,7 +334,7 @@ async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
     service
-        .request_link(&user.email, None, &ClientInfo::default())
+        .request_link(&user.email, &config.links.default, &ClientInfo::default())
         .await
         .unwrap();
     let item = store.pending_mail(1).await.unwrap().remove(0);
@@ -299,6 +407,16 @@ macro_rules! conformance {
             async fn outbox_is_oldest_first_until_delivered() {
                 let s = $subject;
                 super::outbox_is_oldest_first_until_delivered(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn reset_codes_are_replaced_claimed_and_redeemed() {
+                let s = $subject;
+                super::reset_codes_are_replaced_claimed_and_redeemed(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sessions_are_written_with_the_change() {
+                let s = $subject;
+                super::sessions_are_written_with_the_change(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_resets_with_one_token_succeed_once() {

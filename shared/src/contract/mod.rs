@@ -1,8 +1,11 @@
 //! The published HTTP contracts rekey speaks. Each module holds its request
 //! and response types and maps `Failure` to its dialect in one function.
 
+pub mod account;
+pub mod django;
 pub mod payabli;
 pub mod unleash;
+pub mod zitadel;
 
 use crate::http::RequestError;
 use crate::reset::ResetError;
@@ -27,9 +30,36 @@ impl From<ResetError> for Failure {
 }
 
 impl Failure {
+    /// The `Reason` dimension of the `Rejections` metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Failure::Request(RequestError::UnsupportedMediaType) => "unsupported_media_type",
+            Failure::Request(RequestError::PayloadTooLarge) => "payload_too_large",
+            Failure::Request(_) => "bad_request",
+            Failure::Reset(e) => match e {
+                ResetError::Unauthenticated => "unauthenticated",
+                ResetError::Forbidden(_) => "forbidden",
+                ResetError::InvalidToken => "invalid_token",
+                ResetError::UsedToken => "used_token",
+                ResetError::WeakPassword(_) => "weak_password",
+                ResetError::UserNotFound => "user_not_found",
+                ResetError::CodeExpired => "code_expired",
+                ResetError::CodeMismatch => "code_mismatch",
+                ResetError::WrongCurrentPassword => "wrong_current_password",
+                ResetError::VerificationRequired => "verification_required",
+                ResetError::InvalidSignature => "invalid_signature",
+                ResetError::SignatureExpired => "signature_expired",
+                ResetError::NotConfigured(_) => "not_configured",
+                ResetError::Unavailable(_) => "unavailable",
+                ResetError::Internal(_) => "internal",
+            },
+        }
+    }
+
     /// Server-side failures are logged with their cause; client errors are
     /// not (their text could only echo what the client sent).
     pub(crate) fn log(&self, function: &str) {
+        crate::metrics::count(crate::metrics::Metric::Rejections(self.reason()));
         match self {
             Failure::Reset(ResetError::Unavailable(cause)) => {
                 tracing::warn!(function, cause, "store unavailable")

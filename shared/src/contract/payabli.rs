@@ -53,10 +53,9 @@ fn render_failure(failure: Failure) -> Response<Body> {
             // Payabli has no 403: a key without the scope is not authorised.
             ResetError::Forbidden(_) => respond(401, false, "Unauthorized request."),
             ResetError::Unavailable(_) => respond(503, false, "Database connection error"),
-            ResetError::InvalidToken | ResetError::UsedToken | ResetError::WeakPassword(_) => {
-                respond(400, false, "Bad request/ invalid data")
-            }
             ResetError::Internal(_) => respond(500, false, "Internal API Error"),
+            // Not produced by request-reset; rendered as the seed's generic 400.
+            _ => respond(400, false, "Bad request/ invalid data"),
         },
     }
 }
@@ -95,8 +94,9 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         }
         _ => {}
     }
+    let link = app.reset.links.for_entry(body.entry.as_deref());
     app.reset
-        .request_link(&email, body.entry.as_deref(), &http::client_info(req))
+        .request_link(&email, link, &http::client_info(req))
         .await?;
     Ok(respond(200, true, "Success"))
 }

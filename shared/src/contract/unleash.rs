@@ -90,6 +90,8 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
                 vec![],
             ),
             ResetError::Internal(_) => error(500, "InternalError", "Unexpected error", vec![]),
+            // Not produced by Unleash's endpoints; Unleash's generic 400.
+            other => error(400, "BadDataError", &other.to_string(), vec![]),
         },
     }
 }

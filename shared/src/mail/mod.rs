@@ -17,33 +17,6 @@ pub mod file;
 pub mod ses;
 pub mod stream;
 
-const TOKEN_PLACEHOLDER: &str = "{token}";
-
-/// Where a reset link points: an http(s) URL with one `{token}` placeholder.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkTemplate(String);
-
-impl LinkTemplate {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.matches(TOKEN_PLACEHOLDER).count() != 1 {
-            return Err(format!(
-                "{raw:?} must contain the placeholder {TOKEN_PLACEHOLDER} exactly once"
-            ));
-        }
-        let sample = raw.replace(TOKEN_PLACEHOLDER, "sample");
-        let url = url::Url::parse(&sample).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(format!("{raw:?} must be an http or https URL"));
-        }
-        Ok(Self(raw.to_string()))
-    }
-
-    pub fn render(&self, token: &str) -> String {
-        // Tokens are base64url: nothing in them needs escaping in a URL.
-        self.0.replace(TOKEN_PLACEHOLDER, token)
-    }
-}
-
 /// What a queued mail says; sealed into the outbox item.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct MailJob {
@@ -59,6 +32,9 @@ pub struct MailJob {
 pub enum MailMessage {
     ResetLink {
         link: String,
+        /// Zitadel's code, shown beside the link when the link carries one.
+        #[serde(default)]
+        code: Option<String>,
         requested_at: UnixTime,
         expires_at: UnixTime,
         source_ip: Option<String>,
@@ -94,6 +70,7 @@ impl MailJob {
             match &self.message {
                 MailMessage::ResetLink {
                     link,
+                    code,
                     requested_at,
                     expires_at,
                     source_ip,
@@ -103,6 +80,12 @@ impl MailJob {
                     include_str!("../../templates/reset_link.html"),
                     vec![
                         ("link", link.clone()),
+                        (
+                            "code_line",
+                            code.as_ref()
+                                .map(|c| format!("Your code: {c}"))
+                                .unwrap_or_default(),
+                        ),
                         (
                             "expires_minutes",
                             ((expires_at - requested_at).max(60) / 60).to_string(),
@@ -284,6 +267,16 @@ impl Outbox {
     }
 
     pub async fn deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
+        let result = self.try_deliver(item).await;
+        crate::metrics::count(match result {
+            Ok(Delivery::Sent) => crate::metrics::Metric::MailsSent,
+            Ok(Delivery::AlreadyDelivered) => return result,
+            Err(_) => crate::metrics::Metric::MailsFailed,
+        });
+        result
+    }
+
+    async fn try_deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
         if !self.store.mail_pending(&item.id).await? {
             return Ok(Delivery::AlreadyDelivered);
         }
@@ -318,20 +311,6 @@ mod tests {
     use crate::crypto::ServiceSecret;
 
     #[test]
-    fn link_template_needs_one_placeholder_and_an_http_url() {
-        assert!(LinkTemplate::parse("https://a.example/reset?token={token}").is_ok());
-        assert!(LinkTemplate::parse("https://a.example/reset").is_err());
-        assert!(LinkTemplate::parse("https://a.example/{token}/{token}").is_err());
-        assert!(LinkTemplate::parse("javascript:alert({token})").is_err());
-        assert_eq!(
-            LinkTemplate::parse("http://h/r?token={token}")
-                .unwrap()
-                .render("rkt_x"),
-            "http://h/r?token=rkt_x"
-        );
-    }
-
-    #[test]
     fn sealed_job_round_trips_and_renders_escaped_html() {
         let keys = ServiceKeys::new(ServiceSecret::generate().0, None);
         let job = MailJob {
@@ -340,6 +319,7 @@ mod tests {
             name: "Ada <script>".into(),
             message: MailMessage::ResetLink {
                 link: "https://a.example/r?token=rkt_abc&x=1".into(),
+                code: None,
                 requested_at: 1_700_000_000,
                 expires_at: 1_700_003_600,
                 source_ip: Some("192.0.2.1".into()),

@@ -5,7 +5,9 @@
 //! - `USER#<id>` / `USER`: the account
 //! - `EMAIL#<address>` / `EMAIL`: the address's owner, kept unique by transaction
 //! - `KEY#<sha256>` / `KEY`: an API key's digest and scopes
+//! - `USER#<id>` / `CODE`: the user's reset code (keyed digest), beside the account
 //! - `GRANT#<sha256>` / `GRANT`: a reset grant, keyed by its token's digest
+//! - `REFRESH#<sha256>` / `REFRESH`: a refresh token issued at log-in
 //! - `OUTBOX#<uuid>` / `OUTBOX`: sealed mail, deleted once sent
 
 use std::collections::HashMap;
@@ -15,7 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
     TransactWriteItem, Update,
 };
@@ -24,8 +26,8 @@ use super::{Store, StoreError};
 use crate::config::{ConfigError, EnvReader};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, ResetGrant, Scope, User,
-    UserId,
+    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, Scope, User, UserId,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -122,6 +124,12 @@ fn api_key_key(d: &SecretDigest) -> Item {
 fn grant_key(d: &SecretDigest) -> Item {
     key(format!("GRANT#{}", d.as_str()), "GRANT")
 }
+fn code_key(user: &UserId) -> Item {
+    key(format!("USER#{user}"), "CODE")
+}
+fn refresh_key(d: &SecretDigest) -> Item {
+    key(format!("REFRESH#{}", d.as_str()), "REFRESH")
+}
 fn outbox_key(id: &str) -> Item {
     key(format!("OUTBOX#{id}"), "OUTBOX")
 }
@@ -153,6 +161,8 @@ fn user_item(u: &User) -> Item {
             ("password_history", Some(list(&u.password_history))),
             ("disabled", Some(AttributeValue::Bool(u.disabled))),
             ("created_at", Some(n(u.created_at))),
+            ("sequence", Some(n(u.sequence))),
+            ("changed_at", Some(n(u.changed_at))),
         ],
     )
 }
@@ -175,6 +185,8 @@ fn user_from(item: &Item) -> Result<User, StoreError> {
             .copied()
             .unwrap_or(false),
         created_at: get_n(item, "created_at")?,
+        sequence: opt_n(item, "sequence").unwrap_or(0) as u64,
+        changed_at: opt_n(item, "changed_at").unwrap_or(0),
     })
 }
 
@@ -201,6 +213,18 @@ pub fn outbox_from(item: &Item) -> Result<OutboxItem, StoreError> {
         sealed: get_s(item, "sealed")?.to_string(),
         created_at: get_n(item, "created_at")?,
     })
+}
+
+fn put(table: &str, item: Item) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .build()
+                .expect("table and item are set"),
+        )
+        .build()
 }
 
 fn put_new(table: &str, item: Item) -> TransactWriteItem {
@@ -532,40 +556,192 @@ impl Store for DynamoStore {
         }))
     }
 
-    async fn redeem_grant(
+    async fn change_password(
         &self,
-        grant: &SecretDigest,
         ch: &PasswordChange,
+        redemption: &Redemption,
     ) -> Result<(), StoreError> {
-        let use_grant = Update::builder()
+        let mut items = Vec::with_capacity(4);
+        match redemption {
+            Redemption::Grant(digest) => items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(grant_key(digest)))
+                            .update_expression("SET used_at = :now")
+                            .condition_expression(
+                                "attribute_exists(pk) AND attribute_not_exists(used_at) \
+                                 AND expires_at > :now AND user_id = :user",
+                            )
+                            .expression_attribute_values(":now", n(ch.changed_at))
+                            .expression_attribute_values(":user", s(ch.user_id.as_str()))
+                            .build()
+                            .expect("fields are set"),
+                    )
+                    .build(),
+            ),
+            Redemption::Code { issued_at } => items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(code_key(&ch.user_id)))
+                            .condition_expression("issued_at = :issued")
+                            .expression_attribute_values(":issued", n(issued_at))
+                            .build()
+                            .expect("fields are set"),
+                    )
+                    .build(),
+            ),
+            Redemption::Nothing => {}
+        }
+        items.push(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(user_key(&ch.user_id)))
+                        .update_expression(
+                            "SET password_hash = :h, password_history = :hist, credential_version = :next, \
+                             #seq = if_not_exists(#seq, :zero) + :one, changed_at = :now",
+                        )
+                        .condition_expression("credential_version = :expected")
+                        .expression_attribute_names("#seq", "sequence")
+                        .expression_attribute_values(":h", s(ch.new_hash.clone()))
+                        .expression_attribute_values(":hist", list(&ch.history))
+                        .expression_attribute_values(":next", n(ch.expected.next().0))
+                        .expression_attribute_values(":expected", n(ch.expected.0))
+                        .expression_attribute_values(":zero", n(0))
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":now", n(ch.changed_at))
+                        .build()
+                        .expect("fields are set"),
+                )
+                .build(),
+        );
+        items.push(put_new(&self.table, outbox_item(&ch.notice)));
+        if let Some(r) = &ch.session {
+            items.push(put_new(
+                &self.table,
+                with(
+                    refresh_key(&r.digest),
+                    [
+                        (table::KIND_ATTRIBUTE, Some(s("refresh"))),
+                        ("user_id", Some(s(r.user_id.as_str()))),
+                        ("credential_version", Some(n(r.credential_version.0))),
+                        ("client_id", Some(s(r.client_id.clone()))),
+                        ("scope", Some(s(r.scope.clone()))),
+                        ("issued_at", Some(n(r.issued_at))),
+                        ("expires_at", Some(n(r.expires_at))),
+                        (table::TTL_ATTRIBUTE, Some(n(r.expires_at))),
+                    ],
+                ),
+            ));
+        }
+        self.transact(items).await
+    }
+
+    async fn replace_reset_code(
+        &self,
+        code: &ResetCode,
+        mail: Option<&OutboxItem>,
+    ) -> Result<u64, StoreError> {
+        let item = with(
+            code_key(&code.user_id),
+            [
+                (table::KIND_ATTRIBUTE, Some(s("code"))),
+                ("digest", Some(s(code.digest.clone()))),
+                ("credential_version", Some(n(code.credential_version.0))),
+                ("issued_at", Some(n(code.issued_at))),
+                ("expires_at", Some(n(code.expires_at))),
+                ("attempts", Some(n(code.attempts))),
+                (
+                    table::TTL_ATTRIBUTE,
+                    Some(n(code.expires_at + GRANT_RETENTION_SECS)),
+                ),
+            ],
+        );
+        let bump = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(grant_key(grant)))
-            .update_expression("SET used_at = :now")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
-            )
-            .expression_attribute_values(":now", n(ch.changed_at))
+            .set_key(Some(user_key(&code.user_id)))
+            .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, changed_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(code.issued_at))
             .build()
             .expect("fields are set");
-        let set_password = Update::builder()
+        let mut items = vec![
+            put(&self.table, item),
+            TransactWriteItem::builder().update(bump).build(),
+        ];
+        if let Some(m) = mail {
+            items.push(put_new(&self.table, outbox_item(m)));
+        }
+        self.transact(items).await?;
+        // Transactions return nothing: read the sequence they left.
+        let user = self
+            .user(&code.user_id)
+            .await?
+            .ok_or(StoreError::Conflict("no such user"))?;
+        Ok(user.sequence)
+    }
+
+    async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
+        let Some(item) = self.get(code_key(user)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ResetCode {
+            user_id: user.clone(),
+            digest: get_s(&item, "digest")?.to_string(),
+            credential_version: CredentialVersion(get_n(&item, "credential_version")? as u64),
+            issued_at: get_n(&item, "issued_at")?,
+            expires_at: get_n(&item, "expires_at")?,
+            attempts: get_n(&item, "attempts")? as u32,
+        }))
+    }
+
+    async fn claim_code_attempt(
+        &self,
+        user: &UserId,
+        issued_at: i64,
+        max: u32,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
             .table_name(&self.table)
-            .set_key(Some(user_key(&ch.user_id)))
-            .update_expression(
-                "SET password_hash = :h, password_history = :hist, credential_version = :next",
-            )
-            .condition_expression("credential_version = :expected")
-            .expression_attribute_values(":h", s(ch.new_hash.clone()))
-            .expression_attribute_values(":hist", list(&ch.history))
-            .expression_attribute_values(":next", n(ch.expected.next().0))
-            .expression_attribute_values(":expected", n(ch.expected.0))
-            .build()
-            .expect("fields are set");
-        self.transact(vec![
-            TransactWriteItem::builder().update(use_grant).build(),
-            TransactWriteItem::builder().update(set_password).build(),
-            put_new(&self.table, outbox_item(&ch.notice)),
-        ])
-        .await
+            .set_key(Some(code_key(user)))
+            .update_expression("SET attempts = attempts + :one")
+            .condition_expression("issued_at = :issued AND attempts < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":issued", n(issued_at))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<RefreshToken>, StoreError> {
+        let Some(item) = self.get(refresh_key(digest)).await? else {
+            return Ok(None);
+        };
+        let user_id = get_s(&item, "user_id")?;
+        Ok(Some(RefreshToken {
+            digest: digest.clone(),
+            user_id: UserId::parse(user_id)
+                .ok_or_else(|| StoreError::Corrupt("refresh token's user id".into()))?,
+            credential_version: CredentialVersion(get_n(&item, "credential_version")? as u64),
+            client_id: get_s(&item, "client_id")?.to_string(),
+            scope: get_s(&item, "scope")?.to_string(),
+            issued_at: get_n(&item, "issued_at")?,
+            expires_at: get_n(&item, "expires_at")?,
+        }))
     }
 
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {

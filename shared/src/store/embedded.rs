@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{Store, StoreError};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, ResetGrant, Scope, User,
-    UserId,
+    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, Scope, User, UserId,
 };
 
 const SCHEMA: &str = "
@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS users (
     credential_version INTEGER NOT NULL,
     password_history TEXT NOT NULL DEFAULT '[]',
     disabled INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    sequence INTEGER NOT NULL DEFAULT 0,
+    changed_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS api_keys (
     digest TEXT PRIMARY KEY,
@@ -43,6 +45,23 @@ CREATE TABLE IF NOT EXISTS grants (
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS reset_codes (
+    user_id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    credential_version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    digest TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    credential_version INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
@@ -104,7 +123,8 @@ impl EmbeddedStore {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, password_history, disabled, created_at";
+const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, \
+     password_history, disabled, created_at, sequence, changed_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
     let id: String = row.get(0)?;
@@ -125,6 +145,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
                 .map_err(|e| StoreError::Corrupt(format!("history of user {id}: {e}")))?,
             disabled: row.get::<_, i64>(8).map_err(unavailable)? != 0,
             created_at: row.get(9).map_err(unavailable)?,
+            sequence: row.get::<_, i64>(10).map_err(unavailable)? as u64,
+            changed_at: row.get(11).map_err(unavailable)?,
         })
     })())
 }
@@ -156,7 +178,9 @@ impl Store for EmbeddedStore {
         self.run(move |c| {
             let history = serde_json::to_string(&u.password_history).expect("strings serialise");
             c.execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                &format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ),
                 params![
                     u.id.as_str(),
                     u.email.as_str(),
@@ -167,7 +191,9 @@ impl Store for EmbeddedStore {
                     u.credential_version.0 as i64,
                     history,
                     u.disabled as i64,
-                    u.created_at
+                    u.created_at,
+                    u.sequence as i64,
+                    u.changed_at
                 ],
             )
             .map_err(|e| match unavailable(e) {
@@ -314,35 +340,46 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn redeem_grant(
+    async fn change_password(
         &self,
-        grant: &SecretDigest,
         change: &PasswordChange,
+        redemption: &Redemption,
     ) -> Result<(), StoreError> {
-        let (g, ch) = (grant.clone(), change.clone());
+        let (ch, redemption) = (change.clone(), redemption.clone());
         self.run(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let used = tx
-                .execute(
-                    "UPDATE grants SET used_at = ?1 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
-                    params![ch.changed_at, g.as_str()],
-                )
-                .map_err(unavailable)?;
-            if used != 1 {
-                return Err(StoreError::Conflict("grant already used"));
+            let consumed = match &redemption {
+                Redemption::Grant(digest) => tx
+                    .execute(
+                        "UPDATE grants SET used_at = ?1
+                         WHERE digest = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1",
+                        params![ch.changed_at, digest.as_str(), ch.user_id.as_str()],
+                    )
+                    .map_err(unavailable)?,
+                Redemption::Code { issued_at } => tx
+                    .execute(
+                        "DELETE FROM reset_codes WHERE user_id = ?1 AND issued_at = ?2",
+                        params![ch.user_id.as_str(), issued_at],
+                    )
+                    .map_err(unavailable)?,
+                Redemption::Nothing => 1,
+            };
+            if consumed != 1 {
+                return Err(StoreError::Conflict("credential already used"));
             }
             let changed = tx
                 .execute(
                     "UPDATE users SET password_hash = ?1, credential_version = credential_version + 1,
-                            password_history = ?2
+                            password_history = ?2, sequence = sequence + 1, changed_at = ?5
                      WHERE id = ?3 AND credential_version = ?4",
                     params![
                         ch.new_hash,
                         serde_json::to_string(&ch.history).expect("strings serialise"),
                         ch.user_id.as_str(),
-                        ch.expected.0 as i64
+                        ch.expected.0 as i64,
+                        ch.changed_at
                     ],
                 )
                 .map_err(unavailable)?;
@@ -350,7 +387,156 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::Conflict("credential version moved on"));
             }
             insert_outbox(&tx, &ch.notice)?;
+            if let Some(r) = &ch.session {
+                tx.execute(
+                    "INSERT INTO refresh_tokens (digest, user_id, credential_version, client_id, scope, issued_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        r.digest.as_str(),
+                        r.user_id.as_str(),
+                        r.credential_version.0 as i64,
+                        r.client_id,
+                        r.scope,
+                        r.issued_at,
+                        r.expires_at
+                    ],
+                )
+                .map_err(unavailable)?;
+            }
             tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn replace_reset_code(
+        &self,
+        code: &ResetCode,
+        mail: Option<&OutboxItem>,
+    ) -> Result<u64, StoreError> {
+        let (code, mail) = (code.clone(), mail.cloned());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO reset_codes
+                 (user_id, digest, credential_version, issued_at, expires_at, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    code.user_id.as_str(),
+                    code.digest,
+                    code.credential_version.0 as i64,
+                    code.issued_at,
+                    code.expires_at,
+                    code.attempts
+                ],
+            )
+            .map_err(unavailable)?;
+            let sequence: i64 = tx
+                .query_row(
+                    "UPDATE users SET sequence = sequence + 1, changed_at = ?1 WHERE id = ?2 RETURNING sequence",
+                    params![code.issued_at, code.user_id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .ok_or(StoreError::Conflict("no such user"))?;
+            if let Some(m) = &mail {
+                insert_outbox(&tx, m)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(sequence as u64)
+        })
+        .await
+    }
+
+    async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
+        let user = user.clone();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT digest, credential_version, issued_at, expires_at, attempts
+                 FROM reset_codes WHERE user_id = ?1",
+                [user.as_str()],
+                |r| {
+                    Ok(ResetCode {
+                        user_id: user.clone(),
+                        digest: r.get(0)?,
+                        credential_version: CredentialVersion(r.get::<_, i64>(1)? as u64),
+                        issued_at: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        attempts: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn claim_code_attempt(
+        &self,
+        user: &UserId,
+        issued_at: i64,
+        max: u32,
+    ) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.run(move |c| {
+            let claimed = c
+                .execute(
+                    "UPDATE reset_codes SET attempts = attempts + 1
+                     WHERE user_id = ?1 AND issued_at = ?2 AND attempts < ?3",
+                    params![user.as_str(), issued_at, max],
+                )
+                .map_err(unavailable)?;
+            if claimed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict("no attempt left"))
+            }
+        })
+        .await
+    }
+
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<RefreshToken>, StoreError> {
+        let d = digest.clone();
+        self.run(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT user_id, credential_version, client_id, scope, issued_at, expires_at
+                     FROM refresh_tokens WHERE digest = ?1",
+                    [d.as_str()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(unavailable)?;
+            row.map(
+                |(user_id, version, client_id, scope, issued_at, expires_at)| {
+                    Ok(RefreshToken {
+                        digest: d.clone(),
+                        user_id: UserId::parse(&user_id)
+                            .ok_or_else(|| StoreError::Corrupt("refresh token's user id".into()))?,
+                        credential_version: CredentialVersion(version as u64),
+                        client_id,
+                        scope,
+                        issued_at,
+                        expires_at,
+                    })
+                },
+            )
+            .transpose()
         })
         .await
     }

@@ -4,7 +4,10 @@
 use async_trait::async_trait;
 
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, EmailAddress, OutboxItem, PasswordChange, ResetGrant, User, UserId};
+use crate::domain::{
+    ApiKey, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode,
+    ResetGrant, User, UserId,
+};
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
@@ -44,15 +47,41 @@ pub trait Store: Send + Sync {
     /// The grant and its mail, in one transaction: both or neither.
     async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError>;
     async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError>;
-    /// Marks the grant used and applies the password change in one
-    /// transaction. `Conflict` when the grant was used meanwhile or the
-    /// user's credential version moved: of concurrent redemptions exactly
-    /// one succeeds.
-    async fn redeem_grant(
+
+    /// Applies a password change and consumes `redemption` in one
+    /// transaction: the new hash, the next credential version and sequence,
+    /// the notice mail, the session if any. `Conflict` when the credential
+    /// was consumed meanwhile or the user's credential version moved: of
+    /// concurrent changes exactly one succeeds.
+    async fn change_password(
         &self,
-        grant: &SecretDigest,
         change: &PasswordChange,
+        redemption: &Redemption,
     ) -> Result<(), StoreError>;
+
+    /// Replaces the user's reset code, bumps the user's sequence, and queues
+    /// the code's mail if any, in one transaction. Returns the new sequence.
+    async fn replace_reset_code(
+        &self,
+        code: &ResetCode,
+        mail: Option<&OutboxItem>,
+    ) -> Result<u64, StoreError>;
+    async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError>;
+    /// Claims one of the `max` verification attempts of the code issued at
+    /// `issued_at`, before the code is compared: however many guesses arrive
+    /// at once, at most `max` are ever compared. `Conflict` when none is
+    /// left or the code was replaced or used.
+    async fn claim_code_attempt(
+        &self,
+        user: &UserId,
+        issued_at: i64,
+        max: u32,
+    ) -> Result<(), StoreError>;
+
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<RefreshToken>, StoreError>;
 
     /// Queues one mail on its own.
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError>;

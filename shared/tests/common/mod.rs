@@ -323,3 +323,17 @@ pub fn token_from_link_text(text: &str) -> String {
         .expect("a link with token=")
         .to_string()
 }
+
+/// A DynamoDB store at a closed loopback port: every call fails after the
+/// SDK's bounded retries, as in an outage.
+pub async fn unreachable_store() -> DynamoStore {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "x", "x", None, None, "t",
+        ))
+        .load()
+        .await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent")
+}

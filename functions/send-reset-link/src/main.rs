@@ -1,0 +1,15 @@
+//! POST /api/v1/iam/accounts/send-reset-password-link/ (django-rest-registration). The operation lives in `rekey`; this binary only wires it to
+//! the Lambda runtime.
+
+use lambda_http::{Error, run, service_fn};
+use rekey::routes::Function;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    rekey::telemetry::init_lambda();
+    let app = rekey::App::from_env().await?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(Function::SendResetLink.handle(&app, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,227 @@
+//! Link templates: where the links in reset mail point.
+//!
+//! `LinkTemplate` is the operator's: `{name}` placeholders, configured per
+//! deployment. `CodeUrlTemplate` is a Zitadel client's: Go-template
+//! placeholders (`{{.UserID}}`, `{{.Code}}`, `{{.OrgID}}`) sent with a
+//! request, so it is parsed strictly and its origin checked against an
+//! allow-list before any mail is sent.
+
+use url::Url;
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The scheme, host and port of an http(s) URL: `https://app.example.com`.
+pub fn origin(raw: &str) -> Option<String> {
+    let url = Url::parse(raw).ok()?;
+    matches!(url.scheme(), "http" | "https")
+        .then(|| url.origin().ascii_serialization())
+        .filter(|o| o != "null")
+}
+
+/// An http(s) URL with `{name}` placeholders, each required one exactly once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkTemplate {
+    raw: String,
+}
+
+impl LinkTemplate {
+    pub fn parse(raw: &str, placeholders: &[&str]) -> Result<Self, String> {
+        for p in placeholders {
+            if raw.matches(&format!("{{{p}}}")).count() != 1 {
+                return Err(format!(
+                    "{raw:?} must contain the placeholder {{{p}}} exactly once"
+                ));
+            }
+        }
+        let mut sample = raw.to_string();
+        for p in placeholders {
+            sample = sample.replace(&format!("{{{p}}}"), "x");
+        }
+        if sample.contains(['{', '}']) {
+            return Err(format!(
+                "{raw:?} has an unknown placeholder: only {} are filled in",
+                placeholders
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if origin(&sample).is_none() {
+            return Err(format!("{raw:?} is not an http or https URL"));
+        }
+        Ok(Self {
+            raw: raw.to_string(),
+        })
+    }
+
+    /// Fills in the placeholders, URL-encoding each value.
+    pub fn render(&self, values: &[(&str, &str)]) -> String {
+        values.iter().fold(self.raw.clone(), |acc, (name, value)| {
+            acc.replace(&format!("{{{name}}}"), &encode(value))
+        })
+    }
+
+    pub fn origin(&self) -> String {
+        origin(&self.raw.replace(['{', '}'], "")).unwrap_or_default()
+    }
+}
+
+/// Longest `urlTemplate` a client may send.
+pub const MAX_CODE_URL_TEMPLATE: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CodeField {
+    UserId,
+    Code,
+    OrgId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Text(String),
+    Field(CodeField),
+}
+
+/// A Zitadel `urlTemplate`: `{{.UserID}}`, `{{.Code}}`, `{{.OrgID}}`, with
+/// spaces allowed inside the braces; nothing else between `{{` and `}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeUrlTemplate {
+    segments: Vec<Segment>,
+}
+
+impl CodeUrlTemplate {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() > MAX_CODE_URL_TEMPLATE {
+            return Err(format!(
+                "urlTemplate is longer than {MAX_CODE_URL_TEMPLATE} characters"
+            ));
+        }
+        let mut segments = Vec::new();
+        let mut rest = raw;
+        while let Some(start) = rest.find("{{") {
+            if rest[..start].contains("}}") {
+                return Err("urlTemplate has an unmatched }}".into());
+            }
+            segments.push(Segment::Text(rest[..start].to_string()));
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or("urlTemplate has an unclosed {{")?;
+            let field = match after[..end].trim() {
+                ".UserID" => CodeField::UserId,
+                ".Code" => CodeField::Code,
+                ".OrgID" => CodeField::OrgId,
+                other => {
+                    return Err(format!(
+                        "urlTemplate placeholder {{{{{other}}}}} is not one of {{{{.UserID}}}}, {{{{.Code}}}}, {{{{.OrgID}}}}"
+                    ));
+                }
+            };
+            segments.push(Segment::Field(field));
+            rest = &after[end + 2..];
+        }
+        if rest.contains("}}") {
+            return Err("urlTemplate has an unmatched }}".into());
+        }
+        segments.push(Segment::Text(rest.to_string()));
+        // The text before the first placeholder must hold the whole origin
+        // and the start of the path or query: no value can move the link
+        // to another host.
+        let Some(Segment::Text(head)) = segments.first() else {
+            unreachable!("parsing starts with a text segment")
+        };
+        let after_scheme = head.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        if segments.len() > 1 && !after_scheme.contains(['/', '?', '#']) {
+            return Err(
+                "urlTemplate placeholders may not stand in the scheme, host or port".into(),
+            );
+        }
+        let template = Self { segments };
+        if origin(&template.render("u", "c", "o")).is_none() {
+            return Err("urlTemplate is not an http or https URL".into());
+        }
+        Ok(template)
+    }
+
+    pub fn render(&self, user_id: &str, code: &str, org_id: &str) -> String {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.clone(),
+                Segment::Field(CodeField::UserId) => encode(user_id),
+                Segment::Field(CodeField::Code) => encode(code),
+                Segment::Field(CodeField::OrgId) => encode(org_id),
+            })
+            .collect()
+    }
+
+    /// The origin links from this template go to (placeholders cannot move
+    /// it: their values are URL-encoded).
+    pub fn origin(&self) -> String {
+        origin(&self.render("u", "c", "o")).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_templates_check_placeholders_and_scheme() {
+        let t = LinkTemplate::parse("https://a.example/r?token={token}", &["token"]).unwrap();
+        assert_eq!(
+            t.render(&[("token", "rkt_a b")]),
+            "https://a.example/r?token=rkt_a+b"
+        );
+        assert_eq!(t.origin(), "https://a.example");
+        assert!(LinkTemplate::parse("https://a.example/r", &["token"]).is_err());
+        assert!(LinkTemplate::parse("https://a.example/{token}/{token}", &["token"]).is_err());
+        assert!(LinkTemplate::parse("https://a.example/{token}?x={other}", &["token"]).is_err());
+        assert!(LinkTemplate::parse("javascript:alert({token})", &["token"]).is_err());
+        let s = LinkTemplate::parse(
+            "http://h/r?u={user_id}&t={timestamp}&s={signature}",
+            &["user_id", "timestamp", "signature"],
+        );
+        assert!(s.is_ok());
+    }
+
+    #[test]
+    fn code_url_templates_accept_the_three_fields_with_spaces() {
+        let t = CodeUrlTemplate::parse(
+            "https://ex.com/p?userID={{.UserID}}&code={{ .Code }}&orgID={{.OrgID }}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.render("u1", "AB12CD", "o&1"),
+            "https://ex.com/p?userID=u1&code=AB12CD&orgID=o%261"
+        );
+        assert_eq!(t.origin(), "https://ex.com");
+    }
+
+    #[test]
+    fn code_url_templates_refuse_anything_else() {
+        for bad in [
+            "https://ex.com/p?x={{.Email}}",
+            "https://ex.com/p?x={{.Code}",
+            "https://ex.com/p?x={{.Code}}}}",
+            "https://ex.com/p?x=}}",
+            "https://ex.com/p?x={{}}",
+            "ftp://ex.com/{{.Code}}",
+            "{{.Code}}",
+        ] {
+            assert!(CodeUrlTemplate::parse(bad).is_err(), "{bad} accepted");
+        }
+        let long = format!("https://ex.com/{}{{{{.Code}}}}", "a".repeat(190));
+        assert!(CodeUrlTemplate::parse(&long).unwrap_err().contains("200"));
+    }
+
+    #[test]
+    fn placeholders_cannot_touch_the_origin() {
+        assert!(CodeUrlTemplate::parse("https://{{.UserID}}.ex.com/p").is_err());
+        assert!(CodeUrlTemplate::parse("https://ex.com{{.Code}}").is_err());
+        assert!(CodeUrlTemplate::parse("https://ex.com:{{.Code}}/").is_err());
+        assert!(CodeUrlTemplate::parse("https://ex.com/{{.Code}}").is_ok());
+        assert!(CodeUrlTemplate::parse("https://ex.com?c={{.Code}}").is_ok());
+    }
+}

@@ -1,0 +1,232 @@
+//! A password change through any contract voids every outstanding link
+//! token, code, signed link and refresh token of that user: each credential
+//! is bound to the credential version the change increments.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rekey::domain::{ApiKey, ClientInfo, Scope, User, now};
+use rekey::mail::{MailJob, MailMessage};
+use rekey::reset::{CodeDelivery, PasswordProof};
+use rekey::{App, ResetError};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Via {
+    /// Unleash: link token + reset-password.
+    Unleash,
+    /// Zitadel: code + SetPassword.
+    Zitadel,
+    /// django-rest-registration: signed link.
+    Django,
+    /// Seed 004: recovery link + reset-and-log-in.
+    Account,
+}
+
+struct Outstanding {
+    link_token: String,
+    code: String,
+    signed: (i64, String),
+    refresh: String,
+}
+
+async fn latest_link(app: &App, config: &rekey::Config) -> String {
+    let mut link = None;
+    for item in app.reset.store.pending_mail(20).await.unwrap() {
+        app.reset.store.mail_delivered(&item.id).await.unwrap();
+        if let MailMessage::ResetLink { link: l, .. } =
+            MailJob::open(&config.keys, &item).unwrap().message
+        {
+            link = Some(l);
+        }
+    }
+    let link = link.expect("a reset mail");
+    url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token" || k == "validation_code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a token in the link")
+}
+
+/// One of each credential, all issued under the user's current version.
+async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Outstanding {
+    let client = ClientInfo::default();
+    // A refresh token exists only after a log-in: recover first.
+    app.reset
+        .request_link(&user.email, &app.reset.links.recover, &client)
+        .await
+        .unwrap();
+    let code = latest_link(app, config).await;
+    let session = app
+        .reset
+        .reset_and_log_in(&code, "Logged-In-Passw0rd!", &client)
+        .await
+        .unwrap();
+    let user = app.reset.store.user(&user.id).await.unwrap().unwrap();
+
+    app.reset
+        .request_link(&user.email, &app.reset.links.default, &client)
+        .await
+        .unwrap();
+    let link_token = latest_link(app, config).await;
+    let (_, code) = app
+        .reset
+        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .await
+        .unwrap();
+    let ts = now();
+    Outstanding {
+        link_token,
+        code: code.unwrap(),
+        signed: (ts, app.reset.link_signature(&user, ts)),
+        refresh: session.refresh_token.expose().to_string(),
+    }
+}
+
+async fn admin_key(app: &App) -> ApiKey {
+    let raw = add_key(&*app.reset.store, &[Scope::UsersWrite]).await;
+    app.reset
+        .authorize(Some(&raw), Scope::UsersWrite)
+        .await
+        .unwrap()
+}
+
+async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: &Outstanding) {
+    let client = ClientInfo::default();
+    match via {
+        Via::Unleash => {
+            app.reset
+                .reset_with_token(&o.link_token, NEW_PASSWORD, &client)
+                .await
+                .unwrap();
+        }
+        Via::Zitadel => {
+            let key = admin_key(app).await;
+            app.reset
+                .set_password_with_proof(
+                    &user.id,
+                    NEW_PASSWORD,
+                    PasswordProof::Code(o.code.clone()),
+                    &key,
+                    &client,
+                )
+                .await
+                .unwrap();
+        }
+        Via::Django => {
+            let (ts, sig) = &o.signed;
+            app.reset
+                .reset_with_signature(user.id.as_str(), *ts, sig, NEW_PASSWORD, &client)
+                .await
+                .unwrap();
+        }
+        Via::Account => {
+            // Its own recovery link; the outstanding one must still die.
+            app.reset
+                .request_link(&user.email, &app.reset.links.recover, &client)
+                .await
+                .unwrap();
+            let fresh = latest_link(app, config).await;
+            app.reset
+                .reset_and_log_in(&fresh, NEW_PASSWORD, &client)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn assert_all_dead(app: &App, via: Via, user: &User, o: &Outstanding) {
+    let client = ClientInfo::default();
+    let link = app.reset.inspect_token(&o.link_token).await;
+    let expected_link = if via == Via::Unleash {
+        "UsedToken"
+    } else {
+        "InvalidToken"
+    };
+    assert!(
+        matches!(
+            (&link, expected_link),
+            (Err(ResetError::UsedToken), "UsedToken")
+                | (Err(ResetError::InvalidToken), "InvalidToken")
+        ),
+        "{via:?}: link token {link:?}"
+    );
+    let key = admin_key(app).await;
+    let code = app
+        .reset
+        .set_password_with_proof(
+            &user.id,
+            "Yet-Another-9-Horse",
+            PasswordProof::Code(o.code.clone()),
+            &key,
+            &client,
+        )
+        .await;
+    assert!(
+        matches!(code, Err(ResetError::CodeExpired)),
+        "{via:?}: code {code:?}"
+    );
+    let (ts, sig) = &o.signed;
+    let signed = app
+        .reset
+        .inspect_signed_link(user.id.as_str(), *ts, sig)
+        .await;
+    assert!(
+        matches!(signed, Err(ResetError::InvalidSignature)),
+        "{via:?}: signed link {signed:?}"
+    );
+    let refresh = app.reset.refresh_token_user(&o.refresh).await;
+    assert!(
+        matches!(refresh, Err(ResetError::InvalidToken)),
+        "{via:?}: refresh token {:?}",
+        refresh.map(|u| u.id)
+    );
+}
+
+async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
+    let config = config();
+    let app = App::new(&config, store);
+    for via in [Via::Unleash, Via::Zitadel, Via::Django, Via::Account] {
+        let user = add_user(&*app.reset.store, &config, &unique_email()).await;
+        let outstanding = issue_everything(&app, &config, &user).await;
+        // Everything is alive before the change.
+        let fresh = app.reset.store.user(&user.id).await.unwrap().unwrap();
+        assert!(
+            app.reset
+                .inspect_token(&outstanding.link_token)
+                .await
+                .is_ok()
+        );
+        assert!(
+            app.reset
+                .inspect_signed_link(
+                    fresh.id.as_str(),
+                    outstanding.signed.0,
+                    &outstanding.signed.1
+                )
+                .await
+                .is_ok()
+        );
+        assert!(
+            app.reset
+                .refresh_token_user(&outstanding.refresh)
+                .await
+                .is_ok()
+        );
+        reset_via(&app, &config, via, &fresh, &outstanding).await;
+        assert_all_dead(&app, via, &fresh, &outstanding).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_store() {
+    let e = common::embedded_store();
+    each_contract_voids_the_others(Arc::new(e.store.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_store() {
+    each_contract_voids_the_others(Arc::new(dynamo_store().await)).await;
+}
