@@ -56,6 +56,17 @@ enum Command {
     /// Manage the DynamoDB table.
     #[command(subcommand)]
     Table(TableCommand),
+    /// An account's audit trail, newest first: time, action, outcome,
+    /// source address, user agent (tab-separated).
+    #[command(
+        after_help = "Examples:\n  rekeyctl audit ada@example.com\n  rekeyctl audit 3f2c…-id --limit 200"
+    )]
+    Audit {
+        /// The user's id or email address.
+        user: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +179,35 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Key(KeyCommand::Create { scopes, name }) => {
             let store = local::open_store(&cli.global).await?;
             println!("{}", create_key(&*store, scopes, name).await?.expose());
+            Ok(())
+        }
+        Command::Audit { user, limit } => {
+            let store = local::open_store(&cli.global).await?;
+            let found = match EmailAddress::parse(&user) {
+                Some(email) => store.user_by_email(&email).await,
+                None => match UserId::parse(&user) {
+                    Some(id) => store.user(&id).await,
+                    None => Ok(None),
+                },
+            }
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!("no user with id or email {user:?} (see `rekeyctl user list`)")
+            })?;
+            for e in store
+                .audit_events(&found.id, limit)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    rekey::mail::format_time(e.at),
+                    e.action,
+                    e.outcome,
+                    e.source_ip.as_deref().unwrap_or("-"),
+                    e.user_agent.as_deref().unwrap_or("-")
+                );
+            }
             Ok(())
         }
         Command::Table(TableCommand::Create { table }) => {

@@ -63,8 +63,11 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         let from = std::env::var("REKEY_MAIL_FROM").unwrap_or_else(|_| LOCAL_SENDER.to_string());
         Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
     };
+    // The worker gets a store of its own (its own SQLite connection): mail
+    // delivery must not hold up the requests that follow the one that queued
+    // it, or their timing would say an address had an account.
     let outbox = Outbox {
-        store: store.clone(),
+        store: local::open_store(g).await?,
         mailer,
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
@@ -136,7 +139,13 @@ async fn outbox_worker(outbox: Outbox, wake: Arc<Notify>) {
             Err(e) => tracing::error!(error = %e, "outbox round failed; will retry"),
         }
         tokio::select! {
-            _ = wake.notified() => {}
+            _ = wake.notified() => {
+                // Not at once: delivery then runs alongside some later
+                // request rather than the one that queued the mail, whose
+                // timing must not depend on whether mail was queued.
+                let jitter = (uuid::Uuid::new_v4().as_u128() % 200) as u64;
+                tokio::time::sleep(Duration::from_millis(100 + jitter)).await;
+            }
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
@@ -228,7 +237,18 @@ async fn handle(
     };
     let request = http::Request::from_parts(parts, body)
         .with_query_string_parameters(query)
-        .with_path_parameters(path_params.into_iter().collect::<HashMap<_, _>>())
+        // API Gateway hands functions decoded path parameters.
+        .with_path_parameters(
+            path_params
+                .into_iter()
+                .map(|(k, v)| {
+                    let decoded = percent_encoding::percent_decode_str(&v)
+                        .decode_utf8()
+                        .map(|d| d.into_owned());
+                    (k, decoded.unwrap_or(v))
+                })
+                .collect::<HashMap<_, _>>(),
+        )
         .with_request_context(RequestContext::ApiGatewayV2(context));
     respond(function.handle(app, request).await)
 }

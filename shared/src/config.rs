@@ -59,6 +59,19 @@ pub struct SignedLinkPolicy {
     pub max_skew: Duration,
 }
 
+/// Abuse limits (fixed windows, counted in the store) and audit retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Reset mails to one address; past either, the same 200 and no mail.
+    pub email_per_minute: u64,
+    pub email_per_hour: u64,
+    /// Requests from one source address to one public endpoint; past it, 429.
+    pub source_per_minute: u64,
+    /// Code guesses for one user across codes; past it, 429.
+    pub code_attempts_per_hour: u64,
+    pub audit_retention: Duration,
+}
+
 /// The log-in that account recovery (seed 004) ends with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
@@ -83,6 +96,7 @@ pub struct Config {
     pub session: SessionPolicy,
     /// `resourceOwner` of users without an org.
     pub default_org: String,
+    pub limits: Limits,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -291,6 +305,19 @@ impl Config {
         let default_org = env
             .optional("REKEY_DEFAULT_ORG")
             .unwrap_or_else(|| "rekey".into());
+        let limits = Limits {
+            email_per_minute: env.parsed("REKEY_LIMIT_EMAIL_PER_MINUTE", 1, "a whole number"),
+            email_per_hour: env.parsed("REKEY_LIMIT_EMAIL_PER_HOUR", 5, "a whole number"),
+            source_per_minute: env.parsed("REKEY_LIMIT_SOURCE_PER_MINUTE", 60, "a whole number"),
+            code_attempts_per_hour: env.parsed(
+                "REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR",
+                10,
+                "a whole number",
+            ),
+            audit_retention: Duration::from_secs(
+                86400 * env.parsed::<u64>("REKEY_AUDIT_RETENTION_DAYS", 365, "whole days"),
+            ),
+        };
 
         Some(Config {
             keys: keys?,
@@ -310,6 +337,7 @@ impl Config {
             signed_links,
             session,
             default_org,
+            limits,
         })
     }
 }

@@ -273,6 +273,22 @@ pub enum Redemption {
     Nothing,
 }
 
+/// What happened to an account, kept for the operator (`rekeyctl audit`)
+/// with a retention TTL. Never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: String,
+    pub user_id: UserId,
+    /// e.g. `password_reset_link`, `password_reset_code`, `password_set`.
+    pub action: String,
+    /// `success` or a rejection reason.
+    pub outcome: String,
+    pub at: UnixTime,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub expires_at: UnixTime,
+}
+
 /// A password change: the new hash replaces the old one only if the user's
 /// credential version is still `expected`; the notice mail (and, for a
 /// log-in, the refresh token) are written in the same transaction.
@@ -285,4 +301,5 @@ pub struct PasswordChange {
     pub changed_at: UnixTime,
     pub notice: OutboxItem,
     pub session: Option<RefreshToken>,
+    pub audit: AuditEvent,
 }

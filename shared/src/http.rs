@@ -51,9 +51,9 @@ fn is_json(req: &Request) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Parses a POST body of type `T`: 415, 413 and 400 as SPEC section 3 says.
-/// Error messages name fields and positions, never the values sent.
-pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> {
+/// Reads a POST body as JSON: 415, 413 and 400 as SPEC section 3 says.
+/// Error messages name positions, never the values sent.
+pub fn json_value(req: &Request) -> Result<serde_json::Value, RequestError> {
     if !is_json(req) {
         return Err(RequestError::UnsupportedMediaType);
     }
@@ -61,26 +61,48 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> 
     if bytes.len() > MAX_BODY_BYTES {
         return Err(RequestError::PayloadTooLarge);
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
+        RequestError::MalformedJson(format!(" (line {}, column {})", e.line(), e.column()))
+    })
+}
+
+/// The path of the first array in `value`, if any.
+fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Array(_) => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.into()
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            first_array(
+                v,
+                &if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                },
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// Parses a POST body of type `T`. No contract's request holds a JSON
+/// array anywhere, and serde's derived structs would accept an array in
+/// place of an object (field by field), so arrays are refused outright.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> {
+    let value = json_value(req)?;
+    if let Some(path) = first_array(&value, "") {
+        return Err(RequestError::invalid(
+            &path,
+            format!("{path} has the wrong type"),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => RequestError::MalformedJson(
-                format!(" (line {}, column {})", inner.line(), inner.column()),
-            ),
-            Category::Data => describe_data_error(&path, &inner.to_string()),
-        }
-    })?;
-    de.end().map_err(|e| {
-        RequestError::MalformedJson(format!(
-            " (trailing data at line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    Ok(value)
+        describe_data_error(&path, &e.into_inner().to_string())
+    })
 }
 
 fn describe_data_error(path: &str, message: &str) -> RequestError {

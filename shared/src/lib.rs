@@ -9,6 +9,7 @@ pub mod contract;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod iam;
 pub mod link;
 pub mod mail;
 pub mod metrics;

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::config::{CodePolicy, Config, LinkTemplates, SessionPolicy, SignedLinkPolicy};
+use crate::config::{CodePolicy, Config, Limits, LinkTemplates, SessionPolicy, SignedLinkPolicy};
 use crate::crypto::{
     API_KEY_PREFIX, BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, ServiceKeys, short_code,
 };
 use crate::domain::{
-    ApiKey, ClientInfo, EmailAddress, PasswordChange, Redemption, RefreshToken, ResetCode,
-    ResetGrant, Scope, UnixTime, User, UserId, now,
+    ApiKey, AuditEvent, ClientInfo, EmailAddress, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, Scope, UnixTime, User, UserId, now,
 };
 use crate::link::CodeUrlTemplate;
 use crate::mail::{MailJob, MailMessage};
@@ -52,6 +52,9 @@ pub enum ResetError {
     /// A delivery channel or feature this deployment does not have.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
+    /// Past a limit; try again after this many seconds.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("store unavailable: {0}")]
     Unavailable(String),
     /// A bug or corrupt data; detail is logged, never shown.
@@ -133,6 +136,7 @@ pub struct ResetService {
     pub signed_links: SignedLinkPolicy,
     pub session: SessionPolicy,
     pub default_org: String,
+    pub limits: Limits,
     pub product_name: String,
     pub on_mail_queued: Option<MailQueuedHook>,
 }
@@ -150,6 +154,7 @@ impl ResetService {
             signed_links: config.signed_links.clone(),
             session: config.session.clone(),
             default_org: config.default_org.clone(),
+            limits: config.limits.clone(),
             product_name: config.product_name.clone(),
             on_mail_queued: None,
         }
@@ -183,8 +188,38 @@ impl ResetService {
         Ok(key)
     }
 
-    /// The active account for an address, or None (logged by reference).
-    /// Every call is a reset request, counted whether or not it has one.
+    /// Counts a hit on `key` in the current `window`; Err with the seconds
+    /// left in the window when more than `limit` hits were counted.
+    async fn over_limit(&self, key: &str, window: i64, limit: u64) -> Result<(), ResetError> {
+        let t = now();
+        let start = t - t.rem_euclid(window);
+        let hits = self.store.count_hit(key, start, start + 2 * window).await?;
+        if hits > limit {
+            return Err(ResetError::RateLimited {
+                retry_after: (start + window - t).max(1) as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Requests from one source address to one public endpoint. The address
+    /// is kept only as a keyed digest.
+    pub async fn limit_source(
+        &self,
+        function: &str,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let Some(ip) = &client.source_ip else {
+            return Ok(());
+        };
+        let key = format!("source:{function}:{}", self.keys.log_ref(ip));
+        self.over_limit(&key, 60, self.limits.source_per_minute)
+            .await
+    }
+
+    /// The active account for an address, or None (logged by reference):
+    /// none, disabled, or past the address's mail limits, which the caller
+    /// cannot tell apart. Every call is a reset request, counted either way.
     async fn active_account(
         &self,
         email: &EmailAddress,
@@ -192,8 +227,23 @@ impl ResetService {
     ) -> Result<Option<User>, ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
         let email_ref = self.keys.log_ref(email.as_str());
-        match self.store.user_by_email(email).await? {
-            None => {
+        // Counted for every address, known or not: the same work either way.
+        let key = format!("email:{email_ref}");
+        let limited = self
+            .over_limit(&format!("{key}:m"), 60, self.limits.email_per_minute)
+            .await
+            .and(
+                self.over_limit(&format!("{key}:h"), 3600, self.limits.email_per_hour)
+                    .await,
+            );
+        let user = self.store.user_by_email(email).await?;
+        match (user, limited) {
+            (_, Err(ResetError::RateLimited { .. })) => {
+                tracing::info!(email_ref, what, "address past its mail limit; no mail");
+                Ok(None)
+            }
+            (_, Err(e)) => Err(e),
+            (None, Ok(())) => {
                 tracing::info!(
                     email_ref,
                     what,
@@ -201,12 +251,44 @@ impl ResetService {
                 );
                 Ok(None)
             }
-            Some(u) if u.disabled => {
+            (Some(u), Ok(())) if u.disabled => {
                 tracing::info!(email_ref, what, user_id = %u.id, "requested for a disabled account");
                 Ok(None)
             }
-            Some(u) => Ok(Some(u)),
+            (Some(u), Ok(())) => Ok(Some(u)),
         }
+    }
+
+    /// What a request for an address with no (active, unlimited) account
+    /// does instead of issuing: the same reads and writes, of records nothing
+    /// will read, so neither the answer nor its timing tells the cases apart.
+    async fn decoy(&self) -> Result<(), ResetError> {
+        let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
+        let issued_at = now();
+        let grant = ResetGrant {
+            digest: token.digest(),
+            user_id: UserId::generate(),
+            credential_version: crate::domain::CredentialVersion(0),
+            issued_at,
+            expires_at: issued_at + self.token_ttl.as_secs() as i64,
+            used_at: None,
+        };
+        // The sealing a real mail costs, of a message nobody receives.
+        let _ = MailJob {
+            to: String::new(),
+            user_id: grant.user_id.clone(),
+            name: String::new(),
+            message: MailMessage::ResetLink {
+                link: self.links.default.render(&[("token", token.expose())]),
+                code: None,
+                requested_at: issued_at,
+                expires_at: grant.expires_at,
+                source_ip: None,
+            },
+        }
+        .seal(&self.keys);
+        self.store.insert_decoy(&grant).await?;
+        Ok(())
     }
 
     fn reset_mail(
@@ -241,7 +323,7 @@ impl ResetService {
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
         let Some(user) = self.active_account(email, "reset link").await? else {
-            return Ok(());
+            return self.decoy().await;
         };
         let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
         let issued_at = now();
@@ -283,8 +365,17 @@ impl ResetService {
             .store
             .user(&grant.user_id)
             .await?
-            .filter(|u| !u.disabled && u.credential_version == grant.credential_version)
+            .filter(|u| !u.disabled)
             .ok_or(ResetError::InvalidToken)?;
+        if user.credential_version != grant.credential_version {
+            // A password change may have landed between the two reads; if it
+            // was this grant's own redemption, the token is used, not void.
+            let again = self.store.grant(&token.digest()).await?;
+            return Err(match again {
+                Some(g) if g.used_at.is_some() => ResetError::UsedToken,
+                _ => ResetError::InvalidToken,
+            });
+        }
         Ok((grant, user))
     }
 
@@ -336,6 +427,7 @@ impl ResetService {
         password: NewPassword,
         redemption: Redemption,
         session: Option<RefreshToken>,
+        action: &'static str,
         client: &ClientInfo,
     ) -> Result<PasswordChange, SetPasswordError> {
         let new_hash = self
@@ -343,7 +435,7 @@ impl ResetService {
             .hash_off_executor(password)
             .await
             .map_err(|e| ResetError::Internal(e.to_string()))?;
-        let change = self.password_change(user, new_hash, session, client);
+        let change = self.password_change(user, new_hash, session, action, client);
         self.store
             .change_password(&change, &redemption)
             .await
@@ -378,12 +470,18 @@ impl ResetService {
     ) -> Result<User, ResetError> {
         let (grant, user) = self.inspect_token(raw_token).await?;
         let password = self.check_password(raw_password, Some(&user)).await?;
+        let action = if session.is_some() {
+            "account_recovery"
+        } else {
+            "password_reset_link"
+        };
         match self
             .set_password(
                 &user,
                 password,
                 Redemption::Grant(grant.digest),
                 session,
+                action,
                 client,
             )
             .await
@@ -568,8 +666,13 @@ impl ResetService {
         }
         // The policy first: a weak password must not cost a code attempt.
         let password = self.check_password(raw_password, Some(&user)).await?;
+        let action = match &proof {
+            PasswordProof::Code(_) => "password_reset_code",
+            PasswordProof::CurrentPassword(_) => "password_change",
+            PasswordProof::None => "password_set_by_admin",
+        };
         let redemption = match proof {
-            PasswordProof::Code(code) => self.verify_code(&user, &code).await?,
+            PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
                 let Some(hash) = user.password_hash.clone() else {
                     return Err(ResetError::WrongCurrentPassword);
@@ -580,6 +683,8 @@ impl ResetService {
                     .await
                     .map_err(|e| ResetError::Internal(e.to_string()))?;
                 if verdict == Verification::Mismatch {
+                    self.audit_refusal(&user, "password_change", "wrong_current_password", client)
+                        .await;
                     return Err(ResetError::WrongCurrentPassword);
                 }
                 Redemption::Nothing
@@ -588,7 +693,7 @@ impl ResetService {
             PasswordProof::None => return Err(ResetError::VerificationRequired),
         };
         let change = match self
-            .set_password(&user, password, redemption.clone(), None, client)
+            .set_password(&user, password, redemption.clone(), None, action, client)
             .await
         {
             Ok(change) => change,
@@ -611,7 +716,19 @@ impl ResetService {
 
     /// Claims an attempt, then compares in constant time. At most
     /// `max_attempts` comparisons happen per code, however many arrive at once.
-    async fn verify_code(&self, user: &User, presented: &str) -> Result<Redemption, ResetError> {
+    async fn verify_code(
+        &self,
+        user: &User,
+        presented: &str,
+        client: &ClientInfo,
+    ) -> Result<Redemption, ResetError> {
+        // Guesses per user across codes: a new code does not buy new guesses.
+        self.over_limit(
+            &format!("code:{}", user.id),
+            3600,
+            self.limits.code_attempts_per_hour,
+        )
+        .await?;
         let code = self
             .store
             .reset_code(&user.id)
@@ -638,6 +755,8 @@ impl ResetService {
             &expected,
         ) {
             tracing::info!(user_id = %user.id, attempt = code.attempts + 1, "wrong reset code");
+            self.audit_refusal(user, "password_reset_code", "code_mismatch", client)
+                .await;
             return Err(ResetError::CodeMismatch);
         }
         Ok(Redemption::Code {
@@ -675,7 +794,7 @@ impl ResetService {
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
         let Some(user) = self.active_account(email, "signed link").await? else {
-            return Ok(());
+            return self.decoy().await;
         };
         let timestamp = now();
         let signature = self.link_signature(&user, timestamp);
@@ -745,7 +864,14 @@ impl ResetService {
             .await?;
         let password = self.check_password(raw_password, Some(&user)).await?;
         match self
-            .set_password(&user, password, Redemption::Nothing, None, client)
+            .set_password(
+                &user,
+                password,
+                Redemption::Nothing,
+                None,
+                "password_reset_signed_link",
+                client,
+            )
             .await
         {
             Ok(_) => Ok(user),
@@ -759,6 +885,7 @@ impl ResetService {
         user: &User,
         new_hash: String,
         session: Option<RefreshToken>,
+        action: &'static str,
         client: &ClientInfo,
     ) -> PasswordChange {
         let changed_at = now();
@@ -787,6 +914,36 @@ impl ResetService {
             changed_at,
             notice,
             session,
+            audit: self.audit_event(user, action, "success", client),
+        }
+    }
+
+    fn audit_event(
+        &self,
+        user: &User,
+        action: &str,
+        outcome: &str,
+        client: &ClientInfo,
+    ) -> AuditEvent {
+        let at = now();
+        AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id.clone(),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+            at,
+            source_ip: client.source_ip.clone(),
+            user_agent: client.user_agent.clone(),
+            expires_at: at + self.limits.audit_retention.as_secs() as i64,
+        }
+    }
+
+    /// Records a refusal against a known account; an audit outage must not
+    /// turn a 4xx into a 503, so it is only logged.
+    async fn audit_refusal(&self, user: &User, action: &str, outcome: &str, client: &ClientInfo) {
+        let event = self.audit_event(user, action, outcome, client);
+        if let Err(e) = self.store.record_audit(&event).await {
+            tracing::warn!(user_id = %user.id, error = %e, "audit event not recorded");
         }
     }
 }

@@ -9,8 +9,8 @@ use common::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption,
-    RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
+    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange,
+    Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
 
@@ -67,6 +67,16 @@ fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
         changed_at: now(),
         notice: mail(now()),
         session: None,
+        audit: AuditEvent {
+            id: unique("audit"),
+            user_id: user.id.clone(),
+            action: "password_reset_link".into(),
+            outcome: "success".into(),
+            at: now(),
+            source_ip: Some("192.0.2.7".into()),
+            user_agent: Some("tests".into()),
+            expires_at: now() + 3600,
+        },
     }
 }
 
@@ -326,6 +336,62 @@ async fn sessions_are_written_with_the_change(s: &dyn Store) {
     );
 }
 
+async fn counters_audit_and_decoys(s: &dyn Store) {
+    let key = unique("counter");
+    for expected in 1..=3 {
+        assert_eq!(s.count_hit(&key, 1000, now() + 60).await.unwrap(), expected);
+    }
+    assert_eq!(
+        s.count_hit(&key, 1060, now() + 60).await.unwrap(),
+        1,
+        "a new window starts at one"
+    );
+    assert_eq!(
+        s.count_hit(&unique("counter"), 1000, now() + 60)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // A change records its audit event in the same transaction.
+    let user = add_user(s, &config(), &unique_email()).await;
+    let change = change_for(&user, user.credential_version);
+    s.change_password(&change, &Redemption::Nothing)
+        .await
+        .unwrap();
+    let mut refusal = change.audit.clone();
+    refusal.id = unique("audit");
+    refusal.at += 1;
+    refusal.outcome = "code_mismatch".into();
+    s.record_audit(&refusal).await.unwrap();
+    let events = s.audit_events(&user.id, 10).await.unwrap();
+    assert_eq!(events, vec![refusal, change.audit.clone()], "newest first");
+    // A refused change records nothing.
+    let stale = change_for(&user, CredentialVersion(0));
+    assert!(
+        s.change_password(&stale, &Redemption::Nothing)
+            .await
+            .is_err()
+    );
+    assert_eq!(s.audit_events(&user.id, 10).await.unwrap().len(), 2);
+
+    // A decoy is a grant of no user, never redeemable, and queues no mail.
+    let nobody = User::new(
+        UserId::generate(),
+        EmailAddress::parse(&unique_email()).unwrap(),
+    );
+    let (_, decoy) = grant_for(&nobody, 3600);
+    let queued = s.pending_mail(100).await.unwrap().len();
+    s.insert_decoy(&decoy).await.unwrap();
+    assert_eq!(s.pending_mail(100).await.unwrap().len(), queued);
+    let change = change_for(&nobody, CredentialVersion(0));
+    assert!(matches!(
+        s.change_password(&change, &Redemption::Grant(decoy.digest.clone()))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
 /// Of 16 concurrent resets with one token exactly one succeeds; the others
 /// are told the token was used.
 async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
@@ -417,6 +483,11 @@ macro_rules! conformance {
             async fn sessions_are_written_with_the_change() {
                 let s = $subject;
                 super::sessions_are_written_with_the_change(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn counters_audit_and_decoys() {
+                let s = $subject;
+                super::counters_audit_and_decoys(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_resets_with_one_token_succeed_once() {

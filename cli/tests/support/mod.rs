@@ -132,6 +132,11 @@ impl Server {
     /// then `rekeyctl serve --addr 127.0.0.1:0` with `RUST_LOG=rust_log`,
     /// once it listens.
     pub async fn start(rust_log: &str) -> Self {
+        Self::start_with(rust_log, &[]).await
+    }
+
+    /// As `start`, with extra environment for the server (e.g. limits).
+    pub async fn start_with(rust_log: &str, env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().expect("cannot create a temp dir");
         let dir = data_dir.path();
         let api_key = rekeyctl(
@@ -172,6 +177,7 @@ impl Server {
         );
 
         let mut child = command(dir, rust_log)
+            .envs(env.iter().copied())
             .args(["serve", "--addr", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

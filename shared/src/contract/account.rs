@@ -35,6 +35,11 @@ fn oauth_error(status: u16, error: &str, description: impl Into<String>) -> Resp
 
 /// The OAuth dialect, the one place its errors are rendered.
 fn render_failure(function: &str, failure: Failure) -> Response<Body> {
+    let retry_after = failure.retry_after();
+    super::with_retry_after(render_dialect(function, failure), retry_after)
+}
+
+fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
     failure.log(function);
     match failure {
         Failure::Request(e) => match &e {
@@ -70,6 +75,12 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
                 "the service is temporarily unavailable, try again shortly",
             ),
             ResetError::Internal(_) => oauth_error(500, "server_error", "unexpected error"),
+            // OAuth has no rate-limit error; "try later" is its nearest.
+            ResetError::RateLimited { retry_after } => oauth_error(
+                429,
+                "temporarily_unavailable",
+                format!("too many requests; retry in {retry_after} s"),
+            ),
             other => oauth_error(400, "invalid_request", other.to_string()),
         },
     }
@@ -87,6 +98,9 @@ struct Empty {}
 /// `validation_code`. Always 200 `{}` for a well-formed request.
 pub async fn recover(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
+        app.reset
+            .limit_source("recover-account", &http::client_info(&req))
+            .await?;
         let body: RecoverRequest = http::json_body(&req)?;
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
@@ -124,6 +138,9 @@ struct Token {
 /// logs the user in.
 pub async fn reset(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
+        app.reset
+            .limit_source("reset-account", &http::client_info(&req))
+            .await?;
         let body: ResetRequest = http::json_body(&req)?;
         let session = app
             .reset

@@ -23,6 +23,11 @@ fn fields(errors: Map<String, Value>) -> Response<Body> {
 
 /// The dialect, the one place its errors are rendered.
 fn render_failure(function: &str, failure: Failure) -> Response<Body> {
+    let retry_after = failure.retry_after();
+    super::with_retry_after(render_dialect(function, failure), retry_after)
+}
+
+fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
     failure.log(function);
     match failure {
         Failure::Request(e) => match e {
@@ -54,6 +59,7 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
                 detail(503, "Service temporarily unavailable, try again later.")
             }
             ResetError::Internal(_) => detail(500, "A server error occurred."),
+            ResetError::RateLimited { .. } => detail(429, "Request was throttled."),
             other => detail(400, &other.to_string()),
         },
     }
@@ -61,7 +67,7 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
 
 /// The body as a JSON object, as DRF's serializers require.
 fn object(req: &Request) -> Result<Map<String, Value>, Refusal> {
-    match http::json_body::<Value>(req)? {
+    match http::json_value(req)? {
         Value::Object(map) => Ok(map),
         other => {
             let got = match other {
@@ -179,6 +185,9 @@ fn render(function: &str, refusal: Refusal) -> Response<Body> {
 /// 200 for a well-formed request, whether or not the login has an account.
 pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Refusal> = async {
+        app.reset
+            .limit_source("send-reset-link", &http::client_info(&req))
+            .await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
         let login = reader.string("login", true);
@@ -200,6 +209,9 @@ pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
 /// signature, password, password_confirm?}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Refusal> = async {
+        app.reset
+            .limit_source("reset-password-signed", &http::client_info(&req))
+            .await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
         let user_id = reader.string("user_id", true);

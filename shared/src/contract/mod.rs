@@ -29,7 +29,27 @@ impl From<ResetError> for Failure {
     }
 }
 
+/// Adds `Retry-After` to a rate-limited answer; every dialect's renderer
+/// passes its response through here.
+pub(crate) fn with_retry_after(
+    mut resp: lambda_http::Response<lambda_http::Body>,
+    retry_after: Option<u64>,
+) -> lambda_http::Response<lambda_http::Body> {
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(::http::header::RETRY_AFTER, ::http::HeaderValue::from(secs));
+    }
+    resp
+}
+
 impl Failure {
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            Failure::Reset(ResetError::RateLimited { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// The `Reason` dimension of the `Rejections` metric.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -50,6 +70,7 @@ impl Failure {
                 ResetError::InvalidSignature => "invalid_signature",
                 ResetError::SignatureExpired => "signature_expired",
                 ResetError::NotConfigured(_) => "not_configured",
+                ResetError::RateLimited { .. } => "rate_limited",
                 ResetError::Unavailable(_) => "unavailable",
                 ResetError::Internal(_) => "internal",
             },

@@ -39,6 +39,11 @@ fn respond(status: u16, is_success: bool, response_text: &str) -> Response<Body>
 
 /// Payabli's dialect, the one place its errors are rendered.
 fn render_failure(failure: Failure) -> Response<Body> {
+    let retry_after = failure.retry_after();
+    super::with_retry_after(render_dialect(failure), retry_after)
+}
+
+fn render_dialect(failure: Failure) -> Response<Body> {
     failure.log("request-reset");
     match failure {
         Failure::Request(e) => match e {
@@ -54,6 +59,7 @@ fn render_failure(failure: Failure) -> Response<Body> {
             ResetError::Forbidden(_) => respond(401, false, "Unauthorized request."),
             ResetError::Unavailable(_) => respond(503, false, "Database connection error"),
             ResetError::Internal(_) => respond(500, false, "Internal API Error"),
+            ResetError::RateLimited { .. } => respond(429, false, "Too many requests"),
             // Not produced by request-reset; rendered as the seed's generic 400.
             _ => respond(400, false, "Bad request/ invalid data"),
         },

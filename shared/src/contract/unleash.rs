@@ -51,6 +51,11 @@ fn error(
 
 /// Unleash's dialect, the one place its errors are rendered.
 fn render_failure(function: &str, failure: Failure) -> Response<Body> {
+    let retry_after = failure.retry_after();
+    super::with_retry_after(render_dialect(function, failure), retry_after)
+}
+
+fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
     failure.log(function);
     match failure {
         Failure::Request(e) => match &e {
@@ -90,6 +95,12 @@ fn render_failure(function: &str, failure: Failure) -> Response<Body> {
                 vec![],
             ),
             ResetError::Internal(_) => error(500, "InternalError", "Unexpected error", vec![]),
+            ResetError::RateLimited { retry_after } => error(
+                429,
+                "TooManyRequestsError",
+                &format!("Too many requests. Try again in {retry_after} seconds."),
+                vec![],
+            ),
             // Not produced by Unleash's endpoints; Unleash's generic 400.
             other => error(400, "BadDataError", &other.to_string(), vec![]),
         },
@@ -110,6 +121,9 @@ struct TokenUser {
 /// consumes the token.
 pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
+        app.reset
+            .limit_source("validate-token", &http::client_info(&req))
+            .await?;
         let token = http::query_param(&req, "token")
             .ok_or_else(|| RequestError::invalid("token", "token is required"))?;
         let (_, user) = app.reset.inspect_token(&token).await?;
@@ -135,6 +149,9 @@ struct ChangePassword {
 /// `POST /auth/reset/password {token, password}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
+        app.reset
+            .limit_source("reset-password", &http::client_info(&req))
+            .await?;
         let body: ChangePassword = http::json_body(&req)?;
         app.reset
             .reset_with_token(&body.token, &body.password, &http::client_info(&req))
@@ -153,6 +170,9 @@ struct ValidatePassword {
 /// `POST /auth/reset/validate-password {password}`: the policy, rule by rule.
 pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, Failure> = async {
+        app.reset
+            .limit_source("validate-password", &http::client_info(&req))
+            .await?;
         let body: ValidatePassword = http::json_body(&req)?;
         app.reset.check_password(&body.password, None).await?;
         Ok(http::json_response(200, &Empty {}))

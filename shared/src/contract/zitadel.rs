@@ -173,6 +173,7 @@ fn status_of(failure: &Failure) -> Status {
                 Status::new(Code::PermissionDenied, e.to_string())
             }
             ResetError::UserNotFound => Status::new(Code::NotFound, "User could not be found"),
+            ResetError::RateLimited { .. } => Status::new(Code::ResourceExhausted, e.to_string()),
             ResetError::CodeMismatch
             | ResetError::WrongCurrentPassword
             | ResetError::InvalidToken
@@ -265,6 +266,11 @@ struct ConnectError {
 
 /// Renders a failure in the request's dialect; the one place errors leave.
 fn render_failure(function: &str, dialect: Dialect, failure: Failure) -> Response<Body> {
+    let retry_after = failure.retry_after();
+    super::with_retry_after(render_dialect(function, dialect, failure), retry_after)
+}
+
+fn render_dialect(function: &str, dialect: Dialect, failure: Failure) -> Response<Body> {
     failure.log(function);
     let status = status_of(&failure);
     let mut resp = match dialect {

@@ -9,6 +9,9 @@
 //! - `GRANT#<sha256>` / `GRANT`: a reset grant, keyed by its token's digest
 //! - `REFRESH#<sha256>` / `REFRESH`: a refresh token issued at log-in
 //! - `OUTBOX#<uuid>` / `OUTBOX`: sealed mail, deleted once sent
+//! - `RATE#<key>` / `<window start>`: a rate-limit counter, expiring by TTL
+//! - `AUDIT#<user id>` / `<time>#<uuid>`: an audit event, expiring by TTL
+//! - `DECOY#<sha256>` / `DECOY`: the write an unknown address costs, expiring by TTL
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,8 +29,8 @@ use super::{Store, StoreError};
 use crate::config::{ConfigError, EnvReader};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, Scope, User, UserId,
+    ApiKey, AuditEvent, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption,
+    RefreshToken, ResetCode, ResetGrant, Scope, User, UserId,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -188,6 +191,60 @@ fn user_from(item: &Item) -> Result<User, StoreError> {
         sequence: opt_n(item, "sequence").unwrap_or(0) as u64,
         changed_at: opt_n(item, "changed_at").unwrap_or(0),
     })
+}
+
+fn audit_item(e: &AuditEvent) -> Item {
+    with(
+        key(
+            format!("AUDIT#{}", e.user_id),
+            &format!("{:012}#{}", e.at, e.id),
+        ),
+        [
+            (table::KIND_ATTRIBUTE, Some(s("audit"))),
+            ("id", Some(s(e.id.clone()))),
+            ("user_id", Some(s(e.user_id.as_str()))),
+            ("action", Some(s(e.action.clone()))),
+            ("outcome", Some(s(e.outcome.clone()))),
+            ("at", Some(n(e.at))),
+            ("source_ip", e.source_ip.clone().map(s)),
+            ("user_agent", e.user_agent.clone().map(s)),
+            ("expires_at", Some(n(e.expires_at))),
+            (table::TTL_ATTRIBUTE, Some(n(e.expires_at))),
+        ],
+    )
+}
+
+fn audit_from(item: &Item) -> Result<AuditEvent, StoreError> {
+    let user_id = get_s(item, "user_id")?;
+    Ok(AuditEvent {
+        id: get_s(item, "id")?.to_string(),
+        user_id: UserId::parse(user_id)
+            .ok_or_else(|| StoreError::Corrupt("audit event's user id".into()))?,
+        action: get_s(item, "action")?.to_string(),
+        outcome: get_s(item, "outcome")?.to_string(),
+        at: get_n(item, "at")?,
+        source_ip: opt_s(item, "source_ip"),
+        user_agent: opt_s(item, "user_agent"),
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+fn grant_item(g: &ResetGrant) -> Item {
+    with(
+        grant_key(&g.digest),
+        [
+            (table::KIND_ATTRIBUTE, Some(s("grant"))),
+            ("user_id", Some(s(g.user_id.as_str()))),
+            ("credential_version", Some(n(g.credential_version.0))),
+            ("issued_at", Some(n(g.issued_at))),
+            ("expires_at", Some(n(g.expires_at))),
+            ("used_at", g.used_at.map(n)),
+            (
+                table::TTL_ATTRIBUTE,
+                Some(n(g.expires_at + GRANT_RETENTION_SECS)),
+            ),
+        ],
+    )
 }
 
 fn outbox_item(m: &OutboxItem) -> Item {
@@ -455,6 +512,9 @@ impl Store for DynamoStore {
 
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
         let Some(owner) = self.get(email_key(email)).await? else {
+            // The second read a known address costs, of an account that
+            // does not exist: the lookup takes the same time either way.
+            let _ = self.get(user_key(&UserId::generate())).await?;
             return Ok(None);
         };
         let id = get_s(&owner, "user_id")?;
@@ -518,21 +578,7 @@ impl Store for DynamoStore {
     }
 
     async fn insert_grant(&self, g: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {
-        let item = with(
-            grant_key(&g.digest),
-            [
-                (table::KIND_ATTRIBUTE, Some(s("grant"))),
-                ("user_id", Some(s(g.user_id.as_str()))),
-                ("credential_version", Some(n(g.credential_version.0))),
-                ("issued_at", Some(n(g.issued_at))),
-                ("expires_at", Some(n(g.expires_at))),
-                ("used_at", g.used_at.map(n)),
-                (
-                    table::TTL_ATTRIBUTE,
-                    Some(n(g.expires_at + GRANT_RETENTION_SECS)),
-                ),
-            ],
-        );
+        let item = grant_item(g);
         self.transact(vec![
             put_new(&self.table, item),
             put_new(&self.table, outbox_item(mail)),
@@ -621,6 +667,7 @@ impl Store for DynamoStore {
                 .build(),
         );
         items.push(put_new(&self.table, outbox_item(&ch.notice)));
+        items.push(put_new(&self.table, audit_item(&ch.audit)));
         if let Some(r) = &ch.session {
             items.push(put_new(
                 &self.table,
@@ -742,6 +789,84 @@ impl Store for DynamoStore {
             issued_at: get_n(&item, "issued_at")?,
             expires_at: get_n(&item, "expires_at")?,
         }))
+    }
+
+    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
+        let decoy = with(
+            key(format!("DECOY#{}", grant.digest.as_str()), "DECOY"),
+            [
+                (table::KIND_ATTRIBUTE, Some(s("decoy"))),
+                ("created_at", Some(n(grant.issued_at))),
+                (table::TTL_ATTRIBUTE, Some(n(grant.expires_at))),
+            ],
+        );
+        self.transact(vec![
+            put_new(&self.table, grant_item(grant)),
+            put_new(&self.table, decoy),
+        ])
+        .await
+    }
+
+    async fn count_hit(
+        &self,
+        counter: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("RATE#{counter}"),
+                &window_start.to_string(),
+            )))
+            .update_expression("ADD hits :one SET #ttl = :exp, #kind = :kind")
+            .expression_attribute_names("#ttl", table::TTL_ATTRIBUTE)
+            .expression_attribute_names("#kind", table::KIND_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":kind", s("rate"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let attrs = out.attributes.unwrap_or_default();
+        Ok(get_n(&attrs, "hits")? as u64)
+    }
+
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(audit_item(event)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn audit_events(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("AUDIT#{user}")))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(audit_from)
+            .collect()
     }
 
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {

@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{Store, StoreError};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, Scope, User, UserId,
+    ApiKey, AuditEvent, CredentialVersion, EmailAddress, OutboxItem, PasswordChange, Redemption,
+    RefreshToken, ResetCode, ResetGrant, Scope, User, UserId,
 };
 
 const SCHEMA: &str = "
@@ -62,6 +62,28 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     scope TEXT NOT NULL,
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rate_counters (
+    key TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    source_ip TEXT,
+    user_agent TEXT,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, at);
+CREATE TABLE IF NOT EXISTS decoys (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
@@ -160,6 +182,25 @@ fn query_user(conn: &Connection, clause: &str, key: &str) -> Result<Option<User>
     .optional()
     .map_err(unavailable)?
     .transpose()
+}
+
+fn insert_audit(conn: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit (id, user_id, action, outcome, at, source_ip, user_agent, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.id,
+            e.user_id.as_str(),
+            e.action,
+            e.outcome,
+            e.at,
+            e.source_ip,
+            e.user_agent,
+            e.expires_at
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 fn insert_outbox(conn: &Connection, mail: &OutboxItem) -> Result<(), StoreError> {
@@ -387,6 +428,7 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::Conflict("credential version moved on"));
             }
             insert_outbox(&tx, &ch.notice)?;
+            insert_audit(&tx, &ch.audit)?;
             if let Some(r) = &ch.session {
                 tx.execute(
                     "INSERT INTO refresh_tokens (digest, user_id, credential_version, client_id, scope, issued_at, expires_at)
@@ -537,6 +579,87 @@ impl Store for EmbeddedStore {
                 },
             )
             .transpose()
+        })
+        .await
+    }
+
+    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
+        let g = grant.clone();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                params![g.digest.as_str(), g.user_id.as_str(), g.credential_version.0 as i64, g.issued_at, g.expires_at],
+            )
+            .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO decoys (id, created_at) VALUES (?1, ?2)",
+                params![g.digest.as_str(), g.issued_at],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn count_hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        let key = key.to_string();
+        self.run(move |c| {
+            let hits: i64 = c
+                .query_row(
+                    "INSERT INTO rate_counters (key, window_start, hits, expires_at) VALUES (?1, ?2, 1, ?3)
+                     ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1
+                     RETURNING hits",
+                    params![key, window_start, expires_at],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?;
+            Ok(hits as u64)
+        })
+        .await
+    }
+
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let e = event.clone();
+        self.run(move |c| insert_audit(c, &e)).await
+    }
+
+    async fn audit_events(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let user = user.clone();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, action, outcome, at, source_ip, user_agent, expires_at FROM audit
+                     WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![user.as_str(), limit as i64], |r| {
+                    Ok(AuditEvent {
+                        id: r.get(0)?,
+                        user_id: user.clone(),
+                        action: r.get(1)?,
+                        outcome: r.get(2)?,
+                        at: r.get(3)?,
+                        source_ip: r.get(4)?,
+                        user_agent: r.get(5)?,
+                        expires_at: r.get(6)?,
+                    })
+                })
+                .map_err(unavailable)?;
+            rows.map(|r| r.map_err(unavailable)).collect()
         })
         .await
     }

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode,
-    ResetGrant, User, UserId,
+    ApiKey, AuditEvent, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, User, UserId,
 };
 
 #[cfg(feature = "dynamodb")]
@@ -38,6 +38,7 @@ pub trait Store: Send + Sync {
     /// Fails with `Conflict` when the id or the email is taken.
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
     async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Costs the same whether or not the address has an account.
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
     async fn users(&self) -> Result<Vec<User>, StoreError>;
 
@@ -82,6 +83,31 @@ pub trait Store: Send + Sync {
         &self,
         digest: &SecretDigest,
     ) -> Result<Option<RefreshToken>, StoreError>;
+
+    /// The same writes a grant and its mail cost, of records nothing reads:
+    /// a request for an address without an account does this instead, so
+    /// its timing says nothing. The decoy grant names no existing user.
+    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError>;
+
+    /// Counts one hit on `key` in the window that started at `window_start`,
+    /// returning the hits so far in it (this one included). The counter
+    /// expires at `expires_at`.
+    async fn count_hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Records an event on its own (refusals; successful password changes
+    /// are recorded in their own transaction).
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The user's events, newest first.
+    async fn audit_events(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Queues one mail on its own.
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError>;

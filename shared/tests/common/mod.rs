@@ -69,6 +69,12 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
             "https://app.example.com/reset?token={token}",
         ),
         ("REKEY_PRODUCT_NAME", "Acme"),
+        // Flows here mail one address several times a minute; the limits
+        // have tests of their own (tests/limits.rs).
+        ("REKEY_LIMIT_EMAIL_PER_MINUTE", "1000"),
+        ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
+        ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
     ]
     .iter()
     .chain(extra.iter())

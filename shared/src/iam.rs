@@ -1,0 +1,301 @@
+//! The IAM actions each Lambda's code needs: the code-side truth that
+//! template.yaml's roles are checked against (shared/tests/template.rs).
+//!
+//! Derived by reading which `Store` methods each function's handler can
+//! reach (routes.rs -> contract/*.rs -> reset.rs, or mail/) and which
+//! DynamoDB API each of those calls in `store::dynamo`. A role must grant
+//! exactly these: nothing the code does not call, nothing it does.
+//!
+//! DynamoDB authorises a `TransactWriteItems` item by item: each `Put`,
+//! `Update` and `Delete` inside it needs `PutItem`, `UpdateItem` and
+//! `DeleteItem` on the table (there is no `TransactWriteItems` action), and
+//! a `ConditionCheck` would need `ConditionCheckItem` (rekey uses none).
+//! Condition expressions need nothing more. `Scan` (`users`,
+//! `pending_mail`), `Query` (`audit_events`) and the writes of
+//! `insert_user` and `insert_api_key` are only for rekeyctl
+//! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
+//!
+//! When a handler starts calling another `Store` method, or `dynamo.rs`
+//! changes the API a method calls, update this file and template.yaml
+//! together: shared/tests/template.rs fails until they agree, and fails
+//! for any `Store` method this file does not place.
+
+use crate::routes::Function;
+
+pub const GET_ITEM: &str = "dynamodb:GetItem";
+pub const PUT_ITEM: &str = "dynamodb:PutItem";
+pub const UPDATE_ITEM: &str = "dynamodb:UpdateItem";
+pub const DELETE_ITEM: &str = "dynamodb:DeleteItem";
+
+/// The Lambda fed by the table's stream (not an HTTP function).
+pub const STREAM_FUNCTION: &str = "send-email";
+
+/// What send-email's event source mapping needs to read the table's stream
+/// (Lambda polls with the function's role). Not called by rekey's code.
+pub const STREAM_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+/// `mail::ses::SesMailer::send`: SES v2 `SendEmail` with raw content is
+/// authorised as `ses:SendEmail` on the sender identity (`ses:SendRawEmail`
+/// is SES v1's action). Only send-email.
+pub const SES_ACTIONS: &[&str] = &["ses:SendEmail"];
+
+/// The event source mapping's on-failure destination, sent with the
+/// function's role. Only send-email.
+pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
+
+/// Every function writes its logs to its own log group (which the template
+/// creates, so no `logs:CreateLogGroup`).
+pub const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
+
+/// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
+/// outbox worker) and the refresh-token lookup, which no contract serves.
+/// When a handler starts calling one, move it into `store_calls`.
+pub const NOT_IN_LAMBDAS: &[&str] = &[
+    "insert_user",
+    "users",
+    "insert_api_key",
+    "refresh_token",
+    "pending_mail",
+    "audit_events",
+];
+
+/// One `Store` method as `DynamoStore` implements it, with the variant
+/// that decides which items it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreCall {
+    pub method: &'static str,
+    /// The DynamoDB API calls it makes.
+    pub api: &'static str,
+    pub actions: &'static [&'static str],
+}
+
+pub const API_KEY: StoreCall = StoreCall {
+    method: "api_key",
+    api: "GetItem KEY#",
+    actions: &[GET_ITEM],
+};
+pub const USER: StoreCall = StoreCall {
+    method: "user",
+    api: "GetItem USER#",
+    actions: &[GET_ITEM],
+};
+pub const USER_BY_EMAIL: StoreCall = StoreCall {
+    method: "user_by_email",
+    api: "GetItem EMAIL#, then GetItem USER#",
+    actions: &[GET_ITEM],
+};
+pub const GRANT: StoreCall = StoreCall {
+    method: "grant",
+    api: "GetItem GRANT#",
+    actions: &[GET_ITEM],
+};
+/// Rate limits: `ResetService::over_limit`, behind `limit_source` (public
+/// endpoints, per source address), `active_account` (per email) and
+/// `verify_code` (per user).
+pub const COUNT_HIT: StoreCall = StoreCall {
+    method: "count_hit",
+    api: "UpdateItem RATE#",
+    actions: &[UPDATE_ITEM],
+};
+/// `ResetService::decoy`: what a request for an address without an active
+/// account writes instead of a grant and its mail.
+pub const INSERT_DECOY: StoreCall = StoreCall {
+    method: "insert_decoy",
+    api: "TransactWriteItems: Put GRANT#, Put DECOY#",
+    actions: &[PUT_ITEM],
+};
+/// `ResetService::audit_refusal`: a refused attempt on a known account.
+pub const RECORD_AUDIT: StoreCall = StoreCall {
+    method: "record_audit",
+    api: "PutItem AUDIT#",
+    actions: &[PUT_ITEM],
+};
+pub const INSERT_GRANT: StoreCall = StoreCall {
+    method: "insert_grant",
+    api: "TransactWriteItems: Put GRANT#, Put OUTBOX#",
+    actions: &[PUT_ITEM],
+};
+pub const ENQUEUE_MAIL: StoreCall = StoreCall {
+    method: "enqueue_mail",
+    api: "TransactWriteItems: Put OUTBOX#",
+    actions: &[PUT_ITEM],
+};
+pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
+    method: "change_password(Redemption::Grant)",
+    api: "TransactWriteItems: Update GRANT#, Update USER#, Put OUTBOX#, Put AUDIT#, Put REFRESH# (with a session)",
+    actions: &[UPDATE_ITEM, PUT_ITEM],
+};
+pub const CHANGE_PASSWORD_WITH_CODE: StoreCall = StoreCall {
+    method: "change_password(Redemption::Code)",
+    api: "TransactWriteItems: Delete USER#/CODE, Update USER#, Put OUTBOX#, Put AUDIT#",
+    actions: &[DELETE_ITEM, UPDATE_ITEM, PUT_ITEM],
+};
+pub const CHANGE_PASSWORD_WITH_NOTHING: StoreCall = StoreCall {
+    method: "change_password(Redemption::Nothing)",
+    api: "TransactWriteItems: Update USER#, Put OUTBOX#, Put AUDIT#",
+    actions: &[UPDATE_ITEM, PUT_ITEM],
+};
+pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
+    method: "replace_reset_code",
+    api: "TransactWriteItems: Put USER#/CODE, Update USER#, Put OUTBOX# (when mailed); then GetItem USER#",
+    actions: &[PUT_ITEM, UPDATE_ITEM, GET_ITEM],
+};
+pub const RESET_CODE: StoreCall = StoreCall {
+    method: "reset_code",
+    api: "GetItem USER#/CODE",
+    actions: &[GET_ITEM],
+};
+pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
+    method: "claim_code_attempt",
+    api: "UpdateItem USER#/CODE",
+    actions: &[UPDATE_ITEM],
+};
+pub const MAIL_PENDING: StoreCall = StoreCall {
+    method: "mail_pending",
+    api: "GetItem OUTBOX#",
+    actions: &[GET_ITEM],
+};
+pub const MAIL_DELIVERED: StoreCall = StoreCall {
+    method: "mail_delivered",
+    api: "DeleteItem OUTBOX#",
+    actions: &[DELETE_ITEM],
+};
+
+/// Every deployed function: the HTTP ones of `Function::ALL`, then
+/// send-email.
+pub fn functions() -> Vec<&'static str> {
+    Function::ALL
+        .iter()
+        .map(|f| f.name())
+        .chain([STREAM_FUNCTION])
+        .collect()
+}
+
+/// The `Store` calls `function`'s handler can reach; None for a name that
+/// is not a deployed function.
+pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
+    Some(match function {
+        // payabli::request_reset -> ResetService::authorize (api_key) ->
+        // request_link -> active_account (count_hit per email,
+        // user_by_email) -> insert_grant, or decoy (user, insert_decoy).
+        "request-reset" => &[
+            API_KEY,
+            COUNT_HIT,
+            USER_BY_EMAIL,
+            INSERT_GRANT,
+            USER,
+            INSERT_DECOY,
+        ],
+        // unleash::validate_token -> limit_source (count_hit) ->
+        // inspect_token (grant, user).
+        "validate-token" => &[COUNT_HIT, GRANT, USER],
+        // unleash::reset_password -> limit_source (count_hit) ->
+        // reset_with_token -> redeem_token -> inspect_token (grant, user;
+        // again after a lost race) -> set_password -> change_password with
+        // the grant.
+        "reset-password" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // unleash::validate_password -> limit_source (count_hit) ->
+        // check_password(_, None): the policy alone (history needs a user).
+        "validate-password" => &[COUNT_HIT],
+        // zitadel::password_reset -> authorize (api_key) -> issue_code
+        // (user, replace_reset_code).
+        "request-user-reset" => &[API_KEY, USER, REPLACE_RESET_CODE],
+        // zitadel::set_password -> authorize (api_key) ->
+        // set_password_with_proof (user); a code: verify_code (count_hit
+        // per user, reset_code, claim_code_attempt, record_audit when
+        // wrong) then change_password with the code; the current password
+        // (record_audit when wrong) or an admin key: change_password with
+        // nothing.
+        "set-password" => &[
+            API_KEY,
+            USER,
+            COUNT_HIT,
+            RESET_CODE,
+            CLAIM_CODE_ATTEMPT,
+            RECORD_AUDIT,
+            CHANGE_PASSWORD_WITH_CODE,
+            CHANGE_PASSWORD_WITH_NOTHING,
+        ],
+        // django::send_reset_link -> limit_source (count_hit) ->
+        // send_signed_link -> active_account (count_hit, user_by_email) ->
+        // enqueue_mail, or decoy (user, insert_decoy).
+        "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, ENQUEUE_MAIL, USER, INSERT_DECOY],
+        // django::reset_password -> limit_source (count_hit) ->
+        // reset_with_signature -> inspect_signed_link (user) ->
+        // set_password -> change_password with nothing (the signature is
+        // bound to the credential version).
+        "reset-password-signed" => &[COUNT_HIT, USER, CHANGE_PASSWORD_WITH_NOTHING],
+        // account::recover -> limit_source (count_hit) -> request_link ->
+        // active_account (count_hit, user_by_email) -> insert_grant, or
+        // decoy (user, insert_decoy).
+        "recover-account" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
+        // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
+        // inspect_token (grant, user) -> redeem_token -> change_password
+        // with the grant and a session (the refresh token is one more Put
+        // in the transaction).
+        "reset-account" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // mail::stream::deliver_batch -> Outbox::deliver -> mail_pending,
+        // then (after SES accepted the mail) mail_delivered.
+        STREAM_FUNCTION => &[MAIL_PENDING, MAIL_DELIVERED],
+        _ => return None,
+    })
+}
+
+/// The DynamoDB actions `function` needs on the table, sorted and without
+/// repeats; None for a name that is not a deployed function.
+pub fn dynamodb_actions(function: &str) -> Option<Vec<&'static str>> {
+    let mut actions: Vec<&'static str> = store_calls(function)?
+        .iter()
+        .flat_map(|c| c.actions.iter().copied())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    Some(actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_deployed_function_has_its_calls() {
+        let all = functions();
+        assert_eq!(all.len(), Function::ALL.len() + 1);
+        for f in all {
+            assert!(store_calls(f).is_some(), "{f} has no store calls listed");
+        }
+        assert!(store_calls("rekeyctl").is_none());
+        assert!(dynamodb_actions("no-such-function").is_none());
+    }
+
+    #[test]
+    fn actions_are_item_operations_only() {
+        for f in functions() {
+            for a in dynamodb_actions(f).unwrap() {
+                assert!(
+                    [GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM].contains(&a),
+                    "{f}: {a}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chains_give_the_expected_actions() {
+        let of = |f| dynamodb_actions(f).unwrap();
+        assert_eq!(of("validate-password"), [UPDATE_ITEM]);
+        assert_eq!(of("validate-token"), [GET_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("request-reset"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("reset-password"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(
+            of("set-password"),
+            [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
+        );
+        assert_eq!(of("send-email"), [DELETE_ITEM, GET_ITEM]);
+    }
+}

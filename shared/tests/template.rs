@@ -1,0 +1,843 @@
+//! template.yaml against the code: routes (`ROUTES`), deployed functions
+//! (functions/*, `Function::ALL`), IAM (`rekey::iam`), the table
+//! (`store::dynamo::table`), the stream mapping, environment variables,
+//! logs and alarms. The template is read as YAML with CloudFormation's
+//! short-form tags (`!Ref`, `!GetAtt`, `!Sub`, ...) kept as tags; the long
+//! forms (`Ref:`, `Fn::GetAtt:`) are understood too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use rekey::iam;
+use rekey::metrics::{Metric, NAMESPACE};
+use rekey::routes::{Function, ROUTES};
+use rekey::store::OUTBOX_KIND;
+use rekey::store::dynamo::table;
+use serde_norway::{Mapping, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+static TEMPLATE: LazyLock<Value> = LazyLock::new(|| {
+    let path = root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::from_str(&text).expect("template.yaml is valid YAML")
+});
+
+// ------------------------------------------------------------ intrinsics
+
+/// The argument of intrinsic `name` ("Ref", "GetAtt", "Sub", ...), short
+/// or long form.
+fn intrinsic<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    match v {
+        Value::Tagged(t) if t.tag == name => Some(&t.value),
+        Value::Mapping(m) if m.len() == 1 => {
+            let long = if name == "Ref" {
+                name.to_string()
+            } else {
+                format!("Fn::{name}")
+            };
+            m.get(long.as_str())
+        }
+        _ => None,
+    }
+}
+
+fn ref_of(v: &Value) -> Option<&str> {
+    intrinsic(v, "Ref")?.as_str()
+}
+
+/// `!GetAtt Resource.Attribute` or `!GetAtt [Resource, Attribute]`.
+fn get_att(v: &Value) -> Option<(&str, &str)> {
+    match intrinsic(v, "GetAtt")? {
+        Value::String(s) => s.split_once('.'),
+        Value::Sequence(seq) if seq.len() == 2 => Some((seq[0].as_str()?, seq[1].as_str()?)),
+        _ => None,
+    }
+}
+
+fn sub_of(v: &Value) -> Option<&str> {
+    intrinsic(v, "Sub")?.as_str()
+}
+
+/// A string or a list of strings (IAM's Action and Resource).
+fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Sequence(seq) => seq.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn str_at<'a>(v: &'a Value, what: &str) -> &'a str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what} must be a plain string, found {v:?}"))
+}
+
+// ------------------------------------------------------------ resources
+
+fn resources() -> &'static Mapping {
+    TEMPLATE["Resources"]
+        .as_mapping()
+        .expect("template.yaml has Resources")
+}
+
+fn resource(id: &str) -> &'static Value {
+    resources()
+        .get(id)
+        .unwrap_or_else(|| panic!("template.yaml has no resource {id}"))
+}
+
+fn of_type(kind: &str) -> Vec<(&'static str, &'static Value)> {
+    resources()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().expect("logical ids are strings"), r))
+        .collect()
+}
+
+/// The one resource of `kind`.
+fn only(kind: &str) -> (&'static str, &'static Value) {
+    let found = of_type(kind);
+    assert_eq!(found.len(), 1, "template.yaml must have exactly one {kind}");
+    found[0]
+}
+
+struct Deployed {
+    id: &'static str,
+    resource: &'static Value,
+}
+
+impl Deployed {
+    fn props(&self) -> &'static Value {
+        &self.resource["Properties"]
+    }
+
+    fn events(&self) -> Vec<(&'static str, &'static Value)> {
+        self.props()["Events"]
+            .as_mapping()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().expect("event names are strings"), v))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Every AWS::Serverless::Function by its crate (BuildProperties.Binary).
+fn deployed() -> BTreeMap<&'static str, Deployed> {
+    let mut map = BTreeMap::new();
+    for (id, r) in of_type("AWS::Serverless::Function") {
+        let binary = str_at(
+            &r["Metadata"]["BuildProperties"]["Binary"],
+            &format!("{id}: Metadata.BuildProperties.Binary"),
+        );
+        let previous = map.insert(binary, Deployed { id, resource: r });
+        assert!(previous.is_none(), "{binary} is deployed twice");
+    }
+    map
+}
+
+fn globals() -> &'static Value {
+    &TEMPLATE["Globals"]["Function"]
+}
+
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("functions"))
+        .expect("functions/ exists")
+        .map(|e| e.expect("readable functions/").path())
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+// ------------------------------------------------------------ routes and functions
+
+#[test]
+fn every_route_is_an_http_api_event_of_its_function() {
+    let (api, _) = only("AWS::Serverless::HttpApi");
+    let mut in_template = BTreeSet::new();
+    for (name, f) in deployed() {
+        for (event, e) in f.events() {
+            if e["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let p = &e["Properties"];
+            assert_eq!(
+                ref_of(&p["ApiId"]),
+                Some(api),
+                "{}.Events.{event}: ApiId must be !Ref {api} (one HTTP API)",
+                f.id
+            );
+            let method = str_at(&p["Method"], &format!("{}.Events.{event}.Method", f.id));
+            let path = str_at(&p["Path"], &format!("{}.Events.{event}.Path", f.id));
+            assert!(
+                in_template.insert((method.to_string(), path.to_string(), name.to_string())),
+                "{method} {path} is routed twice"
+            );
+        }
+    }
+    let in_code: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.to_string(),
+                r.function.name().to_string(),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = in_code.difference(&in_template).collect();
+    let extra: Vec<_> = in_template.difference(&in_code).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "ROUTES and template.yaml disagree (method, path, function)\n\
+         in ROUTES, not in template.yaml: {missing:#?}\n\
+         in template.yaml, not in ROUTES: {extra:#?}"
+    );
+}
+
+#[test]
+fn every_function_crate_is_deployed() {
+    let crates = function_crates();
+    let in_template: BTreeSet<String> = deployed().keys().map(|k| k.to_string()).collect();
+    let in_code: BTreeSet<String> = iam::functions().iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        crates, in_template,
+        "functions/* vs the template's functions"
+    );
+    assert_eq!(
+        in_code, in_template,
+        "Function::ALL + send-email vs the template's functions"
+    );
+
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    for (name, f) in deployed() {
+        assert!(
+            workspace.contains(&format!("\"functions/{name}\"")),
+            "functions/{name} is not a workspace member"
+        );
+        let manifest =
+            std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
+                .unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "functions/{name}/Cargo.toml must build a binary named {name}"
+        );
+        assert_eq!(
+            f.resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{}: Metadata.BuildMethod",
+            f.id
+        );
+        assert_eq!(
+            f.props()["CodeUri"].as_str(),
+            Some("."),
+            "{}: CodeUri must be the workspace root",
+            f.id
+        );
+        assert_eq!(
+            sub_of(&f.props()["FunctionName"]),
+            Some(format!("${{AWS::StackName}}-{name}").as_str()),
+            "{}: FunctionName",
+            f.id
+        );
+        for (key, want) in [("Runtime", "provided.al2023"), ("Handler", "bootstrap")] {
+            let v = f.props().get(key).unwrap_or(&globals()[key]);
+            assert_eq!(v.as_str(), Some(want), "{}: {key}", f.id);
+        }
+        let arch = f
+            .props()
+            .get("Architectures")
+            .unwrap_or(&globals()["Architectures"]);
+        assert_eq!(
+            arch.as_sequence().map(|s| s.len()),
+            Some(1),
+            "{}: one architecture",
+            f.id
+        );
+        assert_eq!(arch[0].as_str(), Some("arm64"), "{}: Architectures", f.id);
+
+        // HTTP functions are fed by the API only; send-email by the stream only.
+        let kinds: Vec<_> = f
+            .events()
+            .iter()
+            .map(|(_, e)| e["Type"].as_str().unwrap_or("?"))
+            .collect();
+        if name == iam::STREAM_FUNCTION {
+            assert_eq!(kinds, ["DynamoDB"], "{}: events", f.id);
+        } else {
+            assert!(
+                !kinds.is_empty() && kinds.iter().all(|k| *k == "HttpApi"),
+                "{}: events must be HttpApi routes, found {kinds:?}",
+                f.id
+            );
+        }
+    }
+    for f in Function::ALL {
+        assert!(
+            ROUTES.iter().any(|r| r.function == f),
+            "{} has no route in ROUTES",
+            f.name()
+        );
+    }
+}
+
+#[test]
+fn every_function_has_a_sample_event() {
+    for (name, f) in deployed() {
+        let path = root().join("events").join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (sam local invoke -e needs it)", path.display()));
+        let event: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if name == iam::STREAM_FUNCTION {
+            let image = &event["Records"][0]["dynamodb"]["NewImage"];
+            assert_eq!(
+                event["Records"][0]["eventName"],
+                "INSERT",
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                image[table::KIND_ATTRIBUTE]["S"],
+                OUTBOX_KIND,
+                "{}",
+                path.display()
+            );
+        } else {
+            // The sample's routeKey is one of the function's routes.
+            let routes: Vec<String> = f
+                .events()
+                .iter()
+                .map(|(_, e)| {
+                    let p = &e["Properties"];
+                    format!(
+                        "{} {}",
+                        p["Method"].as_str().unwrap(),
+                        p["Path"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            let key = event["routeKey"].as_str().unwrap_or_default();
+            assert!(
+                routes.iter().any(|r| r == key),
+                "{}: routeKey {key:?} is none of {}'s routes {routes:?}",
+                path.display(),
+                f.id
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------ IAM
+
+/// What an IAM statement's Resource points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Table,
+    TableStream,
+    OwnLogGroup,
+    SenderIdentity,
+    DeadLetterQueue,
+}
+
+fn dead_letter_queue() -> &'static str {
+    let f = &deployed()[iam::STREAM_FUNCTION];
+    let (_, e) = f.events()[0];
+    let (queue, attr) = get_att(&e["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+        .expect("send-email's stream event has DestinationConfig.OnFailure.Destination: !GetAtt <Queue>.Arn");
+    assert_eq!(attr, "Arn");
+    queue
+}
+
+fn target(resource: &Value, table: &str, log_group: &str, who: &str) -> Target {
+    if let Some(att) = get_att(resource) {
+        match att {
+            (t, "Arn") if t == table => return Target::Table,
+            (t, "StreamArn") if t == table => return Target::TableStream,
+            (l, "Arn") if l == log_group => return Target::OwnLogGroup,
+            (q, "Arn") if q == dead_letter_queue() => return Target::DeadLetterQueue,
+            _ => {}
+        }
+    }
+    if let Some(s) = sub_of(resource) {
+        if s == format!("${{{table}.Arn}}/stream/*") {
+            return Target::TableStream;
+        }
+        if s == "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"
+        {
+            return Target::SenderIdentity;
+        }
+    }
+    panic!(
+        "{who}: unexpected Resource {resource:?} (a wildcard, or something this test does not know)"
+    )
+}
+
+#[test]
+fn each_role_grants_exactly_what_the_code_calls() {
+    let (table, _) = only("AWS::DynamoDB::Table");
+    let mut roles = BTreeSet::new();
+    for (name, f) in deployed() {
+        let props = f.props();
+        assert!(
+            props.get("Policies").is_none(),
+            "{}: give a Role, not Policies (SAM would add managed policies on \"*\")",
+            f.id
+        );
+        let (role_id, attr) = get_att(&props["Role"])
+            .unwrap_or_else(|| panic!("{}: Role must be !GetAtt <its role>.Arn", f.id));
+        assert_eq!(attr, "Arn");
+        assert!(
+            roles.insert(role_id),
+            "{role_id} is shared by two functions"
+        );
+        let role = resource(role_id);
+        assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"), "{role_id}");
+        let rp = &role["Properties"];
+        for key in ["ManagedPolicyArns", "PermissionsBoundary"] {
+            assert!(
+                rp.get(key).is_none(),
+                "{role_id}: no {key}; inline statements only"
+            );
+        }
+        let trust = rp["AssumeRolePolicyDocument"]["Statement"]
+            .as_sequence()
+            .expect("AssumeRolePolicyDocument.Statement");
+        assert_eq!(trust.len(), 1, "{role_id}: one trust statement");
+        assert_eq!(
+            trust[0]["Principal"]["Service"].as_str(),
+            Some("lambda.amazonaws.com")
+        );
+        assert_eq!(trust[0]["Action"].as_str(), Some("sts:AssumeRole"));
+
+        let log_group = ref_of(&props["LoggingConfig"]["LogGroup"]).unwrap_or_else(|| {
+            panic!(
+                "{}: LoggingConfig.LogGroup must be !Ref <its log group>",
+                f.id
+            )
+        });
+        let mut granted: BTreeMap<Target, BTreeSet<String>> = BTreeMap::new();
+        for policy in rp["Policies"].as_sequence().expect("inline Policies") {
+            let who = format!("{role_id}/{}", policy["PolicyName"].as_str().unwrap_or("?"));
+            for st in policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{who}: Statement list"))
+            {
+                assert_eq!(st["Effect"].as_str(), Some("Allow"), "{who}");
+                for key in ["NotAction", "NotResource", "Principal"] {
+                    assert!(st.get(key).is_none(), "{who}: no {key}");
+                }
+                let actions: Vec<&str> = one_or_many(&st["Action"])
+                    .into_iter()
+                    .map(|a| str_at(a, &format!("{who}: Action")))
+                    .collect();
+                for a in &actions {
+                    assert!(!a.contains('*'), "{who}: wildcard action {a}");
+                }
+                for r in one_or_many(&st["Resource"]) {
+                    let t = target(r, table, log_group, &who);
+                    granted
+                        .entry(t)
+                        .or_default()
+                        .extend(actions.iter().map(|a| a.to_string()));
+                }
+            }
+        }
+
+        let set = |actions: &[&str]| {
+            actions
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<BTreeSet<_>>()
+        };
+        let mut expected = BTreeMap::from([(Target::OwnLogGroup, set(iam::LOG_ACTIONS))]);
+        let dynamodb = iam::dynamodb_actions(name).expect("iam knows every deployed function");
+        if !dynamodb.is_empty() {
+            expected.insert(Target::Table, set(&dynamodb));
+        }
+        if name == iam::STREAM_FUNCTION {
+            expected.insert(Target::TableStream, set(iam::STREAM_ACTIONS));
+            expected.insert(Target::SenderIdentity, set(iam::SES_ACTIONS));
+            expected.insert(Target::DeadLetterQueue, set(iam::DEAD_LETTER_ACTIONS));
+        }
+        assert_eq!(
+            granted, expected,
+            "{role_id} ({name}) must grant exactly what the code calls (rekey::iam)"
+        );
+    }
+}
+
+/// The methods of `trait Store` in shared/src/store/mod.rs.
+fn store_trait_methods() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("shared/src/store/mod.rs")).unwrap();
+    let start = text
+        .find("pub trait Store")
+        .expect("store/mod.rs declares trait Store");
+    let body = &text[start..];
+    // The trait ends at the first closing brace in column 0.
+    let end = body.find("\n}").expect("trait Store ends");
+    body[..end]
+        .split("async fn ")
+        .skip(1)
+        .map(|rest| rest.split(['(', '<']).next().unwrap().trim().to_string())
+        .collect()
+}
+
+#[test]
+fn iam_places_every_store_method() {
+    let methods = store_trait_methods();
+    assert!(
+        methods.contains("insert_grant") && methods.contains("mail_delivered"),
+        "{methods:?}"
+    );
+    let mut placed: BTreeSet<String> = iam::NOT_IN_LAMBDAS.iter().map(|m| m.to_string()).collect();
+    for f in iam::functions() {
+        for call in iam::store_calls(f).unwrap() {
+            let method = call.method.split('(').next().unwrap();
+            assert!(
+                !iam::NOT_IN_LAMBDAS.contains(&method),
+                "{f} calls {method}, which iam::NOT_IN_LAMBDAS lists"
+            );
+            placed.insert(method.to_string());
+        }
+    }
+    let unplaced: Vec<_> = methods.difference(&placed).collect();
+    let unknown: Vec<_> = placed.difference(&methods).collect();
+    assert!(
+        unplaced.is_empty() && unknown.is_empty(),
+        "rekey::iam is out of date with trait Store.\n\
+         Store methods rekey::iam does not place: {unplaced:?}\n\
+         (add a StoreCall with the DynamoDB actions dynamo.rs needs to each function \
+         that reaches it, or list it in NOT_IN_LAMBDAS; then update template.yaml's roles)\n\
+         methods rekey::iam names that trait Store does not have: {unknown:?}"
+    );
+}
+
+// ------------------------------------------------------------ table and stream
+
+#[test]
+fn the_table_is_the_one_the_store_uses() {
+    let (id, t) = only("AWS::DynamoDB::Table");
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        assert_eq!(t[policy].as_str(), Some("Retain"), "{id}: {policy}");
+    }
+    let p = &t["Properties"];
+    assert_eq!(p["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    let keys: Vec<(&str, &str)> = p["KeySchema"]
+        .as_sequence()
+        .expect("KeySchema")
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap(),
+                k["KeyType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [(table::PARTITION_KEY, "HASH"), (table::SORT_KEY, "RANGE")]
+    );
+    let attrs: BTreeSet<(&str, &str)> = p["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap(),
+                a["AttributeType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attrs,
+        BTreeSet::from([(table::PARTITION_KEY, "S"), (table::SORT_KEY, "S")])
+    );
+    let ttl = &p["TimeToLiveSpecification"];
+    assert_eq!(ttl["AttributeName"].as_str(), Some(table::TTL_ATTRIBUTE));
+    assert_eq!(ttl["Enabled"].as_bool(), Some(true));
+    assert_eq!(
+        p["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_IMAGE")
+    );
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"].as_bool(), Some(true));
+    assert_eq!(
+        ref_of(&globals()["Environment"]["Variables"]["REKEY_TABLE"]),
+        Some(id),
+        "REKEY_TABLE must be !Ref {id}"
+    );
+}
+
+#[test]
+fn send_email_reads_outbox_inserts_with_retries_and_a_dead_letter_queue() {
+    let (table_id, _) = only("AWS::DynamoDB::Table");
+    let f = &deployed()[iam::STREAM_FUNCTION];
+    let events = f.events();
+    assert_eq!(events.len(), 1, "send-email has one event: the stream");
+    let (_, e) = events[0];
+    assert_eq!(e["Type"].as_str(), Some("DynamoDB"));
+    let p = &e["Properties"];
+    assert_eq!(get_att(&p["Stream"]), Some((table_id, "StreamArn")));
+
+    let filters = p["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .expect("FilterCriteria.Filters");
+    assert_eq!(filters.len(), 1, "one filter");
+    let pattern: serde_json::Value =
+        serde_json::from_str(str_at(&filters[0]["Pattern"], "Filters[0].Pattern"))
+            .expect("the pattern is JSON");
+    let mut image = serde_json::Map::new();
+    image.insert(
+        table::KIND_ATTRIBUTE.to_string(),
+        serde_json::json!({"S": [OUTBOX_KIND]}),
+    );
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": image}}),
+        "the filter must select inserts of {}={OUTBOX_KIND}",
+        table::KIND_ATTRIBUTE
+    );
+
+    let types: Vec<_> = p["FunctionResponseTypes"]
+        .as_sequence()
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "partial batch responses"
+    );
+    assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    let retries = p["MaximumRetryAttempts"]
+        .as_i64()
+        .expect("MaximumRetryAttempts is set");
+    assert!(
+        (0..=10_000).contains(&retries),
+        "bounded retries, found {retries}"
+    );
+    let batch = p["BatchSize"].as_i64().expect("BatchSize is set");
+    assert!((1..=100).contains(&batch), "BatchSize {batch}");
+    // TRIM_HORIZON: a (re)created mapping misses no outbox item; sent ones
+    // are skipped because delivery deletes them (docs/deploy.md).
+    assert_eq!(p["StartingPosition"].as_str(), Some("TRIM_HORIZON"));
+
+    let queue = resource(dead_letter_queue());
+    assert_eq!(queue["Type"].as_str(), Some("AWS::SQS::Queue"));
+    let qp = &queue["Properties"];
+    assert_eq!(qp["MessageRetentionPeriod"].as_i64(), Some(14 * 24 * 3600));
+    assert!(
+        qp["SqsManagedSseEnabled"].as_bool() == Some(true) || qp.get("KmsMasterKeyId").is_some(),
+        "the dead-letter queue is encrypted"
+    );
+}
+
+// ------------------------------------------------------------ environment
+
+/// Every `"REKEY_..."` string literal in shared/src: the variables the
+/// functions' code reads (all configuration goes through `EnvReader`).
+fn variables_read_by_code() -> BTreeSet<String> {
+    fn walk(dir: &Path, found: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (at, _) in text.match_indices("\"REKEY_") {
+                    let rest = &text[at + 1..];
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                        .unwrap_or(rest.len());
+                    if rest[end..].starts_with('"') {
+                        found.insert(rest[..end].to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut found = BTreeSet::new();
+    walk(&root().join("shared").join("src"), &mut found);
+    found
+}
+
+fn variables(env: &Value) -> Vec<(&str, &Value)> {
+    env["Variables"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str().expect("variable names are strings"), v))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_template_sets_only_variables_the_code_reads() {
+    let read = variables_read_by_code();
+    for must in [
+        "REKEY_SECRET",
+        "REKEY_TABLE",
+        "REKEY_RESET_URL",
+        "REKEY_MAIL_FROM",
+    ] {
+        assert!(
+            read.contains(must),
+            "the scan of shared/src misses {must}: {read:?}"
+        );
+    }
+    let deploy_doc =
+        std::fs::read_to_string(root().join("docs").join("deploy.md")).unwrap_or_default();
+    let mut set = BTreeMap::new();
+    for (name, v) in variables(&globals()["Environment"]) {
+        set.insert(name, ("Globals", v));
+    }
+    for (fname, f) in deployed() {
+        for (name, v) in variables(&f.props()["Environment"]) {
+            set.insert(name, (fname, v));
+        }
+    }
+    for (name, (whose, value)) in &set {
+        assert!(
+            deploy_doc.contains(name),
+            "docs/deploy.md does not mention {name}"
+        );
+        if *name == "AWS_ENDPOINT_URL" {
+            // Only for sam local invoke: must be absent in AWS.
+            let branches = intrinsic(value, "If")
+                .and_then(Value::as_sequence)
+                .expect("AWS_ENDPOINT_URL must be !If [condition, url, !Ref AWS::NoValue]");
+            assert_eq!(branches.len(), 3);
+            assert_eq!(
+                ref_of(&branches[2]),
+                Some("AWS::NoValue"),
+                "AWS_ENDPOINT_URL when not local"
+            );
+            continue;
+        }
+        assert!(
+            read.contains(*name),
+            "{whose} sets {name}, which no code in shared/src reads"
+        );
+    }
+
+    let global = |n: &str| &globals()["Environment"]["Variables"][n];
+    for n in ["REKEY_SECRET", "REKEY_TABLE", "REKEY_RESET_URL"] {
+        assert!(
+            !global(n).is_null(),
+            "every function needs {n}: set it in Globals"
+        );
+    }
+    let secret =
+        sub_of(global("REKEY_SECRET")).expect("REKEY_SECRET is a !Sub of a dynamic reference");
+    assert!(
+        secret.starts_with("{{resolve:secretsmanager:"),
+        "REKEY_SECRET must come from Secrets Manager at deploy time, found {secret}"
+    );
+    let send_email = &deployed()[iam::STREAM_FUNCTION];
+    assert!(
+        !send_email.props()["Environment"]["Variables"]["REKEY_MAIL_FROM"].is_null(),
+        "send-email needs REKEY_MAIL_FROM"
+    );
+    assert!(
+        global("REKEY_MAIL_FROM").is_null(),
+        "only send-email sends mail"
+    );
+}
+
+// ------------------------------------------------------------ logs, API, alarms
+
+#[test]
+fn each_function_logs_json_to_its_own_log_group_with_retention() {
+    let logging = &globals()["LoggingConfig"];
+    assert_eq!(
+        logging["LogFormat"].as_str(),
+        Some("JSON"),
+        "Lambda sets AWS_LAMBDA_LOG_FORMAT from LogFormat; telemetry reads it"
+    );
+    assert!(!logging["ApplicationLogLevel"].is_null());
+    let mut used = BTreeSet::new();
+    for (name, f) in deployed() {
+        let lg = ref_of(&f.props()["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{}: LoggingConfig.LogGroup", f.id));
+        assert!(used.insert(lg), "{lg} is shared");
+        let group = resource(lg);
+        assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"));
+        assert_eq!(
+            sub_of(&group["Properties"]["LogGroupName"]),
+            Some(format!("/aws/lambda/${{AWS::StackName}}-{name}").as_str()),
+            "{lg}: named like its function's default log group"
+        );
+        let retention = ref_of(&group["Properties"]["RetentionInDays"])
+            .unwrap_or_else(|| panic!("{lg}: RetentionInDays from a parameter"));
+        assert!(
+            !TEMPLATE["Parameters"][retention].is_null(),
+            "{lg}: {retention} is a parameter"
+        );
+    }
+}
+
+#[test]
+fn the_api_is_throttled_and_has_configurable_cors() {
+    let (_, api) = only("AWS::Serverless::HttpApi");
+    let p = &api["Properties"];
+    for key in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+        let param = ref_of(&p["DefaultRouteSettings"][key])
+            .unwrap_or_else(|| panic!("DefaultRouteSettings.{key} from a parameter"));
+        assert!(!TEMPLATE["Parameters"][param].is_null());
+    }
+    assert!(!p["CorsConfiguration"].is_null(), "CorsConfiguration");
+}
+
+#[test]
+fn alarms_watch_the_dead_letter_queue_the_api_and_mail() {
+    let (api, _) = only("AWS::Serverless::HttpApi");
+    let dlq = dead_letter_queue();
+    let alarms = of_type("AWS::CloudWatch::Alarm");
+    let find = |namespace: &str, metric: &str| {
+        alarms
+            .iter()
+            .find(|(_, a)| {
+                a["Properties"]["Namespace"].as_str() == Some(namespace)
+                    && a["Properties"]["MetricName"].as_str() == Some(metric)
+            })
+            .map(|(_, a)| &a["Properties"])
+            .unwrap_or_else(|| panic!("no alarm on {namespace} {metric}"))
+    };
+    let dimension = |alarm: &'static Value, name: &str| -> &'static Value {
+        alarm["Dimensions"]
+            .as_sequence()
+            .and_then(|d| d.iter().find(|d| d["Name"].as_str() == Some(name)))
+            .map(|d| &d["Value"])
+            .unwrap_or_else(|| panic!("alarm has no {name} dimension"))
+    };
+    let queue = find("AWS/SQS", "ApproximateNumberOfMessagesVisible");
+    assert_eq!(
+        get_att(dimension(queue, "QueueName")),
+        Some((dlq, "QueueName"))
+    );
+    let errors = find("AWS/ApiGateway", "5xx");
+    assert_eq!(ref_of(dimension(errors, "ApiId")), Some(api));
+    find(NAMESPACE, Metric::MailsFailed.name());
+}
+
+#[test]
+fn outputs_name_the_api_the_table_and_the_queue() {
+    let (table_id, _) = only("AWS::DynamoDB::Table");
+    let outputs = &TEMPLATE["Outputs"];
+    assert!(sub_of(&outputs["ApiUrl"]["Value"]).is_some_and(|s| s.contains("execute-api")));
+    assert_eq!(ref_of(&outputs["TableName"]["Value"]), Some(table_id));
+    assert_eq!(
+        ref_of(&outputs["DeadLetterQueueUrl"]["Value"]),
+        Some(dead_letter_queue())
+    );
+}
