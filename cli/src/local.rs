@@ -21,11 +21,29 @@ pub fn outbox_dir(dir: &Path) -> PathBuf {
 }
 
 pub async fn open_store(g: &Global) -> Result<Arc<dyn Store>, String> {
+    open(g, false).await
+}
+
+/// As `open_store`, for one-off operator commands: DynamoDB calls may take
+/// longer than a request's would be allowed to.
+pub async fn open_operator_store(g: &Global) -> Result<Arc<dyn Store>, String> {
+    open(g, true).await
+}
+
+async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, String> {
     if g.dynamodb {
-        let table = std::env::var("REKEY_TABLE").map_err(|_| {
-            "--dynamodb needs REKEY_TABLE (the table name) in the environment".to_string()
-        })?;
-        return Ok(Arc::new(DynamoStore::connect(&table).await));
+        let table = std::env::var("REKEY_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                "--dynamodb needs REKEY_TABLE (the table name) in the environment, e.g. REKEY_TABLE=rekey"
+                    .to_string()
+            })?;
+        return Ok(Arc::new(if operator {
+            DynamoStore::connect_for_operator(&table).await
+        } else {
+            DynamoStore::connect(&table).await
+        }));
     }
     let path = database_path(&g.data_dir);
     EmbeddedStore::open(&path)
@@ -72,8 +90,22 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 /// the data dir, links pointing at `reset_url` (the local server).
 pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
     let secret = local_secret(&g.data_dir)?;
-    let reset_url = reset_url
-        .unwrap_or_else(|| "http://127.0.0.1:3000/auth/reset/validate?token={token}".to_string());
+    let reset_url =
+        reset_url.unwrap_or_else(|| "http://127.0.0.1:3000/reset?token={token}".to_string());
+    // Signed links open the same hosted page (GET /reset) while the reset
+    // links do; with REKEY_RESET_URL set, Config derives them from it.
+    let own_links = std::env::var("REKEY_RESET_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .is_none();
+    let signed_url = reset_url
+        .split_once("/reset?")
+        .filter(|_| own_links)
+        .map(|(origin, _)| {
+            format!(
+                "{origin}/reset?user_id={{user_id}}&timestamp={{timestamp}}&signature={{signature}}"
+            )
+        });
     let mut env = EnvReader::new(move |k| {
         std::env::var(k)
             .ok()
@@ -81,6 +113,7 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
             .or_else(|| match k {
                 "REKEY_SECRET" => Some(secret.clone()),
                 "REKEY_RESET_URL" => Some(reset_url.clone()),
+                "REKEY_SIGNED_RESET_URL" => signed_url.clone(),
                 _ => None,
             })
     });

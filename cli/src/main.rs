@@ -1,6 +1,7 @@
 //! rekeyctl: rekey's local server and operator commands.
 
 mod local;
+mod operator;
 mod serve;
 
 use std::io::Read;
@@ -24,7 +25,11 @@ use rekey::store::Store;
   rekeyctl serve                                  # local server on 127.0.0.1:3000
   rekeyctl user add --email ada@example.com       # prints the new user's id
   rekeyctl key create --scope reset:request       # prints the new API key
-  REKEY_TABLE=rekey rekeyctl table create         # the DynamoDB table")]
+  rekeyctl user import users.jsonl                # JSON lines from another system
+  rekeyctl user disable ada@example.com           # no more reset mail or links
+  rekeyctl key list                               # ids, names, scopes, state
+  REKEY_TABLE=rekey rekeyctl table create         # the DynamoDB table
+  REKEY_TABLE=rekey rekeyctl --dynamodb user list # any command against DynamoDB")]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -89,8 +94,52 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List accounts: id, email, name, disabled.
+    /// List accounts: id, email, name, state (tab-separated).
+    #[command(
+        after_help = "Examples:\n  rekeyctl user list\n  REKEY_TABLE=rekey rekeyctl --dynamodb user list"
+    )]
     List,
+    /// Import accounts from JSON lines, one object per line:
+    /// {"email": ..., "name"?, "org"?, "id"?, "locale"?, "password_hash"?}.
+    ///
+    /// password_hash is stored as given and may be argon2 ($argon2id$...,
+    /// $argon2i$...), bcrypt ($2a$, $2b$, $2y$) or Django
+    /// pbkdf2_sha256$<iterations>$<salt>$<hash>; it is upgraded to argon2id
+    /// at the user's next password verification. A bad line (invalid JSON or
+    /// field, malformed hash, email or id taken) is reported with its line
+    /// number and skipped; the import goes on. Progress shows on stderr when
+    /// it is a terminal; the summary `imported N, skipped M` always does.
+    ///
+    /// Exit status: 0 if every line was imported, 1 otherwise.
+    #[command(
+        after_help = "Examples:\n  rekeyctl user import users.jsonl\n  gunzip -c export.jsonl.gz | rekeyctl user import -\n  REKEY_TABLE=rekey rekeyctl --dynamodb user import users.jsonl\n\nA line:\n  {\"email\": \"ada@example.com\", \"name\": \"Ada\", \"locale\": \"de\", \"password_hash\": \"$2b$12$...\"}"
+    )]
+    Import {
+        /// The JSON-lines file, or - for stdin.
+        file: PathBuf,
+    },
+    /// Show one account's fields (the password only as its hash scheme:
+    /// argon2id, argon2i, bcrypt, pbkdf2_sha256 or none).
+    #[command(
+        after_help = "Examples:\n  rekeyctl user show ada@example.com\n  rekeyctl user show 3f2c5e1a-..."
+    )]
+    Show {
+        /// The user's id or email address.
+        user: String,
+    },
+    /// Disable an account: no reset mail is sent to it, and its outstanding
+    /// links, codes and signed links stop working.
+    #[command(after_help = "Example:\n  rekeyctl user disable ada@example.com")]
+    Disable {
+        /// The user's id or email address.
+        user: String,
+    },
+    /// Enable a disabled account again.
+    #[command(after_help = "Example:\n  rekeyctl user enable ada@example.com")]
+    Enable {
+        /// The user's id or email address.
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +154,17 @@ enum KeyCommand {
         scopes: Vec<Scope>,
         #[arg(long, default_value = "unnamed")]
         name: String,
+    },
+    /// List keys: id (the start of the key's SHA-256), name, scopes,
+    /// created, state (tab-separated). Keys themselves are never stored.
+    #[command(after_help = "Example:\n  rekeyctl key list")]
+    List,
+    /// Revoke a key by its id from `key list` (at least 8 hex characters,
+    /// enough to name one key). Requests with it get 401 from then on.
+    #[command(after_help = "Example:\n  rekeyctl key revoke 3fa9c2d81b07")]
+    Revoke {
+        /// The key's id (a unique prefix of its digest).
+        id: String,
     },
 }
 
@@ -128,9 +188,22 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("rekeyctl: {message}");
+            eprintln!("rekeyctl: {message}{}", hint(&message));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// How to fix what the AWS SDK reported, when the message alone does not say.
+fn hint(message: &str) -> &'static str {
+    if message.contains("ResourceNotFoundException") {
+        "\nhint: the table does not exist at this endpoint: check REKEY_TABLE and AWS_ENDPOINT_URL/AWS_REGION, or create it with `rekeyctl --dynamodb table create`"
+    } else if message.contains("timed out") || message.contains("dispatch failure") {
+        "\nhint: DynamoDB did not answer: check AWS_ENDPOINT_URL (a local endpoint must be running), AWS_REGION and the network"
+    } else if message.contains("credentials") {
+        "\nhint: set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    } else {
+        ""
     }
 }
 
@@ -138,7 +211,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::User(cmd) => {
-            let store = local::open_store(&cli.global).await?;
+            let store = local::open_operator_store(&cli.global).await?;
             match cmd {
                 UserCommand::Add {
                     email,
@@ -162,6 +235,32 @@ async fn run(cli: Cli) -> Result<(), String> {
                     println!("{id}");
                     Ok(())
                 }
+                UserCommand::Import { file } => {
+                    let input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+                        Box::new(std::io::BufReader::new(std::io::stdin()))
+                    } else {
+                        Box::new(std::io::BufReader::new(
+                            std::fs::File::open(&file).map_err(|e| {
+                                format!("cannot open {}: {e} (use - for stdin)", file.display())
+                            })?,
+                        ))
+                    };
+                    let (imported, skipped) = operator::import(&*store, input).await?;
+                    eprintln!("imported {imported}, skipped {skipped}");
+                    if skipped > 0 {
+                        return Err(format!(
+                            "{skipped} line(s) were not imported (reasons above); fix them and import those lines again"
+                        ));
+                    }
+                    Ok(())
+                }
+                UserCommand::Show { user } => {
+                    let u = operator::find_user(&*store, &user).await?;
+                    println!("{}", operator::show_user(&u));
+                    Ok(())
+                }
+                UserCommand::Disable { user } => operator::set_disabled(&*store, &user, true).await,
+                UserCommand::Enable { user } => operator::set_disabled(&*store, &user, false).await,
                 UserCommand::List => {
                     for u in store.users().await.map_err(|e| e.to_string())? {
                         println!(
@@ -176,24 +275,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Command::Key(KeyCommand::Create { scopes, name }) => {
-            let store = local::open_store(&cli.global).await?;
-            println!("{}", create_key(&*store, scopes, name).await?.expose());
-            Ok(())
+        Command::Key(cmd) => {
+            let store = local::open_operator_store(&cli.global).await?;
+            match cmd {
+                KeyCommand::Create { scopes, name } => {
+                    println!("{}", create_key(&*store, scopes, name).await?.expose());
+                    Ok(())
+                }
+                KeyCommand::List => {
+                    for k in store.api_keys().await.map_err(|e| e.to_string())? {
+                        println!("{}", operator::key_line(&k));
+                    }
+                    Ok(())
+                }
+                KeyCommand::Revoke { id } => operator::revoke_key(&*store, &id).await,
+            }
         }
         Command::Audit { user, limit } => {
-            let store = local::open_store(&cli.global).await?;
-            let found = match EmailAddress::parse(&user) {
-                Some(email) => store.user_by_email(&email).await,
-                None => match UserId::parse(&user) {
-                    Some(id) => store.user(&id).await,
-                    None => Ok(None),
-                },
-            }
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!("no user with id or email {user:?} (see `rekeyctl user list`)")
-            })?;
+            let store = local::open_operator_store(&cli.global).await?;
+            let found = operator::find_user(&*store, &user).await?;
             for e in store
                 .audit_events(&found.id, limit)
                 .await
@@ -211,7 +311,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Table(TableCommand::Create { table }) => {
-            let store = rekey::store::dynamo::DynamoStore::connect(&table).await;
+            let store = rekey::store::dynamo::DynamoStore::connect_for_operator(&table).await;
             store
                 .create_table()
                 .await

@@ -47,11 +47,13 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         )
     })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let config = local::config(
-        g,
-        Some(format!("http://{addr}/auth/reset/validate?token={{token}}")),
-    )?;
+    let config = local::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
     let store = local::open_store(g).await?;
+    let templates = rekey::mail::templates::init()
+        .map_err(|e| format!("mail templates: {e} (fix the files, or unset REKEY_TEMPLATE_DIR)"))?;
+    if std::env::var_os("REKEY_TEMPLATE_DIR").is_some_and(|d| !d.is_empty()) {
+        eprintln!("mail templates: {}", templates.locales().join(", "));
+    }
 
     let mailer: Arc<dyn Mailer> = if args.ses {
         Arc::new(

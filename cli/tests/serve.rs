@@ -58,10 +58,8 @@ async fn reset_flow(server: &Server) -> Flow {
     let token = mail.link_token();
     assert!(token.starts_with("rkt_"), "token {token:?}");
     assert!(
-        mail.text.contains(&format!(
-            "{}/auth/reset/validate?token={token}",
-            server.base
-        )),
+        mail.text
+            .contains(&format!("{}/reset?token={token}", server.base)),
         "the link points at this server:\n{}",
         mail.text
     );

@@ -183,6 +183,14 @@ def main():
         http(em, "request-reset", {KEY: key}, 200)
         token = link_params(deliver(em, table, "ada@example.com")[-1])["token"]
         http(em, "validate-token", {TOKEN: token}, 200)
+        page = em.invoke("reset-page", event("reset-page", {TOKEN: token}))
+        headers = {k.lower(): v for k, v in (page.get("headers") or {}).items()}
+        check("reset-page: 200 text/html with a strict policy",
+              page.get("statusCode") == 200 and headers.get("content-type", "").startswith("text/html")
+              and "script-src 'self'" in headers.get("content-security-policy", "")
+              and "unsafe-inline" not in headers.get("content-security-policy", ""),
+              f"got {page.get('statusCode')}: {headers}")
+        http(em, "validate-token", {TOKEN: token}, 200, "200 after the page was served (GET never consumes)")
         http(em, "validate-password", {}, 200)
         http(em, "reset-password", {TOKEN: token}, 200)
         http(em, "reset-password", {TOKEN: token}, 403, "403 the second time")

@@ -224,6 +224,10 @@ impl ResetGrant {
 pub struct ClientInfo {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The `Accept-Language` header: the mail's language when the account
+    /// has no stored locale.
+    #[serde(default)]
+    pub accept_language: Option<String>,
 }
 
 /// Mail waiting in the transactional outbox. Everything about the message,

@@ -154,6 +154,11 @@ pub fn client_info(req: &Request) -> ClientInfo {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
     }
+    info.accept_language = req
+        .headers()
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect());
     info
 }
 

@@ -62,6 +62,9 @@ pub const NOT_IN_LAMBDAS: &[&str] = &[
     "refresh_token",
     "pending_mail",
     "audit_events",
+    "api_keys",
+    "revoke_api_key",
+    "set_user_disabled",
 ];
 
 /// One `Store` method as `DynamoStore` implements it, with the variant
@@ -145,6 +148,13 @@ pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
     api: "TransactWriteItems: Put USER#/CODE, Update USER#, Put OUTBOX# (when mailed); then GetItem USER#",
     actions: &[PUT_ITEM, UPDATE_ITEM, GET_ITEM],
 };
+/// `ResetService::verify_password`: a match against a hash of older
+/// parameters (or an imported bcrypt / pbkdf2 hash) upgrades it.
+pub const UPDATE_PASSWORD_HASH: StoreCall = StoreCall {
+    method: "update_password_hash",
+    api: "UpdateItem USER#",
+    actions: &[UPDATE_ITEM],
+};
 pub const RESET_CODE: StoreCall = StoreCall {
     method: "reset_code",
     api: "GetItem USER#/CODE",
@@ -206,11 +216,13 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // (user, replace_reset_code).
         "request-user-reset" => &[API_KEY, USER, REPLACE_RESET_CODE],
         // zitadel::set_password -> authorize (api_key) ->
-        // set_password_with_proof (user); a code: verify_code (count_hit
-        // per user, reset_code, claim_code_attempt, record_audit when
-        // wrong) then change_password with the code; the current password
-        // (record_audit when wrong) or an admin key: change_password with
-        // nothing.
+        // set_password_with_proof (user; again for the new sequence); a
+        // code: verify_code (count_hit per user, reset_code,
+        // claim_code_attempt, record_audit when wrong) then change_password
+        // with the code; the current password: verify_password
+        // (update_password_hash when its hash is outdated, record_audit when
+        // wrong) then change_password with nothing; an admin key:
+        // change_password with nothing.
         "set-password" => &[
             API_KEY,
             USER,
@@ -218,6 +230,7 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             RESET_CODE,
             CLAIM_CODE_ATTEMPT,
             RECORD_AUDIT,
+            UPDATE_PASSWORD_HASH,
             CHANGE_PASSWORD_WITH_CODE,
             CHANGE_PASSWORD_WITH_NOTHING,
         ],
@@ -239,6 +252,9 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // with the grant and a session (the refresh token is one more Put
         // in the transaction).
         "reset-account" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // contract::page::serve: static HTML, script and style; no store,
+        // no table access at all (its role grants only its logs).
+        "reset-page" => &[],
         // mail::stream::deliver_batch -> Outbox::deliver -> mail_pending,
         // then (after SES accepted the mail) mail_delivered.
         STREAM_FUNCTION => &[MAIL_PENDING, MAIL_DELIVERED],
@@ -297,5 +313,6 @@ mod tests {
             [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
         );
         assert_eq!(of("send-email"), [DELETE_ITEM, GET_ITEM]);
+        assert!(of("reset-page").is_empty(), "the page needs no DynamoDB");
     }
 }

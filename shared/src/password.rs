@@ -17,6 +17,7 @@ pub enum PolicyRule {
     Common,
     ContainsEmail,
     Reused,
+    ControlCharacters,
 }
 
 impl PolicyRule {
@@ -28,6 +29,7 @@ impl PolicyRule {
             Self::Common => "common",
             Self::ContainsEmail => "contains_email",
             Self::Reused => "reused",
+            Self::ControlCharacters => "control_characters",
         }
     }
 }
@@ -144,6 +146,14 @@ impl PasswordPolicy {
             });
             // Nothing more is computed on an oversized input.
             return failed;
+        }
+        // NUL and other control characters: invisible, untypeable on most
+        // keyboards, and a classic way to truncate a value in C libraries.
+        if pw.chars().any(char::is_control) {
+            failed.push(PolicyViolation {
+                rule: PolicyRule::ControlCharacters,
+                message: "must not contain control characters".to_string(),
+            });
         }
         let classes = [
             pw.chars().any(char::is_lowercase),
@@ -294,7 +304,38 @@ impl CredentialHasher {
             .map_err(|e| HashError::Hashing(e.to_string()))
     }
 
-    pub fn verify(&self, password: &str, phc: &str) -> Verification {
+    /// Verifies `password` against a stored hash: argon2id/argon2i (PHC),
+    /// or one imported from elsewhere (bcrypt `$2a$`/`$2b$`/`$2y$`, Django
+    /// `pbkdf2_sha256$...`). `needs_rehash` for anything but argon2id with
+    /// the current parameters.
+    pub fn verify(&self, password: &str, stored: &str) -> Verification {
+        match HashScheme::of(stored) {
+            Some(HashScheme::Argon2id | HashScheme::Argon2i) => {
+                self.verify_argon2(password, stored)
+            }
+            Some(scheme @ (HashScheme::Bcrypt | HashScheme::Pbkdf2Sha256)) => {
+                // Other systems hashed what the user typed; try that first,
+                // then the NFKC form rekey itself hashes.
+                let normalized = NewPassword::normalize(password);
+                let candidates = [
+                    Some(password),
+                    (normalized.expose() != password).then(|| normalized.expose()),
+                ];
+                let matched = candidates.into_iter().flatten().any(|pw| match scheme {
+                    HashScheme::Bcrypt => bcrypt::verify(pw, stored).unwrap_or(false),
+                    _ => verify_django_pbkdf2(pw, stored),
+                });
+                if matched {
+                    Verification::Match { needs_rehash: true }
+                } else {
+                    Verification::Mismatch
+                }
+            }
+            None => Verification::Mismatch,
+        }
+    }
+
+    fn verify_argon2(&self, password: &str, phc: &str) -> Verification {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return Verification::Mismatch;
         };
@@ -345,6 +386,115 @@ impl CredentialHasher {
     }
 }
 
+/// The scheme of a stored password hash: what rekey writes (argon2id) and
+/// what `rekeyctl user import` accepts from other systems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashScheme {
+    Argon2id,
+    Argon2i,
+    /// `$2a$`, `$2b$`, `$2y$`
+    Bcrypt,
+    /// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`
+    Pbkdf2Sha256,
+}
+
+/// Django hashes above this many iterations are refused at import: verifying
+/// one would cost seconds of CPU (Django 5 uses about 10^6).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+impl HashScheme {
+    /// The scheme a stored hash names by its prefix (not yet validated).
+    pub fn of(stored: &str) -> Option<Self> {
+        if stored.starts_with("$argon2id$") {
+            Some(Self::Argon2id)
+        } else if stored.starts_with("$argon2i$") {
+            Some(Self::Argon2i)
+        } else if ["$2a$", "$2b$", "$2y$"]
+            .iter()
+            .any(|p| stored.starts_with(p))
+        {
+            Some(Self::Bcrypt)
+        } else if stored.starts_with("pbkdf2_sha256$") {
+            Some(Self::Pbkdf2Sha256)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Argon2id => "argon2id",
+            Self::Argon2i => "argon2i",
+            Self::Bcrypt => "bcrypt",
+            Self::Pbkdf2Sha256 => "pbkdf2_sha256",
+        }
+    }
+
+    /// Checks that `stored` is a well-formed hash of a supported scheme.
+    /// The error says what is wrong, never quoting the hash.
+    pub fn validate(stored: &str) -> Result<Self, String> {
+        let scheme = Self::of(stored).ok_or_else(|| {
+            "password_hash is not a supported hash: expected argon2 ($argon2id$, $argon2i$), \
+             bcrypt ($2a$, $2b$, $2y$) or Django pbkdf2_sha256$..."
+                .to_string()
+        })?;
+        let ok = match scheme {
+            Self::Argon2id | Self::Argon2i => PasswordHash::new(stored)
+                .ok()
+                .filter(|h| h.hash.is_some() && h.salt.is_some())
+                .is_some_and(|h| Params::try_from(&h).is_ok()),
+            Self::Bcrypt => stored.parse::<bcrypt::HashParts>().is_ok() && stored.len() == 60,
+            Self::Pbkdf2Sha256 => parse_django_pbkdf2(stored).is_some(),
+        };
+        if ok {
+            Ok(scheme)
+        } else {
+            Err(format!(
+                "password_hash is a malformed {} hash",
+                scheme.name()
+            ))
+        }
+    }
+}
+
+/// (iterations, salt, expected derived key) of a Django pbkdf2_sha256 hash.
+fn parse_django_pbkdf2(stored: &str) -> Option<(u32, &str, Vec<u8>)> {
+    use base64::Engine;
+    let mut parts = stored.split('$');
+    let (Some("pbkdf2_sha256"), Some(iterations), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let iterations: u32 = iterations.parse().ok()?;
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(hash)
+        .ok()?;
+    let ok = (1..=MAX_PBKDF2_ITERATIONS).contains(&iterations)
+        && !salt.is_empty()
+        && (16..=64).contains(&expected.len());
+    ok.then_some((iterations, salt, expected))
+}
+
+fn verify_django_pbkdf2(password: &str, stored: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some((iterations, salt, expected)) = parse_django_pbkdf2(stored) else {
+        return false;
+    };
+    let mut derived = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
+    derived.ct_eq(&expected).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +524,13 @@ mod tests {
         );
         let weak = rules("password", None);
         assert!(weak.contains(&PolicyRule::CharacterClasses) && weak.contains(&PolicyRule::Common));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(rules("Fresh\u{0}Horse-42-Battery", None).contains(&PolicyRule::ControlCharacters));
+        assert!(rules("Fresh\tHorse-42-Battery", None).contains(&PolicyRule::ControlCharacters));
+        assert!(!rules("Fresh Horse-42-Battery", None).contains(&PolicyRule::ControlCharacters));
     }
 
     #[test]
@@ -416,5 +573,61 @@ mod tests {
             Verification::Match { needs_rehash: true }
         );
         assert_eq!(h.verify("x", "not a hash"), Verification::Mismatch);
+    }
+
+    #[test]
+    fn imported_schemes_verify_and_always_need_a_rehash() {
+        let cheap = HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let h = CredentialHasher::new(cheap);
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, cheap.params().unwrap())
+            .hash_password(
+                b"Imported-1",
+                &SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap(),
+            )
+            .unwrap()
+            .to_string();
+        let bcrypt = bcrypt::hash("Imported-1", 4).unwrap();
+        let django = {
+            use base64::Engine;
+            let mut out = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"Imported-1", b"salt", 10, &mut out);
+            format!(
+                "pbkdf2_sha256$10$salt${}",
+                base64::engine::general_purpose::STANDARD.encode(out)
+            )
+        };
+        for (scheme, hash) in [
+            ("argon2i", &argon2i),
+            ("bcrypt", &bcrypt),
+            ("pbkdf2_sha256", &django),
+        ] {
+            assert_eq!(HashScheme::validate(hash).map(HashScheme::name), Ok(scheme));
+            assert_eq!(
+                h.verify("Imported-1", hash),
+                Verification::Match { needs_rehash: true },
+                "{scheme}"
+            );
+            assert_eq!(
+                h.verify("Imported-2", hash),
+                Verification::Mismatch,
+                "{scheme}"
+            );
+        }
+        for bad in [
+            "$argon2id$v=19$m=64",
+            "$2b$04$short",
+            "pbkdf2_sha256$0$salt$aGFzaGhhc2hoYXNoaGFzaA==",
+            "pbkdf2_sha256$99999999999$salt$aGFzaGhhc2hoYXNoaGFzaA==",
+            "pbkdf2_sha256$10$$aGFzaGhhc2hoYXNoaGFzaA==",
+            "pbkdf2_sha256$10$salt$not base64",
+            "sha1$abc$def",
+        ] {
+            assert!(HashScheme::validate(bad).is_err(), "{bad}");
+            assert_eq!(h.verify("x", bad), Verification::Mismatch);
+        }
     }
 }

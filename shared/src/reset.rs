@@ -278,6 +278,8 @@ impl ResetService {
             to: String::new(),
             user_id: grant.user_id.clone(),
             name: String::new(),
+            locale: None,
+            accept_language: None,
             message: MailMessage::ResetLink {
                 link: self.links.default.render(&[("token", token.expose())]),
                 code: None,
@@ -303,6 +305,8 @@ impl ResetService {
             to: user.email.as_str().to_string(),
             user_id: user.id.clone(),
             name: user.display_name(),
+            locale: user.locale.clone(),
+            accept_language: client.accept_language.clone(),
             message: MailMessage::ResetLink {
                 link,
                 code,
@@ -674,15 +678,8 @@ impl ResetService {
         let redemption = match proof {
             PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
-                let Some(hash) = user.password_hash.clone() else {
-                    return Err(ResetError::WrongCurrentPassword);
-                };
-                let hasher = self.hasher.clone();
                 let current = zeroize::Zeroizing::new(current);
-                let verdict = tokio::task::spawn_blocking(move || hasher.verify(&current, &hash))
-                    .await
-                    .map_err(|e| ResetError::Internal(e.to_string()))?;
-                if verdict == Verification::Mismatch {
+                if !self.verify_password(&user, &current).await? {
                     self.audit_refusal(&user, "password_change", "wrong_current_password", client)
                         .await;
                     return Err(ResetError::WrongCurrentPassword);
@@ -712,6 +709,52 @@ impl ResetService {
             .await?
             .map_or(user.sequence + 1, |u| u.sequence);
         Ok(self.details(&user, sequence, change.changed_at))
+    }
+
+    /// Whether `password` is the user's current password. A match against a
+    /// hash that is not argon2id with the configured parameters (an older
+    /// cost, or bcrypt / Django pbkdf2_sha256 from an import) upgrades the
+    /// stored hash, conditionally on it being unchanged; the upgrade is not
+    /// a password change (no new credential version, no mail).
+    pub async fn verify_password(&self, user: &User, password: &str) -> Result<bool, ResetError> {
+        let Some(hash) = user.password_hash.clone() else {
+            return Ok(false);
+        };
+        let hasher = self.hasher.clone();
+        let password = zeroize::Zeroizing::new(password.to_string());
+        let (verdict, password) = tokio::task::spawn_blocking(move || {
+            let verdict = hasher.verify(&password, &hash);
+            (verdict, password)
+        })
+        .await
+        .map_err(|e| ResetError::Internal(e.to_string()))?;
+        match verdict {
+            Verification::Mismatch => Ok(false),
+            Verification::Match {
+                needs_rehash: false,
+            } => Ok(true),
+            Verification::Match { needs_rehash: true } => {
+                let upgraded = self
+                    .hasher
+                    .hash_off_executor(NewPassword::normalize(&password))
+                    .await
+                    .map_err(|e| ResetError::Internal(e.to_string()))?;
+                let old = user.password_hash.as_deref().unwrap_or_default();
+                match self
+                    .store
+                    .update_password_hash(&user.id, old, &upgraded)
+                    .await
+                {
+                    Ok(()) => tracing::info!(user_id = %user.id, "password hash upgraded"),
+                    // Changed meanwhile: the newer hash stands.
+                    Err(StoreError::Conflict(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(user_id = %user.id, error = %e, "password hash not upgraded")
+                    }
+                }
+                Ok(true)
+            }
+        }
     }
 
     /// Claims an attempt, then compares in constant time. At most
@@ -900,6 +943,8 @@ impl ResetService {
             to: user.email.as_str().to_string(),
             user_id: user.id.clone(),
             name: user.display_name(),
+            locale: user.locale.clone(),
+            accept_language: client.accept_language.clone(),
             message: MailMessage::PasswordChanged {
                 changed_at,
                 source_ip: client.source_ip.clone(),

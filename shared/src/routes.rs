@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{account, django, payabli, unleash, zitadel};
+use crate::contract::{account, django, page, payabli, unleash, zitadel};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,10 +20,12 @@ pub enum Function {
     ResetPasswordSigned,
     RecoverAccount,
     ResetAccount,
+    /// The hosted reset page (GET /reset and its script and style).
+    ResetPage,
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 11] = [
         Function::RequestReset,
         Function::ValidateToken,
         Function::ResetPassword,
@@ -34,6 +36,7 @@ impl Function {
         Function::ResetPasswordSigned,
         Function::RecoverAccount,
         Function::ResetAccount,
+        Function::ResetPage,
     ];
 
     /// The function's crate under functions/ and its name in template.yaml.
@@ -49,6 +52,7 @@ impl Function {
             Function::ResetPasswordSigned => "reset-password-signed",
             Function::RecoverAccount => "recover-account",
             Function::ResetAccount => "reset-account",
+            Function::ResetPage => "reset-page",
         }
     }
 
@@ -65,6 +69,8 @@ impl Function {
             Function::ResetPasswordSigned => django::reset_password(app, req).await,
             Function::RecoverAccount => account::recover(app, req).await,
             Function::ResetAccount => account::reset(app, req).await,
+            // Static: needs neither the store nor the configuration.
+            Function::ResetPage => page::serve(&req),
         }
     }
 }
@@ -136,6 +142,21 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/v2/account/reset/",
         function: Function::ResetAccount,
+    },
+    Route {
+        method: "GET",
+        path: "/reset",
+        function: Function::ResetPage,
+    },
+    Route {
+        method: "GET",
+        path: page::SCRIPT_PATH,
+        function: Function::ResetPage,
+    },
+    Route {
+        method: "GET",
+        path: page::STYLE_PATH,
+        function: Function::ResetPage,
     },
 ];
 

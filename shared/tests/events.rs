@@ -115,6 +115,22 @@ async fn each_event_gets_its_status() {
         (status, body["email"].as_str()),
         (200, Some("ada@example.com"))
     );
+    // The page: HTML, whatever the token; the token is not touched.
+    let page = Function::ResetPage
+        .handle(
+            &app,
+            lambda_http::request::from_str(&event_text("reset-page", &[(TOKEN, &token)])).unwrap(),
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        invoke(&app, Function::ValidateToken, &[(TOKEN, &token)])
+            .await
+            .0,
+        200,
+        "serving the page did not consume the token"
+    );
     assert_eq!(invoke(&app, Function::ValidatePassword, &[]).await.0, 200);
     assert_eq!(
         invoke(&app, Function::ResetPassword, &[(TOKEN, &token)])

@@ -236,6 +236,7 @@ async fn every_contract_audits_and_notifies() {
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),
+        ..Default::default()
     };
     for (action, contract) in [
         ("password_reset_link", "unleash"),

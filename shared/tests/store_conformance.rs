@@ -439,6 +439,116 @@ async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
     assert_eq!(store.pending_mail(10).await.unwrap().len(), 2);
 }
 
+/// Disabling bumps the credential version and keeps everything else;
+/// enabling changes only the flag; unknown users are a conflict.
+async fn users_are_disabled_and_enabled(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    s.set_user_disabled(&user.id, true).await.unwrap();
+    let disabled = s.user(&user.id).await.unwrap().unwrap();
+    assert!(disabled.disabled);
+    let bumped = User {
+        credential_version: user.credential_version.next(),
+        ..user.clone()
+    };
+    assert_eq!(
+        User {
+            disabled: false,
+            ..disabled.clone()
+        },
+        bumped
+    );
+    assert!(
+        s.user_by_email(&user.email)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    s.set_user_disabled(&user.id, false).await.unwrap();
+    assert_eq!(s.user(&user.id).await.unwrap().unwrap(), bumped);
+    assert!(matches!(
+        s.set_user_disabled(&UserId::generate(), true).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+/// The rehash upgrade: only over the expected hash, and not a password
+/// change (version, sequence, history untouched).
+async fn password_hash_is_upgraded_only_if_unchanged(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let old = user.password_hash.clone().unwrap();
+    let upgraded = "$argon2id$v=19$m=64,t=1,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
+    assert!(matches!(
+        s.update_password_hash(&user.id, "$2b$12$not-the-stored-one", upgraded)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.user(&user.id).await.unwrap().unwrap(), user);
+    s.update_password_hash(&user.id, &old, upgraded)
+        .await
+        .unwrap();
+    let after = s.user(&user.id).await.unwrap().unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some(upgraded));
+    assert_eq!(after.credential_version, user.credential_version);
+    assert_eq!(after.sequence, user.sequence);
+    assert_eq!(after.password_history, user.password_history);
+    // A second upgrade from the old hash loses: the newer one stands.
+    assert!(matches!(
+        s.update_password_hash(&user.id, &old, "$argon2id$other")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_password_hash(&UserId::generate(), &old, upgraded)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+/// Keys are listed with digests and metadata only, and revoked by digest.
+async fn api_keys_are_listed_and_revoked(s: &dyn Store) {
+    assert!(s.api_keys().await.unwrap().is_empty());
+    let first = add_key(s, &[Scope::ResetRequest]).await;
+    let second = add_key(s, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+    let listed = s.api_keys().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let mut digests: Vec<&str> = listed.iter().map(|k| k.digest.as_str()).collect();
+    digests.sort();
+    let mut expected = vec![
+        SecretDigest::of(&first).as_str().to_string(),
+        SecretDigest::of(&second).as_str().to_string(),
+    ];
+    expected.sort();
+    assert_eq!(digests, expected);
+    for k in &listed {
+        assert_eq!(s.api_key(&k.digest).await.unwrap().as_ref(), Some(k));
+        assert!(!k.revoked);
+    }
+    s.revoke_api_key(&SecretDigest::of(&first)).await.unwrap();
+    let revoked = s.api_key(&SecretDigest::of(&first)).await.unwrap().unwrap();
+    assert!(revoked.revoked && !revoked.allows(Scope::ResetRequest));
+    assert!(
+        !s.api_key(&SecretDigest::of(&second))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert_eq!(
+        s.api_keys()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|k| k.revoked)
+            .count(),
+        1
+    );
+    assert!(matches!(
+        s.revoke_api_key(&SecretDigest::of("rkk_nobody")).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
 macro_rules! conformance {
     ($name:ident, $subject:expr) => {
         mod $name {
@@ -488,6 +598,21 @@ macro_rules! conformance {
             async fn counters_audit_and_decoys() {
                 let s = $subject;
                 super::counters_audit_and_decoys(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn users_are_disabled_and_enabled() {
+                let s = $subject;
+                super::users_are_disabled_and_enabled(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn password_hash_is_upgraded_only_if_unchanged() {
+                let s = $subject;
+                super::password_hash_is_upgraded_only_if_unchanged(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn api_keys_are_listed_and_revoked() {
+                let s = $subject;
+                super::api_keys_are_listed_and_revoked(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_resets_with_one_token_succeed_once() {

@@ -117,6 +117,10 @@ impl<'a> FieldReader<'a> {
                 self.fail(field, "This field may not be blank.");
                 None
             }
+            Some(Value::String(s)) if s.contains('\0') => {
+                self.fail(field, "Null characters are not allowed.");
+                None
+            }
             Some(Value::String(s)) => Some(s),
             Some(_) => {
                 self.fail(field, "Not a valid string.");

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod django;
+pub mod page;
 pub mod payabli;
 pub mod unleash;
 pub mod zitadel;

@@ -16,6 +16,9 @@ pub mod file;
 #[cfg(feature = "ses")]
 pub mod ses;
 pub mod stream;
+pub mod templates;
+
+pub use templates::Templates;
 
 /// What a queued mail says; sealed into the outbox item.
 #[derive(Clone, Serialize, Deserialize)]
@@ -23,6 +26,12 @@ pub struct MailJob {
     pub to: String,
     pub user_id: UserId,
     pub name: String,
+    /// The user's stored locale, if any: it wins over `accept_language`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The requester's `Accept-Language` header, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_language: Option<String>,
     #[serde(flatten)]
     pub message: MailMessage,
 }
@@ -61,67 +70,85 @@ impl MailJob {
         serde_json::from_slice(&plaintext).map_err(|e| DeliveryError::Undecodable(e.to_string()))
     }
 
+    /// Renders with the process's templates (see `templates::current`).
     pub fn render(&self, product: &str) -> RenderedMail {
-        let vars_common = [
+        self.render_with(product, templates::current())
+    }
+
+    /// Renders in the user's stored locale, else the best match of the
+    /// request's `Accept-Language`, else English.
+    pub fn render_with(&self, product: &str, templates: &Templates) -> RenderedMail {
+        let locale = templates.negotiate(self.locale.as_deref(), self.accept_language.as_deref());
+        let t = |name: &str| templates.get(locale, name);
+        let origin = |source_ip: &Option<String>| {
+            source_ip
+                .as_deref()
+                .map(|ip| {
+                    fill(t("origin"), &[("source_ip", ip.to_string())], |s| {
+                        s.to_string()
+                    })
+                })
+                .unwrap_or_default()
+        };
+        let (kind, vars): (&str, Vec<(&str, String)>) = match &self.message {
+            MailMessage::ResetLink {
+                link,
+                code,
+                requested_at,
+                expires_at,
+                source_ip,
+            } => (
+                "reset_link",
+                vec![
+                    ("link", link.clone()),
+                    (
+                        "code_line",
+                        code.as_ref()
+                            .map(|c| {
+                                fill(t("reset_link.code"), &[("code", c.clone())], |s| {
+                                    s.to_string()
+                                })
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "expires_minutes",
+                        ((expires_at - requested_at).max(60) / 60).to_string(),
+                    ),
+                    ("requested_at", format_time(*requested_at)),
+                    ("origin", origin(source_ip)),
+                ],
+            ),
+            MailMessage::PasswordChanged {
+                changed_at,
+                source_ip,
+            } => (
+                "password_changed",
+                vec![
+                    ("changed_at", format_time(*changed_at)),
+                    ("origin", origin(source_ip)),
+                ],
+            ),
+        };
+        let all: Vec<(&str, String)> = [
             ("product", product.to_string()),
             ("name", self.name.clone()),
-        ];
-        let (subject, text, html, vars): (String, &str, &str, Vec<(&str, String)>) =
-            match &self.message {
-                MailMessage::ResetLink {
-                    link,
-                    code,
-                    requested_at,
-                    expires_at,
-                    source_ip,
-                } => (
-                    format!("{product}: reset your password"),
-                    include_str!("../../templates/reset_link.txt"),
-                    include_str!("../../templates/reset_link.html"),
-                    vec![
-                        ("link", link.clone()),
-                        (
-                            "code_line",
-                            code.as_ref()
-                                .map(|c| format!("Your code: {c}"))
-                                .unwrap_or_default(),
-                        ),
-                        (
-                            "expires_minutes",
-                            ((expires_at - requested_at).max(60) / 60).to_string(),
-                        ),
-                        ("requested_at", format_time(*requested_at)),
-                        ("origin", origin(source_ip)),
-                    ],
-                ),
-                MailMessage::PasswordChanged {
-                    changed_at,
-                    source_ip,
-                } => (
-                    format!("{product}: your password was changed"),
-                    include_str!("../../templates/password_changed.txt"),
-                    include_str!("../../templates/password_changed.html"),
-                    vec![
-                        ("changed_at", format_time(*changed_at)),
-                        ("origin", origin(source_ip)),
-                    ],
-                ),
-            };
-        let all: Vec<(&str, String)> = vars_common.into_iter().chain(vars).collect();
+        ]
+        .into_iter()
+        .chain(vars)
+        .collect();
+        let plain = |s: &str| s.to_string();
         RenderedMail {
             to: self.to.clone(),
-            subject,
-            text: fill(text, &all, |s| s.to_string()),
-            html: fill(html, &all, html_escape),
+            // A header: no line breaks, whatever a template or value holds.
+            subject: fill(t(&format!("{kind}.subject")), &all, plain)
+                .replace(['\r', '\n'], " ")
+                .trim()
+                .to_string(),
+            text: fill(t(&format!("{kind}.txt")), &all, plain),
+            html: fill(t(&format!("{kind}.html")), &all, html_escape),
         }
     }
-}
-
-fn origin(source_ip: &Option<String>) -> String {
-    source_ip
-        .as_deref()
-        .map(|ip| format!(" from {ip}"))
-        .unwrap_or_default()
 }
 
 pub fn format_time(t: UnixTime) -> String {
@@ -132,10 +159,33 @@ pub fn format_time(t: UnixTime) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// Replaces each `{{key}}` of `vars` in one pass: a value that itself
+/// contains `{{...}}` is never expanded again.
 fn fill(template: &str, vars: &[(&str, String)], escape: impl Fn(&str) -> String) -> String {
-    vars.iter().fold(template.to_string(), |acc, (k, v)| {
-        acc.replace(&format!("{{{{{k}}}}}"), &escape(v))
-    })
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find("}}").and_then(|end| {
+            let key = after[..end].trim();
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (escape(v), end))
+        });
+        match value {
+            Some((v, end)) => {
+                out.push_str(&v);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn html_escape(s: &str) -> String {
@@ -255,6 +305,9 @@ impl Outbox {
         let mut env = EnvReader::process();
         let keys = read_keys(&mut env);
         let product_name = read_product_name(&env);
+        if let Err(e) = templates::init() {
+            env.problems.push(e);
+        }
         env.finish()?;
         let store = crate::store::dynamo::DynamoStore::from_env().await?;
         let mailer = ses::SesMailer::from_env().await?;
@@ -317,6 +370,8 @@ mod tests {
             to: "ada@example.com".into(),
             user_id: UserId::parse("u1").unwrap(),
             name: "Ada <script>".into(),
+            locale: None,
+            accept_language: None,
             message: MailMessage::ResetLink {
                 link: "https://a.example/r?token=rkt_abc&x=1".into(),
                 code: None,

@@ -193,6 +193,24 @@ fn user_from(item: &Item) -> Result<User, StoreError> {
     })
 }
 
+fn api_key_from(digest: SecretDigest, item: &Item) -> Result<ApiKey, StoreError> {
+    let scopes = get_list(item, "scopes")
+        .iter()
+        .map(|s| s.parse::<Scope>().map_err(StoreError::Corrupt))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ApiKey {
+        digest,
+        name: get_s(item, "name")?.to_string(),
+        scopes,
+        created_at: get_n(item, "created_at")?,
+        revoked: item
+            .get("revoked")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+    })
+}
+
 fn audit_item(e: &AuditEvent) -> Item {
     with(
         key(
@@ -303,6 +321,9 @@ enum Cancelled {
     Condition,
     /// Another transaction touched the same items: worth retrying.
     Contention,
+    /// Throttling, validation, capacity: the store refuses service, which
+    /// callers must not mistake for a used or invalid credential.
+    Refused(String),
 }
 
 impl DynamoStore {
@@ -330,6 +351,22 @@ impl DynamoStore {
         Self::new(Client::new(&crate::aws::sdk_config().await), table)
     }
 
+    /// As `connect`, with the patience of an operator's command rather
+    /// than a request path's: attempts of up to 20 s, 60 s in all.
+    pub async fn connect_for_operator(table: &str) -> Self {
+        let sdk = crate::aws::sdk_config().await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .timeout_config(
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .build();
+        Self::new(Client::from_conf(config), table)
+    }
+
     pub fn table_name(&self) -> &str {
         &self.table
     }
@@ -352,6 +389,18 @@ impl DynamoStore {
                     .stream_view_type(StreamViewType::NewImage)
                     .build()
                     .expect("stream_enabled is set"),
+            )
+            // An operator's one-off call, not a request path: a local
+            // endpoint under load may take seconds, and a retry after a
+            // timeout would only find the table "in use".
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::config::Builder::default().timeout_config(
+                    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_secs(60))
+                        .operation_timeout(Duration::from_secs(60))
+                        .build(),
+                ),
             )
             .send()
             .await
@@ -443,10 +492,13 @@ impl DynamoStore {
                         .iter()
                         .filter_map(|r| r.code())
                         .collect();
-                    Some(if codes.contains(&"ConditionalCheckFailed") {
+                    let causes: Vec<&str> = codes.iter().copied().filter(|c| *c != "None").collect();
+                    Some(if causes.contains(&"ConditionalCheckFailed") {
                         Cancelled::Condition
-                    } else {
+                    } else if !causes.is_empty() && causes.iter().all(|c| *c == "TransactionConflict") {
                         Cancelled::Contention
+                    } else {
+                        Cancelled::Refused(format!("transaction cancelled: {causes:?}"))
                     })
                 }
                 _ => None,
@@ -457,8 +509,11 @@ impl DynamoStore {
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
                 Some(Cancelled::Contention) => {
-                    return Err(StoreError::Conflict("transaction contention"));
+                    return Err(StoreError::Unavailable(
+                        "transaction contention persisted through retries".into(),
+                    ));
                 }
+                Some(Cancelled::Refused(why)) => return Err(StoreError::Unavailable(why)),
                 None => return Err(classify(e)),
             }
         }
@@ -534,6 +589,49 @@ impl Store for DynamoStore {
         Ok(users)
     }
 
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(id)))
+            .update_expression("SET disabled = :d ADD credential_version :bump")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .expression_attribute_values(":bump", n(u64::from(disabled)))
+            .send()
+            .await
+            .map_err(classify)
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict("no such user"),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(id)))
+            .update_expression("SET password_hash = :new")
+            .condition_expression("attribute_exists(pk) AND password_hash = :expected")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":expected", s(expected))
+            .send()
+            .await
+            .map_err(classify)
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict("password hash changed meanwhile"),
+                other => other,
+            })?;
+        Ok(())
+    }
+
     async fn insert_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
         let item = with(
             api_key_key(&k.digest),
@@ -560,21 +658,44 @@ impl Store for DynamoStore {
         let Some(item) = self.get(api_key_key(digest)).await? else {
             return Ok(None);
         };
-        let scopes = get_list(&item, "scopes")
+        api_key_from(digest.clone(), &item).map(Some)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let mut keys = self
+            .scan_kind("key", None)
+            .await?
             .iter()
-            .map(|s| s.parse::<Scope>().map_err(StoreError::Corrupt))
+            .map(|item| {
+                let pk = get_s(item, table::PARTITION_KEY)?;
+                let digest = pk
+                    .strip_prefix("KEY#")
+                    .ok_or_else(|| StoreError::Corrupt(format!("key item {pk:?}")))?;
+                api_key_from(SecretDigest::from_hex(digest.to_string()), item)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(ApiKey {
-            digest: digest.clone(),
-            name: get_s(&item, "name")?.to_string(),
-            scopes,
-            created_at: get_n(&item, "created_at")?,
-            revoked: item
-                .get("revoked")
-                .and_then(|v| v.as_bool().ok())
-                .copied()
-                .unwrap_or(false),
-        }))
+        keys.sort_by(|a, b| {
+            (a.created_at, a.digest.as_str()).cmp(&(b.created_at, b.digest.as_str()))
+        });
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(api_key_key(digest)))
+            .update_expression("SET revoked = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(classify)
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict("no such key"),
+                other => other,
+            })?;
+        Ok(())
     }
 
     async fn insert_grant(&self, g: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {

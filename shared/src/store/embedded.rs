@@ -269,6 +269,102 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+        let id = id.as_str().to_string();
+        self.run(move |c| {
+            let changed = c
+                .execute(
+                    "UPDATE users SET disabled = ?1, credential_version = credential_version + ?1
+                     WHERE id = ?2",
+                    params![disabled as i64, id],
+                )
+                .map_err(unavailable)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict("no such user"))
+            }
+        })
+        .await
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError> {
+        let (id, expected, new_hash) = (
+            id.as_str().to_string(),
+            expected.to_string(),
+            new_hash.to_string(),
+        );
+        self.run(move |c| {
+            let changed = c
+                .execute(
+                    "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",
+                    params![new_hash, id, expected],
+                )
+                .map_err(unavailable)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict("password hash changed meanwhile"))
+            }
+        })
+        .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT digest, name, scopes, created_at, revoked FROM api_keys
+                     ORDER BY created_at, digest",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(unavailable)?;
+            rows.map(|r| {
+                let (digest, name, scopes, created_at, revoked) = r.map_err(unavailable)?;
+                Ok(ApiKey {
+                    digest: SecretDigest::from_hex(digest),
+                    name,
+                    scopes: serde_json::from_str::<Vec<Scope>>(&scopes)
+                        .map_err(|e| StoreError::Corrupt(format!("scopes of a key: {e}")))?,
+                    created_at,
+                    revoked: revoked != 0,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        let d = digest.as_str().to_string();
+        self.run(move |c| {
+            let changed = c
+                .execute("UPDATE api_keys SET revoked = 1 WHERE digest = ?1", [d])
+                .map_err(unavailable)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict("no such key"))
+            }
+        })
+        .await
+    }
+
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let k = key.clone();
         self.run(move |c| {

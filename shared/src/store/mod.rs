@@ -41,9 +41,28 @@ pub trait Store: Send + Sync {
     /// Costs the same whether or not the address has an account.
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
     async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Disables or re-enables an account (`rekeyctl user disable|enable`).
+    /// Disabling also bumps the credential version, so re-enabling never
+    /// revives a token, code, signed link or session issued before.
+    /// `Conflict` if no such user.
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError>;
+    /// Replaces the password hash only if it is still `expected`: the
+    /// upgrade of an old hash on verification. Not a password change: the
+    /// credential version, sequence and history stay as they are.
+    /// `Conflict` when the hash changed meanwhile (or no such user).
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     async fn api_key(&self, digest: &SecretDigest) -> Result<Option<ApiKey>, StoreError>;
+    /// Every key (digests and metadata only), oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Marks a key revoked; `Conflict` if no key has that digest.
+    async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError>;
 
     /// The grant and its mail, in one transaction: both or neither.
     async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError>;

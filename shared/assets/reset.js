@@ -1,0 +1,440 @@
+// rekey's reset page. Served as its own response (GET /reset/app.js) so the
+// page's Content-Security-Policy needs no 'unsafe-inline'. No framework, no
+// HTML parsing sinks: text only, through textContent.
+"use strict";
+
+(function () {
+  // 1. Take the credentials out of the URL and off the address bar before
+  //    anything else: no later request, history entry or screenshot of the
+  //    address bar holds them.
+  var url = new URL(window.location.href);
+  var query = url.searchParams;
+  var credential = {
+    token: query.get("token"),
+    user_id: query.get("user_id"),
+    timestamp: query.get("timestamp"),
+    signature: query.get("signature")
+  };
+  ["token", "user_id", "timestamp", "signature"].forEach(function (k) { query.delete(k); });
+  var rest = query.toString();
+  window.history.replaceState(null, "", url.pathname + (rest ? "?" + rest : "") + url.hash);
+
+  // 2. Strings, in the languages of the mail.
+  var STRINGS = {
+    en: {
+      title: "Reset your password",
+      checking: "Checking your link…",
+      ready: "Choose a new password.",
+      readyFor: "Choose a new password for {email}.",
+      newPassword: "New password",
+      help: "At least 8 characters, with at least 3 of: lower-case letters, upper-case letters, digits, other characters.",
+      show: "Show password",
+      submit: "Set new password",
+      saving: "Saving…",
+      retry: "Try again",
+      rulesOk: "This password meets the rules.",
+      rulesFailed: "This password:",
+      weak: "This password cannot be used:",
+      empty: "Enter a new password.",
+      done: "Your password has been changed. You can now sign in with your new password.",
+      doneAfter: "You can close this page.",
+      expired: "This reset link has expired or is no longer valid. Please request a new one.",
+      used: "This reset link has already been used. If you did not change your password, request a new link.",
+      invalid: "This reset link is incomplete or not valid. Open the whole link from the email, or request a new one.",
+      limited: "Too many attempts. Please try again in {time}.",
+      limitedSoon: "Too many attempts. Please try again in a moment.",
+      unavailable: "The service is unavailable right now. Please try again in a moment.",
+      seconds: "{n} seconds", second: "1 second", minutes: "{n} minutes", minute: "1 minute",
+      rule_min_length: "must be at least {n} characters long",
+      rule_max_length: "must be at most {n} characters long",
+      rule_character_classes: "must contain at least {n} of: lower-case letters, upper-case letters, digits, other characters",
+      rule_common: "is a commonly used password or too easy to guess",
+      rule_contains_email: "must not contain your email address",
+      rule_reused: "must not be one of your recent passwords",
+      rule_control_characters: "must not contain control characters"
+    },
+    de: {
+      title: "Passwort zurücksetzen",
+      checking: "Ihr Link wird geprüft…",
+      ready: "Wählen Sie ein neues Passwort.",
+      readyFor: "Wählen Sie ein neues Passwort für {email}.",
+      newPassword: "Neues Passwort",
+      help: "Mindestens 8 Zeichen, davon mindestens 3 Arten: Kleinbuchstaben, Großbuchstaben, Ziffern, andere Zeichen.",
+      show: "Passwort anzeigen",
+      submit: "Neues Passwort festlegen",
+      saving: "Wird gespeichert…",
+      retry: "Erneut versuchen",
+      rulesOk: "Dieses Passwort erfüllt die Regeln.",
+      rulesFailed: "Dieses Passwort:",
+      weak: "Dieses Passwort kann nicht verwendet werden:",
+      empty: "Geben Sie ein neues Passwort ein.",
+      done: "Ihr Passwort wurde geändert. Sie können sich jetzt mit Ihrem neuen Passwort anmelden.",
+      doneAfter: "Sie können diese Seite schließen.",
+      expired: "Dieser Link ist abgelaufen oder nicht mehr gültig. Bitte fordern Sie einen neuen an.",
+      used: "Dieser Link wurde bereits verwendet. Wenn Sie Ihr Passwort nicht geändert haben, fordern Sie einen neuen Link an.",
+      invalid: "Dieser Link ist unvollständig oder ungültig. Öffnen Sie den vollständigen Link aus der E-Mail oder fordern Sie einen neuen an.",
+      limited: "Zu viele Versuche. Bitte versuchen Sie es in {time} erneut.",
+      limitedSoon: "Zu viele Versuche. Bitte versuchen Sie es gleich noch einmal.",
+      unavailable: "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+      seconds: "{n} Sekunden", second: "1 Sekunde", minutes: "{n} Minuten", minute: "1 Minute",
+      rule_min_length: "muss mindestens {n} Zeichen lang sein",
+      rule_max_length: "darf höchstens {n} Zeichen lang sein",
+      rule_character_classes: "muss mindestens {n} dieser Arten enthalten: Kleinbuchstaben, Großbuchstaben, Ziffern, andere Zeichen",
+      rule_common: "ist ein häufig verwendetes oder zu leicht zu erratendes Passwort",
+      rule_contains_email: "darf Ihre E-Mail-Adresse nicht enthalten",
+      rule_reused: "darf keines Ihrer letzten Passwörter sein",
+      rule_control_characters: "darf keine Steuerzeichen enthalten"
+    },
+    fr: {
+      title: "Réinitialiser votre mot de passe",
+      checking: "Vérification de votre lien…",
+      ready: "Choisissez un nouveau mot de passe.",
+      readyFor: "Choisissez un nouveau mot de passe pour {email}.",
+      newPassword: "Nouveau mot de passe",
+      help: "Au moins 8 caractères, dont au moins 3 types parmi : minuscules, majuscules, chiffres, autres caractères.",
+      show: "Afficher le mot de passe",
+      submit: "Enregistrer le nouveau mot de passe",
+      saving: "Enregistrement…",
+      retry: "Réessayer",
+      rulesOk: "Ce mot de passe respecte les règles.",
+      rulesFailed: "Ce mot de passe :",
+      weak: "Ce mot de passe ne peut pas être utilisé :",
+      empty: "Saisissez un nouveau mot de passe.",
+      done: "Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.",
+      doneAfter: "Vous pouvez fermer cette page.",
+      expired: "Ce lien de réinitialisation a expiré ou n’est plus valide. Veuillez en demander un nouveau.",
+      used: "Ce lien de réinitialisation a déjà été utilisé. Si vous n’avez pas changé votre mot de passe, demandez un nouveau lien.",
+      invalid: "Ce lien de réinitialisation est incomplet ou invalide. Ouvrez le lien complet de l’e-mail, ou demandez-en un nouveau.",
+      limited: "Trop de tentatives. Veuillez réessayer dans {time}.",
+      limitedSoon: "Trop de tentatives. Veuillez réessayer dans un instant.",
+      unavailable: "Le service est momentanément indisponible. Veuillez réessayer dans un instant.",
+      seconds: "{n} secondes", second: "1 seconde", minutes: "{n} minutes", minute: "1 minute",
+      rule_min_length: "doit comporter au moins {n} caractères",
+      rule_max_length: "doit comporter au plus {n} caractères",
+      rule_character_classes: "doit contenir au moins {n} types parmi : minuscules, majuscules, chiffres, autres caractères",
+      rule_common: "est un mot de passe courant ou trop facile à deviner",
+      rule_contains_email: "ne doit pas contenir votre adresse e-mail",
+      rule_reused: "ne doit pas être l’un de vos mots de passe récents",
+      rule_control_characters: "ne doit pas contenir de caractères de contrôle"
+    },
+    es: {
+      title: "Restablecer la contraseña",
+      checking: "Comprobando el enlace…",
+      ready: "Elija una contraseña nueva.",
+      readyFor: "Elija una contraseña nueva para {email}.",
+      newPassword: "Contraseña nueva",
+      help: "Al menos 8 caracteres, con al menos 3 de: minúsculas, mayúsculas, dígitos, otros caracteres.",
+      show: "Mostrar la contraseña",
+      submit: "Guardar la contraseña nueva",
+      saving: "Guardando…",
+      retry: "Reintentar",
+      rulesOk: "Esta contraseña cumple las reglas.",
+      rulesFailed: "Esta contraseña:",
+      weak: "Esta contraseña no se puede usar:",
+      empty: "Escriba una contraseña nueva.",
+      done: "Su contraseña se ha cambiado. Ya puede iniciar sesión con la contraseña nueva.",
+      doneAfter: "Puede cerrar esta página.",
+      expired: "Este enlace ha caducado o ya no es válido. Solicite uno nuevo.",
+      used: "Este enlace ya se ha utilizado. Si no cambió su contraseña, solicite un enlace nuevo.",
+      invalid: "Este enlace está incompleto o no es válido. Abra el enlace completo del correo o solicite uno nuevo.",
+      limited: "Demasiados intentos. Vuelva a intentarlo dentro de {time}.",
+      limitedSoon: "Demasiados intentos. Vuelva a intentarlo en un momento.",
+      unavailable: "El servicio no está disponible en este momento. Vuelva a intentarlo en un momento.",
+      seconds: "{n} segundos", second: "1 segundo", minutes: "{n} minutos", minute: "1 minuto",
+      rule_min_length: "debe tener al menos {n} caracteres",
+      rule_max_length: "debe tener como máximo {n} caracteres",
+      rule_character_classes: "debe contener al menos {n} de: minúsculas, mayúsculas, dígitos, otros caracteres",
+      rule_common: "es una contraseña muy común o demasiado fácil de adivinar",
+      rule_contains_email: "no debe contener su dirección de correo",
+      rule_reused: "no debe ser una de sus contraseñas recientes",
+      rule_control_characters: "no debe contener caracteres de control"
+    }
+  };
+
+  function pickLanguage() {
+    var wanted = [query.get("lang")].concat(Array.prototype.slice.call(navigator.languages || [navigator.language]));
+    for (var i = 0; i < wanted.length; i++) {
+      var primary = String(wanted[i] || "").toLowerCase().split(/[-_]/)[0];
+      if (Object.prototype.hasOwnProperty.call(STRINGS, primary)) return primary;
+    }
+    return "en";
+  }
+  var lang = pickLanguage();
+  var S = STRINGS[lang];
+
+  function t(key, vars) {
+    var s = S[key] !== undefined ? S[key] : STRINGS.en[key];
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+
+  var $ = function (id) { return document.getElementById(id); };
+  var status = $("status"), statusText = $("status-text"), statusList = $("status-list");
+  var retry = $("retry"), form = $("form"), account = $("account"), input = $("password");
+  var show = $("show"), rules = $("rules"), rulesTitle = $("rules-title"), rulesList = $("rules-list");
+  var submit = $("submit"), after = $("after");
+
+  document.documentElement.lang = lang;
+  document.title = t("title");
+  Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+    el.textContent = t(el.getAttribute("data-i18n"));
+  });
+
+  // 3. Talking to the API (relative URLs: the page works under any base path).
+  function call(method, path, body) {
+    var init = { method: method, headers: { accept: "application/json" }, credentials: "same-origin", cache: "no-store", referrerPolicy: "no-referrer" };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return window.fetch(path, init).then(function (resp) {
+      return resp.text().then(function (text) {
+        var json = null;
+        try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+        return { status: resp.status, body: json, retryAfter: resp.headers.get("retry-after") };
+      });
+    }, function () {
+      return { status: 0, body: null, retryAfter: null };
+    });
+  }
+
+  // 4. Rendering.
+  function fill(list, items) {
+    while (list.firstChild) list.removeChild(list.firstChild);
+    items.forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      list.appendChild(li);
+    });
+    list.hidden = items.length === 0;
+  }
+
+  var FINAL = { done: true, expired: true, used: true, invalid: true };
+  var retryAction = null;
+
+  function setState(state, text, items, opts) {
+    opts = opts || {};
+    status.setAttribute("data-state", state);
+    document.body.setAttribute("data-state", state);
+    // Problems are announced at once; progress politely.
+    status.setAttribute("aria-live", /^(weak|expired|used|invalid|limited|unavailable)$/.test(state) ? "assertive" : "polite");
+    statusText.textContent = text;
+    fill(statusList, items || []);
+    retryAction = opts.retry || null;
+    retry.hidden = !retryAction;
+    if (FINAL[state]) {
+      form.hidden = true;
+      input.value = "";
+      after.hidden = state !== "done";
+      after.textContent = state === "done" ? t("doneAfter") : "";
+      status.setAttribute("tabindex", "-1");
+      status.focus();
+    }
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) return seconds === 1 ? t("second") : t("seconds", { n: seconds });
+    var m = Math.ceil(seconds / 60);
+    return m === 1 ? t("minute") : t("minutes", { n: m });
+  }
+
+  function retryAfterSeconds(value) {
+    if (!value) return null;
+    if (/^\d+$/.test(value.trim())) return parseInt(value, 10);
+    var at = Date.parse(value);
+    return isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  }
+
+  var RULE_PATTERNS = [
+    ["min_length", /at least \d+ characters/],
+    ["max_length", /at most \d+ characters/],
+    ["character_classes", /at least \d+ of/],
+    ["common", /common/],
+    ["contains_email", /email/],
+    ["reused", /recent|reuse|previous/],
+    ["control_characters", /control characters/]
+  ];
+
+  // One failed rule, in the page's language: by its name when the API
+  // gives it (Unleash's details), else recognised from the English text
+  // (django-rest-registration's field errors); the server's text otherwise.
+  function ruleText(rule, message) {
+    message = message || "";
+    if (!rule) {
+      for (var i = 0; i < RULE_PATTERNS.length; i++) {
+        if (RULE_PATTERNS[i][1].test(message)) { rule = RULE_PATTERNS[i][0]; break; }
+      }
+    }
+    var n = (message.match(/\d+/) || [""])[0];
+    if (rule && S["rule_" + rule] && (n || !/\{n\}/.test(S["rule_" + rule]))) {
+      return t("rule_" + rule, { n: n });
+    }
+    return message.replace(/^The password /, "").replace(/\.$/, "");
+  }
+
+  function failedRules(body) {
+    if (body && Array.isArray(body.details)) {
+      return body.details.map(function (d) { return ruleText(d.rule, d.message); });
+    }
+    if (body && Array.isArray(body.password)) {
+      return body.password.map(function (m) { return ruleText(null, String(m)); });
+    }
+    return [];
+  }
+
+  var enableTimer = null;
+  function limited(retryAfter, again) {
+    var secs = retryAfterSeconds(retryAfter);
+    setState("limited", secs === null ? t("limitedSoon") : t("limited", { time: duration(secs) }), [], { retry: again });
+    if (secs !== null) {
+      // Nothing to retry before the time is up.
+      retry.disabled = true;
+      submit.disabled = true;
+      window.clearTimeout(enableTimer);
+      enableTimer = window.setTimeout(function () { retry.disabled = false; submit.disabled = false; }, secs * 1000);
+    }
+  }
+
+  function unavailable(again) {
+    setState("unavailable", t("unavailable"), [], { retry: again });
+  }
+
+  function showForm(state, text) {
+    setState(state, text);
+    form.hidden = false;
+  }
+
+  retry.addEventListener("click", function () {
+    if (retryAction) retryAction();
+  });
+
+  // 5. The link: a token (GET /auth/reset/validate, which never consumes
+  //    it) or a signed link (checked only when the reset is posted).
+  var signed = !credential.token && !!(credential.user_id || credential.timestamp || credential.signature);
+
+  function checkLink() {
+    setState("loading", t("checking"));
+    if (signed) {
+      if (!credential.user_id || !/^\d{1,12}$/.test(credential.timestamp || "") || !credential.signature) {
+        return setState("invalid", t("invalid"));
+      }
+      account.hidden = true;
+      showForm("ready", t("ready"));
+      return input.focus();
+    }
+    var token = credential.token || "";
+    if (!/^rkt_[A-Za-z0-9_-]{8,500}$/.test(token)) {
+      return setState("invalid", t("invalid"));
+    }
+    call("GET", "auth/reset/validate?token=" + encodeURIComponent(token)).then(function (r) {
+      if (r.status === 200) {
+        var email = r.body && typeof r.body.email === "string" ? r.body.email : "";
+        showForm("ready", email ? t("readyFor", { email: email }) : t("ready"));
+        input.focus();
+      } else if (r.status === 401) {
+        setState("expired", t("expired"));
+      } else if (r.status === 403) {
+        setState("used", t("used"));
+      } else if (r.status === 400 || r.status === 404) {
+        setState("invalid", t("invalid"));
+      } else if (r.status === 429) {
+        limited(r.retryAfter, checkLink);
+      } else {
+        unavailable(checkLink);
+      }
+    });
+  }
+
+  // 6. The rules, live, as the password is typed (debounced).
+  var checkTimer = null, checkSeq = 0;
+  function clearRules() {
+    rules.removeAttribute("data-ok");
+    rulesTitle.textContent = "";
+    fill(rulesList, []);
+  }
+  function checkRules() {
+    var password = input.value;
+    var seq = ++checkSeq;
+    if (!password) return clearRules();
+    call("POST", "auth/reset/validate-password", { password: password }).then(function (r) {
+      if (seq !== checkSeq) return; // a newer check is under way
+      if (r.status === 200) {
+        rules.setAttribute("data-ok", "true");
+        rulesTitle.textContent = "✓ " + t("rulesOk");
+        fill(rulesList, []);
+      } else if (r.status === 400 && failedRules(r.body).length) {
+        rules.setAttribute("data-ok", "false");
+        rulesTitle.textContent = t("rulesFailed");
+        fill(rulesList, failedRules(r.body));
+      } else {
+        clearRules(); // the reset itself checks again
+      }
+    });
+  }
+  input.addEventListener("input", function () {
+    input.removeAttribute("aria-invalid");
+    window.clearTimeout(checkTimer);
+    checkSeq++;
+    checkTimer = window.setTimeout(checkRules, 350);
+  });
+  show.addEventListener("change", function () {
+    input.type = show.checked ? "text" : "password";
+  });
+
+  // 7. The reset.
+  var busy = false;
+  function weak(items) {
+    setState("weak", t("weak"), items);
+    form.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+
+  function reset() {
+    var password = input.value;
+    if (!password) return weak([t("empty")]);
+    busy = true;
+    submit.disabled = true;
+    submit.textContent = t("saving");
+    var request = signed
+      ? call("POST", "api/v1/iam/accounts/reset-password/", {
+          user_id: credential.user_id,
+          timestamp: parseInt(credential.timestamp, 10),
+          signature: credential.signature,
+          password: password
+        })
+      : call("POST", "auth/reset/password", { token: credential.token, password: password });
+    request.then(function (r) {
+      busy = false;
+      submit.disabled = false;
+      submit.textContent = t("submit");
+      var body = r.body || {};
+      if (r.status === 200) {
+        setState("done", t("done"));
+      } else if (r.status === 429) {
+        limited(r.retryAfter, reset);
+      } else if (r.status === 0 || r.status >= 500) {
+        unavailable(reset);
+      } else if (signed) {
+        if (r.status === 400 && Array.isArray(body.password)) weak(failedRules(body));
+        else if (body.detail === "Signature expired") setState("expired", t("expired"));
+        else setState("invalid", t("invalid"));
+      } else if (r.status === 400 && body.name === "PasswordPolicyError") {
+        weak(failedRules(body));
+      } else if (r.status === 401) {
+        setState("expired", t("expired"));
+      } else if (r.status === 403) {
+        setState("used", t("used"));
+      } else {
+        setState("invalid", t("invalid"));
+      }
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!busy && !submit.disabled) reset();
+  });
+
+  checkLink();
+})();

@@ -1,0 +1,178 @@
+//! Measures what scripts/bench reports from inside the process: warm
+//! handler latency with the embedded store, and argon2id at the configured
+//! parameters. Prints one JSON object on stdout.
+//!
+//! cargo run --release -p rekey --example warm_latency --features embedded -- 1000
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lambda_http::Body;
+use rekey::App;
+use rekey::config::{Config, EnvReader};
+use rekey::crypto::ServiceSecret;
+use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::password::{CredentialHasher, NewPassword};
+use rekey::routes::Function;
+use serde_json::json;
+
+fn config() -> Config {
+    let secret = ServiceSecret::generate().1;
+    let mut env = EnvReader::new(move |k| match k {
+        "REKEY_SECRET" => Some(secret.clone()),
+        "REKEY_RESET_URL" => Some("https://app.example.com/reset?token={token}".into()),
+        // Measuring, not limiting.
+        k if k.starts_with("REKEY_LIMIT_") => Some("1000000000".into()),
+        _ => std::env::var(k).ok(),
+    });
+    let config = Config::read(&mut env);
+    env.finish().expect("configuration");
+    config.unwrap()
+}
+
+fn post(path: &str, headers: &[(&str, &str)], body: serde_json::Value) -> lambda_http::Request {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::Text(body.to_string())).unwrap()
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> serde_json::Value {
+    samples.sort();
+    let at = |p: f64| {
+        samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)].as_secs_f64() * 1000.0
+    };
+    json!({"p50_ms": at(0.50), "p99_ms": at(0.99), "n": samples.len()})
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let iterations: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let config = config();
+    let dir = tempfile::tempdir().unwrap();
+    let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    let app = App::new(&config, Arc::new(store));
+    let raw_key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
+    app.reset
+        .store
+        .insert_api_key(&rekey::domain::ApiKey {
+            digest: raw_key.digest(),
+            name: "bench".into(),
+            scopes: vec![Scope::ResetRequest],
+            created_at: 0,
+            revoked: false,
+        })
+        .await
+        .unwrap();
+    let mut emails = Vec::new();
+    for i in 0..iterations {
+        let email = format!("bench-{i}@example.com");
+        let user = User::new(UserId::generate(), EmailAddress::parse(&email).unwrap());
+        app.reset.store.insert_user(&user).await.unwrap();
+        emails.push(email);
+    }
+
+    let mut results = serde_json::Map::new();
+    let key = raw_key.expose().to_string();
+    type MakeRequest<'a> = Box<dyn Fn(usize) -> (Function, lambda_http::Request) + 'a>;
+    let cases: Vec<(&str, MakeRequest)> = vec![
+        (
+            "request-reset (known address, embedded store)",
+            Box::new(|i| {
+                (
+                    Function::RequestReset,
+                    post(
+                        "/api/User/authreset",
+                        &[("requestToken", &key)],
+                        json!({"email": emails[i]}),
+                    ),
+                )
+            }),
+        ),
+        (
+            "request-reset (unknown address, embedded store)",
+            Box::new(|i| {
+                (
+                    Function::RequestReset,
+                    post(
+                        "/api/User/authreset",
+                        &[("requestToken", &key)],
+                        json!({"email": format!("nobody-{i}@example.com")}),
+                    ),
+                )
+            }),
+        ),
+        (
+            "validate-password (no store)",
+            Box::new(|_| {
+                (
+                    Function::ValidatePassword,
+                    post(
+                        "/auth/reset/validate-password",
+                        &[],
+                        json!({"password": "Fresh-Horse-42-Battery"}),
+                    ),
+                )
+            }),
+        ),
+        (
+            "reset-password, malformed token (no store)",
+            Box::new(|_| {
+                (
+                    Function::ResetPassword,
+                    post(
+                        "/auth/reset/password",
+                        &[],
+                        json!({"token": "x", "password": "Fresh-Horse-42-Battery"}),
+                    ),
+                )
+            }),
+        ),
+        (
+            "request-reset, bad key (no store)",
+            Box::new(|_| {
+                (
+                    Function::RequestReset,
+                    post(
+                        "/api/User/authreset",
+                        &[("requestToken", "nope")],
+                        json!({"email": "a@example.com"}),
+                    ),
+                )
+            }),
+        ),
+    ];
+    for (name, make) in &cases {
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            let (function, req) = make(i);
+            let start = Instant::now();
+            let resp = function.handle(&app, req).await;
+            samples.push(start.elapsed());
+            assert!(resp.status().as_u16() < 500, "{name}: {}", resp.status());
+        }
+        results.insert(name.to_string(), percentiles(samples));
+    }
+
+    let hasher = CredentialHasher::new(config.hash_params);
+    let password = NewPassword::normalize("Fresh-Horse-42-Battery");
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        hasher.hash(&password).unwrap();
+        samples.push(start.elapsed());
+    }
+    results.insert("argon2id hash".into(), percentiles(samples));
+    results.insert(
+        "argon2id params".into(),
+        json!({"m_kib": config.hash_params.memory_kib, "t": config.hash_params.iterations, "p": config.hash_params.parallelism}),
+    );
+    println!("{}", serde_json::Value::Object(results));
+}
