@@ -20,10 +20,23 @@ pub fn origin(raw: &str) -> Option<String> {
         .filter(|o| o != "null")
 }
 
+/// The one origin a template's links go to, whatever values fill it: None
+/// when some value (empty, a word, a host name) would change or remove it.
+/// The URL standard forgives much (extra slashes, backslashes, userinfo), so
+/// this renders rather than reasons about where a placeholder stands.
+fn fixed_origin(render: impl Fn(&str) -> String) -> Option<String> {
+    let first = origin(&render("u"))?;
+    ["", "x", "evil.example.net", "8080", "a-b"]
+        .iter()
+        .all(|v| origin(&render(v)).as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
 /// An http(s) URL with `{name}` placeholders, each required one exactly once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkTemplate {
     raw: String,
+    origin: String,
 }
 
 impl LinkTemplate {
@@ -52,8 +65,19 @@ impl LinkTemplate {
         if origin(&sample).is_none() {
             return Err(format!("{raw:?} is not an http or https URL"));
         }
+        let fill = |value: &str| {
+            placeholders.iter().fold(raw.to_string(), |acc, p| {
+                acc.replace(&format!("{{{p}}}"), &encode(value))
+            })
+        };
+        let origin = fixed_origin(fill).ok_or_else(|| {
+            format!(
+                "{raw:?} has a placeholder in its scheme, host or port: links could go anywhere"
+            )
+        })?;
         Ok(Self {
             raw: raw.to_string(),
+            origin,
         })
     }
 
@@ -65,7 +89,7 @@ impl LinkTemplate {
     }
 
     pub fn origin(&self) -> String {
-        origin(&self.raw.replace(['{', '}'], "")).unwrap_or_default()
+        self.origin.clone()
     }
 }
 
@@ -90,6 +114,7 @@ enum Segment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeUrlTemplate {
     segments: Vec<Segment>,
+    origin: String,
 }
 
 impl CodeUrlTemplate {
@@ -125,22 +150,17 @@ impl CodeUrlTemplate {
             return Err("urlTemplate has an unmatched }}".into());
         }
         segments.push(Segment::Text(rest.to_string()));
-        // The text before the first placeholder must hold the whole origin
-        // and the start of the path or query: no value can move the link
-        // to another host.
-        let Some(Segment::Text(head)) = segments.first() else {
-            unreachable!("parsing starts with a text segment")
+        let mut template = Self {
+            segments,
+            origin: String::new(),
         };
-        let after_scheme = head.split_once("://").map(|(_, r)| r).unwrap_or_default();
-        if segments.len() > 1 && !after_scheme.contains(['/', '?', '#']) {
-            return Err(
-                "urlTemplate placeholders may not stand in the scheme, host or port".into(),
-            );
-        }
-        let template = Self { segments };
         if origin(&template.render("u", "c", "o")).is_none() {
             return Err("urlTemplate is not an http or https URL".into());
         }
+        // No value may move the link: the origin is the same whatever
+        // fills the placeholders.
+        template.origin = fixed_origin(|v| template.render(v, v, v))
+            .ok_or("urlTemplate placeholders may not stand in the scheme, host or port")?;
         Ok(template)
     }
 
@@ -156,10 +176,9 @@ impl CodeUrlTemplate {
             .collect()
     }
 
-    /// The origin links from this template go to (placeholders cannot move
-    /// it: their values are URL-encoded).
+    /// The origin links from this template go to, whatever the values.
     pub fn origin(&self) -> String {
-        origin(&self.render("u", "c", "o")).unwrap_or_default()
+        self.origin.clone()
     }
 }
 
@@ -222,6 +241,12 @@ mod tests {
         assert!(CodeUrlTemplate::parse("https://ex.com{{.Code}}").is_err());
         assert!(CodeUrlTemplate::parse("https://ex.com:{{.Code}}/").is_err());
         assert!(CodeUrlTemplate::parse("https://ex.com/{{.Code}}").is_ok());
+        // The URL standard skips extra slashes: the host starts later.
+        assert!(CodeUrlTemplate::parse("https:////{{.UserID}}/x").is_err());
+        assert!(CodeUrlTemplate::parse("https:///{{.OrgID}}").is_err());
+        assert!(CodeUrlTemplate::parse("https:///user:pw@app.example.com{{.UserID}}").is_err());
+        assert!(LinkTemplate::parse("https://{token}.app.example.com/r", &["token"]).is_err());
+        assert!(LinkTemplate::parse("https://127.0.0.1{token}", &["token"]).is_err());
         assert!(CodeUrlTemplate::parse("https://ex.com?c={{.Code}}").is_ok());
     }
 }

@@ -882,11 +882,13 @@ impl ResetService {
         ) {
             return Err(ResetError::InvalidSignature);
         }
-        let age = now() - timestamp;
+        // Saturating: a signed timestamp at either end of i64 must not
+        // overflow (only the server signs, but the check must hold anyway).
+        let age = now().saturating_sub(timestamp);
         if age > self.signed_links.ttl.as_secs() as i64 {
             return Err(ResetError::SignatureExpired);
         }
-        if -age > self.signed_links.max_skew.as_secs() as i64 {
+        if age.saturating_neg() > self.signed_links.max_skew.as_secs() as i64 {
             return Err(ResetError::InvalidSignature);
         }
         Ok(user)

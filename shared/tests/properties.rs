@@ -1406,12 +1406,9 @@ fn zitadel_rest_path_user_ids_are_checked() {
 /// A signed link carries a timestamp only the server signs; whatever that
 /// timestamp is, checking its age must not overflow.
 ///
-/// Fails today: `ResetService::inspect_signed_link` computes
-/// `now() - timestamp` unchecked, so a correctly signed timestamp of
-/// `i64::MIN` panics ("attempt to subtract with overflow") in a debug build
-/// (`rekeyctl serve`), and wraps silently in release.
+/// Found by this test: the age check once overflowed on `i64::MIN` (it
+/// now saturates).
 #[test]
-#[ignore = "bug: signed-link age check overflows on i64::MIN (see the doc comment)"]
 fn signed_links_with_any_timestamp_are_a_client_error() {
     let h = Harness::new();
     let strategy = prop_oneof![
@@ -1906,16 +1903,10 @@ fn head(raw: &str) -> &str {
 
 /// What the allow-list check relies on, for every accepted template.
 ///
-/// Fails today: `CodeUrlTemplate::parse` accepts `https:////{{.UserID}}/x`
-/// and `https:///user:pw@app.example.com{{.UserID}}`. Its check looks for a
-/// `/` after the first `://`, but the URL standard skips every `/` and `\`
-/// after `https:`, so the placeholder is (part of) the host: `origin()` says
-/// `https://u`, and rendered for user `evil.example.net` the link goes to
-/// `https://evil.example.net`. Through the handler, with
-/// `https://app.example.co` allowed, `https:////app.example.c{{.OrgID}}/r`
-/// is accepted (200) and mails a link to `https://app.example.crekey/r`.
+/// Found by this test: `https:////{{.UserID}}/x` was once accepted (the URL
+/// standard skips extra slashes, so the placeholder was the host); parsing
+/// now requires the same origin whatever fills the placeholders.
 #[test]
-#[ignore = "bug: urlTemplate placeholders can reach the host (see the doc comment)"]
 fn code_url_values_cannot_move_the_link_to_another_origin() {
     let strategy = (
         template(CODE_FIELDS).prop_filter("parses", |(raw, _)| CodeUrlTemplate::parse(raw).is_ok()),
@@ -1932,8 +1923,7 @@ fn code_url_values_cannot_move_the_link_to_another_origin() {
 }
 
 /// The same, for the accepted templates whose text before the first
-/// placeholder ends the authority by the URL standard's rule: everything
-/// but the bug above.
+/// placeholder ends the authority by the URL standard's rule.
 #[test]
 fn code_url_values_cannot_move_a_link_whose_head_ends_the_authority() {
     let strategy = (
@@ -2144,14 +2134,9 @@ fn link_token_values_cannot_move_a_link_whose_placeholders_follow_the_host() {
 /// The property as the issue states it, for every template the operator's
 /// parser accepts.
 ///
-/// Fails today: `LinkTemplate::parse` accepts placeholders inside the
-/// authority (`https://{token}.app.example.com/r`,
-/// `https://127.0.0.1{token}`), so the rendered link's origin follows the
-/// value, and `origin()` (`https://token.app.example.com`) is not where links
-/// go. Operator configuration only, but `origin()` also seeds the default
-/// `REKEY_ALLOWED_LINK_ORIGINS`.
+/// Found by this test: `https://{token}.app.example.com/r` was once
+/// accepted; parsing now requires a fixed origin.
 #[test]
-#[ignore = "bug: link template placeholders can reach the host (see the doc comment)"]
 fn link_token_values_cannot_move_any_accepted_link() {
     let strategy = (link_template(), prop::collection::vec(any_value(), 3));
     check(
