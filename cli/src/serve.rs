@@ -57,7 +57,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
 
     let mailer: Arc<dyn Mailer> = if args.ses {
         Arc::new(
-            rekey::mail::ses::SesMailer::from_env()
+            rekey::mail::ses::SesMailer::from_env_and_profile()
                 .await
                 .map_err(|e| e.to_string())?,
         )

@@ -2,21 +2,144 @@
 
 use std::time::Duration;
 
-/// Bounded time: no request waits on DynamoDB or SES longer than the
-/// operation timeout; retries are the SDK's standard mode. Reads region,
-/// credentials and `AWS_ENDPOINT_URL*` from the environment; no network.
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+/// `aws_config::defaults` with rekey's one HTTPS client: hyper with rustls
+/// on ring (the SDK crates are built without their default client, so
+/// every loader starts here). Connectors and the system's root
+/// certificates load on the first request, so this costs nothing at init.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
+fn https_client() -> aws_types::sdk_config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+fn request_path_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+fn request_path_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(3)
+}
+
+/// For rekeyctl: the SDK's whole default chain (profiles, SSO, web
+/// identity, IMDS) for region and credentials, with the request path's
+/// bounded time: no request waits on DynamoDB or SES longer than the
+/// operation timeout; retries are the SDK's standard mode. Reads
+/// `AWS_ENDPOINT_URL*` from the environment; no network until a request.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
+    config_loader()
+        .timeout_config(request_path_timeouts())
+        .retry_config(request_path_retries())
         .load()
         .await
+}
+
+/// For the Lambdas: region, credentials and endpoint from the environment
+/// only, which is where Lambda (and `sam local invoke`, and `cargo lambda
+/// watch` with exported credentials) puts them. Same timeouts and retries
+/// as `sdk_config`. Not loading the default chain keeps its STS, SSO,
+/// profile and IMDS code out of every function (about 1 MiB, see
+/// docs/benchmarks.md). `service` is the SDK's env name ("DYNAMODB",
+/// "SESV2"): `AWS_ENDPOINT_URL_<service>` wins over `AWS_ENDPOINT_URL`.
+pub fn environment_sdk_config(service: &str) -> aws_config::SdkConfig {
+    sdk_config_from_vars(service, |name| std::env::var(name).ok())
+}
+
+fn sdk_config_from_vars(
+    service: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_types::sdk_config::SharedCredentialsProvider;
+    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .timeout_config(request_path_timeouts())
+        .retry_config(request_path_retries());
+    config.set_region(
+        var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .map(aws_config::Region::new),
+    );
+    config.set_endpoint_url(
+        var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL")),
+    );
+    config.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(service: &str, vars: &[(&str, &str)]) -> aws_config::SdkConfig {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        sdk_config_from_vars(service, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_service_endpoint_wins_over_the_general_one() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+        ];
+        let dynamo = config("DYNAMODB", &vars);
+        assert_eq!(dynamo.endpoint_url(), Some("http://127.0.0.1:8000"));
+        let ses = config("SESV2", &vars);
+        assert_eq!(ses.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert_eq!(config("SESV2", &[]).endpoint_url(), None);
+        assert_eq!(
+            config("SESV2", &[("AWS_ENDPOINT_URL", "")]).endpoint_url(),
+            None,
+            "an empty variable (template.yaml's NoValue locally) is no endpoint"
+        );
+    }
+
+    #[test]
+    fn region_from_aws_region_then_aws_default_region() {
+        let both = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+        ];
+        assert_eq!(
+            config("DYNAMODB", &both)
+                .region()
+                .map(|r| r.as_ref().to_string()),
+            Some("eu-west-1".into())
+        );
+        let fallback = [("AWS_DEFAULT_REGION", "us-east-2")];
+        assert_eq!(
+            config("DYNAMODB", &fallback)
+                .region()
+                .map(|r| r.as_ref().to_string()),
+            Some("us-east-2".into())
+        );
+        assert!(config("DYNAMODB", &[]).region().is_none());
+    }
+
+    #[test]
+    fn bounded_time_and_credentials_from_the_environment() {
+        let c = config("DYNAMODB", &[]);
+        let timeouts = c.timeout_config().expect("timeouts set");
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(c.retry_config().map(|r| r.max_attempts()), Some(3));
+        assert!(c.credentials_provider().is_some());
+        assert!(c.http_client().is_some());
+    }
 }

@@ -4,7 +4,7 @@
 //! records, mail), so they never log below DEBUG whatever the level asked.
 
 use tracing::Level;
-use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
@@ -46,13 +46,17 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber: `directives` in `EnvFilter` syntax
-/// (e.g. "info" or "rekey=debug"), capped as above.
+/// Installs the global subscriber: `directives` as `target=level` pairs and
+/// a default level (e.g. "info" or "rekey=debug,warn"), capped as above.
+/// `Targets` rather than `EnvFilter`: the same syntax for what we use,
+/// without the regex engine in every binary.
 pub fn init<W>(format: LogFormat, directives: &str, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = directives
+        .parse::<Targets>()
+        .unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
     let registry = tracing_subscriber::registry().with(filter).with(body_cap());
     let _ = match format {
         LogFormat::Json => registry

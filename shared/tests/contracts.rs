@@ -215,7 +215,7 @@ async fn unleash_dialect_for_bad_input_and_tokens() {
 async fn an_unreachable_store_is_503_in_each_dialect() {
     // DynamoDB at a closed loopback port: connection refused, after the
     // SDK's bounded retries.
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = rekey::aws::config_loader()
         .endpoint_url("http://127.0.0.1:9")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

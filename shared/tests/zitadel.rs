@@ -1017,7 +1017,7 @@ async fn a_password_change_voids_the_outstanding_code() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_503_in_each_dialect() {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = rekey::aws::config_loader()
         .endpoint_url("http://127.0.0.1:9")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

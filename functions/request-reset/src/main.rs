@@ -1,15 +1,16 @@
 //! POST /api/User/authreset (Payabli, seed 001). The operation lives in `rekey`; this binary only wires it to
-//! the Lambda runtime.
+//! the Lambda runtime, calling it directly so the link keeps no other
+//! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::routes::Function;
+use rekey::contract::payabli::request_reset;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(Function::RequestReset.handle(&app, req).await)
+        Ok::<_, Error>(request_reset(&app, req).await)
     }))
     .await
 }

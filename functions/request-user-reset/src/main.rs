@@ -1,15 +1,16 @@
 //! POST /v2/users/{userId}/password_reset and the Connect path /zitadel.user.v2.UserService/PasswordReset (Zitadel, seed 003). The operation lives in `rekey`; this binary only wires it to
-//! the Lambda runtime.
+//! the Lambda runtime, calling it directly so the link keeps no other
+//! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::routes::Function;
+use rekey::contract::zitadel::password_reset;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(Function::RequestUserReset.handle(&app, req).await)
+        Ok::<_, Error>(password_reset(&app, req).await)
     }))
     .await
 }

@@ -1,15 +1,16 @@
 //! POST /api/v2/account/reset/ (reset and log in, seed 004). The operation lives in `rekey`; this binary only wires it to
-//! the Lambda runtime.
+//! the Lambda runtime, calling it directly so the link keeps no other
+//! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::routes::Function;
+use rekey::contract::account::reset;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(Function::ResetAccount.handle(&app, req).await)
+        Ok::<_, Error>(reset(&app, req).await)
     }))
     .await
 }

@@ -1,15 +1,16 @@
 //! POST /v2/users/{userId}/password and the Connect path /zitadel.user.v2.UserService/SetPassword (Zitadel). The operation lives in `rekey`; this binary only wires it to
-//! the Lambda runtime.
+//! the Lambda runtime, calling it directly so the link keeps no other
+//! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::routes::Function;
+use rekey::contract::zitadel::set_password;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(Function::SetPassword.handle(&app, req).await)
+        Ok::<_, Error>(set_password(&app, req).await)
     }))
     .await
 }

@@ -1,15 +1,16 @@
 //! GET /auth/reset/validate (Unleash). The operation lives in `rekey`; this binary only wires it to
-//! the Lambda runtime.
+//! the Lambda runtime, calling it directly so the link keeps no other
+//! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::routes::Function;
+use rekey::contract::unleash::validate_token;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::App::from_env().await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(Function::ValidateToken.handle(&app, req).await)
+        Ok::<_, Error>(validate_token(&app, req).await)
     }))
     .await
 }

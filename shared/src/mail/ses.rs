@@ -33,17 +33,31 @@ impl SesMailer {
         }
     }
 
-    /// Reads `REKEY_MAIL_FROM`; the SDK reads region and credentials.
+    /// What send-email builds at init: reads `REKEY_MAIL_FROM`, and region,
+    /// credentials and `AWS_ENDPOINT_URL[_SESV2]` from the environment only.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let from = env.required(
-            "REKEY_MAIL_FROM",
-            "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
-        );
-        env.finish()?;
-        let config = crate::aws::sdk_config().await;
-        Ok(Self::new(Client::new(&config), from.expect("checked")))
+        let from = sender_from_env()?;
+        let config = crate::aws::environment_sdk_config("SESV2");
+        Ok(Self::new(Client::new(&config), from))
     }
+
+    /// As `from_env`, with the SDK's default chain (profiles, SSO) for
+    /// region and credentials: for `rekeyctl serve --ses`.
+    pub async fn from_env_and_profile() -> Result<Self, ConfigError> {
+        let from = sender_from_env()?;
+        let config = crate::aws::sdk_config().await;
+        Ok(Self::new(Client::new(&config), from))
+    }
+}
+
+fn sender_from_env() -> Result<String, ConfigError> {
+    let mut env = EnvReader::process();
+    let from = env.required(
+        "REKEY_MAIL_FROM",
+        "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
+    );
+    env.finish()?;
+    Ok(from.expect("checked"))
 }
 
 #[async_trait]

@@ -334,8 +334,9 @@ impl DynamoStore {
         }
     }
 
-    /// Reads `REKEY_TABLE`; the AWS SDK reads region, credentials and
-    /// `AWS_ENDPOINT_URL` as usual.
+    /// What a Lambda builds at init: reads `REKEY_TABLE`, and region,
+    /// credentials and `AWS_ENDPOINT_URL[_DYNAMODB]` from the environment
+    /// only (`aws::environment_sdk_config`).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let mut env = EnvReader::process();
         let table = env.required(
@@ -343,10 +344,12 @@ impl DynamoStore {
             "the DynamoDB table name (template output TableName)",
         );
         env.finish()?;
-        Ok(Self::connect(&table.expect("checked")).await)
+        let sdk = crate::aws::environment_sdk_config("DYNAMODB");
+        Ok(Self::new(Client::new(&sdk), table.expect("checked")))
     }
 
-    /// A client for `table` configured from the AWS environment.
+    /// A client for `table` configured by the SDK's default chain
+    /// (profiles, SSO): for rekeyctl on an operator's machine.
     pub async fn connect(table: &str) -> Self {
         Self::new(Client::new(&crate::aws::sdk_config().await), table)
     }

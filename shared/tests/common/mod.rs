@@ -25,7 +25,7 @@ pub fn moto_endpoint() -> String {
 }
 
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    rekey::aws::config_loader()
         .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -333,7 +333,7 @@ pub fn token_from_link_text(text: &str) -> String {
 /// A DynamoDB store at a closed loopback port: every call fails after the
 /// SDK's bounded retries, as in an outage.
 pub async fn unreachable_store() -> DynamoStore {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = rekey::aws::config_loader()
         .endpoint_url("http://127.0.0.1:9")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
