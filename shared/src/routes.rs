@@ -55,24 +55,47 @@ impl Function {
             Function::ResetPage => "reset-page",
         }
     }
+}
 
-    /// Hands the request to the function's one operation.
-    pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
-        match self {
-            Function::RequestReset => payabli::request_reset(app, req).await,
-            Function::ValidateToken => unleash::validate_token(app, req).await,
-            Function::ResetPassword => unleash::reset_password(app, req).await,
-            Function::ValidatePassword => unleash::validate_password(app, req).await,
-            Function::RequestUserReset => zitadel::password_reset(app, req).await,
-            Function::SetPassword => zitadel::set_password(app, req).await,
-            Function::SendResetLink => django::send_reset_link(app, req).await,
-            Function::ResetPasswordSigned => django::reset_password(app, req).await,
-            Function::RecoverAccount => account::recover(app, req).await,
-            Function::ResetAccount => account::reset(app, req).await,
-            // Static: needs neither the store nor the configuration.
-            Function::ResetPage => page::serve(&req),
+/// One table: the contract operation that serves each function. `handle`
+/// dispatches by it (rekeyctl serve, tests); each function's main.rs calls
+/// its operation directly, and shared/tests/template.rs checks it is the
+/// one `operation` names.
+macro_rules! operations {
+    ($($function:ident => $contract:ident::$op:ident),* $(,)?) => {
+        impl Function {
+            /// Hands the request to the function's one operation.
+            pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
+                match self {
+                    $(Function::$function => $contract::$op(app, req).await,)*
+                    // Static: needs neither the store nor the configuration.
+                    Function::ResetPage => page::serve(&req),
+                }
+            }
+
+            /// The operation's path under `rekey::contract`, e.g.
+            /// "payabli::request_reset".
+            pub fn operation(self) -> &'static str {
+                match self {
+                    $(Function::$function => concat!(stringify!($contract), "::", stringify!($op)),)*
+                    Function::ResetPage => "page::serve",
+                }
+            }
         }
-    }
+    };
+}
+
+operations! {
+    RequestReset => payabli::request_reset,
+    ValidateToken => unleash::validate_token,
+    ResetPassword => unleash::reset_password,
+    ValidatePassword => unleash::validate_password,
+    RequestUserReset => zitadel::password_reset,
+    SetPassword => zitadel::set_password,
+    SendResetLink => django::send_reset_link,
+    ResetPasswordSigned => django::reset_password,
+    RecoverAccount => account::recover,
+    ResetAccount => account::reset,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -841,3 +841,36 @@ fn outputs_name_the_api_the_table_and_the_queue() {
         Some(dead_letter_queue())
     );
 }
+
+/// Each Lambda's main.rs calls its operation directly (a dispatch through
+/// `Function::handle` would link every contract into every binary), so the
+/// route table and the binaries must name the same operation.
+#[test]
+fn each_function_main_calls_the_operation_its_routes_name() {
+    for f in Function::ALL {
+        let path = root().join("functions").join(f.name()).join("src/main.rs");
+        let main = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (contract, op) = f.operation().split_once("::").expect("contract::op");
+        let calls = match f {
+            Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&req)")],
+            _ => vec![
+                format!("use rekey::contract::{contract}::{op};"),
+                format!("{op}(&app, req)"),
+            ],
+        };
+        for call in calls {
+            assert!(
+                main.contains(&call),
+                "{} must call {} ({call}), as the route table says",
+                path.display(),
+                f.operation()
+            );
+        }
+        assert!(
+            !main.contains("Function::"),
+            "{}: call the operation directly, not through Function",
+            path.display()
+        );
+    }
+}
