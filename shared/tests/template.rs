@@ -849,8 +849,8 @@ fn outputs_name_the_api_the_table_and_the_queue() {
 fn each_function_main_calls_the_operation_its_routes_name() {
     for f in Function::ALL {
         let path = root().join("functions").join(f.name()).join("src/main.rs");
-        let main = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let main =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (contract, op) = f.operation().split_once("::").expect("contract::op");
         let calls = match f {
             Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&req)")],
