@@ -545,27 +545,25 @@ impl ResetService {
     /// HS256 under a key derived from the service secret for this purpose.
     pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, ResetError> {
         let key = self.keys.derived_key("access-token");
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            claims,
-            &jsonwebtoken::EncodingKey::from_secret(key.as_ref()),
-        )
-        .map_err(|e| ResetError::Internal(e.to_string()))
+        crate::crypto::hs256::sign(key.as_ref(), claims)
+            .map_err(|e| ResetError::Internal(e.to_string()))
     }
 
-    /// Verifies an access token's signature, expiry, issuer and audience.
+    /// Verifies an access token's signature, expiry (60 s of clock skew
+    /// allowed, as is usual for JWTs), issuer and audience.
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, ResetError> {
+        const LEEWAY_SECS: i64 = 60;
         let key = self.keys.derived_key("access-token");
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.set_issuer(&[&self.session.issuer]);
-        validation.set_audience(&[&self.session.audience]);
-        jsonwebtoken::decode::<AccessClaims>(
-            token,
-            &jsonwebtoken::DecodingKey::from_secret(key.as_ref()),
-            &validation,
-        )
-        .map(|d| d.claims)
-        .map_err(|_| ResetError::InvalidToken)
+        let claims: AccessClaims =
+            crate::crypto::hs256::verify(key.as_ref(), token).ok_or(ResetError::InvalidToken)?;
+        let valid = claims.exp + LEEWAY_SECS > now()
+            && claims.iss == self.session.issuer
+            && claims.aud == self.session.audience;
+        if valid {
+            Ok(claims)
+        } else {
+            Err(ResetError::InvalidToken)
+        }
     }
 
     /// The user a refresh token logs in, while it is valid: unexpired and
