@@ -97,15 +97,14 @@ struct Empty {}
 /// `POST /api/v2/account/recover/ {email}`: mails a link whose token is the
 /// `validation_code`. Always 200 `{}` for a well-formed request.
 pub async fn recover(app: &App, req: Request) -> Response<Body> {
+    let client = http::client_info(&req);
     let result: Result<_, Failure> = async {
-        app.reset
-            .limit_source("recover-account", &http::client_info(&req))
-            .await?;
+        app.reset.limit_source("recover-account", &client).await?;
         let body: RecoverRequest = http::json_body(&req)?;
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
         app.reset
-            .request_link(&email, &app.reset.links.recover, &http::client_info(&req))
+            .request_link(&email, &app.reset.links.recover, &client)
             .await?;
         Ok(http::json_response(200, &Empty {}))
     }
@@ -137,18 +136,13 @@ struct Token {
 /// `POST /api/v2/account/reset/ {validation_code, password}`: resets and
 /// logs the user in.
 pub async fn reset(app: &App, req: Request) -> Response<Body> {
+    let client = http::client_info(&req);
     let result: Result<_, Failure> = async {
-        app.reset
-            .limit_source("reset-account", &http::client_info(&req))
-            .await?;
+        app.reset.limit_source("reset-account", &client).await?;
         let body: ResetRequest = http::json_body(&req)?;
         let session = app
             .reset
-            .reset_and_log_in(
-                &body.validation_code,
-                &body.password,
-                &http::client_info(&req),
-            )
+            .reset_and_log_in(&body.validation_code, &body.password, &client)
             .await?;
         let mut resp = http::json_response(
             200,

@@ -188,10 +188,9 @@ fn render(function: &str, refusal: Refusal) -> Response<Body> {
 /// `POST /api/v1/iam/accounts/send-reset-password-link/ {login}`: always
 /// 200 for a well-formed request, whether or not the login has an account.
 pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
+    let client = http::client_info(&req);
     let result: Result<_, Refusal> = async {
-        app.reset
-            .limit_source("send-reset-link", &http::client_info(&req))
-            .await?;
+        app.reset.limit_source("send-reset-link", &client).await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
         let login = reader.string("login", true);
@@ -199,9 +198,7 @@ pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
         // Logins are email addresses here; one that is not cannot have an
         // account, and is answered like any other unknown login.
         if let Some(email) = login.and_then(EmailAddress::parse) {
-            app.reset
-                .send_signed_link(&email, &http::client_info(&req))
-                .await?;
+            app.reset.send_signed_link(&email, &client).await?;
         }
         Ok(detail(200, "Reset link sent"))
     }
@@ -212,9 +209,10 @@ pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
 /// `POST /api/v1/iam/accounts/reset-password/ {user_id, timestamp,
 /// signature, password, password_confirm?}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
+    let client = http::client_info(&req);
     let result: Result<_, Refusal> = async {
         app.reset
-            .limit_source("reset-password-signed", &http::client_info(&req))
+            .limit_source("reset-password-signed", &client)
             .await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
@@ -235,13 +233,7 @@ pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
             unreachable!("finish() reports every missing field")
         };
         app.reset
-            .reset_with_signature(
-                user_id,
-                timestamp,
-                signature,
-                password,
-                &http::client_info(&req),
-            )
+            .reset_with_signature(user_id, timestamp, signature, password, &client)
             .await?;
         Ok(detail(200, "Reset password successful"))
     }

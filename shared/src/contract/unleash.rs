@@ -148,13 +148,12 @@ struct ChangePassword {
 
 /// `POST /auth/reset/password {token, password}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
+    let client = http::client_info(&req);
     let result: Result<_, Failure> = async {
-        app.reset
-            .limit_source("reset-password", &http::client_info(&req))
-            .await?;
+        app.reset.limit_source("reset-password", &client).await?;
         let body: ChangePassword = http::json_body(&req)?;
         app.reset
-            .reset_with_token(&body.token, &body.password, &http::client_info(&req))
+            .reset_with_token(&body.token, &body.password, &client)
             .await?;
         Ok(http::json_response(200, &Empty {}))
     }
