@@ -4,14 +4,15 @@ use std::time::Duration;
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-/// `aws_config::defaults` with rekey's one HTTPS client: hyper with rustls
-/// on ring (the SDK crates are built without their default client, so
-/// every loader starts here). Connectors and the system's root
-/// certificates load on the first request, so this costs nothing at init.
+/// `aws_config::defaults` with rekey's one HTTPS client (the SDK crates are
+/// built without their default client, so every loader starts here).
 pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
 }
 
+/// Hyper with rustls on ring. Connectors and the system's root
+/// certificates load on the first request, so building it costs nothing at
+/// init.
 fn https_client() -> aws_types::sdk_config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
