@@ -75,9 +75,8 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         product_name: config.product_name.clone(),
     };
     let wake = Arc::new(Notify::new());
-    let mut app = App::new(&config, store.clone());
     let notify = wake.clone();
-    app.reset.on_mail_queued = Some(Arc::new(move || notify.notify_one()));
+    let app = App::new(&config, store.clone()).with_mail_queued_hook(move || notify.notify_one());
     tokio::spawn(outbox_worker(outbox, wake));
 
     if !g.dynamodb {

@@ -70,7 +70,7 @@ async fn main() {
     let app = App::new(&config, Arc::new(store));
     let raw_key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     app.reset
-        .store
+        .store()
         .insert_api_key(&rekey::domain::ApiKey {
             digest: raw_key.digest(),
             name: "bench".into(),
@@ -84,7 +84,7 @@ async fn main() {
     for i in 0..iterations {
         let email = format!("bench-{i}@example.com");
         let user = User::new(UserId::generate(), EmailAddress::parse(&email).unwrap());
-        app.reset.store.insert_user(&user).await.unwrap();
+        app.reset.store().insert_user(&user).await.unwrap();
         emails.push(email);
     }
 

@@ -18,6 +18,14 @@ impl App {
         }
     }
 
+    /// Runs `hook` after every queued mail (see
+    /// `ResetService::with_mail_queued_hook`).
+    pub fn with_mail_queued_hook(self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        Self {
+            reset: self.reset.with_mail_queued_hook(hook),
+        }
+    }
+
     /// Configuration and the DynamoDB store from the environment: what every
     /// HTTP Lambda does at init. Builds clients only; no network.
     #[cfg(feature = "dynamodb")]

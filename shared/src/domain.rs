@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::SecretDigest;
+use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, SecretDigest};
 
 /// Seconds since the Unix epoch; the store's one time unit.
 pub type UnixTime = i64;
@@ -12,6 +12,11 @@ pub fn now() -> UnixTime {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// When something issued at `issued_at` with a lifetime of `ttl` expires.
+pub fn expiry(issued_at: UnixTime, ttl: std::time::Duration) -> UnixTime {
+    issued_at + ttl.as_secs() as i64
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -214,6 +219,27 @@ pub struct ResetGrant {
 }
 
 impl ResetGrant {
+    /// A fresh link token and the unused grant it redeems, issued now under
+    /// the user's `credential_version`. The token is returned for the mail
+    /// only; the grant keeps its digest.
+    pub fn issue(
+        user_id: UserId,
+        credential_version: CredentialVersion,
+        ttl: std::time::Duration,
+    ) -> (BearerSecret, Self) {
+        let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
+        let issued_at = now();
+        let grant = Self {
+            digest: token.digest(),
+            user_id,
+            credential_version,
+            issued_at,
+            expires_at: expiry(issued_at, ttl),
+            used_at: None,
+        };
+        (token, grant)
+    }
+
     pub fn is_expired(&self, at: UnixTime) -> bool {
         at >= self.expires_at
     }
@@ -253,8 +279,29 @@ pub struct ResetCode {
     pub attempts: u32,
 }
 
-/// A refresh token issued at log-in (seed 004), stored by digest. It dies
-/// with the credential version it was issued under.
+impl ResetCode {
+    /// A code issued now under the user's `credential_version`, no attempt
+    /// claimed yet. `digest` is the keyed digest of the code shown to the user.
+    pub fn issue(
+        user_id: UserId,
+        digest: String,
+        credential_version: CredentialVersion,
+        ttl: std::time::Duration,
+    ) -> Self {
+        let issued_at = now();
+        Self {
+            user_id,
+            digest,
+            credential_version,
+            issued_at,
+            expires_at: expiry(issued_at, ttl),
+            attempts: 0,
+        }
+    }
+}
+
+/// A refresh token issued at log-in after account recovery, stored by
+/// digest. It dies with the credential version it was issued under.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshToken {
     pub digest: SecretDigest,
@@ -264,6 +311,31 @@ pub struct RefreshToken {
     pub scope: String,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+impl RefreshToken {
+    /// A fresh refresh token and its record, issued at `issued_at` for the
+    /// credential version the user will have once the change lands.
+    pub fn issue(
+        user_id: UserId,
+        credential_version: CredentialVersion,
+        client_id: String,
+        scope: String,
+        issued_at: UnixTime,
+        ttl: std::time::Duration,
+    ) -> (BearerSecret, Self) {
+        let token = BearerSecret::generate(REFRESH_TOKEN_PREFIX);
+        let stored = Self {
+            digest: token.digest(),
+            user_id,
+            credential_version,
+            client_id,
+            scope,
+            issued_at,
+            expires_at: expiry(issued_at, ttl),
+        };
+        (token, stored)
+    }
 }
 
 /// The credential a password change consumes, in the same transaction.

@@ -33,8 +33,8 @@ struct Outstanding {
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
     let mut link = None;
-    for item in app.reset.store.pending_mail(20).await.unwrap() {
-        app.reset.store.mail_delivered(&item.id).await.unwrap();
+    for item in app.reset.store().pending_mail(20).await.unwrap() {
+        app.reset.store().mail_delivered(&item.id).await.unwrap();
         if let MailMessage::ResetLink { link: l, .. } =
             MailJob::open(&config.keys, &item).unwrap().message
         {
@@ -55,7 +55,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
     let client = ClientInfo::default();
     // A refresh token exists only after a log-in: recover first.
     app.reset
-        .request_link(&user.email, &app.reset.links.recover, &client)
+        .request_link(&user.email, &app.reset.links().recover, &client)
         .await
         .unwrap();
     let code = latest_link(app, config).await;
@@ -64,10 +64,10 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .reset_and_log_in(&code, "Logged-In-Passw0rd!", &client)
         .await
         .unwrap();
-    let user = app.reset.store.user(&user.id).await.unwrap().unwrap();
+    let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
 
     app.reset
-        .request_link(&user.email, &app.reset.links.default, &client)
+        .request_link(&user.email, &app.reset.links().default, &client)
         .await
         .unwrap();
     let link_token = latest_link(app, config).await;
@@ -86,7 +86,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
 }
 
 async fn admin_key(app: &App) -> ApiKey {
-    let raw = add_key(&*app.reset.store, &[Scope::UsersWrite]).await;
+    let raw = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
     app.reset
         .authorize(Some(&raw), Scope::UsersWrite)
         .await
@@ -125,7 +125,7 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
         Via::Account => {
             // Its own recovery link; the outstanding one must still die.
             app.reset
-                .request_link(&user.email, &app.reset.links.recover, &client)
+                .request_link(&user.email, &app.reset.links().recover, &client)
                 .await
                 .unwrap();
             let fresh = latest_link(app, config).await;
@@ -189,10 +189,10 @@ async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
     let config = config();
     let app = App::new(&config, store);
     for via in [Via::Unleash, Via::Zitadel, Via::Django, Via::Account] {
-        let user = add_user(&*app.reset.store, &config, &unique_email()).await;
+        let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
         let outstanding = issue_everything(&app, &config, &user).await;
         // Everything is alive before the change.
-        let fresh = app.reset.store.user(&user.id).await.unwrap().unwrap();
+        let fresh = app.reset.store().user(&user.id).await.unwrap().unwrap();
         assert!(
             app.reset
                 .inspect_token(&outstanding.link_token)

@@ -41,8 +41,8 @@ const USER: &str = "EXAMPLE-USER-ID";
 /// The links in queued mail, newest last; all queued mail is then delivered.
 async fn queued_links(app: &App, config: &rekey::Config) -> Vec<String> {
     let mut links = Vec::new();
-    for item in app.reset.store.pending_mail(20).await.unwrap() {
-        app.reset.store.mail_delivered(&item.id).await.unwrap();
+    for item in app.reset.store().pending_mail(20).await.unwrap() {
+        app.reset.store().mail_delivered(&item.id).await.unwrap();
         if let MailMessage::ResetLink { link, .. } =
             MailJob::open(&config.keys, &item).unwrap().message
         {
@@ -94,8 +94,12 @@ async fn each_event_gets_its_status() {
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
-    app.reset.store.insert_user(&user).await.unwrap();
-    let key = add_key(&*app.reset.store, &[Scope::ResetRequest, Scope::UsersWrite]).await;
+    app.reset.store().insert_user(&user).await.unwrap();
+    let key = add_key(
+        &**app.reset.store(),
+        &[Scope::ResetRequest, Scope::UsersWrite],
+    )
+    .await;
     let user_id = user.id.as_str();
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
@@ -205,7 +209,7 @@ async fn each_event_gets_its_status() {
     // send-email: the sample's outbox item replaced by a real queued one.
     let outbox_dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
-        store: app.reset.store.clone(),
+        store: app.reset.store().clone(),
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             outbox_dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -214,10 +218,10 @@ async fn each_event_gets_its_status() {
         product_name: "Acme".into(),
     };
     app.reset
-        .request_link(&user.email, &app.reset.links.default, &Default::default())
+        .request_link(&user.email, &app.reset.links().default, &Default::default())
         .await
         .unwrap();
-    let item = app.reset.store.pending_mail(1).await.unwrap().remove(0);
+    let item = app.reset.store().pending_mail(1).await.unwrap().remove(0);
     let text = event_text(
         "send-email",
         &[

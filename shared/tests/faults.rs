@@ -424,7 +424,7 @@ const CALLS: [&str; 12] = [
 /// One endpoint per contract, as a client uses them, all answering 200; the
 /// link-token reset ends with `password`.
 async fn healthy_round(app: &App, f: &Fixture, password: &str) {
-    let store = &*app.reset.store;
+    let store = &**app.reset.store();
     take_mail(store, &f.config).await;
     let call = |name: &'static str| {
         let (function, req) = f.request(name, "unused");
@@ -896,7 +896,7 @@ async fn assert_whole(
 
 /// A link token mailed to a new user of `store`, and its grant.
 async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGrant) {
-    let store = &*app.reset.store;
+    let store = &**app.reset.store();
     let user = add_user(store, config, &unique_email()).await;
     app.reset
         .request_link(&user.email, &config.links.default, &Default::default())
@@ -961,7 +961,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
     assert!(waited < Duration::from_secs(15), "bounded: {waited:?}");
     lock.execute_batch("ROLLBACK").unwrap();
     assert_whole(
-        &*app.reset.store,
+        &**app.reset.store(),
         &config,
         &user,
         &grant,
@@ -980,7 +980,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
         String::from_utf8_lossy(resp.body())
     );
     assert_whole(
-        &*app.reset.store,
+        &**app.reset.store(),
         &config,
         &user,
         &grant,
@@ -1158,7 +1158,7 @@ async fn a_transaction_lost_on_the_way_to_dynamodb_is_whole_or_absent() {
     store.create_table().await.unwrap();
     let config = config();
     let app = App::new(&config, Arc::new(store));
-    let store = &*app.reset.store;
+    let store = &**app.reset.store();
 
     // The request is lost: nothing written.
     let (user, token, grant) = user_with_token(&app, &config).await;

@@ -134,8 +134,8 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
     let email = unique_email();
-    add_user(&*app.reset.store, &config, &email).await;
-    let key = add_key(&*app.reset.store, &[Scope::ResetRequest]).await;
+    add_user(&**app.reset.store(), &config, &email).await;
+    let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
     let mut bodies = std::collections::HashSet::new();
     for _ in 0..10 {
         let resp = Function::RequestReset
@@ -153,7 +153,7 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     }
     assert_eq!(bodies.len(), 1, "limited or not, the same answer");
     // 1 a minute: one mail, or two if the minute turned during the loop.
-    let mails = app.reset.store.pending_mail(100).await.unwrap().len();
+    let mails = app.reset.store().pending_mail(100).await.unwrap().len();
     assert!((1..=2).contains(&mails), "{mails} mails for 10 requests");
 }
 
@@ -162,8 +162,8 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     let config = strict();
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
-    let user = add_user(&*app.reset.store, &config, &unique_email()).await;
-    let raw_key = add_key(&*app.reset.store, &[Scope::UsersWrite]).await;
+    let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
+    let raw_key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
     let key = app
         .reset
         .authorize(Some(&raw_key), Scope::UsersWrite)
@@ -215,7 +215,7 @@ async fn code_guesses_are_capped_per_user_across_codes() {
         "{r:?}"
     );
     // Each wrong guess is in the audit trail.
-    let events = app.reset.store.audit_events(&user.id, 50).await.unwrap();
+    let events = app.reset.store().audit_events(&user.id, 50).await.unwrap();
     assert_eq!(
         events
             .iter()
@@ -232,7 +232,7 @@ async fn every_contract_audits_and_notifies() {
     let config = config();
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
-    let key = add_key(&*app.reset.store, &[Scope::UsersWrite]).await;
+    let key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),
@@ -245,13 +245,13 @@ async fn every_contract_audits_and_notifies() {
         ("account_recovery", "account"),
     ] {
         let email = unique_email();
-        let user = add_user(&*app.reset.store, &config, &email).await;
+        let user = add_user(&**app.reset.store(), &config, &email).await;
         match contract {
             "unleash" | "account" => {
                 let link = if contract == "unleash" {
-                    &app.reset.links.default
+                    &app.reset.links().default
                 } else {
-                    &app.reset.links.recover
+                    &app.reset.links().recover
                 };
                 app.reset
                     .request_link(&user.email, link, &client)
@@ -259,13 +259,13 @@ async fn every_contract_audits_and_notifies() {
                     .unwrap();
                 let item = app
                     .reset
-                    .store
+                    .store()
                     .pending_mail(100)
                     .await
                     .unwrap()
                     .pop()
                     .unwrap();
-                app.reset.store.mail_delivered(&item.id).await.unwrap();
+                app.reset.store().mail_delivered(&item.id).await.unwrap();
                 let MailMessage::ResetLink { link, .. } =
                     MailJob::open(&config.keys, &item).unwrap().message
                 else {
@@ -328,13 +328,13 @@ async fn every_contract_audits_and_notifies() {
                     .unwrap();
                 let item = app
                     .reset
-                    .store
+                    .store()
                     .pending_mail(100)
                     .await
                     .unwrap()
                     .pop()
                     .unwrap();
-                app.reset.store.mail_delivered(&item.id).await.unwrap();
+                app.reset.store().mail_delivered(&item.id).await.unwrap();
                 let MailMessage::ResetLink { link, .. } =
                     MailJob::open(&config.keys, &item).unwrap().message
                 else {
@@ -355,7 +355,7 @@ async fn every_contract_audits_and_notifies() {
                 assert_eq!(resp.status(), 200);
             }
         }
-        let events = app.reset.store.audit_events(&user.id, 10).await.unwrap();
+        let events = app.reset.store().audit_events(&user.id, 10).await.unwrap();
         let event = events
             .iter()
             .find(|e| e.outcome == "success")
@@ -378,7 +378,7 @@ async fn every_contract_audits_and_notifies() {
 
         let notices: Vec<_> = app
             .reset
-            .store
+            .store()
             .pending_mail(100)
             .await
             .unwrap()

@@ -83,7 +83,7 @@ async fn email_link_flow_through_stream_and_ses() {
     let d = deploy(true).await;
     let mut stream = StreamReader::open(&d.table).await;
     let email = unique_email();
-    let user = add_user(&*d.app.reset.store, &config(), &email).await;
+    let user = add_user(&**d.app.reset.store(), &config(), &email).await;
     stream.next_event().await; // the setup's writes
 
     let resp = Function::RequestReset
@@ -132,7 +132,7 @@ async fn email_link_flow_through_stream_and_ses() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.body().as_ref(), b"{}");
 
-    let stored = d.app.reset.store.user(&user.id).await.unwrap().unwrap();
+    let stored = d.app.reset.store().user(&user.id).await.unwrap().unwrap();
     let hasher = CredentialHasher::new(config().hash_params);
     let hash = stored.password_hash.unwrap();
     assert!(matches!(
@@ -177,7 +177,7 @@ async fn email_link_flow_through_stream_and_ses() {
 async fn unknown_email_gets_the_same_answer_and_no_mail() {
     let d = deploy(true).await;
     let known = unique_email();
-    add_user(&*d.app.reset.store, &config(), &known).await;
+    add_user(&**d.app.reset.store(), &config(), &known).await;
     let mut stream = StreamReader::open(&d.table).await;
     stream.next_event().await;
     // The kinds of the items written, one per item: moto reports an
@@ -226,7 +226,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
     let d = deploy(false).await;
     let mut stream = StreamReader::open(&d.table).await;
     let email = unique_email();
-    add_user(&*d.app.reset.store, &config(), &email).await;
+    add_user(&**d.app.reset.store(), &config(), &email).await;
     stream.next_event().await;
 
     let resp = Function::RequestReset
@@ -256,7 +256,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
         "only the outbox record is reported"
     );
     assert_eq!(
-        d.app.reset.store.pending_mail(10).await.unwrap().len(),
+        d.app.reset.store().pending_mail(10).await.unwrap().len(),
         1,
         "the item stays queued"
     );
@@ -264,7 +264,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
     let user = d
         .app
         .reset
-        .store
+        .store()
         .user_by_email(&EmailAddress::parse(&email).unwrap())
         .await
         .unwrap();

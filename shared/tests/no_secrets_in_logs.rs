@@ -48,7 +48,7 @@ struct Secrets {
 }
 
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
-    let store = app.reset.store.clone();
+    let store = app.reset.store().clone();
     let email = unique_email();
     add_user(&*store, &config(), &email).await;
     let key = add_key(&*store, &[Scope::ResetRequest]).await;

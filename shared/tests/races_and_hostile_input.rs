@@ -752,7 +752,7 @@ async fn hostile_bodies_get_the_dialects_4xx_never_a_5xx() {
     }
 
     // None of it changed the account, queued mail, or spent its credentials.
-    let store = &*app.reset.store;
+    let store = &**app.reset.store();
     let after = store.user(&s.user.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, CredentialVersion(0));
     assert!(store.pending_mail(10).await.unwrap().is_empty());
@@ -918,7 +918,7 @@ async fn a_10_000_character_password_is_refused_before_hashing() {
     }
 
     // Nothing was spent: the token, the code's attempts, the account.
-    let store = &*app.reset.store;
+    let store = &**app.reset.store();
     let after = store.user(&s.user.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, CredentialVersion(0));
     assert_eq!(

@@ -28,8 +28,8 @@ async fn app_with(config: &rekey::Config) -> (App, Embedded) {
 /// too) is then marked delivered.
 async fn take_link(app: &App, config: &rekey::Config) -> String {
     let mut links = Vec::new();
-    for item in app.reset.store.pending_mail(10).await.unwrap() {
-        app.reset.store.mail_delivered(&item.id).await.unwrap();
+    for item in app.reset.store().pending_mail(10).await.unwrap() {
+        app.reset.store().mail_delivered(&item.id).await.unwrap();
         if let MailMessage::ResetLink { link, .. } =
             MailJob::open(&config.keys, &item).unwrap().message
         {
@@ -69,7 +69,7 @@ async fn signed_link_flow_and_refusals() {
     let config = config();
     let (app, _e) = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&*app.reset.store, &config, &email).await;
+    let user = add_user(&**app.reset.store(), &config, &email).await;
 
     for login in [json!(email), json!(unique_email()), json!("not-an-email")] {
         let resp = Function::SendResetLink
@@ -98,7 +98,7 @@ async fn signed_link_flow_and_refusals() {
     );
     let mut tampered = signed_body(&q, NEW_PASSWORD);
     tampered["user_id"] = json!(
-        add_user(&*app.reset.store, &config, &unique_email())
+        add_user(&**app.reset.store(), &config, &unique_email())
             .await
             .id
             .as_str()
@@ -152,7 +152,7 @@ async fn signed_link_flow_and_refusals() {
         signed_reset(&app, good.clone()).await,
         (200, json!({"detail": "Reset password successful"}))
     );
-    let stored = app.reset.store.user(&user.id).await.unwrap().unwrap();
+    let stored = app.reset.store().user(&user.id).await.unwrap().unwrap();
     let hasher = CredentialHasher::new(config.hash_params);
     assert!(matches!(
         hasher.verify(NEW_PASSWORD, stored.password_hash.as_ref().unwrap()),
@@ -171,7 +171,7 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let old_secret = rekey::crypto::ServiceSecret::generate().1;
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
     let (app_before, e) = app_with(&before).await;
-    let user = add_user(&*app_before.reset.store, &before, &unique_email()).await;
+    let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
     let body = |app: &App, ts: i64| json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": app.reset.link_signature(&user, ts), "password": NEW_PASSWORD});
     let day = 24 * 3600;
     assert_eq!(
@@ -296,7 +296,7 @@ async fn recovery_resets_and_logs_in() {
     let config = config();
     let (app, _e) = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&*app.reset.store, &config, &email).await;
+    let user = add_user(&**app.reset.store(), &config, &email).await;
 
     let unknown = recover(&app, &unique_email()).await;
     let known = recover(&app, &email).await;
@@ -351,7 +351,7 @@ async fn recovery_resets_and_logs_in() {
     let digest = rekey::crypto::SecretDigest::of(refresh);
     assert!(
         app.reset
-            .store
+            .store()
             .refresh_token(&digest)
             .await
             .unwrap()
@@ -424,9 +424,9 @@ async fn link_tokens_are_shared_by_the_link_contracts() {
     let config = config();
     let (app, _e) = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
-    add_user(&*app.reset.store, &config, email.as_str()).await;
+    add_user(&**app.reset.store(), &config, email.as_str()).await;
     app.reset
-        .request_link(&email, &app.reset.links.default, &ClientInfo::default())
+        .request_link(&email, &app.reset.links().default, &ClientInfo::default())
         .await
         .unwrap();
     let token = query(&take_link(&app, &config).await)["token"].clone();

@@ -136,7 +136,7 @@ impl Env {
     async fn user(&self) -> (User, String) {
         let email = unique_email();
         (
-            add_user(&*self.app.reset.store, &self.config, &email).await,
+            add_user(&**self.app.reset.store(), &self.config, &email).await,
             email,
         )
     }
@@ -152,12 +152,12 @@ impl Env {
                 .hash(&NewPassword::normalize(OLD_PASSWORD))
                 .unwrap(),
         );
-        self.app.reset.store.insert_user(&user).await.unwrap();
+        self.app.reset.store().insert_user(&user).await.unwrap();
         user
     }
 
     async fn pending(&self) -> Vec<MailJob> {
-        let items = self.app.reset.store.pending_mail(10).await.unwrap();
+        let items = self.app.reset.store().pending_mail(10).await.unwrap();
         items
             .iter()
             .map(|item| {
@@ -168,13 +168,18 @@ impl Env {
 
     /// Opens and removes the queued mail.
     async fn take_mail(&self) -> Vec<MailJob> {
-        let items = self.app.reset.store.pending_mail(10).await.unwrap();
+        let items = self.app.reset.store().pending_mail(10).await.unwrap();
         let mut jobs = Vec::new();
         for item in items {
             jobs.push(
                 MailJob::open(&self.config.keys, &item).expect("sealed with the service key"),
             );
-            self.app.reset.store.mail_delivered(&item.id).await.unwrap();
+            self.app
+                .reset
+                .store()
+                .mail_delivered(&item.id)
+                .await
+                .unwrap();
         }
         jobs
     }
@@ -183,7 +188,7 @@ impl Env {
         let hash = self
             .app
             .reset
-            .store
+            .store()
             .user(user)
             .await
             .unwrap()
@@ -543,7 +548,7 @@ async fn keys_content_types_and_sizes_in_each_dialect() {
     let env = env().await;
     let (user, _) = env.user().await;
     let id = user.id.as_str();
-    let reset_request_key = add_key(&*env.app.reset.store, &[Scope::ResetRequest]).await;
+    let reset_request_key = add_key(&**env.app.reset.store(), &[Scope::ResetRequest]).await;
     let unknown = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     let big = json!({"returnCode": {}, "pad": "x".repeat(17 * 1024)}).to_string();
     for via in BOTH {
@@ -775,7 +780,7 @@ async fn an_expired_code_is_failed_precondition() {
     let stored = env
         .app
         .reset
-        .store
+        .store()
         .reset_code(&user.id)
         .await
         .unwrap()
@@ -986,7 +991,7 @@ async fn a_password_change_voids_the_outstanding_code() {
         .reset
         .request_link(
             &address,
-            &env.app.reset.links.default,
+            &env.app.reset.links().default,
             &ClientInfo::default(),
         )
         .await

@@ -104,7 +104,7 @@ pub async fn recover(app: &App, req: Request) -> Response<Body> {
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
         app.reset
-            .request_link(&email, &app.reset.links.recover, &client)
+            .request_link(&email, &app.reset.links().recover, &client)
             .await?;
         Ok(http::json_response(200, &Empty {}))
     }

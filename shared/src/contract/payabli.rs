@@ -100,7 +100,7 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         }
         _ => {}
     }
-    let link = app.reset.links.for_entry(body.entry.as_deref());
+    let link = app.reset.links().for_entry(body.entry.as_deref());
     app.reset
         .request_link(&email, link, &http::client_info(req))
         .await?;

@@ -481,7 +481,7 @@ fn delivery(
         Some(raw) => {
             let template = CodeUrlTemplate::parse(raw)
                 .map_err(|e| RequestError::invalid("sendLink.urlTemplate", e))?;
-            if !app.reset.links.origin_allowed(&template.origin()) {
+            if !app.reset.links().origin_allowed(&template.origin()) {
                 return Err(RequestError::invalid(
                     "sendLink.urlTemplate",
                     "sendLink.urlTemplate points to an origin that is not allowed",

@@ -1,0 +1,320 @@
+//! The password-change path every flow ends in: the policy check, the
+//! conditional write, the current-password check, and the audit trail.
+
+use crate::domain::{
+    AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User, expiry, now,
+};
+use crate::password::{NewPassword, PolicyRule, PolicyViolation, Verification};
+use crate::store::StoreError;
+
+use super::{ResetError, ResetService};
+
+/// A password write either fails for a domain reason or loses a race to
+/// another write; callers say what the race means for their credential.
+pub(super) enum SetPasswordError {
+    Reset(ResetError),
+    LostRace,
+}
+
+impl From<ResetError> for SetPasswordError {
+    fn from(e: ResetError) -> Self {
+        SetPasswordError::Reset(e)
+    }
+}
+
+impl ResetService {
+    /// The hashes a new password must differ from: the current one first,
+    /// then the history, as many as the policy keeps.
+    fn recent_hashes(&self, user: &User) -> Vec<String> {
+        user.password_hash
+            .iter()
+            .chain(user.password_history.iter())
+            .take(self.config.policy.history)
+            .cloned()
+            .collect()
+    }
+
+    /// Applies the policy; for a known user also the email and history rules.
+    pub async fn check_password(
+        &self,
+        raw: &str,
+        user: Option<&User>,
+    ) -> Result<NewPassword, ResetError> {
+        let policy = &self.config.policy;
+        let password = NewPassword::normalize(raw);
+        let mut failed = policy.check(&password, user.map(|u| u.email.as_str()));
+        if failed.is_empty()
+            && policy.history > 0
+            && let Some(user) = user
+        {
+            let recent = self.recent_hashes(user);
+            if self
+                .hasher
+                .matches_any_off_executor(&password, recent)
+                .await
+            {
+                failed.push(PolicyViolation {
+                    rule: PolicyRule::Reused,
+                    message: format!("must differ from the last {} passwords", policy.history),
+                });
+            }
+        }
+        if failed.is_empty() {
+            Ok(password)
+        } else {
+            Err(ResetError::WeakPassword(failed))
+        }
+    }
+
+    /// Hashes a checked password, then writes it while consuming
+    /// `redemption`, in one conditional transaction.
+    pub(super) async fn set_password(
+        &self,
+        user: &User,
+        password: NewPassword,
+        redemption: Redemption,
+        session: Option<RefreshToken>,
+        action: &'static str,
+        client: &ClientInfo,
+    ) -> Result<PasswordChange, SetPasswordError> {
+        let new_hash = self
+            .hasher
+            .hash_off_executor(password)
+            .await
+            .map_err(|e| ResetError::Internal(e.to_string()))?;
+        let change = self.password_change(user, new_hash, session, action, client);
+        self.store
+            .change_password(&change, &redemption)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => SetPasswordError::LostRace,
+                other => SetPasswordError::Reset(other.into()),
+            })?;
+        tracing::info!(user_id = %user.id, outbox_id = %change.notice.id, "password changed");
+        crate::metrics::count(crate::metrics::Metric::ResetsCompleted);
+        self.mail_queued();
+        Ok(change)
+    }
+
+    fn password_change(
+        &self,
+        user: &User,
+        new_hash: String,
+        session: Option<RefreshToken>,
+        action: &'static str,
+        client: &ClientInfo,
+    ) -> PasswordChange {
+        let changed_at = now();
+        PasswordChange {
+            user_id: user.id.clone(),
+            expected: user.credential_version,
+            new_hash,
+            history: self.recent_hashes(user),
+            changed_at,
+            notice: self.password_changed_mail(user, changed_at, client),
+            session,
+            audit: self.audit_event(user, action, "success", client),
+        }
+    }
+
+    /// Whether `password` is the user's current password. A match against a
+    /// hash that is not argon2id with the configured parameters (an older
+    /// cost, or bcrypt / Django pbkdf2_sha256 from an import) upgrades the
+    /// stored hash, conditionally on it being unchanged; the upgrade is not
+    /// a password change (no new credential version, no mail).
+    pub async fn verify_password(&self, user: &User, password: &str) -> Result<bool, ResetError> {
+        let Some(hash) = user.password_hash.clone() else {
+            return Ok(false);
+        };
+        let hasher = self.hasher.clone();
+        let password = zeroize::Zeroizing::new(password.to_string());
+        let (verdict, password) = tokio::task::spawn_blocking(move || {
+            let verdict = hasher.verify(&password, &hash);
+            (verdict, password)
+        })
+        .await
+        .map_err(|e| ResetError::Internal(e.to_string()))?;
+        match verdict {
+            Verification::Mismatch => Ok(false),
+            Verification::Match {
+                needs_rehash: false,
+            } => Ok(true),
+            Verification::Match { needs_rehash: true } => {
+                let upgraded = self
+                    .hasher
+                    .hash_off_executor(NewPassword::normalize(&password))
+                    .await
+                    .map_err(|e| ResetError::Internal(e.to_string()))?;
+                let old = user.password_hash.as_deref().unwrap_or_default();
+                match self
+                    .store
+                    .update_password_hash(&user.id, old, &upgraded)
+                    .await
+                {
+                    Ok(()) => tracing::info!(user_id = %user.id, "password hash upgraded"),
+                    // Changed meanwhile: the newer hash stands.
+                    Err(StoreError::Conflict(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(user_id = %user.id, error = %e, "password hash not upgraded")
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    pub(super) fn audit_event(
+        &self,
+        user: &User,
+        action: &str,
+        outcome: &str,
+        client: &ClientInfo,
+    ) -> AuditEvent {
+        let at = now();
+        AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id.clone(),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+            at,
+            source_ip: client.source_ip.clone(),
+            user_agent: client.user_agent.clone(),
+            expires_at: expiry(at, self.config.limits.audit_retention),
+        }
+    }
+
+    /// Records a refusal against a known account; an audit outage must not
+    /// turn a 4xx into a 503, so it is only logged.
+    pub(super) async fn audit_refusal(
+        &self,
+        user: &User,
+        action: &str,
+        outcome: &str,
+        client: &ClientInfo,
+    ) {
+        let event = self.audit_event(user, action, outcome, client);
+        if let Err(e) = self.store.record_audit(&event).await {
+            tracing::warn!(user_id = %user.id, error = %e, "audit event not recorded");
+        }
+    }
+}
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::super::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
+    use crate::ResetError;
+    use crate::domain::{ClientInfo, Redemption};
+    use crate::password::PolicyRule;
+
+    fn reused(result: &Result<crate::password::NewPassword, ResetError>) -> bool {
+        matches!(result, Err(ResetError::WeakPassword(v)) if v.iter().any(|p| p.rule == PolicyRule::Reused))
+    }
+
+    #[tokio::test]
+    async fn history_refuses_the_last_passwords_the_policy_keeps() {
+        let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        assert!(reused(
+            &f.service.check_password(OLD_PASSWORD, Some(&user)).await
+        ));
+        // Without a user there is no history to compare against.
+        assert!(f.service.check_password(OLD_PASSWORD, None).await.is_ok());
+
+        let passwords = [NEW_PASSWORD, "Third-Lantern-77-Orbit"];
+        let mut current = user;
+        for next in passwords {
+            let checked = f
+                .service
+                .check_password(next, Some(&current))
+                .await
+                .unwrap();
+            f.service
+                .set_password(&current, checked, Redemption::Nothing, None, "t", &client)
+                .await
+                .ok()
+                .unwrap();
+            current = f.reload(&current).await;
+        }
+        // Two kept: the current one and the one before; the first has aged out.
+        assert!(reused(
+            &f.service.check_password(passwords[1], Some(&current)).await
+        ));
+        assert!(reused(
+            &f.service.check_password(passwords[0], Some(&current)).await
+        ));
+        assert!(
+            f.service
+                .check_password(OLD_PASSWORD, Some(&current))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn without_history_only_the_policy_applies() {
+        let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "0")]).await;
+        let user = f.add_user("ada@example.com").await;
+        assert!(
+            f.service
+                .check_password(OLD_PASSWORD, Some(&user))
+                .await
+                .is_ok()
+        );
+        assert!(matches!(
+            f.service.check_password("short", Some(&user)).await,
+            Err(ResetError::WeakPassword(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_change_bumps_the_version_and_queues_the_notice() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        let checked = f
+            .service
+            .check_password(NEW_PASSWORD, Some(&user))
+            .await
+            .unwrap();
+        let change = f
+            .service
+            .set_password(&user, checked, Redemption::Nothing, None, "t", &client)
+            .await
+            .ok()
+            .unwrap();
+        assert_eq!(change.expected, user.credential_version);
+        let stored = f.reload(&user).await;
+        assert_eq!(stored.credential_version, user.credential_version.next());
+        assert!(
+            f.service
+                .verify_password(&stored, NEW_PASSWORD)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !f.service
+                .verify_password(&stored, OLD_PASSWORD)
+                .await
+                .unwrap()
+        );
+        let pending = f.service.store.pending_mail(10).await.unwrap();
+        assert_eq!(
+            pending.iter().map(|m| &m.id).collect::<Vec<_>>(),
+            [&change.notice.id]
+        );
+
+        // A second write from the same stale view loses the race.
+        let again = f
+            .service
+            .check_password("Third-Lantern-77-Orbit", None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            f.service
+                .set_password(&user, again, Redemption::Nothing, None, "t", &client)
+                .await,
+            Err(super::SetPasswordError::LostRace)
+        ));
+    }
+}

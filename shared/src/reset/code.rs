@@ -1,0 +1,396 @@
+//! Zitadel's reset codes: a short code per user, returned or mailed, and
+//! SetPassword with a code, the current password, or an admin's key.
+
+use crate::crypto::short_code;
+use crate::domain::{
+    ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId, now,
+};
+use crate::link::CodeUrlTemplate;
+use crate::store::StoreError;
+
+use super::change::SetPasswordError;
+use super::{ResetError, ResetService};
+
+/// Zitadel's `details`: the account's change sequence, when, and its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeDetails {
+    pub sequence: u64,
+    pub change_date: UnixTime,
+    pub resource_owner: String,
+}
+
+/// How a Zitadel code reaches the user.
+pub enum CodeDelivery {
+    /// Returned to the caller; nothing is sent.
+    ReturnCode,
+    /// Mailed as a link from the client's template, or the configured one.
+    SendLink(Option<CodeUrlTemplate>),
+}
+
+/// What proves the caller may set a user's password (Zitadel SetPassword).
+pub enum PasswordProof {
+    Code(String),
+    CurrentPassword(String),
+    /// No proof; only for keys with `users:admin`.
+    None,
+}
+
+/// The key purpose codes are digested and compared under.
+const CODE_PURPOSE: &str = "reset-code";
+
+impl ResetService {
+    fn org_of(&self, user: &User) -> String {
+        user.org
+            .clone()
+            .unwrap_or_else(|| self.config.default_org.clone())
+    }
+
+    fn details(&self, user: &User, sequence: u64, change_date: UnixTime) -> ChangeDetails {
+        ChangeDetails {
+            sequence,
+            change_date,
+            resource_owner: self.org_of(user),
+        }
+    }
+
+    /// An enabled account, or `UserNotFound`: Zitadel does not tell a
+    /// disabled user from a missing one.
+    async fn code_user(&self, user_id: &UserId) -> Result<User, ResetError> {
+        self.store
+            .user(user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(ResetError::UserNotFound)
+    }
+
+    /// Zitadel PasswordReset: a new code for the user, replacing any earlier
+    /// one; returned or mailed. Returns the code only for `ReturnCode`.
+    pub async fn issue_code(
+        &self,
+        user_id: &UserId,
+        delivery: CodeDelivery,
+        client: &ClientInfo,
+    ) -> Result<(ChangeDetails, Option<String>), ResetError> {
+        crate::metrics::count(crate::metrics::Metric::ResetsRequested);
+        let user = self.code_user(user_id).await?;
+        let codes = &self.config.codes;
+        let code = short_code(codes.length);
+        let stored = ResetCode::issue(
+            user.id.clone(),
+            self.code_digest(&user.id, &code),
+            user.credential_version,
+            codes.ttl,
+        );
+        let (mail, returned) = match delivery {
+            CodeDelivery::ReturnCode => (None, Some(code.clone())),
+            CodeDelivery::SendLink(template) => {
+                let template = template.as_ref().unwrap_or(&self.config.links.code);
+                let link = template.render(user.id.as_str(), &code, &self.org_of(&user));
+                let mail = self.reset_mail(&user, link, Some(code), stored.expires_at, client);
+                (Some(mail), None)
+            }
+        };
+        let sequence = self
+            .store
+            .replace_reset_code(&stored, mail.as_ref())
+            .await?;
+        tracing::info!(user_id = %user.id, mailed = mail.is_some(), "reset code issued");
+        if mail.is_some() {
+            self.mail_queued();
+        }
+        Ok((self.details(&user, sequence, stored.issued_at), returned))
+    }
+
+    fn code_digest(&self, user: &UserId, code: &str) -> String {
+        hex::encode(
+            self.config
+                .keys
+                .sign(CODE_PURPOSE, &[user.as_str().as_bytes(), code.as_bytes()]),
+        )
+    }
+
+    /// Zitadel SetPassword: with the user's code, the current password, or
+    /// (for admins) nothing.
+    pub async fn set_password_with_proof(
+        &self,
+        user_id: &UserId,
+        raw_password: &str,
+        proof: PasswordProof,
+        key: &ApiKey,
+        client: &ClientInfo,
+    ) -> Result<ChangeDetails, ResetError> {
+        let user = self.code_user(user_id).await?;
+        // The policy first: a weak password must not cost a code attempt.
+        let password = self.check_password(raw_password, Some(&user)).await?;
+        let action = match &proof {
+            PasswordProof::Code(_) => "password_reset_code",
+            PasswordProof::CurrentPassword(_) => "password_change",
+            PasswordProof::None => "password_set_by_admin",
+        };
+        let redemption = match proof {
+            PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
+            PasswordProof::CurrentPassword(current) => {
+                let current = zeroize::Zeroizing::new(current);
+                if !self.verify_password(&user, &current).await? {
+                    self.audit_refusal(&user, "password_change", "wrong_current_password", client)
+                        .await;
+                    return Err(ResetError::WrongCurrentPassword);
+                }
+                Redemption::Nothing
+            }
+            PasswordProof::None if key.allows(Scope::UsersAdmin) => Redemption::Nothing,
+            PasswordProof::None => return Err(ResetError::VerificationRequired),
+        };
+        let change = match self
+            .set_password(&user, password, redemption.clone(), None, action, client)
+            .await
+        {
+            Ok(change) => change,
+            Err(SetPasswordError::LostRace) => {
+                return Err(match redemption {
+                    Redemption::Code { .. } => ResetError::CodeExpired,
+                    _ => ResetError::Unavailable("the account changed meanwhile; retry".into()),
+                });
+            }
+            Err(SetPasswordError::Reset(e)) => return Err(e),
+        };
+        // The store bumped the sequence with the change; read what it left.
+        let sequence = self
+            .store
+            .user(&user.id)
+            .await?
+            .map_or(user.sequence + 1, |u| u.sequence);
+        Ok(self.details(&user, sequence, change.changed_at))
+    }
+
+    /// Claims an attempt, then compares in constant time. At most
+    /// `max_attempts` comparisons happen per code, however many arrive at once.
+    async fn verify_code(
+        &self,
+        user: &User,
+        presented: &str,
+        client: &ClientInfo,
+    ) -> Result<Redemption, ResetError> {
+        // Guesses per user across codes: a new code does not buy new guesses.
+        self.over_limit(
+            &format!("code:{}", user.id),
+            3600,
+            self.config.limits.code_attempts_per_hour,
+        )
+        .await?;
+        let code = self
+            .store
+            .reset_code(&user.id)
+            .await?
+            .ok_or(ResetError::CodeExpired)?;
+        if code.credential_version != user.credential_version || code.expires_at <= now() {
+            return Err(ResetError::CodeExpired);
+        }
+        match self
+            .store
+            .claim_code_attempt(&user.id, code.issued_at, self.config.codes.max_attempts)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(ResetError::CodeExpired),
+            Err(e) => return Err(e.into()),
+        }
+        let presented = presented.trim().to_ascii_uppercase();
+        let expected =
+            hex::decode(&code.digest).map_err(|e| ResetError::Internal(e.to_string()))?;
+        if !self.config.keys.verify(
+            CODE_PURPOSE,
+            &[user.id.as_str().as_bytes(), presented.as_bytes()],
+            &expected,
+        ) {
+            tracing::info!(user_id = %user.id, attempt = code.attempts + 1, "wrong reset code");
+            self.audit_refusal(user, "password_reset_code", "code_mismatch", client)
+                .await;
+            return Err(ResetError::CodeMismatch);
+        }
+        Ok(Redemption::Code {
+            issued_at: code.issued_at,
+        })
+    }
+}
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
+    use super::{CodeDelivery, PasswordProof};
+    use crate::ResetError;
+    use crate::domain::{ApiKey, ClientInfo, Scope, User, now};
+
+    fn key(scopes: &[Scope]) -> ApiKey {
+        ApiKey {
+            digest: crate::crypto::SecretDigest::of("k"),
+            name: "test".into(),
+            scopes: scopes.to_vec(),
+            created_at: now(),
+            revoked: false,
+        }
+    }
+
+    async fn returned_code(f: &Fixture, user: &User) -> String {
+        let (_, code) = f
+            .service
+            .issue_code(&user.id, CodeDelivery::ReturnCode, &ClientInfo::default())
+            .await
+            .unwrap();
+        code.unwrap()
+    }
+
+    fn wrong(code: &str) -> String {
+        let first = if code.starts_with('A') { "B" } else { "A" };
+        format!("{first}{}", &code[1..])
+    }
+
+    async fn with_code(f: &Fixture, user: &User, code: &str) -> Result<(), ResetError> {
+        f.service
+            .set_password_with_proof(
+                &user.id,
+                NEW_PASSWORD,
+                PasswordProof::Code(code.to_string()),
+                &key(&[Scope::UsersWrite]),
+                &ClientInfo::default(),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn a_code_sets_the_password_once() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let code = returned_code(&f, &user).await;
+        assert_eq!(code.len(), f.config.codes.length);
+        let details = f
+            .service
+            .set_password_with_proof(
+                &user.id,
+                NEW_PASSWORD,
+                // Pasted in lower case, with a stray space: still the code.
+                PasswordProof::Code(format!(" {} ", code.to_lowercase())),
+                &key(&[Scope::UsersWrite]),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap();
+        let stored = f.reload(&user).await;
+        assert_eq!(details.sequence, stored.sequence);
+        assert_eq!(details.resource_owner, f.config.default_org);
+        assert!(matches!(
+            with_code(&f, &user, &code).await,
+            Err(ResetError::CodeExpired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn wrong_guesses_use_up_the_codes_attempts() {
+        let f = fixture_with(&[("REKEY_CODE_MAX_ATTEMPTS", "3")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let code = returned_code(&f, &user).await;
+        for _ in 0..3 {
+            assert!(matches!(
+                with_code(&f, &user, &wrong(&code)).await,
+                Err(ResetError::CodeMismatch)
+            ));
+        }
+        assert!(matches!(
+            with_code(&f, &user, &code).await,
+            Err(ResetError::CodeExpired)
+        ));
+        // A new code brings new attempts.
+        let fresh = returned_code(&f, &user).await;
+        with_code(&f, &user, &fresh).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_weak_password_costs_no_attempt() {
+        let f = fixture_with(&[("REKEY_CODE_MAX_ATTEMPTS", "1")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let code = returned_code(&f, &user).await;
+        let weak = f
+            .service
+            .set_password_with_proof(
+                &user.id,
+                "short",
+                PasswordProof::Code(wrong(&code)),
+                &key(&[Scope::UsersWrite]),
+                &ClientInfo::default(),
+            )
+            .await;
+        assert!(matches!(weak, Err(ResetError::WeakPassword(_))));
+        with_code(&f, &user, &code).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn guesses_per_user_are_limited_across_codes() {
+        let f = fixture_with(&[("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "2")]).await;
+        let user = f.add_user("ada@example.com").await;
+        for _ in 0..2 {
+            let code = returned_code(&f, &user).await;
+            assert!(matches!(
+                with_code(&f, &user, &wrong(&code)).await,
+                Err(ResetError::CodeMismatch)
+            ));
+        }
+        let code = returned_code(&f, &user).await;
+        assert!(matches!(
+            with_code(&f, &user, &code).await,
+            Err(ResetError::RateLimited { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn other_proofs_and_unknown_users() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        let set = |proof, scopes: &'static [Scope]| {
+            let f = &f;
+            let id = user.id.clone();
+            let client = client.clone();
+            async move {
+                f.service
+                    .set_password_with_proof(&id, NEW_PASSWORD, proof, &key(scopes), &client)
+                    .await
+            }
+        };
+        assert!(matches!(
+            set(PasswordProof::None, &[Scope::UsersWrite]).await,
+            Err(ResetError::VerificationRequired)
+        ));
+        assert!(matches!(
+            set(
+                PasswordProof::CurrentPassword("nope".into()),
+                &[Scope::UsersWrite]
+            )
+            .await,
+            Err(ResetError::WrongCurrentPassword)
+        ));
+        let events = f.service.store.audit_events(&user.id, 10).await.unwrap();
+        assert_eq!(events[0].outcome, "wrong_current_password");
+        set(
+            PasswordProof::CurrentPassword(OLD_PASSWORD.into()),
+            &[Scope::UsersWrite],
+        )
+        .await
+        .unwrap();
+        f.service
+            .store
+            .set_user_disabled(&user.id, true)
+            .await
+            .unwrap();
+        assert!(matches!(
+            set(PasswordProof::None, &[Scope::UsersAdmin]).await,
+            Err(ResetError::UserNotFound)
+        ));
+        assert!(matches!(
+            f.service
+                .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+                .await,
+            Err(ResetError::UserNotFound)
+        ));
+    }
+}

@@ -1,0 +1,130 @@
+//! The reset operations every contract is built from. Contracts parse and
+//! render; this module decides.
+//!
+//! One file per flow, each adding its own `impl ResetService` block:
+//! `guard` (API keys, limits, the decoy), `link` (link tokens), `session`
+//! (log-in after recovery), `code` (Zitadel codes), `signed` (signed links),
+//! and `change` (the password-change path they all end in). `mail` builds
+//! the messages they queue.
+
+use std::sync::Arc;
+
+use crate::config::{Config, LinkTemplates};
+use crate::password::{CredentialHasher, PolicyViolation};
+use crate::store::{Store, StoreError};
+
+mod change;
+mod code;
+mod guard;
+mod link;
+mod mail;
+mod session;
+mod signed;
+
+pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
+pub use session::{AccessClaims, Session};
+
+use crate::domain::Scope;
+
+/// What can go wrong in a reset, independent of any contract's dialect.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("missing or unknown API key")]
+    Unauthenticated,
+    #[error("API key lacks scope {}", .0.as_str())]
+    Forbidden(Scope),
+    /// Unknown, malformed, expired, or voided by a password change: the
+    /// client is told nothing more specific.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error("token already used")]
+    UsedToken,
+    #[error("password does not meet the policy")]
+    WeakPassword(Vec<PolicyViolation>),
+    #[error("no such user")]
+    UserNotFound,
+    /// No code, an expired one, one voided by a password change or by too
+    /// many attempts.
+    #[error("the code is expired or no longer valid; request a new one")]
+    CodeExpired,
+    #[error("the code is wrong")]
+    CodeMismatch,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("a verification code or the current password is required")]
+    VerificationRequired,
+    #[error("invalid signature")]
+    InvalidSignature,
+    #[error("signature expired")]
+    SignatureExpired,
+    /// A delivery channel or feature this deployment does not have.
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
+    /// Past a limit; try again after this many seconds.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupt data; detail is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ResetError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ResetError::Unavailable(m),
+            other => ResetError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Called after mail is queued: the local server wakes its outbox worker.
+pub type MailQueuedHook = Arc<dyn Fn() + Send + Sync>;
+
+/// The reset domain over one store. The configuration is kept whole and read
+/// where a flow needs it; only the hasher is built from it once.
+#[derive(Clone)]
+pub struct ResetService {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    hasher: CredentialHasher,
+    on_mail_queued: Option<MailQueuedHook>,
+}
+
+impl ResetService {
+    pub fn new(config: &Config, store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            hasher: CredentialHasher::new(config.hash_params),
+            config: Arc::new(config.clone()),
+            on_mail_queued: None,
+        }
+    }
+
+    /// Runs `hook` after every queued mail (the local server wakes its
+    /// outbox worker with it; in AWS the table's stream does that).
+    pub fn with_mail_queued_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_mail_queued = Some(Arc::new(hook));
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Where links point: contracts choose the template per request.
+    pub fn links(&self) -> &LinkTemplates {
+        &self.config.links
+    }
+
+    fn mail_queued(&self) {
+        if let Some(hook) = &self.on_mail_queued {
+            hook();
+        }
+    }
+}
+
+/// What the flows' unit tests share: a service over a fresh embedded store.
+#[cfg(all(test, feature = "embedded"))]
+mod testing;

@@ -1,0 +1,96 @@
+//! A service over a fresh embedded store, for the flows' unit tests.
+
+use std::sync::Arc;
+
+use crate::config::{Config, EnvReader};
+use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
+use crate::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use crate::password::NewPassword;
+use crate::store::embedded::EmbeddedStore;
+
+use super::ResetService;
+
+pub const OLD_PASSWORD: &str = "Old-Passw0rd-kept-long";
+pub const NEW_PASSWORD: &str = "Fresh-Horse-42-Battery";
+
+pub struct Fixture {
+    pub service: ResetService,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+}
+
+/// Generous limits (flows here repeat requests quickly) and cheap hashing,
+/// overridden by `extra`.
+pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
+    let secret = ServiceSecret::generate().1;
+    let vars: Vec<(String, String)> = [
+        ("REKEY_SECRET", secret.as_str()),
+        (
+            "REKEY_RESET_URL",
+            "https://app.example.com/reset?token={token}",
+        ),
+        ("REKEY_LIMIT_EMAIL_PER_MINUTE", "1000"),
+        ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
+        ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
+        ("REKEY_ARGON2_MEMORY_KIB", "1024"),
+        ("REKEY_ARGON2_ITERATIONS", "1"),
+    ]
+    .iter()
+    .chain(extra.iter())
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut env = EnvReader::new(move |k| {
+        vars.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    });
+    let config = Config::read(&mut env);
+    env.finish().expect("test configuration is valid");
+    let config = config.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    Fixture {
+        service: ResetService::new(&config, Arc::new(store)),
+        config,
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    /// A named user with `OLD_PASSWORD`.
+    pub async fn add_user(&self, email: &str) -> User {
+        let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());
+        user.name = Some("Ada Lovelace".into());
+        user.password_hash = Some(
+            self.service
+                .hasher
+                .hash(&NewPassword::normalize(OLD_PASSWORD))
+                .unwrap(),
+        );
+        self.service.store.insert_user(&user).await.unwrap();
+        user
+    }
+
+    /// The user as stored now.
+    pub async fn reload(&self, user: &User) -> User {
+        self.service.store.user(&user.id).await.unwrap().unwrap()
+    }
+
+    pub async fn add_key(&self, scopes: &[Scope]) -> String {
+        let secret = BearerSecret::generate(API_KEY_PREFIX);
+        self.service
+            .store
+            .insert_api_key(&ApiKey {
+                digest: secret.digest(),
+                name: "test".into(),
+                scopes: scopes.to_vec(),
+                created_at: now(),
+                revoked: false,
+            })
+            .await
+            .unwrap();
+        secret.expose().to_string()
+    }
+}
