@@ -121,31 +121,16 @@ impl ResetService {
 mod tests {
     use std::time::Duration;
 
-    use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
+    use super::super::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;
-    use crate::crypto::BearerSecret;
-    use crate::domain::{ClientInfo, EmailAddress, ResetGrant, User};
+    use crate::domain::{ClientInfo, EmailAddress};
     use crate::mail::{MailJob, MailMessage};
-
-    /// A grant stored for `user` as `request_link` stores one, valid for `ttl`.
-    async fn grant(f: &Fixture, user: &User, ttl: Duration) -> (BearerSecret, ResetGrant) {
-        let (token, grant) = ResetGrant::issue(user.id.clone(), user.credential_version, ttl);
-        let mail = f.service.reset_mail(
-            user,
-            "x".into(),
-            None,
-            grant.expires_at,
-            &ClientInfo::default(),
-        );
-        f.service.store.insert_grant(&grant, &mail).await.unwrap();
-        (token, grant)
-    }
 
     #[tokio::test]
     async fn a_fresh_token_inspects_without_being_consumed() {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
-        let (token, issued) = grant(&f, &user, Duration::from_secs(600)).await;
+        let (token, issued) = f.add_grant(&user, Duration::from_secs(600)).await;
         for _ in 0..2 {
             let (g, u) = f.service.inspect_token(token.expose()).await.unwrap();
             assert_eq!((g, u.id), (issued.clone(), user.id.clone()));
@@ -171,7 +156,7 @@ mod tests {
             ));
         }
         // A zero lifetime expires at the moment of issue.
-        let (token, _) = grant(&f, &user, Duration::ZERO).await;
+        let (token, _) = f.add_grant(&user, Duration::ZERO).await;
         assert!(matches!(
             f.service.inspect_token(token.expose()).await,
             Err(ResetError::InvalidToken)
@@ -182,8 +167,8 @@ mod tests {
     async fn a_redeemed_token_is_used_and_others_are_voided() {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
-        let (first, _) = grant(&f, &user, Duration::from_secs(600)).await;
-        let (second, _) = grant(&f, &user, Duration::from_secs(600)).await;
+        let (first, _) = f.add_grant(&user, Duration::from_secs(600)).await;
+        let (second, _) = f.add_grant(&user, Duration::from_secs(600)).await;
         let client = ClientInfo::default();
         f.service
             .reset_with_token(first.expose(), NEW_PASSWORD, &client)
@@ -212,7 +197,7 @@ mod tests {
     async fn a_disabled_account_voids_its_tokens() {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
-        let (token, _) = grant(&f, &user, Duration::from_secs(600)).await;
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
         f.service
             .store
             .set_user_disabled(&user.id, true)
@@ -228,7 +213,7 @@ mod tests {
     async fn a_weak_password_leaves_the_token_usable() {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
-        let (token, _) = grant(&f, &user, Duration::from_secs(600)).await;
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
         assert!(matches!(
             f.service
                 .reset_with_token(token.expose(), "short", &ClientInfo::default())

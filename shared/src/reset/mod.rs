@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, LinkTemplates};
+use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
 use crate::store::{Store, StoreError};
 
@@ -23,8 +24,6 @@ mod signed;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
 pub use session::{AccessClaims, Session};
-
-use crate::domain::Scope;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +124,5 @@ impl ResetService {
     }
 }
 
-/// What the flows' unit tests share: a service over a fresh embedded store.
 #[cfg(all(test, feature = "embedded"))]
 mod testing;

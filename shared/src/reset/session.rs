@@ -123,7 +123,7 @@ mod tests {
     use super::super::testing::{NEW_PASSWORD, fixture_with};
     use super::AccessClaims;
     use crate::ResetError;
-    use crate::domain::{ClientInfo, ResetGrant, now};
+    use crate::domain::{ClientInfo, now};
 
     fn claims(exp: i64, iss: &str, aud: &str) -> AccessClaims {
         AccessClaims {
@@ -174,16 +174,7 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        let link = |f: &super::super::testing::Fixture, user: &crate::domain::User| {
-            let (token, grant) =
-                ResetGrant::issue(user.id.clone(), user.credential_version, f.config.token_ttl);
-            let mail = f
-                .service
-                .reset_mail(user, "x".into(), None, grant.expires_at, &client);
-            (token, grant, mail)
-        };
-        let (token, grant, mail) = link(&f, &user);
-        f.service.store.insert_grant(&grant, &mail).await.unwrap();
+        let (token, _) = f.add_grant(&user, f.config.token_ttl).await;
         let session = f
             .service
             .reset_and_log_in(token.expose(), NEW_PASSWORD, &client)
@@ -206,8 +197,7 @@ mod tests {
 
         // Another reset moves the credential version on: the session is void.
         let changed = f.reload(&user).await;
-        let (token, grant, mail) = link(&f, &changed);
-        f.service.store.insert_grant(&grant, &mail).await.unwrap();
+        let (token, _) = f.add_grant(&changed, f.config.token_ttl).await;
         f.service
             .reset_with_token(token.expose(), "Third-Lantern-77-Orbit", &client)
             .await

@@ -1,10 +1,11 @@
 //! A service over a fresh embedded store, for the flows' unit tests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{Config, EnvReader};
 use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use crate::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use crate::domain::{ApiKey, ClientInfo, EmailAddress, ResetGrant, Scope, User, UserId, now};
 use crate::password::NewPassword;
 use crate::store::embedded::EmbeddedStore;
 
@@ -76,6 +77,25 @@ impl Fixture {
     /// The user as stored now.
     pub async fn reload(&self, user: &User) -> User {
         self.service.store.user(&user.id).await.unwrap().unwrap()
+    }
+
+    /// A grant for `user` stored with its mail as `request_link` stores one,
+    /// valid for `ttl`; the token is returned instead of mailed.
+    pub async fn add_grant(&self, user: &User, ttl: Duration) -> (BearerSecret, ResetGrant) {
+        let (token, grant) = ResetGrant::issue(user.id.clone(), user.credential_version, ttl);
+        let mail = self.service.reset_mail(
+            user,
+            "x".into(),
+            None,
+            grant.expires_at,
+            &ClientInfo::default(),
+        );
+        self.service
+            .store
+            .insert_grant(&grant, &mail)
+            .await
+            .unwrap();
+        (token, grant)
     }
 
     pub async fn add_key(&self, scopes: &[Scope]) -> String {
