@@ -206,13 +206,13 @@ impl ResetService {
     /// is kept only as a keyed digest.
     pub async fn limit_source(
         &self,
-        function: &str,
+        function: crate::routes::Function,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
         let Some(ip) = &client.source_ip else {
             return Ok(());
         };
-        let key = format!("source:{function}:{}", self.keys.log_ref(ip));
+        let key = format!("source:{}:{}", function.name(), self.keys.log_ref(ip));
         self.over_limit(&key, 60, self.limits.source_per_minute)
             .await
     }
