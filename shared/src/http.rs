@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::ClientInfo;
 
-/// SPEC section 3: larger bodies get 413.
+/// Every contract's body limit: larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Why a request could not be read; each contract renders it in its dialect.
@@ -51,7 +51,8 @@ fn is_json(req: &Request) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Reads a POST body as JSON: 415, 413 and 400 as SPEC section 3 says.
+/// Reads a POST body as JSON: 415 for another media type, 413 over the
+/// limit, 400 for anything that is not JSON, as every contract answers.
 /// Error messages name positions, never the values sent.
 pub fn json_value(req: &Request) -> Result<serde_json::Value, RequestError> {
     if !is_json(req) {

@@ -1,4 +1,4 @@
-//! POST /api/v2/account/recover/ (Recover an account, companion of seed 004). The operation lives in `rekey`; this binary only wires it to
+//! POST /api/v2/account/recover/ ("Recover an account", the account-reset contract's companion). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

@@ -1,4 +1,4 @@
-//! POST /api/User/authreset (Payabli, seed 001). The operation lives in `rekey`; this binary only wires it to
+//! POST /api/User/authreset (Payabli). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

@@ -1,4 +1,4 @@
-//! POST /v2/users/{userId}/password_reset and the Connect path /zitadel.user.v2.UserService/PasswordReset (Zitadel, seed 003). The operation lives in `rekey`; this binary only wires it to
+//! POST /v2/users/{userId}/password_reset and the Connect path /zitadel.user.v2.UserService/PasswordReset (Zitadel). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

@@ -1,4 +1,4 @@
-//! POST /api/v2/account/reset/ (reset and log in, seed 004). The operation lives in `rekey`; this binary only wires it to
+//! POST /api/v2/account/reset/ (the account-reset contract: reset and log in). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

@@ -1,4 +1,4 @@
-//! POST /api/v1/iam/accounts/reset-password/ (django-rest-registration, seed 000). The operation lives in `rekey`; this binary only wires it to
+//! POST /api/v1/iam/accounts/reset-password/ (django-rest-registration). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

@@ -1,4 +1,4 @@
-//! POST /auth/reset/password (Unleash, seed 002). The operation lives in `rekey`; this binary only wires it to
+//! POST /auth/reset/password (Unleash). The operation lives in `rekey`; this binary only wires it to
 //! the Lambda runtime, calling it directly so the link keeps no other
 //! contract's code.
 

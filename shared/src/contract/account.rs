@@ -1,5 +1,5 @@
-//! Account recovery ending in a log-in (seed 004 and its companion
-//! "Recover an account"): errors are OAuth 2.0's (RFC 6749 section 5.2),
+//! Account recovery ending in a log-in (the account-reset contract and its
+//! companion "Recover an account"): errors are OAuth 2.0's (RFC 6749 section 5.2),
 //! `{"error": "...", "error_description": "..."}`.
 
 use lambda_http::{Body, Request, Response};
@@ -10,6 +10,7 @@ use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
 use crate::reset::ResetError;
+use crate::routes::Function;
 
 #[derive(Serialize)]
 struct OAuthError<'a> {
@@ -34,55 +35,53 @@ fn oauth_error(status: u16, error: &str, description: impl Into<String>) -> Resp
 }
 
 /// The OAuth dialect, the one place its errors are rendered.
-fn render_failure(function: &str, failure: Failure) -> Response<Body> {
-    let retry_after = failure.retry_after();
-    super::with_retry_after(render_dialect(function, failure), retry_after)
-}
+struct OAuth;
 
-fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
-    failure.log(function);
-    match failure {
-        Failure::Request(e) => match &e {
-            RequestError::UnsupportedMediaType => {
-                oauth_error(415, "invalid_request", e.to_string())
-            }
-            RequestError::PayloadTooLarge => oauth_error(413, "invalid_request", e.to_string()),
-            RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
-                oauth_error(400, "invalid_request", e.to_string())
-            }
-        },
-        Failure::Reset(e) => match e {
-            ResetError::InvalidToken | ResetError::UsedToken => oauth_error(
-                400,
-                "invalid_grant",
-                "the validation code is invalid, expired or already used",
-            ),
-            ResetError::WeakPassword(failed) => oauth_error(
-                400,
-                "invalid_request",
-                format!(
-                    "the password does not meet the policy: {}",
-                    failed
-                        .iter()
-                        .map(|v| format!("{} ({})", v.rule.name(), v.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+impl super::Dialect for OAuth {
+    fn render(&self, failure: Failure) -> Response<Body> {
+        match failure {
+            Failure::Request(e) => match &e {
+                RequestError::UnsupportedMediaType => {
+                    oauth_error(415, "invalid_request", e.to_string())
+                }
+                RequestError::PayloadTooLarge => oauth_error(413, "invalid_request", e.to_string()),
+                RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
+                    oauth_error(400, "invalid_request", e.to_string())
+                }
+            },
+            Failure::Reset(e) => match e {
+                ResetError::InvalidToken | ResetError::UsedToken => oauth_error(
+                    400,
+                    "invalid_grant",
+                    "the validation code is invalid, expired or already used",
                 ),
-            ),
-            ResetError::Unavailable(_) => oauth_error(
-                503,
-                "temporarily_unavailable",
-                "the service is temporarily unavailable, try again shortly",
-            ),
-            ResetError::Internal(_) => oauth_error(500, "server_error", "unexpected error"),
-            // OAuth has no rate-limit error; "try later" is its nearest.
-            ResetError::RateLimited { retry_after } => oauth_error(
-                429,
-                "temporarily_unavailable",
-                format!("too many requests; retry in {retry_after} s"),
-            ),
-            other => oauth_error(400, "invalid_request", other.to_string()),
-        },
+                ResetError::WeakPassword(failed) => oauth_error(
+                    400,
+                    "invalid_request",
+                    format!(
+                        "the password does not meet the policy: {}",
+                        failed
+                            .iter()
+                            .map(|v| format!("{} ({})", v.rule.name(), v.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                ),
+                ResetError::Unavailable(_) => oauth_error(
+                    503,
+                    "temporarily_unavailable",
+                    "the service is temporarily unavailable, try again shortly",
+                ),
+                ResetError::Internal(_) => oauth_error(500, "server_error", "unexpected error"),
+                // OAuth has no rate-limit error; "try later" is its nearest.
+                ResetError::RateLimited { retry_after } => oauth_error(
+                    429,
+                    "temporarily_unavailable",
+                    format!("too many requests; retry in {retry_after} s"),
+                ),
+                other => oauth_error(400, "invalid_request", other.to_string()),
+            },
+        }
     }
 }
 
@@ -97,19 +96,17 @@ struct Empty {}
 /// `POST /api/v2/account/recover/ {email}`: mails a link whose token is the
 /// `validation_code`. Always 200 `{}` for a well-formed request.
 pub async fn recover(app: &App, req: Request) -> Response<Body> {
-    let client = http::client_info(&req);
-    let result: Result<_, Failure> = async {
-        app.reset.limit_source("recover-account", &client).await?;
-        let body: RecoverRequest = http::json_body(&req)?;
+    let function = Function::RecoverAccount;
+    super::answer(function, OAuth, async {
+        let (client, body): (_, RecoverRequest) = super::public_json(app, function, &req).await?;
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
         app.reset
             .request_link(&email, &app.reset.links().recover, &client)
             .await?;
         Ok(http::json_response(200, &Empty {}))
-    }
-    .await;
-    result.unwrap_or_else(|f| render_failure("recover-account", f))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -136,10 +133,9 @@ struct Token {
 /// `POST /api/v2/account/reset/ {validation_code, password}`: resets and
 /// logs the user in.
 pub async fn reset(app: &App, req: Request) -> Response<Body> {
-    let client = http::client_info(&req);
-    let result: Result<_, Failure> = async {
-        app.reset.limit_source("reset-account", &client).await?;
-        let body: ResetRequest = http::json_body(&req)?;
+    let function = Function::ResetAccount;
+    super::answer(function, OAuth, async {
+        let (client, body): (_, ResetRequest) = super::public_json(app, function, &req).await?;
         let session = app
             .reset
             .reset_and_log_in(&body.validation_code, &body.password, &client)
@@ -162,7 +158,6 @@ pub async fn reset(app: &App, req: Request) -> Response<Body> {
             ::http::HeaderValue::from_static("no-cache"),
         );
         Ok(resp)
-    }
-    .await;
-    result.unwrap_or_else(|f| render_failure("reset-account", f))
+    })
+    .await
 }

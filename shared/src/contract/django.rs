@@ -1,5 +1,5 @@
-//! django-rest-registration's signed-link reset (seed 000 and its
-//! companion): errors are `{"detail": "..."}` or per field
+//! django-rest-registration's signed-link reset (AISquare's reset-password
+//! and its send-link companion): errors are `{"detail": "..."}` or per field
 //! `{"field": ["..."]}`, as Django REST framework renders them.
 
 use lambda_http::{Body, Request, Response};
@@ -10,6 +10,7 @@ use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
 use crate::reset::ResetError;
+use crate::routes::Function;
 
 const REQUIRED: &str = "This field is required.";
 
@@ -21,52 +22,50 @@ fn fields(errors: Map<String, Value>) -> Response<Body> {
     http::json_response(400, &Value::Object(errors))
 }
 
-/// The dialect, the one place its errors are rendered.
-fn render_failure(function: &str, failure: Failure) -> Response<Body> {
-    let retry_after = failure.retry_after();
-    super::with_retry_after(render_dialect(function, failure), retry_after)
-}
+/// Django REST framework's dialect, the one place its errors are rendered.
+struct Drf;
 
-fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
-    failure.log(function);
-    match failure {
-        Failure::Request(e) => match e {
-            RequestError::UnsupportedMediaType => detail(
-                415,
-                "Unsupported media type in request: use application/json.",
-            ),
-            RequestError::PayloadTooLarge => detail(413, "Request body is too large."),
-            RequestError::MalformedJson(where_) => {
-                detail(400, &format!("JSON parse error{where_}"))
-            }
-            RequestError::InvalidField { field, message } => {
-                fields(Map::from_iter([(field, json!([message]))]))
-            }
-        },
-        Failure::Reset(e) => match e {
-            ResetError::InvalidSignature | ResetError::InvalidToken | ResetError::UsedToken => {
-                detail(400, "Invalid signature")
-            }
-            ResetError::SignatureExpired => detail(400, "Signature expired"),
-            ResetError::WeakPassword(failed) => fields(Map::from_iter([(
-                "password".to_string(),
-                failed
-                    .iter()
-                    .map(|v| Value::String(format!("The password {}.", v.message)))
-                    .collect(),
-            )])),
-            ResetError::Unavailable(_) => {
-                detail(503, "Service temporarily unavailable, try again later.")
-            }
-            ResetError::Internal(_) => detail(500, "A server error occurred."),
-            ResetError::RateLimited { .. } => detail(429, "Request was throttled."),
-            other => detail(400, &other.to_string()),
-        },
+impl super::Dialect for Drf {
+    fn render(&self, failure: Failure) -> Response<Body> {
+        match failure {
+            Failure::Request(e) => match e {
+                RequestError::UnsupportedMediaType => detail(
+                    415,
+                    "Unsupported media type in request: use application/json.",
+                ),
+                RequestError::PayloadTooLarge => detail(413, "Request body is too large."),
+                RequestError::MalformedJson(where_) => {
+                    detail(400, &format!("JSON parse error{where_}"))
+                }
+                RequestError::InvalidField { field, message } => {
+                    fields(Map::from_iter([(field, json!([message]))]))
+                }
+            },
+            Failure::Reset(e) => match e {
+                ResetError::InvalidSignature | ResetError::InvalidToken | ResetError::UsedToken => {
+                    detail(400, "Invalid signature")
+                }
+                ResetError::SignatureExpired => detail(400, "Signature expired"),
+                ResetError::WeakPassword(failed) => fields(Map::from_iter([(
+                    "password".to_string(),
+                    failed
+                        .iter()
+                        .map(|v| Value::String(format!("The password {}.", v.message)))
+                        .collect(),
+                )])),
+                ResetError::Unavailable(_) => {
+                    detail(503, "Service temporarily unavailable, try again later.")
+                }
+                ResetError::Internal(_) => detail(500, "A server error occurred."),
+                ResetError::RateLimited { .. } => detail(429, "Request was throttled."),
+                other => detail(400, &other.to_string()),
+            },
+        }
     }
 }
 
 /// The body as a JSON object, as DRF's serializers require.
-fn object(req: &Request) -> Result<Map<String, Value>, Refusal> {
+fn object(req: &Request) -> Result<Map<String, Value>, RequestError> {
     match http::json_value(req)? {
         Value::Object(map) => Ok(map),
         other => {
@@ -80,8 +79,7 @@ fn object(req: &Request) -> Result<Map<String, Value>, Refusal> {
             Err(RequestError::invalid(
                 "non_field_errors",
                 format!("Invalid data. Expected a dictionary, but got {got}."),
-            )
-            .into())
+            ))
         }
     }
 }
@@ -146,74 +144,42 @@ impl<'a> FieldReader<'a> {
         parsed
     }
 
-    fn finish(self) -> Result<(), Refusal> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Refusal::Fields(self.errors))
-        }
-    }
-}
-
-/// A failure, or several field errors at once (DRF reports them together;
-/// the shared `RequestError` carries one).
-enum Refusal {
-    Failure(Failure),
-    Fields(Map<String, Value>),
-}
-
-impl From<Failure> for Refusal {
-    fn from(f: Failure) -> Self {
-        Refusal::Failure(f)
-    }
-}
-impl From<RequestError> for Refusal {
-    fn from(e: RequestError) -> Self {
-        Refusal::Failure(e.into())
-    }
-}
-impl From<ResetError> for Refusal {
-    fn from(e: ResetError) -> Self {
-        Refusal::Failure(e.into())
-    }
-}
-
-fn render(function: &str, refusal: Refusal) -> Response<Body> {
-    match refusal {
-        Refusal::Fields(errors) => fields(errors),
-        Refusal::Failure(f) => render_failure(function, f),
+    /// DRF's 400 naming every failed field at once, if any failed. Built
+    /// here rather than through `Drf::render`: a `Failure` carries one field.
+    /// (So it is not counted among the `Rejections`, as it never was.)
+    fn refusal(self) -> Option<Response<Body>> {
+        (!self.errors.is_empty()).then(|| fields(self.errors))
     }
 }
 
 /// `POST /api/v1/iam/accounts/send-reset-password-link/ {login}`: always
 /// 200 for a well-formed request, whether or not the login has an account.
 pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
-    let client = http::client_info(&req);
-    let result: Result<_, Refusal> = async {
-        app.reset.limit_source("send-reset-link", &client).await?;
+    let function = Function::SendResetLink;
+    super::answer(function, Drf, async {
+        let client = super::public_caller(app, function, &req).await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
         let login = reader.string("login", true);
-        reader.finish()?;
+        if let Some(refusal) = reader.refusal() {
+            return Ok(refusal);
+        }
         // Logins are email addresses here; one that is not cannot have an
         // account, and is answered like any other unknown login.
         if let Some(email) = login.and_then(EmailAddress::parse) {
             app.reset.send_signed_link(&email, &client).await?;
         }
         Ok(detail(200, "Reset link sent"))
-    }
-    .await;
-    result.unwrap_or_else(|r| render("send-reset-link", r))
+    })
+    .await
 }
 
 /// `POST /api/v1/iam/accounts/reset-password/ {user_id, timestamp,
 /// signature, password, password_confirm?}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
-    let client = http::client_info(&req);
-    let result: Result<_, Refusal> = async {
-        app.reset
-            .limit_source("reset-password-signed", &client)
-            .await?;
+    let function = Function::ResetPasswordSigned;
+    super::answer(function, Drf, async {
+        let client = super::public_caller(app, function, &req).await?;
         let body = object(&req)?;
         let mut reader = FieldReader::new(&body);
         let user_id = reader.string("user_id", true);
@@ -226,17 +192,18 @@ pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
         {
             reader.fail("password_confirm", "Passwords don't match");
         }
-        reader.finish()?;
+        if let Some(refusal) = reader.refusal() {
+            return Ok(refusal);
+        }
         let (Some(user_id), Some(timestamp), Some(signature), Some(password)) =
             (user_id, timestamp, signature, password)
         else {
-            unreachable!("finish() reports every missing field")
+            unreachable!("refusal() reports every missing field")
         };
         app.reset
             .reset_with_signature(user_id, timestamp, signature, password, &client)
             .await?;
         Ok(detail(200, "Reset password successful"))
-    }
-    .await;
-    result.unwrap_or_else(|r| render("reset-password-signed", r))
+    })
+    .await
 }

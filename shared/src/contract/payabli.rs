@@ -1,4 +1,4 @@
-//! Payabli `POST /api/User/authreset` (seed 001): a front end asks for a
+//! Payabli's `POST /api/User/authreset`: a front end asks for a
 //! reset link by email, authenticated by a `requestToken` API key.
 
 use lambda_http::{Body, Request, Response};
@@ -9,6 +9,7 @@ use crate::App;
 use crate::domain::{EmailAddress, Scope};
 use crate::http::{self, RequestError};
 use crate::reset::ResetError;
+use crate::routes::Function;
 
 pub const API_KEY_HEADER: &str = "requestToken";
 
@@ -38,40 +39,41 @@ fn respond(status: u16, is_success: bool, response_text: &str) -> Response<Body>
 }
 
 /// Payabli's dialect, the one place its errors are rendered.
-fn render_failure(failure: Failure) -> Response<Body> {
-    let retry_after = failure.retry_after();
-    super::with_retry_after(render_dialect(failure), retry_after)
-}
+struct Payabli;
 
-fn render_dialect(failure: Failure) -> Response<Body> {
-    failure.log("request-reset");
-    match failure {
-        Failure::Request(e) => match e {
-            RequestError::UnsupportedMediaType => respond(415, false, &e.to_string()),
-            RequestError::PayloadTooLarge => respond(413, false, &e.to_string()),
-            RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
-                respond(400, false, &e.to_string())
-            }
-        },
-        Failure::Reset(e) => match e {
-            ResetError::Unauthenticated => respond(401, false, "Unauthorized request."),
-            // Payabli has no 403: a key without the scope is not authorised.
-            ResetError::Forbidden(_) => respond(401, false, "Unauthorized request."),
-            ResetError::Unavailable(_) => respond(503, false, "Database connection error"),
-            ResetError::Internal(_) => respond(500, false, "Internal API Error"),
-            ResetError::RateLimited { .. } => respond(429, false, "Too many requests"),
-            // Not produced by request-reset; rendered as the seed's generic 400.
-            _ => respond(400, false, "Bad request/ invalid data"),
-        },
+impl super::Dialect for Payabli {
+    fn render(&self, failure: Failure) -> Response<Body> {
+        match failure {
+            Failure::Request(e) => match e {
+                RequestError::UnsupportedMediaType => respond(415, false, &e.to_string()),
+                RequestError::PayloadTooLarge => respond(413, false, &e.to_string()),
+                RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
+                    respond(400, false, &e.to_string())
+                }
+            },
+            Failure::Reset(e) => match e {
+                ResetError::Unauthenticated => respond(401, false, "Unauthorized request."),
+                // Payabli has no 403: a key without the scope is not authorised.
+                ResetError::Forbidden(_) => respond(401, false, "Unauthorized request."),
+                ResetError::Unavailable(_) => respond(503, false, "Database connection error"),
+                ResetError::Internal(_) => respond(500, false, "Internal API Error"),
+                ResetError::RateLimited { .. } => respond(429, false, "Too many requests"),
+                // Not produced by request-reset; rendered as Payabli's generic 400.
+                _ => respond(400, false, "Bad request/ invalid data"),
+            },
+        }
     }
 }
 
 /// `POST /api/User/authreset`: 200 for every well-formed request, whether or
 /// not the address has an account.
 pub async fn request_reset(app: &App, req: Request) -> Response<Body> {
-    handle_request_reset(app, &req)
-        .await
-        .unwrap_or_else(render_failure)
+    super::answer(
+        Function::RequestReset,
+        Payabli,
+        handle_request_reset(app, &req),
+    )
+    .await
 }
 
 async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>, Failure> {

@@ -1,5 +1,6 @@
-//! Unleash's reset endpoints (seed 002 and companions): the link token is
-//! the credential; errors are `{id, name, message, details}`.
+//! Unleash's password reset and its companions that check a token and a
+//! password: the link token is the credential; errors are
+//! `{id, name, message, details}`.
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,7 @@ use super::Failure;
 use crate::App;
 use crate::http::{self, RequestError};
 use crate::reset::ResetError;
+use crate::routes::Function;
 
 #[derive(Serialize)]
 struct ErrorDetail {
@@ -50,60 +52,60 @@ fn error(
 }
 
 /// Unleash's dialect, the one place its errors are rendered.
-fn render_failure(function: &str, failure: Failure) -> Response<Body> {
-    let retry_after = failure.retry_after();
-    super::with_retry_after(render_dialect(function, failure), retry_after)
-}
+struct Unleash;
 
-fn render_dialect(function: &str, failure: Failure) -> Response<Body> {
-    failure.log(function);
-    match failure {
-        Failure::Request(e) => match &e {
-            RequestError::UnsupportedMediaType => {
-                error(415, "ContentTypeError", &e.to_string(), vec![])
-            }
-            RequestError::PayloadTooLarge => {
-                error(413, "ContentTooLargeError", &e.to_string(), vec![])
-            }
-            RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
-                error(400, "BadDataError", &e.to_string(), vec![])
-            }
-        },
-        Failure::Reset(e) => match e {
-            ResetError::InvalidToken | ResetError::Unauthenticated | ResetError::Forbidden(_) => {
-                error(401, "InvalidTokenError", "Invalid token", vec![])
-            }
-            ResetError::UsedToken => {
-                error(403, "UsedTokenError", "Token has already been used", vec![])
-            }
-            ResetError::WeakPassword(failed) => error(
-                400,
-                "PasswordPolicyError",
-                "The password does not meet the password policy",
-                failed
-                    .into_iter()
-                    .map(|v| ErrorDetail {
-                        message: format!("The password {}.", v.message),
-                        rule: Some(v.rule.name()),
-                    })
-                    .collect(),
-            ),
-            ResetError::Unavailable(_) => error(
-                503,
-                "ServiceUnavailableError",
-                "The service is temporarily unavailable, try again shortly",
-                vec![],
-            ),
-            ResetError::Internal(_) => error(500, "InternalError", "Unexpected error", vec![]),
-            ResetError::RateLimited { retry_after } => error(
-                429,
-                "TooManyRequestsError",
-                &format!("Too many requests. Try again in {retry_after} seconds."),
-                vec![],
-            ),
-            // Not produced by Unleash's endpoints; Unleash's generic 400.
-            other => error(400, "BadDataError", &other.to_string(), vec![]),
-        },
+impl super::Dialect for Unleash {
+    fn render(&self, failure: Failure) -> Response<Body> {
+        match failure {
+            Failure::Request(e) => match &e {
+                RequestError::UnsupportedMediaType => {
+                    error(415, "ContentTypeError", &e.to_string(), vec![])
+                }
+                RequestError::PayloadTooLarge => {
+                    error(413, "ContentTooLargeError", &e.to_string(), vec![])
+                }
+                RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
+                    error(400, "BadDataError", &e.to_string(), vec![])
+                }
+            },
+            Failure::Reset(e) => match e {
+                ResetError::InvalidToken
+                | ResetError::Unauthenticated
+                | ResetError::Forbidden(_) => {
+                    error(401, "InvalidTokenError", "Invalid token", vec![])
+                }
+                ResetError::UsedToken => {
+                    error(403, "UsedTokenError", "Token has already been used", vec![])
+                }
+                ResetError::WeakPassword(failed) => error(
+                    400,
+                    "PasswordPolicyError",
+                    "The password does not meet the password policy",
+                    failed
+                        .into_iter()
+                        .map(|v| ErrorDetail {
+                            message: format!("The password {}.", v.message),
+                            rule: Some(v.rule.name()),
+                        })
+                        .collect(),
+                ),
+                ResetError::Unavailable(_) => error(
+                    503,
+                    "ServiceUnavailableError",
+                    "The service is temporarily unavailable, try again shortly",
+                    vec![],
+                ),
+                ResetError::Internal(_) => error(500, "InternalError", "Unexpected error", vec![]),
+                ResetError::RateLimited { retry_after } => error(
+                    429,
+                    "TooManyRequestsError",
+                    &format!("Too many requests. Try again in {retry_after} seconds."),
+                    vec![],
+                ),
+                // Not produced by Unleash's endpoints; Unleash's generic 400.
+                other => error(400, "BadDataError", &other.to_string(), vec![]),
+            },
+        }
     }
 }
 
@@ -120,10 +122,9 @@ struct TokenUser {
 /// `GET /auth/reset/validate?token=`: who the token belongs to. Never
 /// consumes the token.
 pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
-    let result: Result<_, Failure> = async {
-        app.reset
-            .limit_source("validate-token", &http::client_info(&req))
-            .await?;
+    let function = Function::ValidateToken;
+    super::answer(function, Unleash, async {
+        super::public_caller(app, function, &req).await?;
         let token = http::query_param(&req, "token")
             .ok_or_else(|| RequestError::invalid("token", "token is required"))?;
         let (_, user) = app.reset.inspect_token(&token).await?;
@@ -135,9 +136,8 @@ pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
                 email: user.email.as_str().to_string(),
             },
         ))
-    }
-    .await;
-    result.unwrap_or_else(|f| render_failure("validate-token", f))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -148,17 +148,15 @@ struct ChangePassword {
 
 /// `POST /auth/reset/password {token, password}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
-    let client = http::client_info(&req);
-    let result: Result<_, Failure> = async {
-        app.reset.limit_source("reset-password", &client).await?;
-        let body: ChangePassword = http::json_body(&req)?;
+    let function = Function::ResetPassword;
+    super::answer(function, Unleash, async {
+        let (client, body): (_, ChangePassword) = super::public_json(app, function, &req).await?;
         app.reset
             .reset_with_token(&body.token, &body.password, &client)
             .await?;
         Ok(http::json_response(200, &Empty {}))
-    }
-    .await;
-    result.unwrap_or_else(|f| render_failure("reset-password", f))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -168,14 +166,11 @@ struct ValidatePassword {
 
 /// `POST /auth/reset/validate-password {password}`: the policy, rule by rule.
 pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
-    let result: Result<_, Failure> = async {
-        app.reset
-            .limit_source("validate-password", &http::client_info(&req))
-            .await?;
-        let body: ValidatePassword = http::json_body(&req)?;
+    let function = Function::ValidatePassword;
+    super::answer(function, Unleash, async {
+        let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
         app.reset.check_password(&body.password, None).await?;
         Ok(http::json_response(200, &Empty {}))
-    }
-    .await;
-    result.unwrap_or_else(|f| render_failure("validate-password", f))
+    })
+    .await
 }

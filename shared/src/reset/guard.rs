@@ -59,13 +59,17 @@ impl ResetService {
     /// is kept only as a keyed digest.
     pub async fn limit_source(
         &self,
-        function: &str,
+        function: crate::routes::Function,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
         let Some(ip) = &client.source_ip else {
             return Ok(());
         };
-        let key = format!("source:{function}:{}", self.config.keys.log_ref(ip));
+        let key = format!(
+            "source:{}:{}",
+            function.name(),
+            self.config.keys.log_ref(ip)
+        );
         self.over_limit(&key, 60, self.config.limits.source_per_minute)
             .await
     }
@@ -210,7 +214,7 @@ mod tests {
         let mut refused = 0;
         for _ in 0..3 {
             if f.service
-                .limit_source("request-reset", &client)
+                .limit_source(crate::routes::Function::RequestReset, &client)
                 .await
                 .is_err()
             {
@@ -219,12 +223,15 @@ mod tests {
         }
         assert!(refused >= 1);
         f.service
-            .limit_source("reset-password", &client)
+            .limit_source(crate::routes::Function::ResetPassword, &client)
             .await
             .unwrap();
         for _ in 0..3 {
             f.service
-                .limit_source("request-reset", &ClientInfo::default())
+                .limit_source(
+                    crate::routes::Function::RequestReset,
+                    &ClientInfo::default(),
+                )
                 .await
                 .unwrap();
         }
