@@ -196,12 +196,36 @@ impl PasswordPolicy {
     }
 }
 
+/// Characters of a password the strength estimate sees. zxcvbn's matching is
+/// superlinear in its input, and a crafted password at the maximum length
+/// costs hundreds of milliseconds on the public validate-password route; the
+/// first 100 characters decide whether a password is guessable all the same.
+pub const ESTIMATED_PREFIX: usize = 100;
+
+/// The part of `password` the strength estimate is fed.
+fn estimated_prefix(password: &str) -> &str {
+    match password.char_indices().nth(ESTIMATED_PREFIX) {
+        Some((end, _)) => &password[..end],
+        None => password,
+    }
+}
+
 /// Common: zxcvbn rates it at most "very guessable" (under 10^6 guesses), or
 /// warns that it is, or resembles, an entry of its leaked-password lists.
 fn is_common(password: &str, local_part: Option<&str>) -> bool {
+    is_common_by(password, local_part, zxcvbn::zxcvbn)
+}
+
+/// `is_common` with the estimator passed in, so that what it is fed can be
+/// observed.
+fn is_common_by(
+    password: &str,
+    local_part: Option<&str>,
+    estimator: impl FnOnce(&str, &[&str]) -> zxcvbn::Entropy,
+) -> bool {
     use zxcvbn::feedback::Warning;
     let inputs: Vec<&str> = local_part.into_iter().collect();
-    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    let estimate = estimator(estimated_prefix(password), &inputs);
     u8::from(estimate.score()) <= 1
         || estimate
             .feedback()
@@ -545,6 +569,48 @@ mod tests {
         let v = PasswordPolicy::default().check(&NewPassword::normalize(&"x".repeat(10_000)), None);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].rule, PolicyRule::MaxLength);
+    }
+
+    #[test]
+    fn the_strength_estimate_sees_at_most_the_first_100_characters() {
+        // The longest password the configuration allows, of multi-byte
+        // characters so that a byte-based cut would show.
+        let long = "é".repeat(40) + &"Zq8!".repeat(240);
+        let mut fed = 0;
+        is_common_by(&long, Some("ada"), |pw, inputs| {
+            fed = pw.chars().count();
+            zxcvbn::zxcvbn(pw, inputs)
+        });
+        assert_eq!(fed, ESTIMATED_PREFIX);
+        let mut fed = String::new();
+        is_common_by("short-Password-1", None, |pw, inputs| {
+            fed = pw.to_string();
+            zxcvbn::zxcvbn(pw, inputs)
+        });
+        assert_eq!(fed, "short-Password-1");
+    }
+
+    #[test]
+    fn the_other_rules_see_the_whole_password() {
+        let policy = PasswordPolicy {
+            max_length: ABSOLUTE_MAX_LENGTH,
+            ..PasswordPolicy::default()
+        };
+        let tail = |t: &str| NewPassword::normalize(&("Tr0ub4dor&3-horse-".repeat(10) + t));
+        let rules = |pw: &NewPassword, email| {
+            policy
+                .check(pw, email)
+                .into_iter()
+                .map(|v| v.rule)
+                .collect::<Vec<_>>()
+        };
+        assert!(tail("").char_count() > ESTIMATED_PREFIX);
+        assert!(rules(&tail(""), Some("ada@example.com")).is_empty());
+        assert_eq!(
+            rules(&tail("adalovelace"), Some("adalovelace@example.com")),
+            [PolicyRule::ContainsEmail]
+        );
+        assert_eq!(rules(&tail("\u{7}"), None), [PolicyRule::ControlCharacters]);
     }
 
     #[test]

@@ -251,6 +251,9 @@ impl RenderedMail {
     }
 }
 
+/// What a `Mailer` failed at. The text is the kind of failure (an error code
+/// such as `MessageRejected`, or "timeout"), never a mail service's message,
+/// which may quote recipients: log sites show it beside the outbox id.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// Worth retrying: throttling, outage, timeouts.
