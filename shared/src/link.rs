@@ -32,6 +32,17 @@ fn fixed_origin(render: impl Fn(&str) -> String) -> Option<String> {
         .then_some(first)
 }
 
+/// The link as the URL standard reads it (url::Url's serialisation): tabs
+/// and newlines a template holds are dropped and spaces percent-encoded, as a
+/// browser would, so the mail's text shows the link the browser opens. A
+/// template that parsed at configuration parses with any encoded value; were
+/// it not to, the mail gets the template's origin, never the raw text.
+fn normalised(rendered: String, origin: &str) -> String {
+    Url::parse(&rendered)
+        .map(String::from)
+        .unwrap_or_else(|_| format!("{origin}/"))
+}
+
 /// An http(s) URL with `{name}` placeholders, each required one exactly once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkTemplate {
@@ -81,11 +92,13 @@ impl LinkTemplate {
         })
     }
 
-    /// Fills in the placeholders, URL-encoding each value.
+    /// Fills in the placeholders, URL-encoding each value; the normalised
+    /// URL.
     pub fn render(&self, values: &[(&str, &str)]) -> String {
-        values.iter().fold(self.raw.clone(), |acc, (name, value)| {
+        let rendered = values.iter().fold(self.raw.clone(), |acc, (name, value)| {
             acc.replace(&format!("{{{name}}}"), &encode(value))
-        })
+        });
+        normalised(rendered, &self.origin)
     }
 
     pub fn origin(&self) -> String {
@@ -154,17 +167,25 @@ impl CodeUrlTemplate {
             segments,
             origin: String::new(),
         };
-        if origin(&template.render("u", "c", "o")).is_none() {
+        if origin(&template.fill("u", "c", "o")).is_none() {
             return Err("urlTemplate is not an http or https URL".into());
         }
         // No value may move the link: the origin is the same whatever
         // fills the placeholders.
-        template.origin = fixed_origin(|v| template.render(v, v, v))
+        template.origin = fixed_origin(|v| template.fill(v, v, v))
             .ok_or("urlTemplate placeholders may not stand in the scheme, host or port")?;
         Ok(template)
     }
 
+    /// The link for these values: the normalised URL, never the client's
+    /// text as sent.
     pub fn render(&self, user_id: &str, code: &str, org_id: &str) -> String {
+        normalised(self.fill(user_id, code, org_id), &self.origin)
+    }
+
+    /// The template's text with the values in place (what the origin checks
+    /// at parse time read through the URL parser).
+    fn fill(&self, user_id: &str, code: &str, org_id: &str) -> String {
         self.segments
             .iter()
             .map(|s| match s {
@@ -233,6 +254,29 @@ mod tests {
         }
         let long = format!("https://ex.com/{}{{{{.Code}}}}", "a".repeat(190));
         assert!(CodeUrlTemplate::parse(&long).unwrap_err().contains("200"));
+    }
+
+    #[test]
+    fn links_are_mailed_as_the_url_parser_reads_them() {
+        // Tabs and newlines vanish in URL parsing, spaces are encoded: the
+        // mail shows what the browser opens, not the template's text.
+        let t = CodeUrlTemplate::parse(
+            "https://ex.com/p?\tnote=click here\n&code={{.Code}}\r\n&x=\"><b>",
+        )
+        .unwrap();
+        let link = t.render("u1", "AB12CD", "o1");
+        assert_eq!(
+            link,
+            "https://ex.com/p?note=click%20here&code=AB12CD&x=%22%3E%3Cb%3E"
+        );
+        assert!(!link.contains(char::is_whitespace));
+        assert_eq!(origin(&link).as_deref(), Some("https://ex.com"));
+        let t =
+            LinkTemplate::parse("https://A.example/r\t/ok?\ntoken={token} ", &["token"]).unwrap();
+        assert_eq!(
+            t.render(&[("token", "rkt_a b")]),
+            "https://a.example/r/ok?token=rkt_a+b"
+        );
     }
 
     #[test]

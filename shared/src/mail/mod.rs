@@ -67,7 +67,16 @@ impl MailJob {
 
     pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
         let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
-        serde_json::from_slice(&plaintext).map_err(|e| DeliveryError::Undecodable(e.to_string()))
+        // serde_json's message quotes the value it choked on (an address, a
+        // link): keep only where and what kind of fault.
+        serde_json::from_slice(&plaintext).map_err(|e| {
+            DeliveryError::Undecodable(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })
     }
 
     /// Renders with the process's templates (see `templates::current`).
@@ -251,6 +260,9 @@ impl RenderedMail {
     }
 }
 
+/// What a `Mailer` failed at. The text is the kind of failure (an error code
+/// such as `MessageRejected`, or "timeout"), never a mail service's message,
+/// which may quote recipients: log sites show it beside the outbox id.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// Worth retrying: throttling, outage, timeouts.
@@ -392,5 +404,25 @@ mod tests {
         assert!(mail.html.contains("Ada &lt;script&gt;"));
         assert!(!mail.html.contains("{{"));
         assert!(!mail.text.contains("{{"));
+    }
+
+    #[test]
+    fn an_undecodable_sealed_mail_is_reported_without_its_contents() {
+        let keys = ServiceKeys::new(ServiceSecret::generate().0, None);
+        let id = "outbox-1";
+        let payload = br#"{"to": "ada@example.com", "user_id": "u1", "name": "Ada",
+            "template": "reset_link", "link": "https://a.example/r?token=rkt_abc",
+            "requested_at": "ada@example.com", "expires_at": 1}"#;
+        let item = OutboxItem {
+            sealed: keys.seal(payload, id.as_bytes()),
+            id: id.into(),
+            created_at: 0,
+        };
+        let e = MailJob::open(&keys, &item).err().expect("undecodable");
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("Data error at line 3"), "{shown}");
+        for leak in ["ada@", "example.com", "rkt_abc", "token"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
@@ -80,14 +80,97 @@ impl Mailer for SesMailer {
             )
             .send()
             .await
-            .map_err(|e| {
-                let detail = DisplayErrorContext(&e).to_string();
-                if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
-                    MailError::Rejected(detail)
-                } else {
-                    MailError::Unavailable(detail)
-                }
-            })?;
+            .map_err(|e| failure(&e))?;
         Ok(())
+    }
+}
+
+/// The mail error for a failed SES call: its kind only. SES's message text
+/// is never kept, since `MessageRejected` lists the recipients' addresses
+/// and whatever holds the error (a log line, a metric) would carry them.
+fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> MailError {
+    let kind = match e {
+        SdkError::ServiceError(_) => match e.code() {
+            Some(code) if is_error_code(code) => code.to_string(),
+            Some(_) => "service error with an unrecognised code".to_string(),
+            None => "service error without a code".to_string(),
+        },
+        SdkError::TimeoutError(_) => "timeout".to_string(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
+        SdkError::ResponseError(_) => "unreadable response".to_string(),
+        SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
+        _ => "unknown SDK error".to_string(),
+    };
+    if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
+        MailError::Rejected(kind)
+    } else {
+        MailError::Unavailable(kind)
+    }
+}
+
+/// An error code as AWS writes them (`MessageRejected`, `Throttling`): a
+/// code is kept only if it looks like one, never free text.
+fn is_error_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sesv2::error::ErrorMetadata;
+    use aws_sdk_sesv2::operation::send_email::SendEmailError;
+    use aws_sdk_sesv2::types::error::{MessageRejected, TooManyRequestsException};
+
+    const SES_TEXT: &str = "Email address is not verified. The following identities failed \
+        the check in region US-EAST-1: ada.lovelace@example.com, Ada <no-reply@acme.example>";
+
+    fn meta(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder()
+            .code(code)
+            .message(SES_TEXT)
+            .build()
+    }
+
+    fn shown(e: &MailError) -> String {
+        format!("{e} {e:?}")
+    }
+
+    #[test]
+    fn a_rejection_keeps_its_code_and_never_the_addresses_ses_lists() {
+        let rejected = SendEmailError::MessageRejected(
+            MessageRejected::builder()
+                .message(SES_TEXT)
+                .meta(meta("MessageRejected"))
+                .build(),
+        );
+        let e = failure(&SdkError::<_, ()>::service_error(rejected, ()));
+        assert!(matches!(&e, MailError::Rejected(kind) if kind == "MessageRejected"));
+        let shown = shown(&e);
+        for leak in ["ada.lovelace", "example.com", "no-reply", "not verified"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
+    }
+
+    #[test]
+    fn throttling_and_transport_failures_are_retried_and_named_by_kind() {
+        let throttled = SendEmailError::TooManyRequestsException(
+            TooManyRequestsException::builder()
+                .message(SES_TEXT)
+                .meta(meta("TooManyRequestsException"))
+                .build(),
+        );
+        let e = failure(&SdkError::<_, ()>::service_error(throttled, ()));
+        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "TooManyRequestsException"));
+        let e = failure(&SdkError::<SendEmailError, ()>::timeout_error(SES_TEXT));
+        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "timeout"));
+        assert!(!shown(&e).contains("example.com"));
+        let e = failure(&SdkError::<SendEmailError, ()>::construction_failure(
+            SES_TEXT,
+        ));
+        assert!(!shown(&e).contains("example.com"));
+        // A code that is not one (free text where the code should be).
+        let odd = SendEmailError::generic(meta("see ada@example.com"));
+        let e = failure(&SdkError::<_, ()>::service_error(odd, ()));
+        assert!(!shown(&e).contains("example.com"));
     }
 }
