@@ -10,8 +10,6 @@
 //! (`rekey::aws::sdk_config`: bounded attempts and timeouts). The others use
 //! the shared moto at `MOTO_ENDPOINT`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
@@ -35,7 +33,7 @@ use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::{Store, StoreError};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Resp = lambda_http::Response<lambda_http::Body>;
@@ -200,41 +198,6 @@ fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
         revoked: false,
     };
     (secret.expose().to_string(), key)
-}
-
-fn post(path: &str, headers: &[(&str, &str)], body: &Value) -> lambda_http::Request {
-    apigw_request("POST", path, &[], headers, Some(&body.to_string()))
-}
-
-fn link_param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .expect("a link")
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("the link has no {name}"))
-}
-
-/// Opens every queued mail and marks it delivered.
-async fn take_mail(store: &dyn Store, config: &Config) -> Vec<MailJob> {
-    let mut jobs = Vec::new();
-    for item in store.pending_mail(500).await.unwrap() {
-        jobs.push(MailJob::open(&config.keys, &item).expect("sealed with the service key"));
-        store.mail_delivered(&item.id).await.unwrap();
-    }
-    jobs
-}
-
-/// The links of the reset mails queued, each marked delivered.
-async fn take_links(store: &dyn Store, config: &Config) -> Vec<String> {
-    take_mail(store, config)
-        .await
-        .into_iter()
-        .filter_map(|job| match job.message {
-            MailMessage::ResetLink { link, .. } => Some(link),
-            _ => None,
-        })
-        .collect()
 }
 
 /// "Password changed" notices queued for `user`, left queued.
@@ -853,16 +816,11 @@ async fn racing_changes_commit_whole_or_not_at_all(store: Arc<dyn Store>) {
     eprintln!("racing changes: {cancelled} cancelled; wins by proof {PROOFS:?}: {tally:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_changes_commit_whole_or_not_at_all_embedded() {
-    let e = embedded_store();
-    racing_changes_commit_whole_or_not_at_all(Arc::new(e.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_changes_commit_whole_or_not_at_all_dynamodb() {
-    racing_changes_commit_whole_or_not_at_all(Arc::new(dynamo_store().await)).await;
-}
+crate::on_both_stores!(
+    racing_changes_commit_whole_or_not_at_all,
+    racing_changes_commit_whole_or_not_at_all,
+    4
+);
 
 /// The state a link-token reset leaves, checked whole: `changed` says
 /// whether it committed. Every part agrees or the test fails.

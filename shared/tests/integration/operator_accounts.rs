@@ -2,12 +2,10 @@
 //! pbkdf2_sha256) verify and are upgraded to argon2id on verification, and a
 //! disabled account gets no mail and its outstanding link stops working.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use base64::Engine;
-use common::*;
 use rekey::App;
 use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId, now};
 use rekey::mail::{MailJob, MailMessage};

@@ -10,14 +10,12 @@
 //! The cargo-fuzz targets in fuzz/ (docs/fuzzing.md) explore the same
 //! properties coverage-guided; CI runs this file instead.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use lambda_http::{Body, Request, Response};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};

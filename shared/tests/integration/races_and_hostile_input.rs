@@ -9,14 +9,12 @@
 //!   and the long password is refused before it is hashed.
 //! - A right Zitadel code after five wrong ones is refused, on DynamoDB.
 
-mod common;
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::config::Config;
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
@@ -34,31 +32,6 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 // ---------------------------------------------------------------------------
 // Shared helpers
-
-fn link_param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .expect("a link")
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("the link has no {name}"))
-}
-
-/// The link of the one reset mail queued; all queued mail is then marked
-/// delivered.
-async fn take_link(store: &dyn Store, config: &Config) -> String {
-    let mut links = Vec::new();
-    for item in store.pending_mail(100).await.unwrap() {
-        if let MailMessage::ResetLink { link, .. } =
-            MailJob::open(&config.keys, &item).unwrap().message
-        {
-            links.push(link);
-        }
-        store.mail_delivered(&item.id).await.unwrap();
-    }
-    assert_eq!(links.len(), 1, "one reset mail queued");
-    links.remove(0)
-}
 
 async fn notices_for(store: &dyn Store, config: &Config, user: &User) -> usize {
     store
@@ -250,16 +223,11 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_token_code_or_signature_resets_once_embedded() {
-    let e = embedded_store();
-    one_credential_one_winner(Arc::new(e.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_token_code_or_signature_resets_once_dynamodb() {
-    one_credential_one_winner(Arc::new(dynamo_store().await)).await;
-}
+crate::on_both_stores!(
+    one_token_code_or_signature_resets_once,
+    one_credential_one_winner,
+    4
+);
 
 // ---------------------------------------------------------------------------
 // 2. Hostile bodies

@@ -3,13 +3,11 @@
 //! numeric gRPC codes) and Connect (`/zitadel.user.v2.UserService/...`,
 //! `userId` in the body, string codes).
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
@@ -1027,7 +1025,7 @@ async fn an_unreachable_store_is_503_in_each_dialect() {
         .await;
     let store =
         rekey::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent");
-    let app = App::new(&common::config(), Arc::new(store));
+    let app = App::new(&crate::support::config(), Arc::new(store));
     let key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     let auth = format!("Bearer {}", key.expose());
     let user = UserId::generate();

@@ -2,6 +2,15 @@
 //! moto server that scripts/test starts), configuration, fixtures.
 #![allow(dead_code)]
 
+mod outbox;
+mod test_app;
+
+// no_secrets_in_logs.rs uses part of this module.
+#[allow(unused_imports)]
+pub use outbox::*;
+#[allow(unused_imports)]
+pub use test_app::*;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
