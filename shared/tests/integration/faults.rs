@@ -22,14 +22,13 @@ use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
-use rekey::crypto::{API_KEY_PREFIX, BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken,
     ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::mail::ses::SesMailer;
-use rekey::mail::{MailError, MailJob, MailMessage, Mailer, Outbox, RenderedMail};
-use rekey::password::{CredentialHasher, Verification};
+use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::{Store, StoreError};
@@ -188,32 +187,6 @@ async fn production_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 // ---------------------------------------------------------------------------
 // Fixtures and requests
 
-fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
-    let secret = BearerSecret::generate(API_KEY_PREFIX);
-    let key = ApiKey {
-        digest: secret.digest(),
-        name: "faults".into(),
-        scopes: scopes.to_vec(),
-        created_at: now(),
-        revoked: false,
-    };
-    (secret.expose().to_string(), key)
-}
-
-/// "Password changed" notices queued for `user`, left queued.
-async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> usize {
-    store
-        .pending_mail(500)
-        .await
-        .unwrap()
-        .iter()
-        .map(|item| MailJob::open(&config.keys, item).unwrap())
-        .filter(|job| {
-            &job.user_id == user && matches!(job.message, MailMessage::PasswordChanged { .. })
-        })
-        .count()
-}
-
 async fn successes_audited(store: &dyn Store, user: &UserId) -> Vec<AuditEvent> {
     store
         .audit_events(user, 100)
@@ -222,13 +195,6 @@ async fn successes_audited(store: &dyn Store, user: &UserId) -> Vec<AuditEvent> 
         .into_iter()
         .filter(|e| e.outcome == "success")
         .collect()
-}
-
-fn verifies(config: &Config, password: &str, hash: &str) -> bool {
-    matches!(
-        CredentialHasher::new(config.hash_params).verify(password, hash),
-        Verification::Match { .. }
-    )
 }
 
 // ---------------------------------------------------------------------------

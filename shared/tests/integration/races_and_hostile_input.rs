@@ -17,9 +17,7 @@ use std::time::Instant;
 use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::config::Config;
-use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
-use rekey::domain::{ApiKey, ClientInfo, CredentialVersion, Scope, User, now};
-use rekey::mail::{MailJob, MailMessage};
+use rekey::domain::{ClientInfo, CredentialVersion, Scope, User};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::routes::Function;
@@ -32,29 +30,6 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 // ---------------------------------------------------------------------------
 // Shared helpers
-
-async fn notices_for(store: &dyn Store, config: &Config, user: &User) -> usize {
-    store
-        .pending_mail(100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|item| MailJob::open(&config.keys, item).unwrap())
-        .filter(|job| {
-            job.user_id == user.id && matches!(job.message, MailMessage::PasswordChanged { .. })
-        })
-        .count()
-}
-
-fn users_write_key() -> ApiKey {
-    ApiKey {
-        digest: BearerSecret::generate(API_KEY_PREFIX).digest(),
-        name: "races".into(),
-        scopes: vec![Scope::UsersWrite],
-        created_at: now(),
-        revoked: false,
-    }
-}
 
 // ---------------------------------------------------------------------------
 // 1. 32 concurrent resets with one credential
@@ -124,7 +99,7 @@ async fn assert_one_winner(
         Verification::Mismatch
     );
     assert_eq!(
-        notices_for(store, config, user).await,
+        notices_for(store, config, &user.id).await,
         1,
         "{what}: one notice"
     );
@@ -164,7 +139,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let code = code.expect("returnCode returns the code");
-    let key = users_write_key();
+    let key = api_key(&[Scope::UsersWrite]).1;
     let outcomes = race(|i| {
         let (service, code, key, id) =
             (service.clone(), code.clone(), key.clone(), user.id.clone());

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
 use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
-use rekey::password::{CredentialHasher, NewPassword};
+use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::embedded::EmbeddedStore;
@@ -116,19 +116,31 @@ pub async fn add_user(store: &dyn Store, config: &Config, email: &str) -> User {
     user
 }
 
-pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
+/// A fresh API key: the secret a client sends, and the record stored.
+pub fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
     let secret = BearerSecret::generate(API_KEY_PREFIX);
-    store
-        .insert_api_key(&ApiKey {
-            digest: secret.digest(),
-            name: "test".into(),
-            scopes: scopes.to_vec(),
-            created_at: now(),
-            revoked: false,
-        })
-        .await
-        .unwrap();
-    secret.expose().to_string()
+    let key = ApiKey {
+        digest: secret.digest(),
+        name: "test".into(),
+        scopes: scopes.to_vec(),
+        created_at: now(),
+        revoked: false,
+    };
+    (secret.expose().to_string(), key)
+}
+
+pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
+    let (secret, key) = api_key(scopes);
+    store.insert_api_key(&key).await.unwrap();
+    secret
+}
+
+/// Whether `password` matches the stored `hash`.
+pub fn verifies(config: &Config, password: &str, hash: &str) -> bool {
+    matches!(
+        CredentialHasher::new(config.hash_params).verify(password, hash),
+        Verification::Match { .. }
+    )
 }
 
 pub fn unique_email() -> String {

@@ -1,6 +1,7 @@
 //! Reading what a flow queued: mail out of the outbox, links out of mail.
 
 use rekey::config::Config;
+use rekey::domain::UserId;
 use rekey::mail::{MailJob, MailMessage};
 use rekey::store::Store;
 
@@ -44,4 +45,18 @@ pub fn link_param(link: &str, name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| panic!("the link has no {name}"))
+}
+
+/// "Password changed" notices queued for `user`, left queued.
+pub async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> usize {
+    store
+        .pending_mail(500)
+        .await
+        .unwrap()
+        .iter()
+        .map(|item| MailJob::open(&config.keys, item).unwrap())
+        .filter(|job| {
+            &job.user_id == user && matches!(job.message, MailMessage::PasswordChanged { .. })
+        })
+        .count()
 }
