@@ -5,34 +5,12 @@
 use std::sync::Arc;
 
 use crate::support::*;
-use base64::Engine;
 use rekey::App;
 use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId, now};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::reset::{PasswordProof, ResetService};
 use rekey::routes::Function;
 use rekey::store::Store;
-
-const IMPORTED: &str = "Imported-Pass-9!x";
-
-fn bcrypt_hash(password: &str) -> String {
-    bcrypt::hash(password, 4).unwrap()
-}
-
-fn django_hash(password: &str) -> String {
-    let (iterations, salt) = (1000, "s4ltyS4lt");
-    let mut derived = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-        password.as_bytes(),
-        salt.as_bytes(),
-        iterations,
-        &mut derived,
-    );
-    format!(
-        "pbkdf2_sha256${iterations}${salt}${}",
-        base64::engine::general_purpose::STANDARD.encode(derived)
-    )
-}
 
 async fn imported_user(store: &dyn Store, hash: String) -> User {
     let mut user = User::new(

@@ -2,10 +2,13 @@
 //! moto server that scripts/test starts), configuration, fixtures.
 #![allow(dead_code)]
 
+mod imported_hashes;
 mod outbox;
 mod test_app;
 
 // no_secrets_in_logs.rs uses part of this module.
+#[allow(unused_imports)]
+pub use imported_hashes::*;
 #[allow(unused_imports)]
 pub use outbox::*;
 #[allow(unused_imports)]
