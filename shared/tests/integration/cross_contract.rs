@@ -17,7 +17,7 @@ enum Via {
     Zitadel,
     /// django-rest-registration: signed link.
     Django,
-    /// Seed 004: recovery link + reset-and-log-in.
+    /// Account recovery: recovery link + reset-and-log-in.
     Account,
 }
 

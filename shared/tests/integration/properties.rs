@@ -29,7 +29,8 @@ use rekey::routes::Function;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// Every status bad input may get. 5xx never: SPEC section 3.
+/// Every status bad input may get. 5xx never: the transport rules every
+/// endpoint follows.
 const ALLOWED: [u16; 8] = [200, 400, 401, 403, 404, 413, 415, 429];
 
 type TestResult = Result<(), TestCaseError>;
@@ -959,7 +960,7 @@ fn content_type() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-/// The media-type rule of SPEC section 3, restated.
+/// The media-type rule of the transport rules, restated.
 fn is_json(content_type: Option<&str>) -> bool {
     content_type
         .and_then(|ct| ct.split(';').next())
@@ -1034,7 +1035,7 @@ fn probes(h: &Harness, functions: Vec<Function>) -> impl Strategy<Value = Probe>
     })
 }
 
-/// The status the transport rules of SPEC section 3 fix, when they do.
+/// The status the transport rules fix, when they do.
 fn transport_status(p: &Probe) -> Option<u16> {
     if route(p.function).method == "GET" {
         return None; // the body is never read

@@ -1,5 +1,6 @@
-//! django-rest-registration's signed links and seed 004's recovery with
-//! log-in, through their handlers with API Gateway payloads.
+//! django-rest-registration's signed links and the account-recovery
+//! contract's recovery with log-in, through their handlers with API Gateway
+//! payloads.
 
 use std::sync::Arc;
 
@@ -394,8 +395,8 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
 
 #[tokio::test]
 async fn link_tokens_are_shared_by_the_link_contracts() {
-    // A token from Payabli's request works at seed 004's reset, and one from
-    // recovery at Unleash's validate.
+    // A token from Payabli's request works at account recovery's reset, and
+    // one from recovery at Unleash's validate.
     let config = config();
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();

@@ -1,4 +1,4 @@
-//! Zitadel's PasswordReset and SetPassword (seed 003), through the handlers
+//! Zitadel's PasswordReset and SetPassword, through the handlers
 //! with API Gateway payloads, in both dialects: REST (`/v2/users/{userId}/...`,
 //! numeric gRPC codes) and Connect (`/zitadel.user.v2.UserService/...`,
 //! `userId` in the body, string codes).

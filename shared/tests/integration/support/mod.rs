@@ -82,7 +82,7 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ),
         ("REKEY_PRODUCT_NAME", "Acme"),
         // Flows here mail one address several times a minute; the limits
-        // have tests of their own (tests/limits.rs).
+        // have tests of their own (limits_and_audit.rs).
         ("REKEY_LIMIT_EMAIL_PER_MINUTE", "1000"),
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
