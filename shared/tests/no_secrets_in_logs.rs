@@ -3,16 +3,17 @@
 //! Its own test binary: the subscriber is global, so lines from every
 //! thread, SDK and blocking pool are captured.
 
-mod common;
+#[path = "integration/support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::*;
 use rekey::App;
 use rekey::domain::Scope;
 use rekey::mail::Outbox;
 use rekey::routes::Function;
+use support::*;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

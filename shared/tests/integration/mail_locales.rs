@@ -2,11 +2,9 @@
 //! is chosen from the account, then Accept-Language, then English, and an
 //! operator's template directory overrides and adds templates.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{ClientInfo, Scope, UserId};
 use rekey::mail::{MailJob, MailMessage, Templates};

@@ -9,19 +9,15 @@
 //!   and the long password is refused before it is hashed.
 //! - A right Zitadel code after five wrong ones is refused, on DynamoDB.
 
-mod common;
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::config::Config;
-use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
-use rekey::domain::{ApiKey, ClientInfo, CredentialVersion, Scope, User, now};
-use rekey::mail::{MailJob, MailMessage};
+use rekey::domain::{ClientInfo, CredentialVersion, Scope, User};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::routes::Function;
@@ -34,54 +30,6 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 // ---------------------------------------------------------------------------
 // Shared helpers
-
-fn link_param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .expect("a link")
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("the link has no {name}"))
-}
-
-/// The link of the one reset mail queued; all queued mail is then marked
-/// delivered.
-async fn take_link(store: &dyn Store, config: &Config) -> String {
-    let mut links = Vec::new();
-    for item in store.pending_mail(100).await.unwrap() {
-        if let MailMessage::ResetLink { link, .. } =
-            MailJob::open(&config.keys, &item).unwrap().message
-        {
-            links.push(link);
-        }
-        store.mail_delivered(&item.id).await.unwrap();
-    }
-    assert_eq!(links.len(), 1, "one reset mail queued");
-    links.remove(0)
-}
-
-async fn notices_for(store: &dyn Store, config: &Config, user: &User) -> usize {
-    store
-        .pending_mail(100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|item| MailJob::open(&config.keys, item).unwrap())
-        .filter(|job| {
-            job.user_id == user.id && matches!(job.message, MailMessage::PasswordChanged { .. })
-        })
-        .count()
-}
-
-fn users_write_key() -> ApiKey {
-    ApiKey {
-        digest: BearerSecret::generate(API_KEY_PREFIX).digest(),
-        name: "races".into(),
-        scopes: vec![Scope::UsersWrite],
-        created_at: now(),
-        revoked: false,
-    }
-}
 
 // ---------------------------------------------------------------------------
 // 1. 32 concurrent resets with one credential
@@ -151,7 +99,7 @@ async fn assert_one_winner(
         Verification::Mismatch
     );
     assert_eq!(
-        notices_for(store, config, user).await,
+        notices_for(store, config, &user.id).await,
         1,
         "{what}: one notice"
     );
@@ -191,7 +139,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let code = code.expect("returnCode returns the code");
-    let key = users_write_key();
+    let key = api_key(&[Scope::UsersWrite]).1;
     let outcomes = race(|i| {
         let (service, code, key, id) =
             (service.clone(), code.clone(), key.clone(), user.id.clone());
@@ -250,16 +198,11 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_token_code_or_signature_resets_once_embedded() {
-    let e = embedded_store();
-    one_credential_one_winner(Arc::new(e.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_token_code_or_signature_resets_once_dynamodb() {
-    one_credential_one_winner(Arc::new(dynamo_store().await)).await;
-}
+crate::on_both_stores!(
+    one_token_code_or_signature_resets_once,
+    one_credential_one_winner,
+    4
+);
 
 // ---------------------------------------------------------------------------
 // 2. Hostile bodies

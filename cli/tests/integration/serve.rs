@@ -1,11 +1,9 @@
 //! End-to-end tests of `rekeyctl serve` over real HTTP: each test starts its
 //! own server process on its own data dir and talks to it with reqwest.
 
-mod support;
-
+use crate::support::{Mail, Server, strong_password, unknown_secret};
 use rekey::password::{CredentialHasher, HashParams, Verification};
 use serde_json::{Value, json};
-use support::{Mail, Server, strong_password, unknown_secret};
 
 const SUCCESS: &[u8] = br#"{"isSuccess":true,"responseText":"Success"}"#;
 const AUTHRESET: &str = "/api/User/authreset";
@@ -179,12 +177,14 @@ async fn reset_flow(server: &Server) -> Flow {
 
 #[tokio::test]
 async fn reset_flow_over_http() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     reset_flow(&server).await;
 }
 
 #[tokio::test]
 async fn unknown_email_gets_the_same_answer_and_no_mail() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     // The unknown address first: once the known one's mail has arrived,
     // anything the first request had queued would have been delivered too.
@@ -199,7 +199,7 @@ async fn unknown_email_gets_the_same_answer_and_no_mail() {
     assert_eq!(known.body, SUCCESS);
     assert_eq!(unknown.status, known.status);
     assert_eq!(unknown.body, known.body, "body bytes differ");
-    let names = |r: &support::Reply| {
+    let names = |r: &crate::support::Reply| {
         let mut n: Vec<String> = r.headers.keys().map(|k| k.as_str().to_string()).collect();
         n.sort();
         n
@@ -235,10 +235,11 @@ async fn unknown_email_gets_the_same_answer_and_no_mail() {
 
 #[tokio::test]
 async fn request_token_is_required() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     let body = json!({"email": server.user.email}).to_string();
     // A real key, but without the reset:request scope.
-    let wrong_scope = support::rekeyctl(
+    let wrong_scope = crate::support::rekeyctl(
         server.data_dir(),
         &["key", "create", "--scope", "users:write"],
         None,
@@ -276,7 +277,7 @@ enum Dialect {
 
 /// Asserts an error in the route's dialect (`unleash_name` for Unleash).
 fn expect_error(
-    reply: &support::Reply,
+    reply: &crate::support::Reply,
     dialect: Dialect,
     status: u16,
     unleash_name: &str,
@@ -303,6 +304,7 @@ struct PostRoute<'a> {
 
 #[tokio::test]
 async fn post_routes_reject_bad_bodies_in_their_dialect() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     let key = server.api_key.clone();
     let email = server.user.email.clone();
@@ -468,6 +470,7 @@ async fn post_routes_reject_bad_bodies_in_their_dialect() {
 
 #[tokio::test]
 async fn logs_carry_no_secrets() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("debug").await;
     let flow = reset_flow(&server).await;
     // Both console lines are out before the log is read.
@@ -526,6 +529,7 @@ async fn logs_carry_no_secrets() {
 
 #[tokio::test]
 async fn validate_does_not_consume_the_token() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     let reply = server
         .request_reset(&json!({"email": server.user.email}))

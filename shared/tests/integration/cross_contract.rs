@@ -2,13 +2,10 @@
 //! token, code, signed link and refresh token of that user: each credential
 //! is bound to the credential version the change increments.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::domain::{ApiKey, ClientInfo, Scope, User, now};
-use rekey::mail::{MailJob, MailMessage};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::{App, ResetError};
 
@@ -20,7 +17,7 @@ enum Via {
     Zitadel,
     /// django-rest-registration: signed link.
     Django,
-    /// Seed 004: recovery link + reset-and-log-in.
+    /// Account recovery: recovery link + reset-and-log-in.
     Account,
 }
 
@@ -32,16 +29,10 @@ struct Outstanding {
 }
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
-    let mut link = None;
-    for item in app.reset.store().pending_mail(20).await.unwrap() {
-        app.reset.store().mail_delivered(&item.id).await.unwrap();
-        if let MailMessage::ResetLink { link: l, .. } =
-            MailJob::open(&config.keys, &item).unwrap().message
-        {
-            link = Some(l);
-        }
-    }
-    let link = link.expect("a reset mail");
+    let link = take_links(&**app.reset.store(), config)
+        .await
+        .pop()
+        .expect("a reset mail");
     url::Url::parse(&link)
         .unwrap()
         .query_pairs()
@@ -220,13 +211,7 @@ async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_store() {
-    let e = common::embedded_store();
-    each_contract_voids_the_others(Arc::new(e.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_store() {
-    each_contract_voids_the_others(Arc::new(dynamo_store().await)).await;
-}
+crate::on_both_stores!(
+    each_contract_voids_the_others,
+    each_contract_voids_the_others
+);

@@ -3,15 +3,13 @@
 //! replaced by real values as an operator would: each gets the status it is
 //! meant to produce.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{EmailAddress, Scope, User, UserId};
-use rekey::mail::{MailJob, MailMessage, Outbox};
+use rekey::mail::Outbox;
 use rekey::routes::Function;
 use serde_json::Value;
 
@@ -37,29 +35,6 @@ async fn invoke(app: &App, function: Function, substitutions: &[(&str, &str)]) -
 const KEY: &str = "rkk_EXAMPLE_API_KEY_REPLACE_ME_000000000000000";
 const TOKEN: &str = "rkt_EXAMPLE_LINK_TOKEN_REPLACE_ME_00000000000";
 const USER: &str = "EXAMPLE-USER-ID";
-
-/// The links in queued mail, newest last; all queued mail is then delivered.
-async fn queued_links(app: &App, config: &rekey::Config) -> Vec<String> {
-    let mut links = Vec::new();
-    for item in app.reset.store().pending_mail(20).await.unwrap() {
-        app.reset.store().mail_delivered(&item.id).await.unwrap();
-        if let MailMessage::ResetLink { link, .. } =
-            MailJob::open(&config.keys, &item).unwrap().message
-        {
-            links.push(link);
-        }
-    }
-    links
-}
-
-fn param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("{name} in {link}"))
-}
 
 #[test]
 fn every_function_has_an_event_file_and_every_file_a_function() {
@@ -104,7 +79,7 @@ async fn each_event_gets_its_status() {
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
     assert_eq!(status, 200);
-    let link = queued_links(&app, &config)
+    let link = take_links(&**app.reset.store(), &config)
         .await
         .pop()
         .expect("a reset mail");
@@ -112,7 +87,7 @@ async fn each_event_gets_its_status() {
         link.starts_with("https://shop.example.com/reset?token="),
         "entry selects the template: {link}"
     );
-    let token = param(&link, "token");
+    let token = link_param(&link, "token");
 
     let (status, body) = invoke(&app, Function::ValidateToken, &[(TOKEN, &token)]).await;
     assert_eq!(
@@ -163,10 +138,10 @@ async fn each_event_gets_its_status() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    queued_links(&app, &config).await;
+    take_links(&**app.reset.store(), &config).await;
 
     assert_eq!(invoke(&app, Function::SendResetLink, &[]).await.0, 200);
-    let link = queued_links(&app, &config)
+    let link = take_links(&**app.reset.store(), &config)
         .await
         .pop()
         .expect("a signed link mail");
@@ -174,9 +149,9 @@ async fn each_event_gets_its_status() {
         &app,
         Function::ResetPasswordSigned,
         &[
-            (USER, &param(&link, "user_id")),
-            ("1795374000", &param(&link, "timestamp")),
-            ("EXAMPLE_SIGNATURE", &param(&link, "signature")),
+            (USER, &link_param(&link, "user_id")),
+            ("1795374000", &link_param(&link, "timestamp")),
+            ("EXAMPLE_SIGNATURE", &link_param(&link, "signature")),
         ],
     )
     .await;
@@ -193,14 +168,14 @@ async fn each_event_gets_its_status() {
     );
 
     assert_eq!(invoke(&app, Function::RecoverAccount, &[]).await.0, 200);
-    let link = queued_links(&app, &config)
+    let link = take_links(&**app.reset.store(), &config)
         .await
         .pop()
         .expect("a recovery mail");
     let (status, body) = invoke(
         &app,
         Function::ResetAccount,
-        &[(TOKEN, &param(&link, "validation_code"))],
+        &[(TOKEN, &link_param(&link, "validation_code"))],
     )
     .await;
     assert_eq!(status, 200, "{body}");

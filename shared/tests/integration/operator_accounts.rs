@@ -2,39 +2,15 @@
 //! pbkdf2_sha256) verify and are upgraded to argon2id on verification, and a
 //! disabled account gets no mail and its outstanding link stops working.
 
-mod common;
-
 use std::sync::Arc;
 
-use base64::Engine;
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId, now};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::reset::{PasswordProof, ResetService};
 use rekey::routes::Function;
 use rekey::store::Store;
-
-const IMPORTED: &str = "Imported-Pass-9!x";
-
-fn bcrypt_hash(password: &str) -> String {
-    bcrypt::hash(password, 4).unwrap()
-}
-
-fn django_hash(password: &str) -> String {
-    let (iterations, salt) = (1000, "s4ltyS4lt");
-    let mut derived = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-        password.as_bytes(),
-        salt.as_bytes(),
-        iterations,
-        &mut derived,
-    );
-    format!(
-        "pbkdf2_sha256${iterations}${salt}${}",
-        base64::engine::general_purpose::STANDARD.encode(derived)
-    )
-}
 
 async fn imported_user(store: &dyn Store, hash: String) -> User {
     let mut user = User::new(

@@ -2,23 +2,17 @@
 //! each in its contract's dialect, and the audit trail and "password
 //! changed" mail every contract's reset leaves.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{ClientInfo, EmailAddress, Scope};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::routes::Function;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-fn post(path: &str, headers: &[(&str, &str)], body: &Value) -> lambda_http::Request {
-    apigw_request("POST", path, &[], headers, Some(&body.to_string()))
-}
 
 /// The production defaults: the test helpers' config raises them.
 fn strict() -> rekey::Config {

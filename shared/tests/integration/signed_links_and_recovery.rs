@@ -1,43 +1,20 @@
-//! django-rest-registration's signed links and seed 004's recovery with
-//! log-in, through their handlers with API Gateway payloads.
-
-mod common;
+//! django-rest-registration's signed links and the account-recovery
+//! contract's recovery with log-in, through their handlers with API Gateway
+//! payloads.
 
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{ClientInfo, EmailAddress, now};
-use rekey::mail::{MailJob, MailMessage};
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 use serde_json::{Value, json};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-fn post(path: &str, body: &Value) -> lambda_http::Request {
-    apigw_request("POST", path, &[], &[JSON], Some(&body.to_string()))
-}
-
-async fn app_with(config: &rekey::Config) -> (App, Embedded) {
-    let e = embedded_store();
-    (App::new(config, Arc::new(e.store.clone())), e)
-}
-
-/// The link of the one reset mail queued; every queued mail (notices
-/// too) is then marked delivered.
-async fn take_link(app: &App, config: &rekey::Config) -> String {
-    let mut links = Vec::new();
-    for item in app.reset.store().pending_mail(10).await.unwrap() {
-        app.reset.store().mail_delivered(&item.id).await.unwrap();
-        if let MailMessage::ResetLink { link, .. } =
-            MailJob::open(&config.keys, &item).unwrap().message
-        {
-            links.push(link);
-        }
-    }
-    assert_eq!(links.len(), 1, "one reset mail queued");
-    links.remove(0)
+async fn app_with(config: &rekey::Config) -> TestApp {
+    TestApp::embedded(config.clone()).await
 }
 
 fn query(link: &str) -> std::collections::HashMap<String, String> {
@@ -50,7 +27,10 @@ fn query(link: &str) -> std::collections::HashMap<String, String> {
 
 async fn signed_reset(app: &App, body: Value) -> (u16, Value) {
     let resp = Function::ResetPasswordSigned
-        .handle(app, post("/api/v1/iam/accounts/reset-password/", &body))
+        .handle(
+            app,
+            post("/api/v1/iam/accounts/reset-password/", &[JSON], &body),
+        )
         .await;
     (resp.status().as_u16(), response_json(&resp))
 }
@@ -67,7 +47,7 @@ fn signed_body(q: &std::collections::HashMap<String, String>, password: &str) ->
 #[tokio::test]
 async fn signed_link_flow_and_refusals() {
     let config = config();
-    let (app, _e) = app_with(&config).await;
+    let app = app_with(&config).await;
     let email = unique_email();
     let user = add_user(&**app.reset.store(), &config, &email).await;
 
@@ -77,6 +57,7 @@ async fn signed_link_flow_and_refusals() {
                 &app,
                 post(
                     "/api/v1/iam/accounts/send-reset-password-link/",
+                    &[JSON],
                     &json!({"login": login}),
                 ),
             )
@@ -84,7 +65,7 @@ async fn signed_link_flow_and_refusals() {
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.body().as_ref(), br#"{"detail":"Reset link sent"}"#);
     }
-    let link = take_link(&app, &config).await;
+    let link = app.take_link().await;
     assert!(link.starts_with("https://app.example.com/reset-password/?"));
     let q = query(&link);
     assert_eq!(q["user_id"], user.id.as_str());
@@ -170,7 +151,7 @@ async fn signed_link_flow_and_refusals() {
 async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let old_secret = rekey::crypto::ServiceSecret::generate().1;
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
-    let (app_before, e) = app_with(&before).await;
+    let app_before = app_with(&before).await;
     let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
     let body = |app: &App, ts: i64| json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": app.reset.link_signature(&user, ts), "password": NEW_PASSWORD});
     let day = 24 * 3600;
@@ -184,7 +165,7 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     );
 
     // Signed by another deployment's secret: refused.
-    let (stranger, _s) = app_with(&config()).await;
+    let stranger = app_with(&config()).await;
     assert_eq!(
         signed_reset(&app_before, body(&stranger, now())).await,
         (400, json!({"detail": "Invalid signature"}))
@@ -197,7 +178,7 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
         ("REKEY_SECRET", &new_secret),
         ("REKEY_SECRET_PREVIOUS", &old_secret),
     ]);
-    let app_after = App::new(&after, Arc::new(e.store.clone()));
+    let app_after = App::new(&after, app_before.store.clone());
     assert_eq!(
         signed_reset(&app_after, link_body).await,
         (200, json!({"detail": "Reset password successful"}))
@@ -206,7 +187,7 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
 
 #[tokio::test]
 async fn django_dialect_for_bad_requests_and_outages() {
-    let (app, _e) = app_with(&config()).await;
+    let app = app_with(&config()).await;
     for (function, path) in [
         (
             Function::SendResetLink,
@@ -244,12 +225,7 @@ async fn django_dialect_for_bad_requests_and_outages() {
             json!(["Invalid data. Expected a dictionary, but got list."])
         );
     }
-    let resp = Function::SendResetLink
-        .handle(
-            &app,
-            post("/api/v1/iam/accounts/send-reset-password-link/", &json!({})),
-        )
-        .await;
+    let resp = app.post(Function::SendResetLink, &[JSON], &json!({})).await;
     assert_eq!(
         response_json(&resp),
         json!({"login": ["This field is required."]})
@@ -261,6 +237,7 @@ async fn django_dialect_for_bad_requests_and_outages() {
             &down,
             post(
                 "/api/v1/iam/accounts/send-reset-password-link/",
+                &[JSON],
                 &json!({"login": "a@example.com"}),
             ),
         )
@@ -270,31 +247,30 @@ async fn django_dialect_for_bad_requests_and_outages() {
 }
 
 async fn recover(app: &App, email: &str) -> lambda_http::Response<lambda_http::Body> {
-    Function::RecoverAccount
-        .handle(
-            app,
-            post("/api/v2/account/recover/", &json!({"email": email})),
-        )
-        .await
+    post_to(
+        app,
+        Function::RecoverAccount,
+        &[JSON],
+        &json!({"email": email}),
+    )
+    .await
 }
 
 async fn reset_account(app: &App, code: &str, password: &str) -> (u16, Value) {
-    let resp = Function::ResetAccount
-        .handle(
-            app,
-            post(
-                "/api/v2/account/reset/",
-                &json!({"validation_code": code, "password": password}),
-            ),
-        )
-        .await;
+    let resp = post_to(
+        app,
+        Function::ResetAccount,
+        &[JSON],
+        &json!({"validation_code": code, "password": password}),
+    )
+    .await;
     (resp.status().as_u16(), response_json(&resp))
 }
 
 #[tokio::test]
 async fn recovery_resets_and_logs_in() {
     let config = config();
-    let (app, _e) = app_with(&config).await;
+    let app = app_with(&config).await;
     let email = unique_email();
     let user = add_user(&**app.reset.store(), &config, &email).await;
 
@@ -306,7 +282,7 @@ async fn recovery_resets_and_logs_in() {
     );
     assert_eq!(unknown.body().as_ref(), known.body().as_ref());
     assert_eq!(known.body().as_ref(), b"{}");
-    let link = take_link(&app, &config).await;
+    let link = app.take_link().await;
     assert!(link.starts_with("https://app.example.com/account/reset?validation_code=rkt_"));
     let code = query(&link)["validation_code"].clone();
 
@@ -369,7 +345,7 @@ async fn recovery_resets_and_logs_in() {
 
 #[tokio::test]
 async fn oauth_dialect_for_bad_requests_and_outages() {
-    let (app, _e) = app_with(&config()).await;
+    let app = app_with(&config()).await;
     for (function, path) in [
         (Function::RecoverAccount, "/api/v2/account/recover/"),
         (Function::ResetAccount, "/api/v2/account/reset/"),
@@ -419,21 +395,21 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
 
 #[tokio::test]
 async fn link_tokens_are_shared_by_the_link_contracts() {
-    // A token from Payabli's request works at seed 004's reset, and one from
-    // recovery at Unleash's validate.
+    // A token from Payabli's request works at account recovery's reset, and
+    // one from recovery at Unleash's validate.
     let config = config();
-    let (app, _e) = app_with(&config).await;
+    let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
     add_user(&**app.reset.store(), &config, email.as_str()).await;
     app.reset
         .request_link(&email, &app.reset.links().default, &ClientInfo::default())
         .await
         .unwrap();
-    let token = query(&take_link(&app, &config).await)["token"].clone();
+    let token = query(&app.take_link().await)["token"].clone();
     assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 200);
 
     assert_eq!(recover(&app, email.as_str()).await.status(), 200);
-    let link = take_link(&app, &config).await;
+    let link = app.take_link().await;
     let code = query(&link)["validation_code"].clone();
     let validate = apigw_request(
         "GET",

@@ -2,13 +2,25 @@
 //! moto server that scripts/test starts), configuration, fixtures.
 #![allow(dead_code)]
 
+mod imported_hashes;
+mod outbox;
+mod test_app;
+
+// no_secrets_in_logs.rs uses part of this module.
+#[allow(unused_imports)]
+pub use imported_hashes::*;
+#[allow(unused_imports)]
+pub use outbox::*;
+#[allow(unused_imports)]
+pub use test_app::*;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
 use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
-use rekey::password::{CredentialHasher, NewPassword};
+use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::embedded::EmbeddedStore;
@@ -70,7 +82,7 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ),
         ("REKEY_PRODUCT_NAME", "Acme"),
         // Flows here mail one address several times a minute; the limits
-        // have tests of their own (tests/limits.rs).
+        // have tests of their own (limits_and_audit.rs).
         ("REKEY_LIMIT_EMAIL_PER_MINUTE", "1000"),
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
@@ -107,19 +119,31 @@ pub async fn add_user(store: &dyn Store, config: &Config, email: &str) -> User {
     user
 }
 
-pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
+/// A fresh API key: the secret a client sends, and the record stored.
+pub fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
     let secret = BearerSecret::generate(API_KEY_PREFIX);
-    store
-        .insert_api_key(&ApiKey {
-            digest: secret.digest(),
-            name: "test".into(),
-            scopes: scopes.to_vec(),
-            created_at: now(),
-            revoked: false,
-        })
-        .await
-        .unwrap();
-    secret.expose().to_string()
+    let key = ApiKey {
+        digest: secret.digest(),
+        name: "test".into(),
+        scopes: scopes.to_vec(),
+        created_at: now(),
+        revoked: false,
+    };
+    (secret.expose().to_string(), key)
+}
+
+pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
+    let (secret, key) = api_key(scopes);
+    store.insert_api_key(&key).await.unwrap();
+    secret
+}
+
+/// Whether `password` matches the stored `hash`.
+pub fn verifies(config: &Config, password: &str, hash: &str) -> bool {
+    matches!(
+        CredentialHasher::new(config.hash_params).verify(password, hash),
+        Verification::Match { .. }
+    )
 }
 
 pub fn unique_email() -> String {

@@ -1,6 +1,6 @@
 //! docs/openapi.yaml against the route table: every route is documented,
 //! every documented operation is a route, and each operation documents what
-//! SPEC section 3 says every route answers. What the server really answers
+//! the transport rules say every route answers. What the server really answers
 //! is checked against the same document by scripts/checks/schemathesis.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -238,7 +238,7 @@ fn operations_have_unique_ids_tags_and_documented_responses() {
         }
 
         if o.method == "post" {
-            // SPEC section 3: every POST body is JSON of a shape, at most 16 KiB.
+            // The transport rules: every POST body is JSON of a shape, at most 16 KiB.
             let body = resolve(&doc, &o.op["requestBody"]);
             assert_eq!(
                 body["required"],
@@ -261,7 +261,7 @@ fn operations_have_unique_ids_tags_and_documented_responses() {
             for status in ["413", "415"] {
                 assert!(
                     responses.contains_key(status),
-                    "{name}: {status} is not documented (SPEC section 3)"
+                    "{name}: {status} is not documented (the transport rules)"
                 );
             }
         } else {

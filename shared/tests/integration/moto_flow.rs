@@ -2,11 +2,9 @@
 //! stream feeding the send-email handler, SES v2 sending; the sent message
 //! is read back through moto's API and its link followed.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::{EmailAddress, Scope};
 use rekey::mail::Outbox;

@@ -1,15 +1,13 @@
-//! Zitadel's PasswordReset and SetPassword (seed 003), through the handlers
+//! Zitadel's PasswordReset and SetPassword, through the handlers
 //! with API Gateway payloads, in both dialects: REST (`/v2/users/{userId}/...`,
 //! numeric gRPC codes) and Connect (`/zitadel.user.v2.UserService/...`,
 //! `userId` in the body, string codes).
-
-mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
@@ -71,27 +69,23 @@ fn with_user(via: Via, user: &str, mut body: Value) -> String {
 }
 
 struct Env {
-    app: App,
+    app: TestApp,
     config: Config,
     /// users:write
     key: String,
     /// users:write and users:admin
     admin: String,
-    _store: Embedded,
 }
 
 async fn env_with(extra: &[(&str, &str)]) -> Env {
-    let e = embedded_store();
-    let store: Arc<dyn rekey::Store> = Arc::new(e.store.clone());
-    let config = config_with(extra);
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
-    let admin = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+    let app = TestApp::embedded(config_with(extra)).await;
+    let key = add_key(&*app.store, &[Scope::UsersWrite]).await;
+    let admin = add_key(&*app.store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     Env {
-        app: App::new(&config, store),
-        config,
+        config: app.config.clone(),
+        app,
         key,
         admin,
-        _store: e,
     }
 }
 
@@ -168,20 +162,7 @@ impl Env {
 
     /// Opens and removes the queued mail.
     async fn take_mail(&self) -> Vec<MailJob> {
-        let items = self.app.reset.store().pending_mail(10).await.unwrap();
-        let mut jobs = Vec::new();
-        for item in items {
-            jobs.push(
-                MailJob::open(&self.config.keys, &item).expect("sealed with the service key"),
-            );
-            self.app
-                .reset
-                .store()
-                .mail_delivered(&item.id)
-                .await
-                .unwrap();
-        }
-        jobs
+        crate::support::take_mail(&**self.app.reset.store(), &self.config).await
     }
 
     async fn password_is(&self, user: &UserId, password: &str) -> bool {
@@ -1032,7 +1013,7 @@ async fn an_unreachable_store_is_503_in_each_dialect() {
         .await;
     let store =
         rekey::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent");
-    let app = App::new(&common::config(), Arc::new(store));
+    let app = App::new(&crate::support::config(), Arc::new(store));
     let key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     let auth = format!("Bearer {}", key.expose());
     let user = UserId::generate();

@@ -2,12 +2,10 @@
 //! account: the email-initiated endpoints do the same work either way (a
 //! decoy write for unknown addresses), measured over real HTTP.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::Server;
 use serde_json::json;
-use support::Server;
 
 /// Requests per address kind: enough for a stable median on 2 cores.
 const ROUNDS: usize = 300;
@@ -32,6 +30,7 @@ async fn timed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_and_unknown_addresses_take_the_same_time() {
+    let _alone = crate::support::alone_on_the_machine().await;
     // Limits raised so every known request really issues and mails: the
     // limited path is the decoy path, which would compare it to itself.
     let server = Server::start_with(

@@ -3,13 +3,11 @@
 //! disable/enable, key list/revoke against a running server, and the same
 //! commands against DynamoDB on moto.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use base64::Engine;
+use crate::support::{IMPORTED, Server, bcrypt_hash, django_hash};
 use rekey::ResetService;
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::ServiceSecret;
@@ -17,9 +15,6 @@ use rekey::domain::EmailAddress;
 use rekey::store::Store;
 use rekey::store::embedded::EmbeddedStore;
 use serde_json::json;
-use support::Server;
-
-const IMPORTED: &str = "Imported-Pass-9!x";
 
 struct Run {
     code: i32,
@@ -30,7 +25,7 @@ struct Run {
 /// `rekeyctl --data-dir DIR ARGS` with only `env` of REKEY_*/AWS_* set.
 fn run(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     use std::io::Write;
-    let mut cmd = Command::new(support::BIN);
+    let mut cmd = Command::new(crate::support::BIN);
     cmd.arg("--data-dir").arg(dir);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
@@ -70,25 +65,6 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> 
 fn ok(r: Run, what: &str) -> String {
     assert_eq!(r.code, 0, "{what} failed:\n{}", r.stderr);
     r.stdout.trim().to_string()
-}
-
-fn bcrypt_hash(password: &str) -> String {
-    bcrypt::hash(password, 4).unwrap()
-}
-
-fn django_hash(password: &str) -> String {
-    let (iterations, salt) = (1000, "s4ltyS4lt");
-    let mut derived = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-        password.as_bytes(),
-        salt.as_bytes(),
-        iterations,
-        &mut derived,
-    );
-    format!(
-        "pbkdf2_sha256${iterations}${salt}${}",
-        base64::engine::general_purpose::STANDARD.encode(derived)
-    )
 }
 
 /// Lines 1-3 good, then every kind of bad line; a blank line 7.
@@ -161,6 +137,7 @@ fn local_config(dir: &Path) -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
+    let _machine = crate::support::sharing_the_machine().await;
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let (bcrypt, django) = (bcrypt_hash(IMPORTED), django_hash(IMPORTED));
@@ -262,6 +239,7 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_enable_and_key_revoke_against_a_running_server() {
+    let _machine = crate::support::sharing_the_machine().await;
     let server = Server::start("info").await;
     let dir = server.data_dir();
     let email = server.user.email.clone();
@@ -366,6 +344,7 @@ async fn disable_enable_and_key_revoke_against_a_running_server() {
 
 #[test]
 fn every_command_has_help_with_examples() {
+    let _machine = crate::support::sharing_the_machine_blocking();
     let dir = tempfile::tempdir().unwrap();
     for args in [
         vec!["--help"],
@@ -393,6 +372,7 @@ fn every_command_has_help_with_examples() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commands_work_against_dynamodb() {
+    let _machine = crate::support::sharing_the_machine().await;
     let endpoint = std::env::var("MOTO_ENDPOINT")
         .expect("MOTO_ENDPOINT is not set: run the tests with scripts/test, which starts moto");
     let table = format!("rekey-cli-{}", uuid::Uuid::new_v4().simple());

@@ -10,8 +10,6 @@
 //! (`rekey::aws::sdk_config`: bounded attempts and timeouts). The others use
 //! the shared moto at `MOTO_ENDPOINT`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,22 +18,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
-use rekey::crypto::{API_KEY_PREFIX, BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken,
     ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::mail::ses::SesMailer;
-use rekey::mail::{MailError, MailJob, MailMessage, Mailer, Outbox, RenderedMail};
-use rekey::password::{CredentialHasher, Verification};
+use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::{Store, StoreError};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Resp = lambda_http::Response<lambda_http::Body>;
@@ -190,67 +187,6 @@ async fn production_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 // ---------------------------------------------------------------------------
 // Fixtures and requests
 
-fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
-    let secret = BearerSecret::generate(API_KEY_PREFIX);
-    let key = ApiKey {
-        digest: secret.digest(),
-        name: "faults".into(),
-        scopes: scopes.to_vec(),
-        created_at: now(),
-        revoked: false,
-    };
-    (secret.expose().to_string(), key)
-}
-
-fn post(path: &str, headers: &[(&str, &str)], body: &Value) -> lambda_http::Request {
-    apigw_request("POST", path, &[], headers, Some(&body.to_string()))
-}
-
-fn link_param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .expect("a link")
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("the link has no {name}"))
-}
-
-/// Opens every queued mail and marks it delivered.
-async fn take_mail(store: &dyn Store, config: &Config) -> Vec<MailJob> {
-    let mut jobs = Vec::new();
-    for item in store.pending_mail(500).await.unwrap() {
-        jobs.push(MailJob::open(&config.keys, &item).expect("sealed with the service key"));
-        store.mail_delivered(&item.id).await.unwrap();
-    }
-    jobs
-}
-
-/// The links of the reset mails queued, each marked delivered.
-async fn take_links(store: &dyn Store, config: &Config) -> Vec<String> {
-    take_mail(store, config)
-        .await
-        .into_iter()
-        .filter_map(|job| match job.message {
-            MailMessage::ResetLink { link, .. } => Some(link),
-            _ => None,
-        })
-        .collect()
-}
-
-/// "Password changed" notices queued for `user`, left queued.
-async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> usize {
-    store
-        .pending_mail(500)
-        .await
-        .unwrap()
-        .iter()
-        .map(|item| MailJob::open(&config.keys, item).unwrap())
-        .filter(|job| {
-            &job.user_id == user && matches!(job.message, MailMessage::PasswordChanged { .. })
-        })
-        .count()
-}
-
 async fn successes_audited(store: &dyn Store, user: &UserId) -> Vec<AuditEvent> {
     store
         .audit_events(user, 100)
@@ -259,13 +195,6 @@ async fn successes_audited(store: &dyn Store, user: &UserId) -> Vec<AuditEvent> 
         .into_iter()
         .filter(|e| e.outcome == "success")
         .collect()
-}
-
-fn verifies(config: &Config, password: &str, hash: &str) -> bool {
-    matches!(
-        CredentialHasher::new(config.hash_params).verify(password, hash),
-        Verification::Match { .. }
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -853,16 +782,11 @@ async fn racing_changes_commit_whole_or_not_at_all(store: Arc<dyn Store>) {
     eprintln!("racing changes: {cancelled} cancelled; wins by proof {PROOFS:?}: {tally:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_changes_commit_whole_or_not_at_all_embedded() {
-    let e = embedded_store();
-    racing_changes_commit_whole_or_not_at_all(Arc::new(e.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_changes_commit_whole_or_not_at_all_dynamodb() {
-    racing_changes_commit_whole_or_not_at_all(Arc::new(dynamo_store().await)).await;
-}
+crate::on_both_stores!(
+    racing_changes_commit_whole_or_not_at_all,
+    racing_changes_commit_whole_or_not_at_all,
+    4
+);
 
 /// The state a link-token reset leaves, checked whole: `changed` says
 /// whether it committed. Every part agrees or the test fails.

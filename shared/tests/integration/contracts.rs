@@ -1,21 +1,15 @@
 //! Each contract's dialect for bad input and outages, through the handlers
 //! with API Gateway payloads: always the documented 4xx or 503, never 500.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::App;
 use rekey::domain::Scope;
 use rekey::routes::Function;
 use serde_json::Value;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-fn post(path: &str, headers: &[(&str, &str)], body: &str) -> lambda_http::Request {
-    apigw_request("POST", path, &[], headers, Some(body))
-}
 
 fn assert_payabli(resp: &lambda_http::Response<lambda_http::Body>, status: u16) {
     assert_eq!(resp.status(), status);
@@ -225,7 +219,7 @@ async fn an_unreachable_store_is_503_in_each_dialect() {
         .await;
     let store =
         rekey::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent");
-    let app = App::new(&common::config(), Arc::new(store));
+    let app = App::new(&crate::support::config(), Arc::new(store));
     let key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     let resp = Function::RequestReset
         .handle(

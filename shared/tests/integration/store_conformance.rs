@@ -1,11 +1,9 @@
 //! One conformance suite, run against every `Store`: the embedded SQLite
 //! store and the DynamoDB store on moto.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
@@ -13,28 +11,6 @@ use rekey::domain::{
     Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
-
-/// A store under test and whatever must outlive it.
-struct Subject {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn embedded() -> Subject {
-    let dir = tempfile::tempdir().unwrap();
-    let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
-    Subject {
-        store: Arc::new(store),
-        _dir: Some(dir),
-    }
-}
-
-async fn dynamo() -> Subject {
-    Subject {
-        store: Arc::new(dynamo_store().await),
-        _dir: None,
-    }
-}
 
 fn mail(n: i64) -> OutboxItem {
     OutboxItem {
@@ -623,5 +599,5 @@ macro_rules! conformance {
     };
 }
 
-conformance!(embedded_store, embedded());
-conformance!(dynamodb_store, dynamo().await);
+conformance!(embedded_store, TestStore::new(StoreKind::Embedded).await);
+conformance!(dynamodb_store, TestStore::new(StoreKind::Dynamo).await);

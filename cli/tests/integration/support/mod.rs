@@ -4,6 +4,11 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../../shared/tests/integration/support/imported_hashes.rs"]
+mod imported_hashes;
+
+pub use imported_hashes::*;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +27,27 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rekeyctl");
+
+/// The machine the tests of this binary share. A test that measures time
+/// holds it alone; every other test holds it shared, so no measurement runs
+/// beside another test's work.
+static MACHINE: std::sync::LazyLock<tokio::sync::RwLock<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::RwLock::new(()));
+
+/// Held for a whole test that measures time.
+pub async fn alone_on_the_machine() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
+/// Held for a whole test that measures nothing.
+pub async fn sharing_the_machine() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+/// `sharing_the_machine` for a test without a runtime.
+pub fn sharing_the_machine_blocking() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.blocking_read()
+}
 
 /// `rekeyctl --data-dir DIR ...` with an environment that cannot leak in
 /// from the developer's shell (REKEY_*, AWS_*).

@@ -10,14 +10,12 @@
 //! The cargo-fuzz targets in fuzz/ (docs/fuzzing.md) explore the same
 //! properties coverage-guided; CI runs this file instead.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use lambda_http::{Body, Request, Response};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
@@ -31,7 +29,8 @@ use rekey::routes::Function;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// Every status bad input may get. 5xx never: SPEC section 3.
+/// Every status bad input may get. 5xx never: the transport rules every
+/// endpoint follows.
 const ALLOWED: [u16; 8] = [200, 400, 401, 403, 404, 413, 415, 429];
 
 type TestResult = Result<(), TestCaseError>;
@@ -961,7 +960,7 @@ fn content_type() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-/// The media-type rule of SPEC section 3, restated.
+/// The media-type rule of the transport rules, restated.
 fn is_json(content_type: Option<&str>) -> bool {
     content_type
         .and_then(|ct| ct.split(';').next())
@@ -1036,7 +1035,7 @@ fn probes(h: &Harness, functions: Vec<Function>) -> impl Strategy<Value = Probe>
     })
 }
 
-/// The status the transport rules of SPEC section 3 fix, when they do.
+/// The status the transport rules fix, when they do.
 fn transport_status(p: &Probe) -> Option<u16> {
     if route(p.function).method == "GET" {
         return None; // the body is never read

@@ -1,0 +1,10 @@
+//! rekeyctl's integration tests, one binary: each former test file is a
+//! module here. Each test runs its own `rekeyctl` processes on its own data
+//! directory and port; the one that measures time runs alone (see
+//! `support::alone_on_the_machine`).
+
+mod support;
+
+mod enumeration;
+mod operator;
+mod serve;

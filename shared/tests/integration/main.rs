@@ -1,0 +1,26 @@
+//! rekey's integration tests, one binary: each former test file is a module
+//! here, so the AWS SDK and the crate are linked once, not once per file.
+//! no_secrets_in_logs.rs stays a binary of its own because it installs the
+//! process-wide log subscriber.
+//!
+//! Tests here share a process and run in parallel: none sets environment
+//! variables, changes the current directory or installs a global subscriber;
+//! each uses its own moto table, data directory, addresses and ports.
+
+mod support;
+
+mod contracts;
+mod cross_contract;
+mod events;
+mod faults;
+mod limits_and_audit;
+mod mail_locales;
+mod moto_flow;
+mod openapi;
+mod operator_accounts;
+mod properties;
+mod races_and_hostile_input;
+mod signed_links_and_recovery;
+mod store_conformance;
+mod template;
+mod zitadel;
