@@ -34,7 +34,7 @@ use rekey::mail::{MailError, MailJob, MailMessage, Mailer, Outbox, RenderedMail}
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
-use rekey::store::{Store, StoreError};
+use rekey::store::{AccountStore, ApiKeyStore, Store, StoreError};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
