@@ -1,9 +1,9 @@
 //! Accounts and API keys in SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
-use super::{EmbeddedStore, corrupt_json, one_row};
+use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{ApiKey, CredentialVersion, EmailAddress, Scope, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
@@ -98,14 +98,13 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 }
 
 fn query_user(conn: &Connection, clause: &str, key: &str) -> Result<Option<User>, StoreError> {
-    conn.query_row(
+    row_by_key(
+        conn,
         &format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}"),
-        [key],
+        key,
         UserRow::read,
+        User::try_from,
     )
-    .optional()?
-    .map(User::try_from)
-    .transpose()
 }
 
 #[async_trait]
@@ -218,14 +217,13 @@ impl ApiKeyStore for EmbeddedStore {
     async fn api_key(&self, digest: &SecretDigest) -> Result<Option<ApiKey>, StoreError> {
         let d = digest.as_str().to_string();
         self.run(move |c| {
-            c.query_row(
+            row_by_key(
+                c,
                 &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE digest = ?1"),
-                [d],
+                &d,
                 ApiKeyRow::read,
+                ApiKey::try_from,
             )
-            .optional()?
-            .map(ApiKey::try_from)
-            .transpose()
         })
         .await
     }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::journal::{insert_audit, insert_outbox};
-use super::{EmbeddedStore, one_row};
+use super::{EmbeddedStore, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
     CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant,
@@ -115,14 +115,13 @@ impl CredentialStore for EmbeddedStore {
     async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError> {
         let d = digest.clone();
         self.run(move |c| {
-            c.query_row(
+            row_by_key(
+                c,
                 "SELECT user_id, credential_version, issued_at, expires_at, used_at FROM grants WHERE digest = ?1",
-                [d.as_str()],
+                d.as_str(),
                 GrantRow::read,
+                |row| row.into_grant(d.clone()),
             )
-            .optional()?
-            .map(|row| row.into_grant(d.clone()))
-            .transpose()
         })
         .await
     }
@@ -253,15 +252,14 @@ impl CredentialStore for EmbeddedStore {
     ) -> Result<Option<RefreshToken>, StoreError> {
         let d = digest.clone();
         self.run(move |c| {
-            c.query_row(
+            row_by_key(
+                c,
                 "SELECT user_id, credential_version, client_id, scope, issued_at, expires_at
                  FROM refresh_tokens WHERE digest = ?1",
-                [d.as_str()],
+                d.as_str(),
                 RefreshRow::read,
+                |row| row.into_token(d.clone()),
             )
-            .optional()?
-            .map(|row| row.into_token(d.clone()))
-            .transpose()
         })
         .await
     }

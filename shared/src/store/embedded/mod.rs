@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::StoreError;
 
@@ -44,6 +44,21 @@ fn one_row(changed: usize, why: &'static str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Conflict(why))
     }
+}
+
+/// The row `sql` selects by `key`, if any: read by `read`, then made a
+/// domain value by `into`.
+fn row_by_key<R, T>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+    read: fn(&Row<'_>) -> rusqlite::Result<R>,
+    into: impl FnOnce(R) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    conn.query_row(sql, [key], read)
+        .optional()?
+        .map(into)
+        .transpose()
 }
 
 /// A JSON column (history, scopes) that does not decode.
