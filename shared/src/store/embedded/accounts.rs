@@ -30,20 +30,23 @@ struct UserRow {
 
 impl UserRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: r.get(0)?,
-            email: r.get(1)?,
-            name: r.get(2)?,
-            org: r.get(3)?,
-            locale: r.get(4)?,
-            password_hash: r.get(5)?,
-            credential_version: r.get(6)?,
-            password_history: r.get(7)?,
-            disabled: r.get(8)?,
-            created_at: r.get(9)?,
-            sequence: r.get(10)?,
-            changed_at: r.get(11)?,
-        })
+        Ok(read_columns!(
+            r,
+            UserRow {
+                id,
+                email,
+                name,
+                org,
+                locale,
+                password_hash,
+                credential_version,
+                password_history,
+                disabled,
+                created_at,
+                sequence,
+                changed_at
+            }
+        ))
     }
 }
 

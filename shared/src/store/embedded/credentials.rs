@@ -209,18 +209,15 @@ impl CredentialStore for EmbeddedStore {
         let user = user.clone();
         self.run(move |c| {
             Ok(c.query_row(
-                "SELECT digest, credential_version, issued_at, expires_at, attempts
+                "SELECT digest, issued_at, expires_at, attempts, credential_version
                  FROM reset_codes WHERE user_id = ?1",
                 [user.as_str()],
                 |r| {
-                    Ok(ResetCode {
-                        user_id: user.clone(),
-                        digest: r.get(0)?,
-                        credential_version: CredentialVersion(r.get::<_, i64>(1)? as u64),
-                        issued_at: r.get(2)?,
-                        expires_at: r.get(3)?,
-                        attempts: r.get(4)?,
-                    })
+                    Ok(read_columns!(r, ResetCode {
+                        digest, issued_at, expires_at, attempts;
+                        credential_version: CredentialVersion(r.get::<_, i64>(4)? as u64),
+                        user_id: user.clone()
+                    }))
                 },
             )
             .optional()?)

@@ -75,16 +75,10 @@ impl AuditStore for EmbeddedStore {
                  WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![user.as_str(), limit as i64], |r| {
-                Ok(AuditEvent {
-                    id: r.get(0)?,
-                    user_id: user.clone(),
-                    action: r.get(1)?,
-                    outcome: r.get(2)?,
-                    at: r.get(3)?,
-                    source_ip: r.get(4)?,
-                    user_agent: r.get(5)?,
-                    expires_at: r.get(6)?,
-                })
+                Ok(read_columns!(r, AuditEvent {
+                    id, action, outcome, at, source_ip, user_agent, expires_at;
+                    user_id: user.clone()
+                }))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -105,11 +99,14 @@ impl OutboxStore for EmbeddedStore {
                 "SELECT id, sealed, created_at FROM outbox ORDER BY created_at, rowid LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |r| {
-                Ok(OutboxItem {
-                    id: r.get(0)?,
-                    sealed: r.get(1)?,
-                    created_at: r.get(2)?,
-                })
+                Ok(read_columns!(
+                    r,
+                    OutboxItem {
+                        id,
+                        sealed,
+                        created_at
+                    }
+                ))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

@@ -2,6 +2,18 @@
 //! `rekeyctl user add` can write while `rekeyctl serve` runs on the same
 //! data dir. Never built into a Lambda.
 
+/// `$ty { a: row.get(0)?, b: row.get(1)?, .. }`: the fields named in the
+/// order of the SELECT's columns, then (after `;`) any given by value.
+macro_rules! read_columns {
+    ($row:expr, $ty:ident { $($column:ident),+ $(; $($field:ident: $value:expr),+)? }) => {{
+        let mut index = 0..;
+        $ty {
+            $($column: $row.get(index.next().expect("an unbounded range"))?,)+
+            $($($field: $value,)+)?
+        }
+    }};
+}
+
 mod accounts;
 mod credentials;
 mod journal;
