@@ -9,6 +9,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use super::{Delivery, Outbox};
 use crate::domain::OutboxItem;
 use crate::store::dynamo::records::{OutboxRecord, Record};
+use crate::store::dynamo::table::{KIND_ATTRIBUTE, OUTBOX_KIND};
 
 pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEventResponse {
     let mut failures = Vec::new();
@@ -18,13 +19,8 @@ pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEvent
         if record.event_name != "INSERT" {
             continue;
         }
-        let outbox_kind = serde_dynamo::AttributeValue::S(crate::store::OUTBOX_KIND.to_string());
-        if record
-            .change
-            .new_image
-            .get(crate::store::dynamo::table::KIND_ATTRIBUTE)
-            != Some(&outbox_kind)
-        {
+        let outbox_kind = serde_dynamo::AttributeValue::S(OUTBOX_KIND.to_string());
+        if record.change.new_image.get(KIND_ATTRIBUTE) != Some(&outbox_kind) {
             continue;
         }
         let sequence = record.change.sequence_number.clone();
