@@ -15,10 +15,12 @@
 //! `insert_user` and `insert_api_key` are only for rekeyctl
 //! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
 //!
-//! When a handler starts calling another `Store` method, or `dynamo.rs`
+//! When a handler starts calling another `Store` method, or `store::dynamo`
 //! changes the API a method calls, update this file and template.yaml
 //! together: shared/tests/template.rs fails until they agree, and fails
-//! for any `Store` method this file does not place.
+//! for any `StoreMethod` this file does not place; shared/tests/iam_reach.rs
+//! drives each function's `events/` sample through a recording store and
+//! fails for any call a function makes that this file does not place.
 
 use crate::routes::Function;
 
@@ -52,48 +54,110 @@ pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 /// creates, so no `logs:CreateLogGroup`).
 pub const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
+/// Declares `StoreMethod` and its `ALL` from one list, so neither can miss
+/// a method the other has.
+macro_rules! store_methods {
+    ($($role:ident: $($method:ident),+;)+) => {
+        /// One method of the `Store` role traits, as this table and the
+        /// recording store of shared/tests/iam_reach.rs name it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum StoreMethod {
+            $($($method,)+)+
+        }
+
+        impl StoreMethod {
+            /// Every method, role by role.
+            pub const ALL: &'static [StoreMethod] = &[$($(StoreMethod::$method,)+)+];
+        }
+    };
+}
+
+store_methods! {
+    AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
+    ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
+    CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
+        ClaimCodeAttempt, RefreshToken, InsertDecoy;
+    CounterStore: CountHit;
+    AuditStore: RecordAudit, AuditEvents;
+    OutboxStore: EnqueueMail, PendingMail, MailPending, MailDelivered;
+}
+
+/// What `change_password` consumes: it decides which items the
+/// transaction writes, so which actions it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Redeeming {
+    Grant,
+    Code,
+    Nothing,
+}
+
+impl From<&crate::domain::Redemption> for Redeeming {
+    fn from(r: &crate::domain::Redemption) -> Self {
+        use crate::domain::Redemption;
+        match r {
+            Redemption::Grant(_) => Redeeming::Grant,
+            Redemption::Code { .. } => Redeeming::Code,
+            Redemption::Nothing => Redeeming::Nothing,
+        }
+    }
+}
+
 /// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
 /// outbox worker) and the refresh-token lookup, which no contract serves.
 /// When a handler starts calling one, move it into `store_calls`.
-pub const NOT_IN_LAMBDAS: &[&str] = &[
-    "insert_user",
-    "users",
-    "insert_api_key",
-    "refresh_token",
-    "pending_mail",
-    "audit_events",
-    "api_keys",
-    "revoke_api_key",
-    "set_user_disabled",
+pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
+    StoreMethod::InsertUser,
+    StoreMethod::Users,
+    StoreMethod::InsertApiKey,
+    StoreMethod::RefreshToken,
+    StoreMethod::PendingMail,
+    StoreMethod::AuditEvents,
+    StoreMethod::ApiKeys,
+    StoreMethod::RevokeApiKey,
+    StoreMethod::SetUserDisabled,
 ];
 
 /// One `Store` method as `DynamoStore` implements it, with the variant
 /// that decides which items it writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreCall {
-    pub method: &'static str,
+    pub method: StoreMethod,
+    /// For `change_password`, what it consumes; None for every other method.
+    pub redeeming: Option<Redeeming>,
     /// The DynamoDB API calls it makes.
     pub api: &'static str,
     pub actions: &'static [&'static str],
 }
 
+impl StoreCall {
+    /// Whether this is the call a store saw as `method` (redeeming
+    /// `redeeming`).
+    pub fn is(&self, method: StoreMethod, redeeming: Option<Redeeming>) -> bool {
+        self.method == method && self.redeeming == redeeming
+    }
+}
+
 pub const API_KEY: StoreCall = StoreCall {
-    method: "api_key",
+    method: StoreMethod::ApiKey,
+    redeeming: None,
     api: "GetItem KEY#",
     actions: &[GET_ITEM],
 };
 pub const USER: StoreCall = StoreCall {
-    method: "user",
+    method: StoreMethod::User,
+    redeeming: None,
     api: "GetItem USER#",
     actions: &[GET_ITEM],
 };
 pub const USER_BY_EMAIL: StoreCall = StoreCall {
-    method: "user_by_email",
+    method: StoreMethod::UserByEmail,
+    redeeming: None,
     api: "GetItem EMAIL#, then GetItem USER#",
     actions: &[GET_ITEM],
 };
 pub const GRANT: StoreCall = StoreCall {
-    method: "grant",
+    method: StoreMethod::Grant,
+    redeeming: None,
     api: "GetItem GRANT#",
     actions: &[GET_ITEM],
 };
@@ -101,77 +165,91 @@ pub const GRANT: StoreCall = StoreCall {
 /// endpoints, per source address), `active_account` (per email) and
 /// `verify_code` (per user).
 pub const COUNT_HIT: StoreCall = StoreCall {
-    method: "count_hit",
+    method: StoreMethod::CountHit,
+    redeeming: None,
     api: "UpdateItem RATE#",
     actions: &[UPDATE_ITEM],
 };
 /// `ResetService::decoy`: what a request for an address without an active
 /// account writes instead of a grant and its mail.
 pub const INSERT_DECOY: StoreCall = StoreCall {
-    method: "insert_decoy",
+    method: StoreMethod::InsertDecoy,
+    redeeming: None,
     api: "TransactWriteItems: Put GRANT#, Put DECOY#",
     actions: &[PUT_ITEM],
 };
 /// `ResetService::audit_refusal`: a refused attempt on a known account.
 pub const RECORD_AUDIT: StoreCall = StoreCall {
-    method: "record_audit",
+    method: StoreMethod::RecordAudit,
+    redeeming: None,
     api: "PutItem AUDIT#",
     actions: &[PUT_ITEM],
 };
 pub const INSERT_GRANT: StoreCall = StoreCall {
-    method: "insert_grant",
+    method: StoreMethod::InsertGrant,
+    redeeming: None,
     api: "TransactWriteItems: Put GRANT#, Put OUTBOX#",
     actions: &[PUT_ITEM],
 };
 pub const ENQUEUE_MAIL: StoreCall = StoreCall {
-    method: "enqueue_mail",
+    method: StoreMethod::EnqueueMail,
+    redeeming: None,
     api: "TransactWriteItems: Put OUTBOX#",
     actions: &[PUT_ITEM],
 };
 pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
-    method: "change_password(Redemption::Grant)",
+    method: StoreMethod::ChangePassword,
+    redeeming: Some(Redeeming::Grant),
     api: "TransactWriteItems: Update GRANT#, Update USER#, Put OUTBOX#, Put AUDIT#, Put REFRESH# (with a session)",
     actions: &[UPDATE_ITEM, PUT_ITEM],
 };
 pub const CHANGE_PASSWORD_WITH_CODE: StoreCall = StoreCall {
-    method: "change_password(Redemption::Code)",
+    method: StoreMethod::ChangePassword,
+    redeeming: Some(Redeeming::Code),
     api: "TransactWriteItems: Delete USER#/CODE, Update USER#, Put OUTBOX#, Put AUDIT#",
     actions: &[DELETE_ITEM, UPDATE_ITEM, PUT_ITEM],
 };
 pub const CHANGE_PASSWORD_WITH_NOTHING: StoreCall = StoreCall {
-    method: "change_password(Redemption::Nothing)",
+    method: StoreMethod::ChangePassword,
+    redeeming: Some(Redeeming::Nothing),
     api: "TransactWriteItems: Update USER#, Put OUTBOX#, Put AUDIT#",
     actions: &[UPDATE_ITEM, PUT_ITEM],
 };
 pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
-    method: "replace_reset_code",
+    method: StoreMethod::ReplaceResetCode,
+    redeeming: None,
     api: "TransactWriteItems: Put USER#/CODE, Update USER#, Put OUTBOX# (when mailed); then GetItem USER#",
     actions: &[PUT_ITEM, UPDATE_ITEM, GET_ITEM],
 };
 /// `ResetService::verify_password`: a match against a hash of older
 /// parameters (or an imported bcrypt / pbkdf2 hash) upgrades it.
 pub const UPDATE_PASSWORD_HASH: StoreCall = StoreCall {
-    method: "update_password_hash",
+    method: StoreMethod::UpdatePasswordHash,
+    redeeming: None,
     api: "UpdateItem USER#",
     actions: &[UPDATE_ITEM],
 };
 pub const RESET_CODE: StoreCall = StoreCall {
-    method: "reset_code",
+    method: StoreMethod::ResetCode,
+    redeeming: None,
     api: "GetItem USER#/CODE",
     actions: &[GET_ITEM],
 };
 pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
-    method: "claim_code_attempt",
+    method: StoreMethod::ClaimCodeAttempt,
+    redeeming: None,
     api: "UpdateItem USER#/CODE",
     actions: &[UPDATE_ITEM],
 };
 pub const MAIL_PENDING: StoreCall = StoreCall {
-    method: "mail_pending",
+    method: StoreMethod::MailPending,
+    redeeming: None,
     api: "GetItem OUTBOX#",
     actions: &[GET_ITEM],
 };
 pub const MAIL_DELIVERED: StoreCall = StoreCall {
-    method: "mail_delivered",
+    method: StoreMethod::MailDelivered,
+    redeeming: None,
     api: "DeleteItem OUTBOX#",
     actions: &[DELETE_ITEM],
 };

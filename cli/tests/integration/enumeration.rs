@@ -52,7 +52,9 @@ async fn known_and_unknown_addresses_take_the_same_time() {
             rekey::domain::UserId::generate(),
             rekey::domain::EmailAddress::parse(&email).unwrap(),
         );
-        rekey::Store::insert_user(&store, &user).await.unwrap();
+        rekey::store::AccountStore::insert_user(&store, &user)
+            .await
+            .unwrap();
         known.push(email);
     }
     let mut known = known.into_iter();

@@ -5,18 +5,11 @@
 
 pub use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use serde::Deserialize;
 
 use super::{Delivery, Outbox};
 use crate::domain::OutboxItem;
-
-/// The attributes of an outbox item's stream image that delivery needs.
-#[derive(Deserialize)]
-struct OutboxImage {
-    id: String,
-    sealed: String,
-    created_at: i64,
-}
+use crate::store::dynamo::records::{OutboxRecord, Record};
+use crate::store::dynamo::table::{KIND_ATTRIBUTE, OUTBOX_KIND};
 
 pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEventResponse {
     let mut failures = Vec::new();
@@ -26,18 +19,13 @@ pub async fn deliver_batch(outbox: &Outbox, event: StreamEvent) -> DynamoDbEvent
         if record.event_name != "INSERT" {
             continue;
         }
-        let outbox_kind = serde_dynamo::AttributeValue::S(crate::store::OUTBOX_KIND.to_string());
-        if record.change.new_image.get("kind") != Some(&outbox_kind) {
+        let outbox_kind = serde_dynamo::AttributeValue::S(OUTBOX_KIND.to_string());
+        if record.change.new_image.get(KIND_ATTRIBUTE) != Some(&outbox_kind) {
             continue;
         }
         let sequence = record.change.sequence_number.clone();
-        let image: Result<OutboxImage, _> = serde_dynamo::from_item(record.change.new_image);
-        let item = match image {
-            Ok(img) => OutboxItem {
-                id: img.id,
-                sealed: img.sealed,
-                created_at: img.created_at,
-            },
+        let item = match OutboxRecord::from_item(record.change.new_image) {
+            Ok(record) => OutboxItem::from(record),
             Err(e) => {
                 tracing::error!(sequence = ?sequence, error = %e, "outbox record does not decode");
                 failures.push(sequence);

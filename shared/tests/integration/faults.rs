@@ -31,7 +31,7 @@ use rekey::mail::ses::SesMailer;
 use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
-use rekey::store::{Store, StoreError};
+use rekey::store::{AccountStore, ApiKeyStore, Store, StoreError};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

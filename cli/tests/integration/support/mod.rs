@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use mail_parser::{MessageParser, MimeHeaders};
 use rekey::domain::{EmailAddress, User};
-use rekey::store::Store;
 use rekey::store::embedded::EmbeddedStore;
+use rekey::store::{AccountStore, OutboxStore};
 use serde_json::Value;
 use tempfile::TempDir;
 

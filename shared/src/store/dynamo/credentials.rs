@@ -1,0 +1,119 @@
+//! Grants, reset codes, refresh tokens and decoys in the DynamoDB table,
+//! with the transactions that issue and consume them.
+
+use async_trait::async_trait;
+
+use super::DynamoStore;
+use super::client::classify;
+use super::keys::Key;
+use super::records::{
+    AuditRecord, CodeRecord, DecoyRecord, GrantRecord, OutboxRecord, RefreshRecord,
+};
+use super::transactions::{bump_sequence, change_credential, n, put, put_new, use_code, use_grant};
+use crate::crypto::SecretDigest;
+use crate::domain::{
+    OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, UserId,
+};
+use crate::store::{AccountStore, CredentialStore, StoreError};
+
+#[async_trait]
+impl CredentialStore for DynamoStore {
+    async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {
+        self.transact(vec![
+            put_new(&self.table, &GrantRecord::from(grant)),
+            put_new(&self.table, &OutboxRecord::from(mail)),
+        ])
+        .await
+    }
+
+    async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError> {
+        self.get::<GrantRecord>(Key::grant(digest))
+            .await?
+            .map(ResetGrant::try_from)
+            .transpose()
+    }
+
+    async fn change_password(
+        &self,
+        ch: &PasswordChange,
+        redemption: &Redemption,
+    ) -> Result<(), StoreError> {
+        let mut items = Vec::with_capacity(5);
+        match redemption {
+            Redemption::Grant(digest) => items.push(use_grant(&self.table, Key::grant(digest), ch)),
+            Redemption::Code { issued_at } => items.push(use_code(&self.table, ch, *issued_at)),
+            Redemption::Nothing => {}
+        }
+        items.push(change_credential(&self.table, ch));
+        items.push(put_new(&self.table, &OutboxRecord::from(&ch.notice)));
+        items.push(put_new(&self.table, &AuditRecord::from(&ch.audit)));
+        if let Some(session) = &ch.session {
+            items.push(put_new(&self.table, &RefreshRecord::from(session)));
+        }
+        self.transact(items).await
+    }
+
+    async fn replace_reset_code(
+        &self,
+        code: &ResetCode,
+        mail: Option<&OutboxItem>,
+    ) -> Result<u64, StoreError> {
+        let mut items = vec![
+            put(&self.table, &CodeRecord::from(code)),
+            bump_sequence(&self.table, code),
+        ];
+        if let Some(m) = mail {
+            items.push(put_new(&self.table, &OutboxRecord::from(m)));
+        }
+        self.transact(items).await?;
+        // Transactions return nothing: read the sequence they left.
+        let user = self
+            .user(&code.user_id)
+            .await?
+            .ok_or(StoreError::Conflict("no such user"))?;
+        Ok(user.sequence)
+    }
+
+    async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
+        self.get::<CodeRecord>(Key::code(user))
+            .await?
+            .map(ResetCode::try_from)
+            .transpose()
+    }
+
+    async fn claim_code_attempt(
+        &self,
+        user: &UserId,
+        issued_at: i64,
+        max: u32,
+    ) -> Result<(), StoreError> {
+        self.update(Key::code(user))
+            .update_expression("SET attempts = attempts + :one")
+            .condition_expression("issued_at = :issued AND attempts < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":issued", n(issued_at))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<RefreshToken>, StoreError> {
+        self.get::<RefreshRecord>(Key::refresh(digest))
+            .await?
+            .map(RefreshToken::try_from)
+            .transpose()
+    }
+
+    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
+        self.transact(vec![
+            put_new(&self.table, &GrantRecord::from(grant)),
+            put_new(&self.table, &DecoyRecord::from(grant)),
+        ])
+        .await
+    }
+}

@@ -1,0 +1,183 @@
+//! The records of grants, decoys, reset codes and refresh tokens.
+
+use serde::{Deserialize, Serialize};
+
+use super::{GRANT_RETENTION_SECS, Record, digest_in, user_id};
+use crate::domain::{CredentialVersion, RefreshToken, ResetCode, ResetGrant};
+use crate::store::StoreError;
+use crate::store::dynamo::keys::Key;
+
+#[derive(Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    pub credential_version: u64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for GrantRecord {
+    const KIND: &'static str = "grant";
+}
+
+impl From<&ResetGrant> for GrantRecord {
+    fn from(g: &ResetGrant) -> Self {
+        let Key { pk, sk } = Key::grant(&g.digest);
+        Self {
+            pk,
+            sk,
+            user_id: g.user_id.as_str().to_string(),
+            credential_version: g.credential_version.0,
+            issued_at: g.issued_at,
+            expires_at: g.expires_at,
+            used_at: g.used_at,
+            ttl: g.expires_at + GRANT_RETENTION_SECS,
+        }
+    }
+}
+
+impl TryFrom<GrantRecord> for ResetGrant {
+    type Error = StoreError;
+    fn try_from(r: GrantRecord) -> Result<Self, StoreError> {
+        Ok(ResetGrant {
+            digest: digest_in(&r.pk, "GRANT#")?,
+            user_id: user_id(&r.user_id, "grant's")?,
+            credential_version: CredentialVersion(r.credential_version),
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        })
+    }
+}
+
+/// What a request for an address without an account writes beside its
+/// decoy grant.
+#[derive(Serialize, Deserialize)]
+pub struct DecoyRecord {
+    pub pk: String,
+    pub sk: String,
+    pub created_at: i64,
+    pub ttl: i64,
+}
+
+impl Record for DecoyRecord {
+    const KIND: &'static str = "decoy";
+}
+
+impl From<&ResetGrant> for DecoyRecord {
+    fn from(g: &ResetGrant) -> Self {
+        let Key { pk, sk } = Key::decoy(&g.digest);
+        Self {
+            pk,
+            sk,
+            created_at: g.issued_at,
+            ttl: g.expires_at,
+        }
+    }
+}
+
+/// The user's reset code, under the account's partition.
+#[derive(Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub pk: String,
+    pub sk: String,
+    pub digest: String,
+    pub credential_version: u64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub attempts: u32,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for CodeRecord {
+    const KIND: &'static str = "code";
+}
+
+impl From<&ResetCode> for CodeRecord {
+    fn from(c: &ResetCode) -> Self {
+        let Key { pk, sk } = Key::code(&c.user_id);
+        Self {
+            pk,
+            sk,
+            digest: c.digest.clone(),
+            credential_version: c.credential_version.0,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+            attempts: c.attempts,
+            ttl: c.expires_at + GRANT_RETENTION_SECS,
+        }
+    }
+}
+
+impl TryFrom<CodeRecord> for ResetCode {
+    type Error = StoreError;
+    fn try_from(r: CodeRecord) -> Result<Self, StoreError> {
+        let id =
+            r.pk.strip_prefix("USER#")
+                .ok_or_else(|| StoreError::Corrupt(format!("code item {:?}", r.pk)))?;
+        Ok(ResetCode {
+            user_id: user_id(id, "code's")?,
+            digest: r.digest,
+            credential_version: CredentialVersion(r.credential_version),
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            attempts: r.attempts,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RefreshRecord {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    pub credential_version: u64,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for RefreshRecord {
+    const KIND: &'static str = "refresh";
+}
+
+impl From<&RefreshToken> for RefreshRecord {
+    fn from(r: &RefreshToken) -> Self {
+        let Key { pk, sk } = Key::refresh(&r.digest);
+        Self {
+            pk,
+            sk,
+            user_id: r.user_id.as_str().to_string(),
+            credential_version: r.credential_version.0,
+            client_id: r.client_id.clone(),
+            scope: r.scope.clone(),
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            ttl: r.expires_at,
+        }
+    }
+}
+
+impl TryFrom<RefreshRecord> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: RefreshRecord) -> Result<Self, StoreError> {
+        Ok(RefreshToken {
+            digest: digest_in(&r.pk, "REFRESH#")?,
+            user_id: user_id(&r.user_id, "refresh token's")?,
+            credential_version: CredentialVersion(r.credential_version),
+            client_id: r.client_id,
+            scope: r.scope,
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+        })
+    }
+}

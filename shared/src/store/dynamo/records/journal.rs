@@ -1,0 +1,113 @@
+//! The records of the audit trail and the outbox, and a counter's hits.
+
+use serde::{Deserialize, Serialize};
+
+use super::{OUTBOX_RETENTION_SECS, Record, user_id};
+use crate::domain::{AuditEvent, OutboxItem};
+use crate::store::StoreError;
+use crate::store::dynamo::keys::Key;
+use crate::store::dynamo::table;
+
+#[derive(Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub user_id: String,
+    pub action: String,
+    pub outcome: String,
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for AuditRecord {
+    const KIND: &'static str = "audit";
+}
+
+impl From<&AuditEvent> for AuditRecord {
+    fn from(e: &AuditEvent) -> Self {
+        let Key { pk, sk } = Key::audit(e);
+        Self {
+            pk,
+            sk,
+            id: e.id.clone(),
+            user_id: e.user_id.as_str().to_string(),
+            action: e.action.clone(),
+            outcome: e.outcome.clone(),
+            at: e.at,
+            source_ip: e.source_ip.clone(),
+            user_agent: e.user_agent.clone(),
+            expires_at: e.expires_at,
+            ttl: e.expires_at,
+        }
+    }
+}
+
+impl TryFrom<AuditRecord> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(r: AuditRecord) -> Result<Self, StoreError> {
+        Ok(AuditEvent {
+            user_id: user_id(&r.user_id, "audit event's")?,
+            id: r.id,
+            action: r.action,
+            outcome: r.outcome,
+            at: r.at,
+            source_ip: r.source_ip,
+            user_agent: r.user_agent,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+/// Sealed mail: read by the store (GetItem, Scan) and, from the table's
+/// stream images, by the send-email function.
+#[derive(Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub sealed: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for OutboxRecord {
+    const KIND: &'static str = table::OUTBOX_KIND;
+}
+
+impl From<&OutboxItem> for OutboxRecord {
+    fn from(m: &OutboxItem) -> Self {
+        let Key { pk, sk } = Key::outbox(&m.id);
+        Self {
+            pk,
+            sk,
+            id: m.id.clone(),
+            sealed: m.sealed.clone(),
+            created_at: m.created_at,
+            ttl: m.created_at + OUTBOX_RETENTION_SECS,
+        }
+    }
+}
+
+impl From<OutboxRecord> for OutboxItem {
+    fn from(r: OutboxRecord) -> Self {
+        OutboxItem {
+            id: r.id,
+            sealed: r.sealed,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// What a rate counter's update returns.
+#[derive(Deserialize)]
+pub struct Hits {
+    pub hits: u64,
+}

@@ -1,0 +1,61 @@
+//! The table's items as typed records: one struct per item type, whose
+//! serde names are the attribute names, so `serde_dynamo` writes numbers as
+//! `N`, strings as `S`, lists as `L`, and leaves absent options absent.
+//! Compiled without the SDK too: the send-email stream consumer decodes
+//! outbox images through `OutboxRecord`.
+
+mod accounts;
+mod credentials;
+mod journal;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use accounts::{ApiKeyRecord, EmailRecord, UserRecord};
+pub use credentials::{CodeRecord, DecoyRecord, GrantRecord, RefreshRecord};
+pub use journal::{AuditRecord, Hits, OutboxRecord};
+
+use super::table;
+use crate::crypto::SecretDigest;
+use crate::domain::UserId;
+use crate::store::StoreError;
+
+/// How long records outlive their use before TTL deletion (forensics, and
+/// so a late stream retry still finds its outbox item).
+pub(super) const GRANT_RETENTION_SECS: i64 = 24 * 3600;
+pub(super) const OUTBOX_RETENTION_SECS: i64 = 14 * 24 * 3600;
+
+/// One type of item. Its `kind` attribute, which every item carries (the
+/// stream filter selects on it), is added on the way in and ignored on the
+/// way out.
+pub trait Record: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+
+    fn to_item<I: From<serde_dynamo::Item>>(&self) -> I {
+        let mut item: serde_dynamo::Item =
+            serde_dynamo::to_item(self).expect("a record serialises");
+        item.insert(
+            table::KIND_ATTRIBUTE.to_string(),
+            serde_dynamo::AttributeValue::S(Self::KIND.to_string()),
+        );
+        item.into()
+    }
+
+    fn from_item<I: Into<serde_dynamo::Item>>(item: I) -> Result<Self, StoreError> {
+        serde_dynamo::from_item(item)
+            .map_err(|e| StoreError::Corrupt(format!("{} item: {e}", Self::KIND)))
+    }
+}
+
+/// The digest a key's partition names after `prefix`.
+pub(super) fn digest_in(pk: &str, prefix: &str) -> Result<SecretDigest, StoreError> {
+    pk.strip_prefix(prefix)
+        .map(|d| SecretDigest::from_hex(d.to_string()))
+        .ok_or_else(|| StoreError::Corrupt(format!("{prefix} item {pk:?}")))
+}
+
+pub(super) fn user_id(id: &str, whose: &str) -> Result<UserId, StoreError> {
+    UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id {id:?}")))
+}

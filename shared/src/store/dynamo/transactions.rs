@@ -1,0 +1,110 @@
+//! The items of `TransactWriteItems` calls, and the expression values
+//! their conditions and updates use.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use super::keys::Key;
+use super::records::Record;
+use crate::domain::{PasswordChange, ResetCode};
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+pub(super) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
+}
+
+/// Writes `record`, replacing whatever was at its key.
+pub(super) fn put(table: &str, record: &impl Record) -> TransactWriteItem {
+    put_item(table, record, None)
+}
+
+/// Writes `record` only where nothing is yet.
+pub(super) fn put_new(table: &str, record: &impl Record) -> TransactWriteItem {
+    put_item(table, record, Some("attribute_not_exists(pk)"))
+}
+
+fn put_item(table: &str, record: &impl Record, condition: Option<&str>) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(record.to_item()))
+                .set_condition_expression(condition.map(str::to_string))
+                .build()
+                .expect("table and item are set"),
+        )
+        .build()
+}
+
+/// Marks the grant used, if it still is unused, unexpired and the user's.
+pub(super) fn use_grant(table: &str, key: Key, ch: &PasswordChange) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key.to_item()))
+        .update_expression("SET used_at = :now")
+        .condition_expression(
+            "attribute_exists(pk) AND attribute_not_exists(used_at) \
+             AND expires_at > :now AND user_id = :user",
+        )
+        .expression_attribute_values(":now", n(ch.changed_at))
+        .expression_attribute_values(":user", s(ch.user_id.as_str()))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Deletes the user's code, if it is still the one issued at `issued_at`.
+pub(super) fn use_code(table: &str, ch: &PasswordChange, issued_at: i64) -> TransactWriteItem {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(Key::code(&ch.user_id).to_item()))
+        .condition_expression("issued_at = :issued")
+        .expression_attribute_values(":issued", n(issued_at))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().delete(delete).build()
+}
+
+/// The new hash, history, credential version, sequence and change time,
+/// if the credential version is still the expected one.
+pub(super) fn change_credential(table: &str, ch: &PasswordChange) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::user(&ch.user_id).to_item()))
+        .update_expression(
+            "SET password_hash = :h, password_history = :hist, credential_version = :next, \
+             #seq = if_not_exists(#seq, :zero) + :one, changed_at = :now",
+        )
+        .condition_expression("credential_version = :expected")
+        .expression_attribute_names("#seq", "sequence")
+        .expression_attribute_values(":h", s(ch.new_hash.clone()))
+        .expression_attribute_values(":hist", list(&ch.history))
+        .expression_attribute_values(":next", n(ch.expected.next().0))
+        .expression_attribute_values(":expected", n(ch.expected.0))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", n(ch.changed_at))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Bumps the user's sequence for a new code, if the account exists.
+pub(super) fn bump_sequence(table: &str, code: &ResetCode) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::user(&code.user_id).to_item()))
+        .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, changed_at = :now")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#seq", "sequence")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", n(code.issued_at))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}

@@ -1,0 +1,253 @@
+//! Accounts and API keys in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Row, params};
+
+use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
+use crate::crypto::SecretDigest;
+use crate::domain::{ApiKey, CredentialVersion, EmailAddress, Scope, User, UserId};
+use crate::store::{AccountStore, ApiKeyStore, StoreError};
+
+const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, \
+     password_history, disabled, created_at, sequence, changed_at";
+
+/// A `users` row as SQLite holds it (in `USER_COLUMNS` order).
+struct UserRow {
+    id: String,
+    email: String,
+    name: Option<String>,
+    org: Option<String>,
+    locale: Option<String>,
+    password_hash: Option<String>,
+    credential_version: i64,
+    /// JSON list of hashes.
+    password_history: String,
+    disabled: i64,
+    created_at: i64,
+    sequence: i64,
+    changed_at: i64,
+}
+
+impl UserRow {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(read_columns!(
+            r,
+            UserRow {
+                id,
+                email,
+                name,
+                org,
+                locale,
+                password_hash,
+                credential_version,
+                password_history,
+                disabled,
+                created_at,
+                sequence,
+                changed_at
+            }
+        ))
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        let id = r.id;
+        Ok(User {
+            email: EmailAddress::parse(&r.email)
+                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+            password_history: serde_json::from_str(&r.password_history)
+                .map_err(corrupt_json(&format!("history of user {id}")))?,
+            id: UserId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("user id {id:?}")))?,
+            name: r.name,
+            org: r.org,
+            locale: r.locale,
+            password_hash: r.password_hash,
+            credential_version: CredentialVersion(r.credential_version as u64),
+            disabled: r.disabled != 0,
+            created_at: r.created_at,
+            sequence: r.sequence as u64,
+            changed_at: r.changed_at,
+        })
+    }
+}
+
+/// An `api_keys` row: digest, name, scopes (JSON), created_at, revoked.
+struct ApiKeyRow(String, String, String, i64, i64);
+
+const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked";
+
+impl ApiKeyRow {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    }
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(
+        ApiKeyRow(digest, name, scopes, created_at, revoked): ApiKeyRow,
+    ) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            digest: SecretDigest::from_hex(digest),
+            name,
+            scopes: serde_json::from_str::<Vec<Scope>>(&scopes)
+                .map_err(corrupt_json("scopes of a key"))?,
+            created_at,
+            revoked: revoked != 0,
+        })
+    }
+}
+
+fn query_user(conn: &Connection, clause: &str, key: &str) -> Result<Option<User>, StoreError> {
+    row_by_key(
+        conn,
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}"),
+        key,
+        UserRow::read,
+        User::try_from,
+    )
+}
+
+#[async_trait]
+impl AccountStore for EmbeddedStore {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.run(move |c| {
+            let history = serde_json::to_string(&u.password_history).expect("strings serialise");
+            c.execute(
+                &format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ),
+                params![
+                    u.id.as_str(),
+                    u.email.as_str(),
+                    u.name,
+                    u.org,
+                    u.locale,
+                    u.password_hash,
+                    u.credential_version.0 as i64,
+                    history,
+                    u.disabled as i64,
+                    u.created_at,
+                    u.sequence as i64,
+                    u.changed_at
+                ],
+            )
+            .map_err(|e| StoreError::from(e).conflict_as("a user with that id or email exists"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let id = id.as_str().to_string();
+        self.run(move |c| query_user(c, "id = ?1", &id)).await
+    }
+
+    async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let email = email.as_str().to_string();
+        self.run(move |c| query_user(c, "email = ?1", &email)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([], UserRow::read)?;
+            rows.map(|r| User::try_from(r?)).collect()
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+        let id = id.as_str().to_string();
+        self.run(move |c| {
+            let changed = c.execute(
+                "UPDATE users SET disabled = ?1, credential_version = credential_version + ?1
+                 WHERE id = ?2",
+                params![disabled as i64, id],
+            )?;
+            one_row(changed, "no such user")
+        })
+        .await
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError> {
+        let (id, expected, new_hash) = (
+            id.as_str().to_string(),
+            expected.to_string(),
+            new_hash.to_string(),
+        );
+        self.run(move |c| {
+            let changed = c.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",
+                params![new_hash, id, expected],
+            )?;
+            one_row(changed, "password hash changed meanwhile")
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for EmbeddedStore {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.run(move |c| {
+            c.execute(
+                &format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                params![
+                    k.digest.as_str(),
+                    k.name,
+                    serde_json::to_string(&k.scopes).expect("scopes serialise"),
+                    k.created_at,
+                    k.revoked as i64
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_key(&self, digest: &SecretDigest) -> Result<Option<ApiKey>, StoreError> {
+        let d = digest.as_str().to_string();
+        self.run(move |c| {
+            row_by_key(
+                c,
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE digest = ?1"),
+                &d,
+                ApiKeyRow::read,
+                ApiKey::try_from,
+            )
+        })
+        .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, digest"
+            ))?;
+            let rows = stmt.query_map([], ApiKeyRow::read)?;
+            rows.map(|r| ApiKey::try_from(r?)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        let d = digest.as_str().to_string();
+        self.run(move |c| {
+            let changed = c.execute("UPDATE api_keys SET revoked = 1 WHERE digest = ?1", [d])?;
+            one_row(changed, "no such key")
+        })
+        .await
+    }
+}

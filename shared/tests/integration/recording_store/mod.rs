@@ -1,0 +1,203 @@
+//! A `Store` that records which role method each call was, then hands the
+//! call to a real embedded store: what a function reaches, as data.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rekey::crypto::SecretDigest;
+use rekey::domain::{
+    ApiKey, AuditEvent, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, User, UserId,
+};
+use rekey::iam::{Redeeming, StoreMethod};
+use rekey::store::embedded::EmbeddedStore;
+use rekey::store::{
+    AccountStore, ApiKeyStore, AuditStore, CounterStore, CredentialStore, OutboxStore, StoreError,
+};
+
+/// One recorded call: the method, and for `change_password` what it
+/// redeemed.
+pub type Call = (StoreMethod, Option<Redeeming>);
+
+pub struct RecordingStore {
+    inner: EmbeddedStore,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl RecordingStore {
+    pub fn new(inner: EmbeddedStore) -> Self {
+        Self {
+            inner,
+            calls: Arc::default(),
+        }
+    }
+
+    /// The calls since the last `take`, in order.
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn saw(&self, method: StoreMethod) -> &EmbeddedStore {
+        self.saw_call((method, None))
+    }
+
+    fn saw_call(&self, call: Call) -> &EmbeddedStore {
+        self.calls.lock().unwrap().push(call);
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl AccountStore for RecordingStore {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        self.saw(StoreMethod::InsertUser).insert_user(user).await
+    }
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.saw(StoreMethod::User).user(id).await
+    }
+    async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        self.saw(StoreMethod::UserByEmail)
+            .user_by_email(email)
+            .await
+    }
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.saw(StoreMethod::Users).users().await
+    }
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+        self.saw(StoreMethod::SetUserDisabled)
+            .set_user_disabled(id, disabled)
+            .await
+    }
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::UpdatePasswordHash)
+            .update_password_hash(id, expected, new_hash)
+            .await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for RecordingStore {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.saw(StoreMethod::InsertApiKey)
+            .insert_api_key(key)
+            .await
+    }
+    async fn api_key(&self, digest: &SecretDigest) -> Result<Option<ApiKey>, StoreError> {
+        self.saw(StoreMethod::ApiKey).api_key(digest).await
+    }
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.saw(StoreMethod::ApiKeys).api_keys().await
+    }
+    async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        self.saw(StoreMethod::RevokeApiKey)
+            .revoke_api_key(digest)
+            .await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for RecordingStore {
+    async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {
+        self.saw(StoreMethod::InsertGrant)
+            .insert_grant(grant, mail)
+            .await
+    }
+    async fn grant(&self, digest: &SecretDigest) -> Result<Option<ResetGrant>, StoreError> {
+        self.saw(StoreMethod::Grant).grant(digest).await
+    }
+    async fn change_password(
+        &self,
+        change: &PasswordChange,
+        redemption: &Redemption,
+    ) -> Result<(), StoreError> {
+        self.saw_call((StoreMethod::ChangePassword, Some(redemption.into())))
+            .change_password(change, redemption)
+            .await
+    }
+    async fn replace_reset_code(
+        &self,
+        code: &ResetCode,
+        mail: Option<&OutboxItem>,
+    ) -> Result<u64, StoreError> {
+        self.saw(StoreMethod::ReplaceResetCode)
+            .replace_reset_code(code, mail)
+            .await
+    }
+    async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
+        self.saw(StoreMethod::ResetCode).reset_code(user).await
+    }
+    async fn claim_code_attempt(
+        &self,
+        user: &UserId,
+        issued_at: i64,
+        max: u32,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::ClaimCodeAttempt)
+            .claim_code_attempt(user, issued_at, max)
+            .await
+    }
+    async fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<RefreshToken>, StoreError> {
+        self.saw(StoreMethod::RefreshToken)
+            .refresh_token(digest)
+            .await
+    }
+    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
+        self.saw(StoreMethod::InsertDecoy).insert_decoy(grant).await
+    }
+}
+
+#[async_trait]
+impl CounterStore for RecordingStore {
+    async fn count_hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        self.saw(StoreMethod::CountHit)
+            .count_hit(key, window_start, expires_at)
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for RecordingStore {
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.saw(StoreMethod::RecordAudit).record_audit(event).await
+    }
+    async fn audit_events(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.saw(StoreMethod::AuditEvents)
+            .audit_events(user, limit)
+            .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for RecordingStore {
+    async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {
+        self.saw(StoreMethod::EnqueueMail).enqueue_mail(mail).await
+    }
+    async fn pending_mail(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.saw(StoreMethod::PendingMail).pending_mail(limit).await
+    }
+    async fn mail_pending(&self, id: &str) -> Result<bool, StoreError> {
+        self.saw(StoreMethod::MailPending).mail_pending(id).await
+    }
+    async fn mail_delivered(&self, id: &str) -> Result<(), StoreError> {
+        self.saw(StoreMethod::MailDelivered)
+            .mail_delivered(id)
+            .await
+    }
+}
