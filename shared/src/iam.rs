@@ -1,8 +1,8 @@
 //! The IAM actions each Lambda's code needs: the code-side truth that
-//! template.yaml's roles are checked against (shared/tests/template.rs).
+//! template.yaml's roles are checked against (shared/tests/integration/template.rs).
 //!
 //! Derived by reading which `Store` methods each function's handler can
-//! reach (routes.rs -> contract/*.rs -> reset.rs, or mail/) and which
+//! reach (routes.rs -> contract/*.rs -> reset/*.rs, or mail/) and which
 //! DynamoDB API each of those calls in `store::dynamo`. A role must grant
 //! exactly these: nothing the code does not call, nothing it does.
 //!
@@ -17,8 +17,8 @@
 //!
 //! When a handler starts calling another `Store` method, or `store::dynamo`
 //! changes the API a method calls, update this file and template.yaml
-//! together: shared/tests/template.rs fails until they agree, and fails
-//! for any `StoreMethod` this file does not place; shared/tests/iam_reach.rs
+//! together: shared/tests/integration/template.rs fails until they agree, and fails
+//! for any `StoreMethod` this file does not place; shared/tests/integration/iam_reach.rs
 //! drives each function's `events/` sample through a recording store and
 //! fails for any call a function makes that this file does not place.
 
@@ -59,7 +59,7 @@ pub const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 macro_rules! store_methods {
     ($($role:ident: $($method:ident),+;)+) => {
         /// One method of the `Store` role traits, as this table and the
-        /// recording store of shared/tests/iam_reach.rs name it.
+        /// recording store of shared/tests/integration/iam_reach.rs name it.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum StoreMethod {
             $($($method,)+)+

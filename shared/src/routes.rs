@@ -59,7 +59,7 @@ impl Function {
 
 /// One table: the contract operation that serves each function. `handle`
 /// dispatches by it (rekeyctl serve, tests); each function's main.rs calls
-/// its operation directly, and shared/tests/template.rs checks it is the
+/// its operation directly, and shared/tests/integration/template.rs checks it is the
 /// one `operation` names.
 macro_rules! operations {
     ($($function:ident => $contract:ident::$op:ident),* $(,)?) => {
