@@ -11,6 +11,10 @@ use crate::domain::ClientInfo;
 /// Every contract's body limit: larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Characters of a user agent (and an `Accept-Language`) kept: they reach
+/// the audit trail and the notice mail, and the caller chooses them.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
 /// Why a request could not be read; each contract renders it in its dialect.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RequestError {
@@ -143,23 +147,22 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 /// The caller as API Gateway saw it (or the local server, which fills in
 /// the same request context).
 pub fn client_info(req: &Request) -> ClientInfo {
+    let capped = |s: &str| s.chars().take(MAX_USER_AGENT_CHARS).collect::<String>();
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(capped)
+    };
     let mut info = ClientInfo::default();
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
         info.source_ip = ctx.http.source_ip.clone();
-        info.user_agent = ctx.http.user_agent.clone();
+        info.user_agent = ctx.http.user_agent.as_deref().map(capped);
     }
     if info.user_agent.is_none() {
-        info.user_agent = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect());
+        info.user_agent = header(http::header::USER_AGENT);
     }
-    info.accept_language = req
-        .headers()
-        .get(http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(256).collect());
+    info.accept_language = header(http::header::ACCEPT_LANGUAGE);
     info
 }
 
@@ -227,6 +230,24 @@ mod tests {
             json_body::<Shape>(&post(Some("Application/JSON"), "{\"token\":\"t\"} x")).is_err()
         );
         assert!(json_body::<Shape>(&post(Some("application/json"), "{\"token\":\"t\"}")).is_ok());
+    }
+
+    #[test]
+    fn user_agents_are_capped_from_the_context_and_the_header() {
+        use lambda_http::RequestExt;
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        let long = "x".repeat(10_000);
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.http.user_agent = Some(long.clone());
+        let from_context = post(None, "").with_request_context(RequestContext::ApiGatewayV2(ctx));
+        let mut from_header = post(None, "");
+        from_header
+            .headers_mut()
+            .insert(http::header::USER_AGENT, long.parse().unwrap());
+        for req in [from_context, from_header] {
+            let agent = client_info(&req).user_agent.unwrap();
+            assert_eq!(agent.chars().count(), MAX_USER_AGENT_CHARS);
+        }
     }
 
     #[test]
