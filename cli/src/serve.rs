@@ -16,7 +16,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
-use rekey::domain::Scope;
+use rekey::domain::{OrgBinding, Scope};
 use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
 use rekey::mail::{Mailer, Outbox};
@@ -152,6 +152,9 @@ async fn outbox_worker(outbox: Outbox, wake: Arc<Notify>) {
     }
 }
 
+/// The organisation of the demo account and of the demo key.
+const DEMO_ORG: &str = "demo-org";
+
 /// First start on a data dir: a demo account and a demo key, printed once.
 async fn first_start(
     g: &Global,
@@ -169,15 +172,17 @@ async fn first_start(
         config,
         "demo@example.com",
         Some("Demo User".into()),
-        Some("demo-org".into()),
+        Some(DEMO_ORG.into()),
         None,
         Some(&password),
     )
     .await;
+    // Bound to the demo user's organisation, like a partner's key.
     let key = crate::create_key(
         store,
         vec![Scope::ResetRequest, Scope::UsersWrite],
         "demo".into(),
+        OrgBinding::Org(DEMO_ORG.into()),
     )
     .await?;
     std::fs::write(&marker, b"").map_err(|e| format!("cannot write {}: {e}", marker.display()))?;

@@ -287,16 +287,21 @@ async fn disable_enable_and_key_revoke_against_a_running_server() {
         .find(|l| l.contains("\ttest\t"))
         .expect("the test's key");
     let fields: Vec<&str> = line.split('\t').collect();
-    assert_eq!(fields.len(), 5, "{keys}");
+    assert_eq!(fields.len(), 6, "{keys}");
     let id = fields[0];
     assert!(
         id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{id}"
     );
-    assert_eq!(&fields[1..3], &["test", "reset:request"]);
+    assert_eq!(&fields[1..4], &["test", "reset:request", "(default)"]);
     assert!(
-        fields[3].ends_with("UTC") && fields[4] == "active",
+        fields[4].ends_with("UTC") && fields[5] == "active",
         "{keys}"
+    );
+    assert!(
+        keys.lines()
+            .any(|l| l.contains("\tdemo\treset:request,users:write\tdemo-org\t")),
+        "the demo key is bound to the demo user's organisation: {keys}"
     );
     assert!(!keys.contains(&server.api_key));
     let id = id.to_string();
@@ -436,6 +441,8 @@ async fn the_commands_work_against_dynamodb() {
                 "reset:request",
                 "--name",
                 "shop",
+                "--org",
+                "acme",
             ],
             None,
         ),
@@ -444,7 +451,7 @@ async fn the_commands_work_against_dynamodb() {
     assert!(key.starts_with("rkk_"));
     let keys = ok(dynamo(&["key", "list"], None), "key list");
     assert!(
-        keys.contains("\tshop\treset:request\t") && keys.ends_with("\tactive"),
+        keys.contains("\tshop\treset:request\tacme\t") && keys.ends_with("\tactive"),
         "{keys}"
     );
     let id = keys.split('\t').next().unwrap().to_string();

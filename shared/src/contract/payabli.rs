@@ -81,7 +81,7 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         .headers()
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok());
-    app.reset.authorize(presented, Scope::ResetRequest).await?;
+    let key = app.reset.authorize(presented, Scope::ResetRequest).await?;
     let body: AuthResetRequest = http::json_body(req)?;
     let email = EmailAddress::parse(&body.email)
         .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
@@ -102,9 +102,8 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         }
         _ => {}
     }
-    let link = app.reset.links().for_entry(body.entry.as_deref());
     app.reset
-        .request_link(&email, link, &http::client_info(req))
+        .request_link_by_key(&key, &email, body.entry.as_deref(), &http::client_info(req))
         .await?;
     Ok(respond(200, true, "Success"))
 }

@@ -39,12 +39,6 @@ pub enum PasswordProof {
 const CODE_PURPOSE: &str = "reset-code";
 
 impl ResetService {
-    fn org_of(&self, user: &User) -> String {
-        user.org
-            .clone()
-            .unwrap_or_else(|| self.config.default_org.clone())
-    }
-
     fn details(&self, user: &User, sequence: u64, change_date: UnixTime) -> ChangeDetails {
         ChangeDetails {
             sequence,
@@ -53,13 +47,14 @@ impl ResetService {
         }
     }
 
-    /// An enabled account, or `UserNotFound`: Zitadel does not tell a
-    /// disabled user from a missing one.
-    async fn code_user(&self, user_id: &UserId) -> Result<User, ResetError> {
+    /// An enabled account of an organisation `key` acts for, or
+    /// `UserNotFound`: Zitadel does not tell a disabled user, or one of
+    /// another organisation, from a missing one.
+    async fn code_user(&self, user_id: &UserId, key: &ApiKey) -> Result<User, ResetError> {
         self.store
             .user(user_id)
             .await?
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && self.key_reaches(key, u))
             .ok_or(ResetError::UserNotFound)
     }
 
@@ -69,10 +64,19 @@ impl ResetService {
         &self,
         user_id: &UserId,
         delivery: CodeDelivery,
+        key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<(ChangeDetails, Option<String>), ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
-        let user = self.code_user(user_id).await?;
+        let user = self.code_user(user_id, key).await?;
+        if let CodeDelivery::SendLink(Some(template)) = &delivery
+            && !self
+                .config
+                .links
+                .origin_allowed_for(&self.org_of(&user), &template.origin())
+        {
+            return Err(ResetError::DestinationNotAllowed);
+        }
         let codes = &self.config.codes;
         let code = short_code(codes.length);
         let stored = ResetCode::issue(
@@ -119,7 +123,7 @@ impl ResetService {
         key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<ChangeDetails, ResetError> {
-        let user = self.code_user(user_id).await?;
+        let user = self.code_user(user_id, key).await?;
         // The policy first: a weak password must not cost a code attempt.
         let password = self.check_password(raw_password, Some(&user)).await?;
         let action = match &proof {
@@ -228,13 +232,19 @@ mod tests {
             scopes: scopes.to_vec(),
             created_at: now(),
             revoked: false,
+            org: Default::default(),
         }
     }
 
     async fn returned_code(f: &Fixture, user: &User) -> String {
         let (_, code) = f
             .service
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &ClientInfo::default())
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &key(&[Scope::UsersWrite]),
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
         code.unwrap()
@@ -388,7 +398,12 @@ mod tests {
         ));
         assert!(matches!(
             f.service
-                .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+                .issue_code(
+                    &user.id,
+                    CodeDelivery::ReturnCode,
+                    &key(&[Scope::UsersWrite]),
+                    &client
+                )
                 .await,
             Err(ResetError::UserNotFound)
         ));

@@ -39,6 +39,20 @@ impl ResetService {
         Ok(key)
     }
 
+    /// The organisation a user belongs to: its own, else the default.
+    pub(super) fn org_of(&self, user: &User) -> String {
+        user.org
+            .clone()
+            .unwrap_or_else(|| self.config.default_org.clone())
+    }
+
+    /// Whether `key` may act on `user`: only on users of the organisation
+    /// the key is bound to, unless it is an operator's key for all.
+    pub(super) fn key_reaches(&self, key: &ApiKey, user: &User) -> bool {
+        key.org
+            .reaches(&self.org_of(user), &self.config.default_org)
+    }
+
     /// Counts a hit on `key` in the current `window`; Err with the seconds
     /// left in the window when more than `limit` hits were counted.
     pub(super) async fn over_limit(

@@ -1,7 +1,9 @@
 //! Link tokens: a mailed single-use token, redeemed to set a new password.
 
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, EmailAddress, Redemption, RefreshToken, ResetGrant, User, now};
+use crate::domain::{
+    ApiKey, ClientInfo, EmailAddress, Redemption, RefreshToken, ResetGrant, User, now,
+};
 use crate::link::LinkTemplate;
 
 use super::change::SetPasswordError;
@@ -20,13 +22,47 @@ impl ResetService {
         let Some(user) = self.active_account(email, "reset link").await? else {
             return self.decoy().await;
         };
+        self.issue_link(&user, link, client).await
+    }
+
+    /// Payabli: a link token for an address, asked for by `key` with an
+    /// optional `entry`. A user of an organisation the key does not act for,
+    /// or an entry of another organisation than the user's, costs the same
+    /// as an address without an account: the caller cannot tell.
+    pub async fn request_link_by_key(
+        &self,
+        key: &ApiKey,
+        email: &EmailAddress,
+        entry: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let Some(user) = self.active_account(email, "reset link").await? else {
+            return self.decoy().await;
+        };
+        if !self.key_reaches(key, &user) {
+            tracing::info!(user_id = %user.id, key = %key.name, "requested by a key of another organisation; no mail");
+            return self.decoy().await;
+        }
+        let Some(link) = self.config.links.for_entry(entry, &self.org_of(&user)) else {
+            tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
+            return self.decoy().await;
+        };
+        self.issue_link(&user, link, client).await
+    }
+
+    async fn issue_link(
+        &self,
+        user: &User,
+        link: &LinkTemplate,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
             self.config.token_ttl,
         );
         let url = link.render(&[("token", token.expose())]);
-        let mail = self.reset_mail(&user, url, None, grant.expires_at, client);
+        let mail = self.reset_mail(user, url, None, grant.expires_at, client);
         self.store.insert_grant(&grant, &mail).await?;
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "reset link issued");
         self.mail_queued();

@@ -42,6 +42,10 @@ pub enum ResetError {
     WeakPassword(Vec<PolicyViolation>),
     #[error("no such user")]
     UserNotFound,
+    /// A link destination (a `urlTemplate`'s origin) that the user's
+    /// organisation does not allow.
+    #[error("the link points to an origin that is not allowed")]
+    DestinationNotAllowed,
     /// No code, an expired one, one voided by a password change or by too
     /// many attempts.
     #[error("the code is expired or no longer valid; request a new one")]

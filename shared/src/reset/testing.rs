@@ -108,6 +108,7 @@ impl Fixture {
                 scopes: scopes.to_vec(),
                 created_at: now(),
                 revoked: false,
+                org: Default::default(),
             })
             .await
             .unwrap();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::mail::Outbox;
 use rekey::routes::Function;
 use serde_json::Value;
@@ -59,7 +59,7 @@ fn every_function_has_an_event_file_and_every_file_a_function() {
 async fn each_event_gets_its_status() {
     let config = config_with(&[(
         "REKEY_RESET_URLS_BY_ENTRY",
-        r#"{"storefront": "https://shop.example.com/reset?token={token}"}"#,
+        r#"{"storefront": {"org": "acme", "url": "https://shop.example.com/reset?token={token}"}}"#,
     )]);
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
@@ -70,9 +70,10 @@ async fn each_event_gets_its_status() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     app.reset.store().insert_user(&user).await.unwrap();
-    let key = add_key(
+    let key = add_key_for(
         &**app.reset.store(),
         &[Scope::ResetRequest, Scope::UsersWrite],
+        OrgBinding::Org("acme".into()),
     )
     .await;
     let user_id = user.id.as_str();

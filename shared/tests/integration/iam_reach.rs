@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::recording_store::{Call, RecordingStore};
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::iam::{self, StoreMethod};
 use rekey::mail::{MailJob, MailMessage, Outbox};
 use rekey::routes::Function;
@@ -96,7 +96,7 @@ impl Reach {
 async fn each_function_calls_only_what_iam_places_for_it() {
     let config = config_with(&[(
         "REKEY_RESET_URLS_BY_ENTRY",
-        r#"{"storefront": "https://shop.example.com/reset?token={token}"}"#,
+        r#"{"storefront": {"org": "acme", "url": "https://shop.example.com/reset?token={token}"}}"#,
     )]);
     let e = embedded_store();
     let store = Arc::new(RecordingStore::new(e.store.clone()));
@@ -108,7 +108,12 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     store.insert_user(&user).await.unwrap();
-    let key = add_key(&*store, &[Scope::ResetRequest, Scope::UsersWrite]).await;
+    let key = add_key_for(
+        &*store,
+        &[Scope::ResetRequest, Scope::UsersWrite],
+        OrgBinding::Org("acme".into()),
+    )
+    .await;
     let user_id = user.id.as_str();
     let mut r = Reach {
         app,

@@ -25,4 +25,5 @@ mod recording_store;
 mod signed_links_and_recovery;
 mod store_conformance;
 mod template;
+mod tenancy;
 mod zitadel;

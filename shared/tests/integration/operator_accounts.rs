@@ -91,6 +91,7 @@ async fn the_current_password_may_be_an_imported_hash() {
         scopes: vec![Scope::UsersWrite],
         created_at: now(),
         revoked: false,
+        org: Default::default(),
     };
     let user = imported_user(&*store, bcrypt_hash(IMPORTED)).await;
     let wrong = service

@@ -11,7 +11,7 @@ use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ClientInfo, EmailAddress, OrgBinding, Scope, User, UserId, now};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::routes::Function;
@@ -79,8 +79,11 @@ struct Env {
 
 async fn env_with(extra: &[(&str, &str)]) -> Env {
     let app = TestApp::embedded(config_with(extra)).await;
-    let key = add_key(&*app.store, &[Scope::UsersWrite]).await;
-    let admin = add_key(&*app.store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+    // The Zitadel instance's keys act for every organisation; tenancy has
+    // its own tests (tenancy.rs).
+    let all = || OrgBinding::AllOrgs;
+    let key = add_key_for(&*app.store, &[Scope::UsersWrite], all()).await;
+    let admin = add_key_for(&*app.store, &[Scope::UsersWrite, Scope::UsersAdmin], all()).await;
     Env {
         config: app.config.clone(),
         app,
@@ -271,7 +274,7 @@ async fn return_code_returns_the_code_and_sends_nothing() {
 async fn send_link_mails_the_templated_link_and_returns_no_code() {
     let env = env_with(&[(
         "REKEY_ALLOWED_LINK_ORIGINS",
-        "https://app.example.com,https://other.example",
+        "https://app.example.com,org-42=https://other.example",
     )])
     .await;
     for via in BOTH {

@@ -1,5 +1,6 @@
-//! The SQLite schema. Existing data dirs open with it unchanged: tables
-//! are only ever created if absent.
+//! The SQLite schema. Existing data dirs open with it: tables are only
+//! ever created if absent, and columns added since are added by
+//! `ADDED_COLUMNS` when missing.
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -21,7 +22,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name TEXT NOT NULL,
     scopes TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    org TEXT
 );
 CREATE TABLE IF NOT EXISTS grants (
     digest TEXT PRIMARY KEY,
@@ -76,3 +78,66 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL
 );
 ";
+
+/// Columns added after a table was first created: (table, column, its
+/// definition). A data dir from before gets them on open; their NULL in
+/// existing rows reads as the value the record had before the column.
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // NULL: the default organisation.
+    ("api_keys", "org", "TEXT"),
+];
+
+/// Adds each of `ADDED_COLUMNS` its table lacks.
+pub(super) fn add_missing_columns(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crypto::SecretDigest;
+    use crate::domain::OrgBinding;
+    use crate::store::ApiKeyStore;
+    use crate::store::embedded::EmbeddedStore;
+
+    #[tokio::test]
+    async fn a_data_dir_from_before_key_organisations_opens_and_reads_the_default_org() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rekey.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE api_keys (
+                    digest TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO api_keys VALUES ('ab', 'old', '[\"reset:request\"]', 1, 0);",
+            )
+            .unwrap();
+        }
+        for _ in 0..2 {
+            // Twice: the second open finds the column already there.
+            let store = EmbeddedStore::open(&path).unwrap();
+            let key = store
+                .api_key(&SecretDigest::from_hex("ab".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(key.org, OrgBinding::DefaultOrg);
+        }
+    }
+}

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
@@ -128,12 +128,19 @@ pub fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
         scopes: scopes.to_vec(),
         created_at: now(),
         revoked: false,
+        org: Default::default(),
     };
     (secret.expose().to_string(), key)
 }
 
 pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
-    let (secret, key) = api_key(scopes);
+    add_key_for(store, scopes, OrgBinding::DefaultOrg).await
+}
+
+/// A fresh API key bound to `org`.
+pub async fn add_key_for(store: &dyn Store, scopes: &[Scope], org: OrgBinding) -> String {
+    let (secret, mut key) = api_key(scopes);
+    key.org = org;
     store.insert_api_key(&key).await.unwrap();
     secret
 }

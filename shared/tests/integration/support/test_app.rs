@@ -119,6 +119,16 @@ impl TestApp {
         }
     }
 
+    /// On a store the caller keeps alive (`on_both_stores!`'s).
+    pub fn on_store(store: Arc<dyn Store>, config: Config) -> Self {
+        Self {
+            app: App::new(&config, store.clone()),
+            config,
+            store: store.clone(),
+            _store: TestStore { store, _dir: None },
+        }
+    }
+
     /// On the embedded store, which needs no moto.
     pub async fn embedded(config: Config) -> Self {
         Self::new(StoreKind::Embedded, config).await

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, ResetGrant, Scope, User, UserId};
+use crate::domain::{
+    ApiKey, CredentialVersion, EmailAddress, OrgBinding, ResetGrant, Scope, User, UserId,
+};
 use serde_dynamo::AttributeValue as A;
 
 fn s(v: &str) -> A {
@@ -82,8 +84,10 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         scopes: vec![Scope::ResetRequest, Scope::UsersAdmin],
         created_at: 5,
         revoked: false,
+        org: OrgBinding::Org("acme".into()),
     };
     let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item();
+    assert_eq!(item["org"], s("acme"));
     assert_eq!(
         item["scopes"],
         A::L(vec![s("reset:request"), s("users:admin")])
@@ -91,8 +95,24 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
     assert_eq!(item["revoked"], A::Bool(false));
     assert_eq!(item["kind"], s("key"));
     assert_eq!(
-        ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
+        ApiKey::try_from(ApiKeyRecord::from_item(item.clone()).unwrap()).unwrap(),
         k
+    );
+    // A key stored before keys had an organisation reads as the default
+    // organisation's; an operator key is stored as `*`.
+    let mut legacy = item;
+    legacy.remove("org");
+    let read = ApiKey::try_from(ApiKeyRecord::from_item(legacy).unwrap()).unwrap();
+    assert_eq!(read.org, OrgBinding::DefaultOrg);
+    let operator = ApiKey {
+        org: OrgBinding::AllOrgs,
+        ..k
+    };
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item();
+    assert_eq!(item["org"], s("*"));
+    assert_eq!(
+        ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
+        operator
     );
 }
 
