@@ -252,6 +252,38 @@ impl ApiKey {
     }
 }
 
+/// What a grant was issued for: each is redeemed by its own route only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantPurpose {
+    /// A reset link (Payabli, Unleash): sets a password.
+    ResetLink,
+    /// Account recovery: sets a password and logs the user in.
+    AccountRecovery,
+    /// The server-side nonce of a signed link (django-rest-registration).
+    SignedLink,
+}
+
+impl GrantPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantPurpose::ResetLink => "reset_link",
+            GrantPurpose::AccountRecovery => "account_recovery",
+            GrantPurpose::SignedLink => "signed_link",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            GrantPurpose::ResetLink,
+            GrantPurpose::AccountRecovery,
+            GrantPurpose::SignedLink,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == raw)
+    }
+}
+
 /// A single-use permission to set a user's password, redeemed with the link
 /// token whose digest keys it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,16 +295,27 @@ pub struct ResetGrant {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub used_at: Option<UnixTime>,
+    /// None on grants written before grants had a purpose: a reset link
+    /// or a recovery, redeemable by either route.
+    #[serde(default)]
+    pub purpose: Option<GrantPurpose>,
+    /// The origin of the link the token was mailed in (`https://host`);
+    /// None when unknown (grants written before), then not checked.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 impl ResetGrant {
     /// A fresh link token and the unused grant it redeems, issued now under
-    /// the user's `credential_version`. The token is returned for the mail
-    /// only; the grant keeps its digest.
+    /// the user's `credential_version`, for `purpose`, to be mailed in a
+    /// link at `origin`. The token is returned for the mail only; the grant
+    /// keeps its digest.
     pub fn issue(
         user_id: UserId,
         credential_version: CredentialVersion,
         ttl: std::time::Duration,
+        purpose: GrantPurpose,
+        origin: String,
     ) -> (BearerSecret, Self) {
         let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
         let issued_at = now();
@@ -283,8 +326,18 @@ impl ResetGrant {
             issued_at,
             expires_at: expiry(issued_at, ttl),
             used_at: None,
+            purpose: Some(purpose),
+            origin: Some(origin),
         };
         (token, grant)
+    }
+
+    /// Whether a route redeeming `purpose` may redeem this grant.
+    pub fn serves(&self, purpose: GrantPurpose) -> bool {
+        match self.purpose {
+            Some(p) => p == purpose,
+            None => purpose != GrantPurpose::SignedLink,
+        }
     }
 
     pub fn is_expired(&self, at: UnixTime) -> bool {
@@ -301,6 +354,13 @@ pub struct ClientInfo {
     /// has no stored locale.
     #[serde(default)]
     pub accept_language: Option<String>,
+    /// The `Origin` header: where a browser's request comes from.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The host (and port) the request was sent to: the service's own
+    /// origin, for the hosted pages.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// Mail waiting in the transactional outbox. Everything about the message,

@@ -158,10 +158,15 @@ pub fn client_info(req: &Request) -> ClientInfo {
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
         info.source_ip = ctx.http.source_ip.clone();
         info.user_agent = ctx.http.user_agent.as_deref().map(capped);
+        info.host = ctx.domain_name.clone();
     }
     if info.user_agent.is_none() {
         info.user_agent = header(http::header::USER_AGENT);
     }
+    if info.host.is_none() {
+        info.host = header(http::header::HOST);
+    }
+    info.origin = header(http::header::ORIGIN);
     info.accept_language = header(http::header::ACCEPT_LANGUAGE);
     info
 }

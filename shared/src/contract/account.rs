@@ -101,9 +101,7 @@ pub async fn recover(app: &App, req: Request) -> Response<Body> {
         let (client, body): (_, RecoverRequest) = super::public_json(app, function, &req).await?;
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
-        app.reset
-            .request_link(&email, &app.reset.links().recover, &client)
-            .await?;
+        app.reset.request_recovery(&email, &client).await?;
         Ok(http::json_response(200, &Empty {}))
     })
     .await

@@ -3,7 +3,8 @@
 
 use crate::crypto::{API_KEY_PREFIX, BearerSecret};
 use crate::domain::{
-    ApiKey, ClientInfo, CredentialVersion, EmailAddress, ResetGrant, Scope, User, UserId, now,
+    ApiKey, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, ResetGrant, Scope, User,
+    UserId, now,
 };
 use crate::mail::{MailJob, MailMessage};
 
@@ -139,6 +140,8 @@ impl ResetService {
             UserId::generate(),
             CredentialVersion(0),
             self.config.token_ttl,
+            GrantPurpose::ResetLink,
+            self.config.links.default.origin(),
         );
         // The sealing a real mail costs, of a message nobody receives.
         let _ = MailJob {

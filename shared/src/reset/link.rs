@@ -2,17 +2,30 @@
 
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
-    ApiKey, ClientInfo, EmailAddress, Redemption, RefreshToken, ResetGrant, User, now,
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User, now,
 };
 use crate::link::LinkTemplate;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};
 
+/// Whether a redeeming request's `Origin` fits the grant: no header (not a
+/// browser's cross-origin request), or no origin recorded on the grant
+/// (issued before grants had one), or the origin of the grant's link, or
+/// the service's own pages (an `Origin` whose host is the one the request
+/// was sent to, such as the hosted reset page).
+fn origin_fits(grant: &ResetGrant, client: &ClientInfo) -> bool {
+    let (Some(sent), Some(expected)) = (&client.origin, &grant.origin) else {
+        return true;
+    };
+    let own = |host: &String| sent.split_once("://").is_some_and(|(_, a)| a == host);
+    sent == expected || client.host.as_ref().is_some_and(own)
+}
+
 impl ResetService {
-    /// Issues a link token and queues its mail, when the address has an
-    /// active account. The caller answers the same either way. `link`
-    /// chooses where the link points (Payabli's entry, or recovery).
+    /// Issues a reset-link token and queues its mail, when the address has
+    /// an active account. The caller answers the same either way. `link`
+    /// chooses where the link points.
     pub async fn request_link(
         &self,
         email: &EmailAddress,
@@ -22,7 +35,23 @@ impl ResetService {
         let Some(user) = self.active_account(email, "reset link").await? else {
             return self.decoy().await;
         };
-        self.issue_link(&user, link, client).await
+        self.issue_link(&user, link, GrantPurpose::ResetLink, client)
+            .await
+    }
+
+    /// The account-recovery contract: like `request_link`, to the recovery
+    /// link, with a grant only the log-in route redeems.
+    pub async fn request_recovery(
+        &self,
+        email: &EmailAddress,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let Some(user) = self.active_account(email, "recovery link").await? else {
+            return self.decoy().await;
+        };
+        let link = &self.config.links.recover;
+        self.issue_link(&user, link, GrantPurpose::AccountRecovery, client)
+            .await
     }
 
     /// Payabli: a link token for an address, asked for by `key` with an
@@ -47,19 +76,24 @@ impl ResetService {
             tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
             return self.decoy().await;
         };
-        self.issue_link(&user, link, client).await
+        self.issue_link(&user, link, GrantPurpose::ResetLink, client)
+            .await
     }
 
+    /// The grant, recording its purpose and its link's origin, and its mail.
     async fn issue_link(
         &self,
         user: &User,
         link: &LinkTemplate,
+        purpose: GrantPurpose,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
             self.config.token_ttl,
+            purpose,
+            link.origin(),
         );
         let url = link.render(&[("token", token.expose())]);
         let mail = self.reset_mail(user, url, None, grant.expires_at, client);
@@ -111,20 +145,34 @@ impl ResetService {
         raw_password: &str,
         client: &ClientInfo,
     ) -> Result<User, ResetError> {
-        self.redeem_token(raw_token, raw_password, None, client)
-            .await
+        self.redeem_token(
+            raw_token,
+            raw_password,
+            None,
+            GrantPurpose::ResetLink,
+            client,
+        )
+        .await
     }
 
     /// The redemption both a plain reset and a log-in after recovery make;
-    /// `session` is written with the password when there is one.
+    /// `session` is written with the password when there is one. The grant
+    /// must have been issued for `purpose`, and a browser's request must
+    /// come from where its link pointed: else the token is invalid here,
+    /// and stays unused.
     pub(super) async fn redeem_token(
         &self,
         raw_token: &str,
         raw_password: &str,
         session: Option<RefreshToken>,
+        purpose: GrantPurpose,
         client: &ClientInfo,
     ) -> Result<User, ResetError> {
         let (grant, user) = self.inspect_token(raw_token).await?;
+        if !grant.serves(purpose) || !origin_fits(&grant, client) {
+            tracing::info!(user_id = %user.id, purpose = purpose.as_str(), "grant refused: another purpose or origin");
+            return Err(ResetError::InvalidToken);
+        }
         let password = self.check_password(raw_password, Some(&user)).await?;
         let action = if session.is_some() {
             "account_recovery"

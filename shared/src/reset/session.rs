@@ -2,7 +2,7 @@
 //! access token and a refresh token.
 
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, RefreshToken, User, expiry, now};
+use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User, expiry, now};
 
 use super::{ResetError, ResetService};
 
@@ -55,7 +55,13 @@ impl ResetService {
             session.refresh_ttl,
         );
         let user = self
-            .redeem_token(raw_token, raw_password, Some(stored), client)
+            .redeem_token(
+                raw_token,
+                raw_password,
+                Some(stored),
+                GrantPurpose::AccountRecovery,
+                client,
+            )
             .await?;
         let claims = AccessClaims {
             sub: user.id.to_string(),
@@ -123,7 +129,7 @@ mod tests {
     use super::super::testing::{NEW_PASSWORD, fixture_with};
     use super::AccessClaims;
     use crate::ResetError;
-    use crate::domain::{ClientInfo, now};
+    use crate::domain::{ClientInfo, GrantPurpose, now};
 
     fn claims(exp: i64, iss: &str, aud: &str) -> AccessClaims {
         AccessClaims {
@@ -174,7 +180,9 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        let (token, _) = f.add_grant(&user, f.config.token_ttl).await;
+        let (token, _) = f
+            .add_grant_for(&user, f.config.token_ttl, GrantPurpose::AccountRecovery)
+            .await;
         let session = f
             .service
             .reset_and_log_in(token.expose(), NEW_PASSWORD, &client)

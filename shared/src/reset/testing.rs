@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::config::{Config, EnvReader};
 use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use crate::domain::{ApiKey, ClientInfo, EmailAddress, ResetGrant, Scope, User, UserId, now};
+use crate::domain::{
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, ResetGrant, Scope, User, UserId, now,
+};
 use crate::password::NewPassword;
 use crate::store::embedded::EmbeddedStore;
 
@@ -82,7 +84,23 @@ impl Fixture {
     /// A grant for `user` stored with its mail as `request_link` stores one,
     /// valid for `ttl`; the token is returned instead of mailed.
     pub async fn add_grant(&self, user: &User, ttl: Duration) -> (BearerSecret, ResetGrant) {
-        let (token, grant) = ResetGrant::issue(user.id.clone(), user.credential_version, ttl);
+        self.add_grant_for(user, ttl, GrantPurpose::ResetLink).await
+    }
+
+    /// `add_grant` for `purpose`.
+    pub async fn add_grant_for(
+        &self,
+        user: &User,
+        ttl: Duration,
+        purpose: GrantPurpose,
+    ) -> (BearerSecret, ResetGrant) {
+        let (token, grant) = ResetGrant::issue(
+            user.id.clone(),
+            user.credential_version,
+            ttl,
+            purpose,
+            self.config.links.default.origin(),
+        );
         let mail = self.service.reset_mail(
             user,
             "x".into(),

@@ -46,7 +46,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
     let client = ClientInfo::default();
     // A refresh token exists only after a log-in: recover first.
     app.reset
-        .request_link(&user.email, &app.reset.links().recover, &client)
+        .request_recovery(&user.email, &client)
         .await
         .unwrap();
     let code = latest_link(app, config).await;
@@ -121,7 +121,7 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
         Via::Account => {
             // Its own recovery link; the outstanding one must still die.
             app.reset
-                .request_link(&user.email, &app.reset.links().recover, &client)
+                .request_recovery(&user.email, &client)
                 .await
                 .unwrap();
             let fresh = latest_link(app, config).await;

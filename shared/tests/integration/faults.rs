@@ -634,6 +634,8 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         issued_at: t,
         expires_at: t + 3600,
         used_at: None,
+        purpose: None,
+        origin: None,
     };
     store.insert_grant(&grant, &outbox_item(n)).await.unwrap();
     let code = ResetCode {

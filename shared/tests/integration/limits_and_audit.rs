@@ -242,15 +242,14 @@ async fn every_contract_audits_and_notifies() {
         let user = add_user(&**app.reset.store(), &config, &email).await;
         match contract {
             "unleash" | "account" => {
-                let link = if contract == "unleash" {
-                    &app.reset.links().default
+                if contract == "unleash" {
+                    app.reset
+                        .request_link(&user.email, &app.reset.links().default, &client)
+                        .await
                 } else {
-                    &app.reset.links().recover
-                };
-                app.reset
-                    .request_link(&user.email, link, &client)
-                    .await
-                    .unwrap();
+                    app.reset.request_recovery(&user.email, &client).await
+                }
+                .unwrap();
                 let item = app
                     .reset
                     .store()

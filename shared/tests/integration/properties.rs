@@ -112,6 +112,8 @@ impl Harness {
                 issued_at,
                 expires_at: issued_at + 3600,
                 used_at: None,
+                purpose: None,
+                origin: None,
             };
             let mail = OutboxItem {
                 id: uuid::Uuid::new_v4().to_string(),

@@ -7,8 +7,8 @@ use crate::support::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, OutboxItem, PasswordChange,
-    Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
+    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, OutboxItem,
+    PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
 
@@ -30,6 +30,8 @@ fn grant_for(user: &User, ttl: i64) -> (BearerSecret, ResetGrant) {
         issued_at: t,
         expires_at: t + ttl,
         used_at: None,
+        purpose: Some(GrantPurpose::AccountRecovery),
+        origin: Some("https://app.example.com".into()),
     };
     (token, grant)
 }

@@ -227,3 +227,105 @@ crate::on_both_stores!(
     zitadel_cross_org,
     zitadel_reaches_only_the_keys_organisation
 );
+
+/// Posts a password with a token to `function` (`ResetPassword` or
+/// `ResetAccount`), from `origin` when given.
+async fn redeem(
+    t: &Tenants,
+    function: Function,
+    token: &str,
+    origin: Option<&str>,
+) -> (u16, Value) {
+    let body = match function {
+        Function::ResetPassword => json!({"token": token, "password": NEW_PASSWORD}),
+        _ => json!({"validation_code": token, "password": NEW_PASSWORD}),
+    };
+    let mut headers = vec![JSON];
+    if let Some(origin) = origin {
+        headers.push(("origin", origin));
+    }
+    let resp = t.app.post(function, &headers, &body).await;
+    let mut json = response_json(&resp);
+    // Unleash numbers each error; the rest of the answer is compared.
+    if let Some(error) = json.as_object_mut() {
+        error.remove("id");
+    }
+    (resp.status().as_u16(), json)
+}
+
+async fn a_grant_is_redeemed_for_its_purpose_from_its_origin(store: Arc<dyn Store>) {
+    let t = tenants(store).await;
+    let token_of = |link: &str, name: &str| link_param(link, name);
+    // Refused tokens are answered as an unknown one is at each route.
+    let unknown_token = "rkt_unknown-but-well-formed-0000000000";
+    let unknown_at_reset = redeem(&t, Function::ResetPassword, unknown_token, None).await;
+    let unknown_at_account = redeem(&t, Function::ResetAccount, unknown_token, None).await;
+    assert!(unknown_at_reset.0 >= 400 && unknown_at_account.0 >= 400);
+
+    // A recovery token: refused at the plain reset route, without a trace.
+    let email = t.acme_user.email.as_str();
+    let resp = t
+        .app
+        .post(Function::RecoverAccount, &[JSON], &json!({"email": email}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let recovery = token_of(&t.app.take_link().await, "validation_code");
+    assert_eq!(
+        redeem(&t, Function::ResetPassword, &recovery, None).await,
+        unknown_at_reset,
+        "a recovery token does not reset at Unleash's route"
+    );
+
+    // A reset-link token: refused at the log-in route.
+    t.payabli(
+        &t.acme_key,
+        json!({"email": email, "entry": "acme-shop", "entryType": 0}),
+    )
+    .await;
+    let link_token = token_of(&t.app.take_link().await, "token");
+    assert_eq!(
+        redeem(&t, Function::ResetAccount, &link_token, None).await,
+        unknown_at_account,
+        "a reset link does not log in"
+    );
+
+    // From another origin than the link's: refused, the token kept.
+    for origin in ["https://beta.example", "https://evil.example", "null"] {
+        assert_eq!(
+            redeem(&t, Function::ResetPassword, &link_token, Some(origin)).await,
+            unknown_at_reset,
+            "{origin}"
+        );
+    }
+    let (status, body) = redeem(
+        &t,
+        Function::ResetPassword,
+        &link_token,
+        Some("https://acme.example"),
+    )
+    .await;
+    assert_eq!(status, 200, "from the link's own origin: {body}");
+
+    // The recovery token was left usable by its refusals; the service's
+    // own origin (the hosted page's) may redeem it at its route. The first
+    // change voided it, so ask again.
+    let resp = t
+        .app
+        .post(Function::RecoverAccount, &[JSON], &json!({"email": email}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let recovery = token_of(&t.app.take_link().await, "validation_code");
+    let (status, body) = redeem(
+        &t,
+        Function::ResetAccount,
+        &recovery,
+        Some("https://api.example.com"),
+    )
+    .await;
+    assert_eq!(status, 200, "from the service's own origin: {body}");
+}
+
+crate::on_both_stores!(
+    grant_purpose_and_origin,
+    a_grant_is_redeemed_for_its_purpose_from_its_origin
+);

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS grants (
     credential_version INTEGER NOT NULL,
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    used_at INTEGER
+    used_at INTEGER,
+    purpose TEXT,
+    origin TEXT
 );
 CREATE TABLE IF NOT EXISTS reset_codes (
     user_id TEXT PRIMARY KEY,
@@ -85,6 +87,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // NULL: the default organisation.
     ("api_keys", "org", "TEXT"),
+    // NULL: a grant of before purposes, redeemable as a link or a recovery.
+    ("grants", "purpose", "TEXT"),
+    // NULL: no destination recorded, no Origin check.
+    ("grants", "origin", "TEXT"),
 ];
 
 /// Adds each of `ADDED_COLUMNS` its table lacks.
@@ -107,12 +113,12 @@ pub(super) fn add_missing_columns(conn: &rusqlite::Connection) -> rusqlite::Resu
 #[cfg(test)]
 mod tests {
     use crate::crypto::SecretDigest;
-    use crate::domain::OrgBinding;
-    use crate::store::ApiKeyStore;
+    use crate::domain::{GrantPurpose, OrgBinding};
     use crate::store::embedded::EmbeddedStore;
+    use crate::store::{ApiKeyStore, CredentialStore};
 
     #[tokio::test]
-    async fn a_data_dir_from_before_key_organisations_opens_and_reads_the_default_org() {
+    async fn a_data_dir_from_before_key_organisations_and_grant_purposes_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rekey.db");
         {
@@ -125,7 +131,16 @@ mod tests {
                     created_at INTEGER NOT NULL,
                     revoked INTEGER NOT NULL DEFAULT 0
                 );
-                INSERT INTO api_keys VALUES ('ab', 'old', '[\"reset:request\"]', 1, 0);",
+                INSERT INTO api_keys VALUES ('ab', 'old', '[\"reset:request\"]', 1, 0);
+                CREATE TABLE grants (
+                    digest TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    credential_version INTEGER NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);",
             )
             .unwrap();
         }
@@ -138,6 +153,16 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(key.org, OrgBinding::DefaultOrg);
+            // A grant from before: no purpose (a link or a recovery), no
+            // origin to check.
+            let grant = store
+                .grant(&SecretDigest::from_hex("cd".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((grant.purpose, grant.origin.as_deref()), (None, None));
+            assert!(grant.serves(GrantPurpose::AccountRecovery));
+            assert!(grant.serves(GrantPurpose::ResetLink));
         }
     }
 }

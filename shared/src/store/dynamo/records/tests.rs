@@ -3,7 +3,8 @@
 use super::*;
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OrgBinding, ResetGrant, Scope, User, UserId,
+    ApiKey, CredentialVersion, EmailAddress, GrantPurpose, OrgBinding, ResetGrant, Scope, User,
+    UserId,
 };
 use serde_dynamo::AttributeValue as A;
 
@@ -56,6 +57,8 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         issued_at: 100,
         expires_at: 200,
         used_at: None,
+        purpose: None,
+        origin: None,
     };
     let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
@@ -70,6 +73,20 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
     ])
     .into();
     assert_eq!(item, expected);
+    assert_eq!(
+        ResetGrant::try_from(GrantRecord::from_item(item).unwrap()).unwrap(),
+        g
+    );
+    // A purpose and an origin are two more strings; absent above, as on
+    // grants written before them.
+    let g = ResetGrant {
+        purpose: Some(GrantPurpose::AccountRecovery),
+        origin: Some("https://app.example.com".into()),
+        ..g
+    };
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    assert_eq!(item["purpose"], s("account_recovery"));
+    assert_eq!(item["origin"], s("https://app.example.com"));
     assert_eq!(
         ResetGrant::try_from(GrantRecord::from_item(item).unwrap()).unwrap(),
         g
@@ -266,6 +283,8 @@ fn the_other_items_keep_their_attributes() {
         issued_at: 5,
         expires_at: 50,
         used_at: None,
+        purpose: None,
+        origin: None,
     };
     let item: serde_dynamo::Item = DecoyRecord::from(&grant).to_item();
     assert_eq!(item["pk"], s(&format!("DECOY#{}", "ef".repeat(32))));
