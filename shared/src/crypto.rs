@@ -41,7 +41,7 @@ pub fn short_code(len: usize) -> String {
 }
 const RANDOM_BYTES: usize = 32;
 
-fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
+pub(crate) fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
     let mut buf = Zeroizing::new([0u8; N]);
     getrandom::getrandom(buf.as_mut()).expect("the OS CSPRNG is unavailable");
     buf

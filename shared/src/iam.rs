@@ -103,8 +103,9 @@ impl From<&crate::domain::Redemption> for Redeeming {
 }
 
 /// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
-/// outbox worker) and the refresh-token lookup, which no contract serves.
-/// When a handler starts calling one, move it into `store_calls`.
+/// outbox worker), the refresh-token lookup, which no contract serves, and
+/// mail queued alone (signed links now queue theirs with their nonce's
+/// grant). When a handler starts calling one, move it into `store_calls`.
 pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::InsertUser,
     StoreMethod::Users,
@@ -115,6 +116,7 @@ pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::ApiKeys,
     StoreMethod::RevokeApiKey,
     StoreMethod::SetUserDisabled,
+    StoreMethod::EnqueueMail,
 ];
 
 /// One `Store` method as `DynamoStore` implements it, with the variant
@@ -314,14 +316,14 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         ],
         // django::send_reset_link -> limit_source (count_hit) ->
         // send_signed_link -> active_account (count_hit, user_by_email) ->
-        // enqueue_mail, or decoy (user, insert_decoy).
-        "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, ENQUEUE_MAIL, USER, INSERT_DECOY],
+        // issue_signed_link (insert_grant: the nonce's grant and the mail),
+        // or decoy (user, insert_decoy).
+        "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
         // django::reset_password -> limit_source (count_hit) ->
-        // reset_with_signature -> inspect_signed_link (user) ->
-        // set_password -> change_password with nothing (the signature is
-        // bound to the credential version).
-        "reset-password-signed" => &[COUNT_HIT, USER, CHANGE_PASSWORD_WITH_NOTHING],
-        // account::recover -> limit_source (count_hit) -> request_link ->
+        // reset_with_signature -> inspect_signed_link (user, the nonce's
+        // grant) -> set_password -> change_password with the nonce's grant.
+        "reset-password-signed" => &[COUNT_HIT, USER, GRANT, CHANGE_PASSWORD_WITH_GRANT],
+        // account::recover -> limit_source (count_hit) -> request_recovery ->
         // active_account (count_hit, user_by_email) -> insert_grant, or
         // decoy (user, insert_decoy).
         "recover-account" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],

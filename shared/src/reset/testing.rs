@@ -62,6 +62,18 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
 }
 
 impl Fixture {
+    /// Sets the stored credential version of `user` back to the one it
+    /// has: as if a change had not moved it, to show what else makes a
+    /// credential single-use.
+    pub fn rewind_credential_version(&self, user: &User) {
+        let conn = rusqlite::Connection::open(self._dir.path().join("rekey.db")).unwrap();
+        conn.execute(
+            "UPDATE users SET credential_version = ?1 WHERE id = ?2",
+            rusqlite::params![user.credential_version.0 as i64, user.id.as_str()],
+        )
+        .unwrap();
+    }
+
     /// A named user with `OLD_PASSWORD`.
     pub async fn add_user(&self, email: &str) -> User {
         let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());

@@ -73,10 +73,17 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .await
         .unwrap();
     let ts = now();
+    let signature = app
+        .reset
+        .issue_signed_link(&user, ts, &client)
+        .await
+        .unwrap();
+    // Its mail is taken, so the next link read is the next one queued.
+    take_links(&**app.reset.store(), config).await;
     Outstanding {
         link_token,
         code: code.unwrap(),
-        signed: (ts, app.reset.link_signature(&user, ts)),
+        signed: (ts, signature),
         refresh: session.refresh_token.expose().to_string(),
     }
 }

@@ -269,7 +269,8 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     assert!(saw(Function::RequestReset, StoreMethod::InsertGrant));
     assert!(saw(Function::RequestReset, StoreMethod::InsertDecoy));
     assert!(saw(Function::SetPassword, StoreMethod::RecordAudit));
-    assert!(saw(Function::SendResetLink, StoreMethod::EnqueueMail));
+    assert!(saw(Function::SendResetLink, StoreMethod::InsertGrant));
+    assert!(saw(Function::ResetPasswordSigned, StoreMethod::Grant));
     assert!(saw(Function::ResetAccount, StoreMethod::ChangePassword));
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::MailDelivered, None)));
 }

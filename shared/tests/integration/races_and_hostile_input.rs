@@ -393,6 +393,8 @@ struct Scene {
     config: Config,
     user: User,
     token: String,
+    /// An account-recovery token: reset-account redeems only these.
+    recovery: String,
     code: String,
     signed: (String, i64, String),
     request_key: String,
@@ -413,6 +415,11 @@ async fn scene(config: Config) -> Scene {
         .await
         .unwrap();
     let token = link_param(&take_link(&*store, &config).await, "token");
+    app.reset
+        .request_recovery(&user.email, &client)
+        .await
+        .unwrap();
+    let recovery = link_param(&take_link(&*store, &config).await, "validation_code");
     app.reset
         .send_signed_link(&user.email, &client)
         .await
@@ -438,6 +445,7 @@ async fn scene(config: Config) -> Scene {
         config,
         user,
         token,
+        recovery,
         code: code.unwrap(),
         signed,
         request_key,
@@ -576,7 +584,7 @@ impl Scene {
                 Function::ResetAccount,
                 "/api/v2/account/reset/",
                 Dialect::OAuth,
-                json!({"validation_code": self.token, "password": NEW_PASSWORD}),
+                json!({"validation_code": self.recovery, "password": NEW_PASSWORD}),
                 Some("password"),
             ),
         ]

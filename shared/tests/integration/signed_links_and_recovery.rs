@@ -153,26 +153,33 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
     let app_before = app_with(&before).await;
     let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
-    let body = |app: &App, ts: i64| json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": app.reset.link_signature(&user, ts), "password": NEW_PASSWORD});
+    let body = async |app: &App, ts: i64| {
+        let signature = app
+            .reset
+            .issue_signed_link(&user, ts, &ClientInfo::default())
+            .await
+            .unwrap();
+        json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": signature, "password": NEW_PASSWORD})
+    };
     let day = 24 * 3600;
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() - day - 10)).await,
+        signed_reset(&app_before, body(&app_before, now() - day - 10).await).await,
         (400, json!({"detail": "Signature expired"}))
     );
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() + 600)).await,
+        signed_reset(&app_before, body(&app_before, now() + 600).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Signed by another deployment's secret: refused.
     let stranger = app_with(&config()).await;
     assert_eq!(
-        signed_reset(&app_before, body(&stranger, now())).await,
+        signed_reset(&app_before, body(&stranger, now()).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Rotation: a link signed with the previous secret still works.
-    let link_body = body(&app_before, now() - 60);
+    let link_body = body(&app_before, now() - 60).await;
     let new_secret = rekey::crypto::ServiceSecret::generate().1;
     let after = config_with(&[
         ("REKEY_SECRET", &new_secret),
@@ -394,9 +401,10 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
 }
 
 #[tokio::test]
-async fn link_tokens_are_shared_by_the_link_contracts() {
-    // A token from Payabli's request works at account recovery's reset, and
-    // one from recovery at Unleash's validate.
+async fn link_tokens_are_redeemed_by_their_own_contract_and_validated_by_any() {
+    // A token from Payabli's request does not log in at account recovery's
+    // reset (it redeems only recovery grants); one from recovery validates
+    // at Unleash's validate, which never consumes.
     let config = config();
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
@@ -406,7 +414,7 @@ async fn link_tokens_are_shared_by_the_link_contracts() {
         .await
         .unwrap();
     let token = query(&app.take_link().await)["token"].clone();
-    assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 200);
+    assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 400);
 
     assert_eq!(recover(&app, email.as_str()).await.status(), 200);
     let link = app.take_link().await;
@@ -425,4 +433,6 @@ async fn link_tokens_are_shared_by_the_link_contracts() {
             .status(),
         200
     );
+    // Its own contract redeems it.
+    assert_eq!(reset_account(&app, &code, NEW_PASSWORD).await.0, 200);
 }
