@@ -72,7 +72,7 @@ pub struct Limits {
     pub audit_retention: Duration,
 }
 
-/// The log-in that account recovery (seed 004) ends with.
+/// The log-in that account recovery ends with (the account-recovery contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
     pub issuer: String,

@@ -1,4 +1,4 @@
-//! Link tokens, digests, keyed digests and AEAD sealing (SPEC section 4).
+//! Link tokens, digests, keyed digests and AEAD sealing.
 //!
 //! Every key is derived from the one service secret by purpose, so one
 //! rotation rotates them all, and a leak of one derived key says nothing
