@@ -927,3 +927,38 @@ fn each_function_main_calls_the_operation_its_routes_name() {
         );
     }
 }
+
+/// With the edge on, CloudFront adds `http::EDGE_SECRET_HEADER` with the
+/// value the functions read as `REKEY_EDGE_SECRET`, one generated secret;
+/// without the edge the functions get no such variable.
+#[test]
+fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
+    let (distribution, d) = only("AWS::CloudFront::Distribution");
+    let origins = d["Properties"]["DistributionConfig"]["Origins"]
+        .as_sequence()
+        .expect("the distribution's Origins");
+    assert_eq!(origins.len(), 1, "{distribution}: one origin, the HTTP API");
+    let headers = origins[0]["OriginCustomHeaders"]
+        .as_sequence()
+        .expect("the origin adds custom headers");
+    let header = headers
+        .iter()
+        .find(|h| {
+            h["HeaderName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(rekey::http::EDGE_SECRET_HEADER))
+        })
+        .unwrap_or_else(|| panic!("{distribution} adds {}", rekey::http::EDGE_SECRET_HEADER));
+    let (secret_id, secret) = only("AWS::SecretsManager::Secret");
+    assert_eq!(secret["Condition"].as_str(), Some("HasEdge"));
+    let resolved = format!("{{{{resolve:secretsmanager:${{{secret_id}}}:SecretString}}}}");
+    assert_eq!(sub_of(&header["HeaderValue"]), Some(resolved.as_str()));
+
+    let variable = &globals()["Environment"]["Variables"]["REKEY_EDGE_SECRET"];
+    let branches = intrinsic(variable, "If")
+        .and_then(Value::as_sequence)
+        .expect("REKEY_EDGE_SECRET must be !If [HasEdge, the secret, !Ref AWS::NoValue]");
+    assert_eq!(branches[0].as_str(), Some("HasEdge"));
+    assert_eq!(sub_of(&branches[1]), Some(resolved.as_str()));
+    assert_eq!(ref_of(&branches[2]), Some("AWS::NoValue"));
+}
