@@ -97,6 +97,8 @@ pub struct Config {
     /// `resourceOwner` of users without an org.
     pub default_org: String,
     pub limits: Limits,
+    /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
+    pub edge_secret: Option<crate::http::EdgeSecret>,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -305,6 +307,16 @@ impl Config {
         let default_org = env
             .optional("REKEY_DEFAULT_ORG")
             .unwrap_or_else(|| "rekey".into());
+        let edge_secret = env.optional("REKEY_EDGE_SECRET").and_then(|raw| {
+            let parsed = crate::http::EdgeSecret::parse(&raw);
+            if parsed.is_none() {
+                env.problems.push(format!(
+                    "REKEY_EDGE_SECRET must be at least {} ASCII characters",
+                    crate::http::EdgeSecret::MIN_LEN
+                ));
+            }
+            parsed
+        });
         let limits = Limits {
             email_per_minute: env.parsed("REKEY_LIMIT_EMAIL_PER_MINUTE", 1, "a whole number"),
             email_per_hour: env.parsed("REKEY_LIMIT_EMAIL_PER_HOUR", 5, "a whole number"),
@@ -338,6 +350,7 @@ impl Config {
             session,
             default_org,
             limits,
+            edge_secret,
         })
     }
 }

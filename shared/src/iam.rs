@@ -10,7 +10,12 @@
 //! `Update` and `Delete` inside it needs `PutItem`, `UpdateItem` and
 //! `DeleteItem` on the table (there is no `TransactWriteItems` action), and
 //! a `ConditionCheck` would need `ConditionCheckItem` (rekey uses none).
-//! Condition expressions need nothing more. `Scan` (`users`,
+//! Condition expressions need nothing more. Each call also states the `pk`
+//! prefixes (`store::dynamo::keys::prefix`) it needs each action on, and a
+//! role grants each action only under a `dynamodb:LeadingKeys` condition
+//! (`ForAllValues:StringLike`, `<prefix>*`) on those: a function that only
+//! counts hits cannot update a user item. `LeadingKeys` is checked item by
+//! item inside a transaction too. `Scan` (`users`,
 //! `pending_mail`), `Query` (`audit_events`) and the writes of
 //! `insert_user` and `insert_api_key` are only for rekeyctl
 //! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
@@ -22,7 +27,10 @@
 //! drives each function's `events/` sample through a recording store and
 //! fails for any call a function makes that this file does not place.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::routes::Function;
+use crate::store::dynamo::keys::prefix;
 
 pub const GET_ITEM: &str = "dynamodb:GetItem";
 pub const PUT_ITEM: &str = "dynamodb:PutItem";
@@ -126,7 +134,21 @@ pub struct StoreCall {
     pub redeeming: Option<Redeeming>,
     /// The DynamoDB API calls it makes.
     pub api: &'static str,
-    pub actions: &'static [&'static str],
+    /// Each action it needs, on the items of which `pk` prefix.
+    pub access: &'static [ItemAccess],
+}
+
+/// One DynamoDB action on the items whose `pk` starts with `pk_prefix`
+/// (`store::dynamo::keys::prefix`): a role grants the action under a
+/// `dynamodb:LeadingKeys` condition listing `<prefix>*` for each prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ItemAccess {
+    pub action: &'static str,
+    pub pk_prefix: &'static str,
+}
+
+const fn on(action: &'static str, pk_prefix: &'static str) -> ItemAccess {
+    ItemAccess { action, pk_prefix }
 }
 
 impl StoreCall {
@@ -141,25 +163,25 @@ pub const API_KEY: StoreCall = StoreCall {
     method: StoreMethod::ApiKey,
     redeeming: None,
     api: "GetItem KEY#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::API_KEY)],
 };
 pub const USER: StoreCall = StoreCall {
     method: StoreMethod::User,
     redeeming: None,
     api: "GetItem USER#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::USER)],
 };
 pub const USER_BY_EMAIL: StoreCall = StoreCall {
     method: StoreMethod::UserByEmail,
     redeeming: None,
     api: "GetItem EMAIL#, then GetItem USER#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::EMAIL), on(GET_ITEM, prefix::USER)],
 };
 pub const GRANT: StoreCall = StoreCall {
     method: StoreMethod::Grant,
     redeeming: None,
     api: "GetItem GRANT#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::GRANT)],
 };
 /// Rate limits: `ResetService::over_limit`, behind `limit_source` (public
 /// endpoints, per source address), `active_account` (per email) and
@@ -168,7 +190,7 @@ pub const COUNT_HIT: StoreCall = StoreCall {
     method: StoreMethod::CountHit,
     redeeming: None,
     api: "UpdateItem RATE#",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::RATE)],
 };
 /// `ResetService::decoy`: what a request for an address without an active
 /// account writes instead of a grant and its mail.
@@ -176,50 +198,70 @@ pub const INSERT_DECOY: StoreCall = StoreCall {
     method: StoreMethod::InsertDecoy,
     redeeming: None,
     api: "TransactWriteItems: Put GRANT#, Put DECOY#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::GRANT), on(PUT_ITEM, prefix::DECOY)],
 };
 /// `ResetService::audit_refusal`: a refused attempt on a known account.
 pub const RECORD_AUDIT: StoreCall = StoreCall {
     method: StoreMethod::RecordAudit,
     redeeming: None,
     api: "PutItem AUDIT#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::AUDIT)],
 };
 pub const INSERT_GRANT: StoreCall = StoreCall {
     method: StoreMethod::InsertGrant,
     redeeming: None,
     api: "TransactWriteItems: Put GRANT#, Put OUTBOX#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::GRANT), on(PUT_ITEM, prefix::OUTBOX)],
 };
 pub const ENQUEUE_MAIL: StoreCall = StoreCall {
     method: StoreMethod::EnqueueMail,
     redeeming: None,
     api: "TransactWriteItems: Put OUTBOX#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::OUTBOX)],
 };
 pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Grant),
     api: "TransactWriteItems: Update GRANT#, Update USER#, Put OUTBOX#, Put AUDIT#, Put REFRESH# (with a session)",
-    actions: &[UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(UPDATE_ITEM, prefix::GRANT),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+        on(PUT_ITEM, prefix::REFRESH),
+    ],
 };
 pub const CHANGE_PASSWORD_WITH_CODE: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Code),
     api: "TransactWriteItems: Delete USER#/CODE, Update USER#, Put OUTBOX#, Put AUDIT#",
-    actions: &[DELETE_ITEM, UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(DELETE_ITEM, prefix::USER),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+    ],
 };
 pub const CHANGE_PASSWORD_WITH_NOTHING: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Nothing),
     api: "TransactWriteItems: Update USER#, Put OUTBOX#, Put AUDIT#",
-    actions: &[UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+    ],
 };
 pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
     method: StoreMethod::ReplaceResetCode,
     redeeming: None,
     api: "TransactWriteItems: Put USER#/CODE, Update USER#, Put OUTBOX# (when mailed); then GetItem USER#",
-    actions: &[PUT_ITEM, UPDATE_ITEM, GET_ITEM],
+    access: &[
+        on(PUT_ITEM, prefix::USER),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(GET_ITEM, prefix::USER),
+    ],
 };
 /// `ResetService::verify_password`: a match against a hash of older
 /// parameters (or an imported bcrypt / pbkdf2 hash) upgrades it.
@@ -227,31 +269,31 @@ pub const UPDATE_PASSWORD_HASH: StoreCall = StoreCall {
     method: StoreMethod::UpdatePasswordHash,
     redeeming: None,
     api: "UpdateItem USER#",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::USER)],
 };
 pub const RESET_CODE: StoreCall = StoreCall {
     method: StoreMethod::ResetCode,
     redeeming: None,
     api: "GetItem USER#/CODE",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::USER)],
 };
 pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
     method: StoreMethod::ClaimCodeAttempt,
     redeeming: None,
     api: "UpdateItem USER#/CODE",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::USER)],
 };
 pub const MAIL_PENDING: StoreCall = StoreCall {
     method: StoreMethod::MailPending,
     redeeming: None,
     api: "GetItem OUTBOX#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::OUTBOX)],
 };
 pub const MAIL_DELIVERED: StoreCall = StoreCall {
     method: StoreMethod::MailDelivered,
     redeeming: None,
     api: "DeleteItem OUTBOX#",
-    actions: &[DELETE_ITEM],
+    access: &[on(DELETE_ITEM, prefix::OUTBOX)],
 };
 
 /// Every deployed function: the HTTP ones of `Function::ALL`, then
@@ -343,13 +385,21 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
 /// The DynamoDB actions `function` needs on the table, sorted and without
 /// repeats; None for a name that is not a deployed function.
 pub fn dynamodb_actions(function: &str) -> Option<Vec<&'static str>> {
-    let mut actions: Vec<&'static str> = store_calls(function)?
-        .iter()
-        .flat_map(|c| c.actions.iter().copied())
-        .collect();
-    actions.sort_unstable();
-    actions.dedup();
-    Some(actions)
+    Some(leading_keys(function)?.into_keys().collect())
+}
+
+/// The `pk` prefixes `function` needs each DynamoDB action on: what its
+/// role's `dynamodb:LeadingKeys` conditions allow, action by action. None
+/// for a name that is not a deployed function.
+pub fn leading_keys(function: &str) -> Option<BTreeMap<&'static str, BTreeSet<&'static str>>> {
+    let mut by_action: BTreeMap<_, BTreeSet<_>> = BTreeMap::new();
+    for access in store_calls(function)?.iter().flat_map(|c| c.access) {
+        by_action
+            .entry(access.action)
+            .or_default()
+            .insert(access.pk_prefix);
+    }
+    Some(by_action)
 }
 
 #[cfg(test)]
@@ -377,6 +427,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_the_password_changing_functions_write_user_items() {
+        let writes_users = |f: &str| {
+            leading_keys(f)
+                .unwrap()
+                .iter()
+                .any(|(action, prefixes)| *action != GET_ITEM && prefixes.contains(prefix::USER))
+        };
+        let writers: Vec<_> = functions()
+            .into_iter()
+            .filter(|f| writes_users(f))
+            .collect();
+        assert_eq!(
+            writers,
+            [
+                "reset-password",
+                "request-user-reset",
+                "set-password",
+                "reset-password-signed",
+                "reset-account"
+            ]
+        );
+        let stream = leading_keys(STREAM_FUNCTION).unwrap();
+        assert!(
+            stream
+                .values()
+                .all(|p| p == &BTreeSet::from([prefix::OUTBOX])),
+            "send-email touches outbox items only: {stream:?}"
+        );
+        assert_eq!(
+            leading_keys("validate-password").unwrap(),
+            BTreeMap::from([(UPDATE_ITEM, BTreeSet::from([prefix::RATE]))])
+        );
     }
 
     #[test]

@@ -104,7 +104,11 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
     }
     let link = app.reset.links().for_entry(body.entry.as_deref());
     app.reset
-        .request_link(&email, link, &http::client_info(req))
+        .request_link(
+            &email,
+            link,
+            &http::client_info(req, app.reset.edge_secret()),
+        )
         .await?;
     Ok(respond(200, true, "Success"))
 }

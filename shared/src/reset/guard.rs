@@ -16,6 +16,26 @@ fn window_at(t: i64, window: i64) -> (i64, u64) {
     (start, (start + window - t).max(1) as u64)
 }
 
+/// The bucket a source address counts in for the per-source limit: an IPv4
+/// address by itself (also when IPv4-mapped in IPv6), an IPv6 address by
+/// its /64, which one client routinely holds whole, and a missing or
+/// unparsable source in one shared bucket, so dropping the address does
+/// not skip the limit.
+pub(crate) fn source_bucket(source_ip: Option<&str>) -> String {
+    use std::net::{IpAddr, Ipv6Addr};
+    match source_ip.and_then(|s| s.trim().parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !(u128::MAX >> 64);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        },
+        None => "unknown".into(),
+    }
+}
+
 impl ResetService {
     /// Checks an API key presented by a caller for `scope`.
     pub async fn authorize(
@@ -47,31 +67,64 @@ impl ResetService {
         window: i64,
         limit: u64,
     ) -> Result<(), ResetError> {
+        self.over_limit_of_any(&[key.to_string()], window, limit)
+            .await
+    }
+
+    /// `over_limit` for a counter named by `value`'s keyed reference (the
+    /// value itself never reaches the table). While a previous secret is
+    /// configured the hit is counted under the reference of each secret and
+    /// the larger count decides, so rotating `REKEY_SECRET` does not start
+    /// the windows afresh.
+    pub(super) async fn over_limit_by_ref(
+        &self,
+        value: &str,
+        key: impl Fn(&str) -> String,
+        window: i64,
+        limit: u64,
+    ) -> Result<(), ResetError> {
+        let keys: Vec<String> = self
+            .config
+            .keys
+            .log_refs(value)
+            .iter()
+            .map(|r| key(r))
+            .collect();
+        self.over_limit_of_any(&keys, window, limit).await
+    }
+
+    async fn over_limit_of_any(
+        &self,
+        keys: &[String],
+        window: i64,
+        limit: u64,
+    ) -> Result<(), ResetError> {
         let (start, retry_after) = window_at(now(), window);
-        let hits = self.store.count_hit(key, start, start + 2 * window).await?;
+        let mut hits = 0;
+        for key in keys {
+            hits = hits.max(self.store.count_hit(key, start, start + 2 * window).await?);
+        }
         if hits > limit {
             return Err(ResetError::RateLimited { retry_after });
         }
         Ok(())
     }
 
-    /// Requests from one source address to one public endpoint. The address
-    /// is kept only as a keyed digest.
+    /// Requests from one source to one public endpoint, the source as
+    /// `source_bucket` groups it. The bucket is kept only as a keyed digest.
     pub async fn limit_source(
         &self,
         function: crate::routes::Function,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
-        let Some(ip) = &client.source_ip else {
-            return Ok(());
-        };
-        let key = format!(
-            "source:{}:{}",
-            function.name(),
-            self.config.keys.log_ref(ip)
-        );
-        self.over_limit(&key, 60, self.config.limits.source_per_minute)
-            .await
+        let bucket = source_bucket(client.source_ip.as_deref());
+        self.over_limit_by_ref(
+            &bucket,
+            |r| format!("source:{}:{r}", function.name()),
+            60,
+            self.config.limits.source_per_minute,
+        )
+        .await
     }
 
     /// The active account for an address, or None (logged by reference):
@@ -86,13 +139,23 @@ impl ResetService {
         let limits = &self.config.limits;
         let email_ref = self.config.keys.log_ref(email.as_str());
         // Counted for every address, known or not: the same work either way.
-        let key = format!("email:{email_ref}");
+        let address = email.as_str();
         let limited = self
-            .over_limit(&format!("{key}:m"), 60, limits.email_per_minute)
+            .over_limit_by_ref(
+                address,
+                |r| format!("email:{r}:m"),
+                60,
+                limits.email_per_minute,
+            )
             .await
             .and(
-                self.over_limit(&format!("{key}:h"), 3600, limits.email_per_hour)
-                    .await,
+                self.over_limit_by_ref(
+                    address,
+                    |r| format!("email:{r}:h"),
+                    3600,
+                    limits.email_per_hour,
+                )
+                .await,
             );
         let user = self.store.user_by_email(email).await?;
         match (user, limited) {
@@ -152,6 +215,66 @@ impl ResetService {
 }
 
 #[cfg(test)]
+mod source_bucket_tests {
+    use super::source_bucket;
+
+    #[test]
+    fn ipv4_counts_by_the_full_address() {
+        assert_eq!(source_bucket(Some("192.0.2.7")), "192.0.2.7");
+        assert_ne!(
+            source_bucket(Some("192.0.2.7")),
+            source_bucket(Some("192.0.2.8"))
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(
+            source_bucket(Some("2001:db8:1:2:3:4:5:6")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            source_bucket(Some("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            source_bucket(Some("2001:db8:1:2::1"))
+        );
+        assert_ne!(
+            source_bucket(Some("2001:db8:1:2::1")),
+            source_bucket(Some("2001:db8:1:3::1"))
+        );
+        // The same /64 however it is written.
+        assert_eq!(
+            source_bucket(Some("2001:0DB8:0001:0002:0000:0000:0000:0001")),
+            "2001:db8:1:2::/64"
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_counts_as_the_ipv4_address() {
+        assert_eq!(source_bucket(Some("::ffff:192.0.2.7")), "192.0.2.7");
+        assert_ne!(
+            source_bucket(Some("::ffff:192.0.2.7")),
+            source_bucket(Some("::ffff:192.0.2.8"))
+        );
+    }
+
+    #[test]
+    fn missing_or_unparsable_sources_share_one_bucket() {
+        let shared = source_bucket(None);
+        for odd in [
+            "",
+            "not an address",
+            "192.0.2.7:443",
+            "[2001:db8::1]",
+            "999.1.1.1",
+        ] {
+            assert_eq!(source_bucket(Some(odd)), shared, "{odd:?}");
+        }
+        assert_ne!(source_bucket(Some("192.0.2.7")), shared);
+        assert_ne!(source_bucket(Some("2001:db8::1")), shared);
+    }
+}
+
+#[cfg(test)]
 mod window_tests {
     use super::window_at;
 
@@ -203,7 +326,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn source_limit_counts_per_function_and_skips_unknown_sources() {
+    async fn source_limit_counts_per_function() {
         let f = fixture_with(&[("REKEY_LIMIT_SOURCE_PER_MINUTE", "1")]).await;
         let client = ClientInfo {
             source_ip: Some("192.0.2.7".into()),
@@ -226,15 +349,63 @@ mod tests {
             .limit_source(crate::routes::Function::ResetPassword, &client)
             .await
             .unwrap();
-        for _ in 0..3 {
-            f.service
-                .limit_source(
-                    crate::routes::Function::RequestReset,
-                    &ClientInfo::default(),
-                )
+    }
+
+    /// How many of one hit from each of `sources` were refused, with a limit
+    /// of one a minute: none when each has a bucket of its own, and all but
+    /// at most two when they share one (a minute boundary can split them).
+    async fn refused_of_one_each(sources: &[Option<&str>]) -> usize {
+        let f = fixture_with(&[("REKEY_LIMIT_SOURCE_PER_MINUTE", "1")]).await;
+        let mut refused = 0;
+        for source in sources {
+            let client = ClientInfo {
+                source_ip: source.map(str::to_string),
+                ..Default::default()
+            };
+            if f.service
+                .limit_source(crate::routes::Function::RequestReset, &client)
                 .await
-                .unwrap();
+                .is_err()
+            {
+                refused += 1;
+            }
         }
+        refused
+    }
+
+    #[tokio::test]
+    async fn requests_without_a_usable_source_share_one_limit() {
+        let refused =
+            refused_of_one_each(&[None, Some(""), Some("not-an-address"), None, Some("::g")]).await;
+        assert!(refused >= 3, "refused {refused} of 5");
+    }
+
+    #[tokio::test]
+    async fn one_ipv6_64_is_one_source() {
+        let one_64: Vec<String> = (1..=5).map(|i| format!("2001:db8:7:7::{i:x}")).collect();
+        let refused =
+            refused_of_one_each(&one_64.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>()).await;
+        assert!(refused >= 3, "refused {refused} of 5");
+        // A mapped IPv4 address counts as that IPv4 address.
+        let refused = refused_of_one_each(&[
+            Some("192.0.2.9"),
+            Some("::ffff:192.0.2.9"),
+            Some("192.0.2.9"),
+            Some("::ffff:c000:209"),
+            Some("192.0.2.9"),
+        ])
+        .await;
+        assert!(refused >= 3, "refused {refused} of 5");
+        // Other /64s and other IPv4 addresses have counts of their own.
+        let refused = refused_of_one_each(&[
+            Some("2001:db8:7:7::1"),
+            Some("2001:db8:7:8::1"),
+            Some("2001:db8:7:9::1"),
+            Some("192.0.2.9"),
+            Some("192.0.2.10"),
+        ])
+        .await;
+        assert_eq!(refused, 0);
     }
 
     #[tokio::test]

@@ -145,7 +145,11 @@ async fn handle_password_reset(
     let user_id = user_id(raw_id)?;
     let (details, code) = app
         .reset
-        .issue_code(&user_id, delivery, &http::client_info(req))
+        .issue_code(
+            &user_id,
+            delivery,
+            &http::client_info(req, app.reset.edge_secret()),
+        )
         .await?;
     Ok(http::json_response(
         200,
