@@ -74,6 +74,32 @@ impl ResetService {
             .await
     }
 
+    /// Counts one comparison of a presented password with `user`'s: first
+    /// per (account, source), then for the account. A source past its share
+    /// stops before the account-wide count, so one stranger adds at most
+    /// its share to the ceiling the owner shares. A request without a source
+    /// address counts as one shared source.
+    pub(super) async fn limit_password_attempts(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        let source = client
+            .source_ip
+            .as_deref()
+            .map_or_else(|| "none".to_string(), |ip| self.config.keys.log_ref(ip));
+        let key = format!("password:{}", user.id);
+        self.over_limit(
+            &format!("{key}:{source}"),
+            3600,
+            limits.password_attempts_per_source_per_hour,
+        )
+        .await?;
+        self.over_limit(&key, 3600, limits.password_attempts_per_hour)
+            .await
+    }
+
     /// The active account for an address, or None (logged by reference):
     /// none, disabled, or past the address's mail limits, which the caller
     /// cannot tell apart. Every call is a reset request, counted either way.
@@ -83,17 +109,9 @@ impl ResetService {
         what: &str,
     ) -> Result<Option<User>, ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
-        let limits = &self.config.limits;
         let email_ref = self.config.keys.log_ref(email.as_str());
         // Counted for every address, known or not: the same work either way.
-        let key = format!("email:{email_ref}");
-        let limited = self
-            .over_limit(&format!("{key}:m"), 60, limits.email_per_minute)
-            .await
-            .and(
-                self.over_limit(&format!("{key}:h"), 3600, limits.email_per_hour)
-                    .await,
-            );
+        let limited = self.limit_mail_to(email).await;
         let user = self.store.user_by_email(email).await?;
         match (user, limited) {
             (_, Err(ResetError::RateLimited { .. })) => {
@@ -115,6 +133,19 @@ impl ResetService {
             }
             (Some(u), Ok(())) => Ok(Some(u)),
         }
+    }
+
+    /// Counts a reset mail to `email` against the address's per-minute and
+    /// per-hour limits, whichever route sends it: one budget per address.
+    pub(super) async fn limit_mail_to(&self, email: &EmailAddress) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        let key = format!("email:{}", self.config.keys.log_ref(email.as_str()));
+        self.over_limit(&format!("{key}:m"), 60, limits.email_per_minute)
+            .await
+            .and(
+                self.over_limit(&format!("{key}:h"), 3600, limits.email_per_hour)
+                    .await,
+            )
     }
 
     /// What a request for an address with no (active, unlimited) account

@@ -90,6 +90,8 @@ impl ResetService {
     ) -> Result<User, ResetError> {
         let (grant, user) = self.inspect_token(raw_token).await?;
         let password = self.check_password(raw_password, Some(&user)).await?;
+        // The token is verified (not yet consumed): now the history may speak.
+        self.refuse_reused(&user, &password, client).await?;
         let action = if session.is_some() {
             "account_recovery"
         } else {

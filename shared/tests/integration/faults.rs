@@ -661,7 +661,9 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 proof,
                 redemption: match proof {
                     Proof::Link => Redemption::Grant(grant.digest.clone()),
-                    Proof::Code => Redemption::Code { issued_at: t },
+                    Proof::Code => Redemption::Code {
+                        digest: code.digest.clone(),
+                    },
                     Proof::Nothing => Redemption::Nothing,
                 },
                 change: PasswordChange {

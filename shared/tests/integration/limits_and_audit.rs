@@ -169,7 +169,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     for _ in 0..2 {
         let (_, code) = app
             .reset
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &api_key(&[Scope::UsersAdmin]).1,
+                &client,
+            )
             .await
             .unwrap();
         last_code = code.unwrap();
@@ -190,7 +195,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     // A third code buys no more guesses, not even a right one.
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     assert_ne!(code.as_deref(), Some(last_code.as_str()));

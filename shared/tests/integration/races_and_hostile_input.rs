@@ -135,7 +135,12 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     // One Zitadel code.
     let user = add_user(&*store, &config, &unique_email()).await;
     let (_, code) = service
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     let code = code.expect("returnCode returns the code");
@@ -420,7 +425,12 @@ async fn scene(config: Config) -> Scene {
     );
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     Scene {

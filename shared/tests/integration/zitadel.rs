@@ -115,10 +115,16 @@ impl Env {
         self.call(via, Function::SetPassword, key, user, body).await
     }
 
-    /// A code issued with returnCode.
+    /// A code issued with returnCode (which needs users:admin).
     async fn code(&self, via: Via, user: &UserId) -> String {
         let resp = self
-            .reset(via, user.as_str(), json!({"returnCode": {}}))
+            .call(
+                via,
+                Function::RequestUserReset,
+                &self.admin,
+                user.as_str(),
+                json!({"returnCode": {}}),
+            )
             .await;
         assert_eq!(resp.status(), 200, "{}", response_json(&resp));
         response_json(&resp)["verificationCode"]

@@ -138,14 +138,14 @@ async fn handle_password_reset(
     req: &Request,
     protocol: Protocol,
 ) -> Result<Response<Body>, Failure> {
-    app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
+    let key = app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
     let body: PasswordResetBody = parse_body(req)?;
     let raw_id = raw_user_id(req, protocol, body.user_id.as_deref())?;
     let delivery = delivery(app, body.send_link, body.return_code.is_some())?;
     let user_id = user_id(raw_id)?;
     let (details, code) = app
         .reset
-        .issue_code(&user_id, delivery, &http::client_info(req))
+        .issue_code(&user_id, delivery, &key, &http::client_info(req))
         .await?;
     Ok(http::json_response(
         200,
