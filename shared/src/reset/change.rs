@@ -283,6 +283,28 @@ mod tests {
         assert!(checked(&f, OLD_PASSWORD, &current).await.is_ok());
     }
 
+    /// The history check compares with the current password through the
+    /// one verification that upgrades: an imported hash becomes argon2id.
+    #[tokio::test]
+    async fn the_history_check_upgrades_an_imported_hash() {
+        let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let imported = bcrypt::hash(OLD_PASSWORD, 4).unwrap();
+        f.service
+            .store
+            .update_password_hash(&user.id, user.password_hash.as_deref().unwrap(), &imported)
+            .await
+            .unwrap();
+        let user = f.reload(&user).await;
+        assert!(reused(&checked(&f, OLD_PASSWORD, &user).await));
+        let stored = f.reload(&user).await.password_hash.unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert_eq!(
+            f.reload(&user).await.credential_version,
+            user.credential_version
+        );
+    }
+
     #[tokio::test]
     async fn without_history_only_the_policy_applies() {
         let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "0")]).await;

@@ -268,6 +268,66 @@ mod tests {
         }
     }
 
+    /// A stranger past its source's share is refused while the owner, from
+    /// another source, still gets through; the account-wide ceiling counts
+    /// only what the sources were allowed.
+    #[tokio::test]
+    async fn password_attempts_are_limited_per_source_then_per_account() {
+        let f = fixture_with(&[
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "5"),
+        ])
+        .await;
+        let user = f.add_user("ada@example.com").await;
+        let from = |ip: &str| ClientInfo {
+            source_ip: Some(ip.into()),
+            ..Default::default()
+        };
+        let stranger = from("192.0.2.66");
+        for _ in 0..2 {
+            assert!(
+                !f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await
+                    .unwrap()
+            );
+        }
+        for _ in 0..10 {
+            assert!(matches!(
+                f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await,
+                Err(ResetError::RateLimited { .. })
+            ));
+        }
+        let owner = from("198.51.100.1");
+        let old = super::super::testing::OLD_PASSWORD;
+        assert!(f.service.verify_password(&user, old, &owner).await.unwrap());
+        // Without a source address, requests share one bucket.
+        let unknown = ClientInfo::default();
+        for _ in 0..2 {
+            f.service
+                .verify_password(&user, "Guess-Guess-1", &unknown)
+                .await
+                .unwrap();
+        }
+        // 2 + 1 + 2 reached the account: its ceiling of 5 is met.
+        assert!(matches!(
+            f.service
+                .verify_password(&user, old, &from("203.0.113.9"))
+                .await,
+            Err(ResetError::RateLimited { .. })
+        ));
+        // Another account has its own budget.
+        let other = f.add_user("grace@example.com").await;
+        assert!(
+            f.service
+                .verify_password(&other, old, &stranger)
+                .await
+                .unwrap()
+        );
+    }
+
     #[tokio::test]
     async fn authorize_checks_key_scope_and_revocation() {
         let f: Fixture = fixture_with(&[]).await;

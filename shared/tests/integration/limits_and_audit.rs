@@ -236,7 +236,12 @@ async fn every_contract_audits_and_notifies() {
     let config = config();
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
-    let key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
+    // users:admin: the Zitadel round asks returnCode.
+    let key = add_key(
+        &**app.reset.store(),
+        &[Scope::UsersWrite, Scope::UsersAdmin],
+    )
+    .await;
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),

@@ -906,7 +906,8 @@ async fn a_right_code_after_five_wrong_ones_is_refused_on_dynamodb() {
     let store: Arc<dyn Store> = Arc::new(dynamo_store().await);
     let config = config();
     let app = App::new(&config, store.clone());
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
+    // users:admin: the codes are asked with returnCode.
+    let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let id = user.id.as_str();
     let bearer = format!("Bearer {key}");
