@@ -69,6 +69,12 @@ pub struct Limits {
     pub source_per_minute: u64,
     /// Code guesses for one user across codes; past it, 429.
     pub code_attempts_per_hour: u64,
+    /// Comparisons with one user's password (the current-password proof,
+    /// the history check) from one source per hour; past it, 429.
+    pub password_attempts_per_source_per_hour: u64,
+    /// The same from all sources together: far above one source's share,
+    /// so that one stranger cannot lock the owner out.
+    pub password_attempts_per_hour: u64,
     pub audit_retention: Duration,
 }
 
@@ -324,6 +330,16 @@ impl Config {
             code_attempts_per_hour: env.parsed(
                 "REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR",
                 10,
+                "a whole number",
+            ),
+            password_attempts_per_source_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR",
+                10,
+                "a whole number",
+            ),
+            password_attempts_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR",
+                100,
                 "a whole number",
             ),
             audit_retention: Duration::from_secs(

@@ -263,7 +263,8 @@ pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
         on(GET_ITEM, prefix::USER),
     ],
 };
-/// `ResetService::verify_password`: a match against a hash of older
+/// `ResetService::verify_password` (the current-password proof, and the
+/// history check after any proof): a match against a hash of older
 /// parameters (or an imported bcrypt / pbkdf2 hash) upgrades it.
 pub const UPDATE_PASSWORD_HASH: StoreCall = StoreCall {
     method: StoreMethod::UpdatePasswordHash,
@@ -326,23 +327,31 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         "validate-token" => &[COUNT_HIT, GRANT, USER],
         // unleash::reset_password -> limit_source (count_hit) ->
         // reset_with_token -> redeem_token -> inspect_token (grant, user;
-        // again after a lost race) -> set_password -> change_password with
-        // the grant.
-        "reset-password" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // again after a lost race) -> refuse_reused with a history
+        // (verify_password: count_hit, update_password_hash when outdated)
+        // -> set_password -> change_password with the grant.
+        "reset-password" => &[
+            COUNT_HIT,
+            GRANT,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_GRANT,
+        ],
         // unleash::validate_password -> limit_source (count_hit) ->
         // check_password(_, None): the policy alone (history needs a user).
         "validate-password" => &[COUNT_HIT],
         // zitadel::password_reset -> authorize (api_key) -> issue_code
-        // (user, replace_reset_code).
-        "request-user-reset" => &[API_KEY, USER, REPLACE_RESET_CODE],
+        // (user; for sendLink count_hit per address; replace_reset_code).
+        "request-user-reset" => &[API_KEY, USER, COUNT_HIT, REPLACE_RESET_CODE],
         // zitadel::set_password -> authorize (api_key) ->
         // set_password_with_proof (user; again for the new sequence); a
         // code: verify_code (count_hit per user, reset_code,
         // claim_code_attempt, record_audit when wrong) then change_password
         // with the code; the current password: verify_password
-        // (update_password_hash when its hash is outdated, record_audit when
-        // wrong) then change_password with nothing; an admin key:
-        // change_password with nothing.
+        // (count_hit per account and source, update_password_hash when its
+        // hash is outdated, record_audit when wrong) then change_password
+        // with nothing; an admin key: change_password with nothing. After
+        // any proof, with a history, refuse_reused (verify_password again).
         "set-password" => &[
             API_KEY,
             USER,
@@ -360,18 +369,32 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, ENQUEUE_MAIL, USER, INSERT_DECOY],
         // django::reset_password -> limit_source (count_hit) ->
         // reset_with_signature -> inspect_signed_link (user) ->
-        // set_password -> change_password with nothing (the signature is
-        // bound to the credential version).
-        "reset-password-signed" => &[COUNT_HIT, USER, CHANGE_PASSWORD_WITH_NOTHING],
+        // refuse_reused with a history (verify_password: count_hit,
+        // update_password_hash when outdated) -> set_password ->
+        // change_password with nothing (the signature is bound to the
+        // credential version).
+        "reset-password-signed" => &[
+            COUNT_HIT,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_NOTHING,
+        ],
         // account::recover -> limit_source (count_hit) -> request_link ->
         // active_account (count_hit, user_by_email) -> insert_grant, or
         // decoy (user, insert_decoy).
         "recover-account" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
         // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
-        // inspect_token (grant, user) -> redeem_token -> change_password
-        // with the grant and a session (the refresh token is one more Put
-        // in the transaction).
-        "reset-account" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // inspect_token (grant, user) -> redeem_token (refuse_reused with a
+        // history: count_hit, update_password_hash when outdated) ->
+        // change_password with the grant and a session (the refresh token
+        // is one more Put in the transaction).
+        "reset-account" => &[
+            COUNT_HIT,
+            GRANT,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_GRANT,
+        ],
         // contract::page::serve: static HTML, script and style; no store,
         // no table access at all (its role grants only its logs).
         "reset-page" => &[],

@@ -64,15 +64,26 @@ impl ResetService {
     }
 
     /// Zitadel PasswordReset: a new code for the user, replacing any earlier
-    /// one; returned or mailed. Returns the code only for `ReturnCode`.
+    /// one; returned or mailed. Returns the code only for `ReturnCode`, and
+    /// only to a `users:admin` key: a returned code sets the password, so
+    /// asking for one is setting it without proof.
     pub async fn issue_code(
         &self,
         user_id: &UserId,
         delivery: CodeDelivery,
+        key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<(ChangeDetails, Option<String>), ResetError> {
+        if matches!(delivery, CodeDelivery::ReturnCode) && !key.allows(Scope::UsersAdmin) {
+            return Err(ResetError::Forbidden(Scope::UsersAdmin));
+        }
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
         let user = self.code_user(user_id).await?;
+        if matches!(delivery, CodeDelivery::SendLink(_)) {
+            // The caller names the user, so it may hear that the address is
+            // past its mail limits: 429, as for any other limit.
+            self.limit_mail_to(&user.email).await?;
+        }
         let codes = &self.config.codes;
         let code = short_code(codes.length);
         let stored = ResetCode::issue(
@@ -121,6 +132,7 @@ impl ResetService {
     ) -> Result<ChangeDetails, ResetError> {
         let user = self.code_user(user_id).await?;
         // The policy first: a weak password must not cost a code attempt.
+        // The history only after the proof (`refuse_reused`).
         let password = self.check_password(raw_password, Some(&user)).await?;
         let action = match &proof {
             PasswordProof::Code(_) => "password_reset_code",
@@ -131,7 +143,7 @@ impl ResetService {
             PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
                 let current = zeroize::Zeroizing::new(current);
-                if !self.verify_password(&user, &current).await? {
+                if !self.verify_password(&user, &current, client).await? {
                     self.audit_refusal(&user, "password_change", "wrong_current_password", client)
                         .await;
                     return Err(ResetError::WrongCurrentPassword);
@@ -141,6 +153,7 @@ impl ResetService {
             PasswordProof::None if key.allows(Scope::UsersAdmin) => Redemption::Nothing,
             PasswordProof::None => return Err(ResetError::VerificationRequired),
         };
+        self.refuse_reused(&user, &password, client).await?;
         let change = match self
             .set_password(&user, password, redemption.clone(), None, action, client)
             .await
@@ -188,7 +201,7 @@ impl ResetService {
         }
         match self
             .store
-            .claim_code_attempt(&user.id, code.issued_at, self.config.codes.max_attempts)
+            .claim_code_attempt(&user.id, &code.digest, self.config.codes.max_attempts)
             .await
         {
             Ok(()) => {}
@@ -209,7 +222,7 @@ impl ResetService {
             return Err(ResetError::CodeMismatch);
         }
         Ok(Redemption::Code {
-            issued_at: code.issued_at,
+            digest: code.digest,
         })
     }
 }
@@ -234,7 +247,12 @@ mod tests {
     async fn returned_code(f: &Fixture, user: &User) -> String {
         let (_, code) = f
             .service
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &ClientInfo::default())
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &key(&[Scope::UsersAdmin]),
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
         code.unwrap()
@@ -388,7 +406,12 @@ mod tests {
         ));
         assert!(matches!(
             f.service
-                .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+                .issue_code(
+                    &user.id,
+                    CodeDelivery::ReturnCode,
+                    &key(&[Scope::UsersAdmin]),
+                    &client
+                )
                 .await,
             Err(ResetError::UserNotFound)
         ));

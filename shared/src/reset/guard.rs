@@ -127,6 +127,32 @@ impl ResetService {
         .await
     }
 
+    /// Counts one comparison of a presented password with `user`'s: first
+    /// per (account, source), then for the account. A source past its share
+    /// stops before the account-wide count, so one stranger adds at most
+    /// its share to the ceiling the owner shares. A request without a source
+    /// address counts as one shared source.
+    pub(super) async fn limit_password_attempts(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        // Sources are bucketed as for the per-source limit (an IPv6 /64 is
+        // one source) and counted by reference, so a rotation keeps them.
+        let source = source_bucket(client.source_ip.as_deref());
+        let key = format!("password:{}", user.id);
+        self.over_limit_by_ref(
+            &source,
+            |r| format!("{key}:{r}"),
+            3600,
+            limits.password_attempts_per_source_per_hour,
+        )
+        .await?;
+        self.over_limit(&key, 3600, limits.password_attempts_per_hour)
+            .await
+    }
+
     /// The active account for an address, or None (logged by reference):
     /// none, disabled, or past the address's mail limits, which the caller
     /// cannot tell apart. Every call is a reset request, counted either way.
@@ -136,27 +162,9 @@ impl ResetService {
         what: &str,
     ) -> Result<Option<User>, ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
-        let limits = &self.config.limits;
         let email_ref = self.config.keys.log_ref(email.as_str());
         // Counted for every address, known or not: the same work either way.
-        let address = email.as_str();
-        let limited = self
-            .over_limit_by_ref(
-                address,
-                |r| format!("email:{r}:m"),
-                60,
-                limits.email_per_minute,
-            )
-            .await
-            .and(
-                self.over_limit_by_ref(
-                    address,
-                    |r| format!("email:{r}:h"),
-                    3600,
-                    limits.email_per_hour,
-                )
-                .await,
-            );
+        let limited = self.limit_mail_to(email).await;
         let user = self.store.user_by_email(email).await?;
         match (user, limited) {
             (_, Err(ResetError::RateLimited { .. })) => {
@@ -178,6 +186,29 @@ impl ResetService {
             }
             (Some(u), Ok(())) => Ok(Some(u)),
         }
+    }
+
+    /// Counts a reset mail to `email` against the address's per-minute and
+    /// per-hour limits, whichever route sends it: one budget per address.
+    pub(super) async fn limit_mail_to(&self, email: &EmailAddress) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        let address = email.as_str();
+        self.over_limit_by_ref(
+            address,
+            |r| format!("email:{r}:m"),
+            60,
+            limits.email_per_minute,
+        )
+        .await
+        .and(
+            self.over_limit_by_ref(
+                address,
+                |r| format!("email:{r}:h"),
+                3600,
+                limits.email_per_hour,
+            )
+            .await,
+        )
     }
 
     /// What a request for an address with no (active, unlimited) account
@@ -406,6 +437,66 @@ mod tests {
         ])
         .await;
         assert_eq!(refused, 0);
+    }
+
+    /// A stranger past its source's share is refused while the owner, from
+    /// another source, still gets through; the account-wide ceiling counts
+    /// only what the sources were allowed.
+    #[tokio::test]
+    async fn password_attempts_are_limited_per_source_then_per_account() {
+        let f = fixture_with(&[
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "5"),
+        ])
+        .await;
+        let user = f.add_user("ada@example.com").await;
+        let from = |ip: &str| ClientInfo {
+            source_ip: Some(ip.into()),
+            ..Default::default()
+        };
+        let stranger = from("192.0.2.66");
+        for _ in 0..2 {
+            assert!(
+                !f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await
+                    .unwrap()
+            );
+        }
+        for _ in 0..10 {
+            assert!(matches!(
+                f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await,
+                Err(ResetError::RateLimited { .. })
+            ));
+        }
+        let owner = from("198.51.100.1");
+        let old = super::super::testing::OLD_PASSWORD;
+        assert!(f.service.verify_password(&user, old, &owner).await.unwrap());
+        // Without a source address, requests share one bucket.
+        let unknown = ClientInfo::default();
+        for _ in 0..2 {
+            f.service
+                .verify_password(&user, "Guess-Guess-1", &unknown)
+                .await
+                .unwrap();
+        }
+        // 2 + 1 + 2 reached the account: its ceiling of 5 is met.
+        assert!(matches!(
+            f.service
+                .verify_password(&user, old, &from("203.0.113.9"))
+                .await,
+            Err(ResetError::RateLimited { .. })
+        ));
+        // Another account has its own budget.
+        let other = f.add_user("grace@example.com").await;
+        assert!(
+            f.service
+                .verify_password(&other, old, &stranger)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

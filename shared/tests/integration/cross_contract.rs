@@ -64,7 +64,12 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
     let link_token = latest_link(app, config).await;
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     let ts = now();

@@ -135,7 +135,12 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     // One Zitadel code.
     let user = add_user(&*store, &config, &unique_email()).await;
     let (_, code) = service
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     let code = code.expect("returnCode returns the code");
@@ -420,7 +425,12 @@ async fn scene(config: Config) -> Scene {
     );
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     Scene {
@@ -896,7 +906,8 @@ async fn a_right_code_after_five_wrong_ones_is_refused_on_dynamodb() {
     let store: Arc<dyn Store> = Arc::new(dynamo_store().await);
     let config = config();
     let app = App::new(&config, store.clone());
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
+    // users:admin: the codes are asked with returnCode.
+    let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let id = user.id.as_str();
     let bearer = format!("Bearer {key}");
