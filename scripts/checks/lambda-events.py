@@ -170,7 +170,9 @@ def main():
     moto_call("ses", None, {"EmailIdentity": SENDER}, "application/json", "/v2/email/identities")
     user = rekeyctl(binary, env, "user", "add", "--email", "ada@example.com", "--id", f"ada-{table}",
                     "--name", "Ada", "--org", "acme", "--password-stdin", stdin="Old-Passw0rd-kept-long\n")
-    key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write")
+    # users:admin too: request-user-reset's sample asks returnCode.
+    key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write",
+                   "--scope", "users:admin")
     env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
     for k in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REKEY_TABLE",
               "REKEY_SECRET", "REKEY_RESET_URL", "REKEY_MAIL_FROM", "REKEY_PRODUCT_NAME",

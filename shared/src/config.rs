@@ -100,10 +100,16 @@ pub struct Limits {
     pub source_per_minute: u64,
     /// Code guesses for one user across codes; past it, 429.
     pub code_attempts_per_hour: u64,
+    /// Comparisons with one user's password (the current-password proof,
+    /// the history check) from one source per hour; past it, 429.
+    pub password_attempts_per_source_per_hour: u64,
+    /// The same from all sources together: far above one source's share,
+    /// so that one stranger cannot lock the owner out.
+    pub password_attempts_per_hour: u64,
     pub audit_retention: Duration,
 }
 
-/// The log-in that account recovery (seed 004) ends with.
+/// The log-in that account recovery ends with (the account-recovery contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
     pub issuer: String,
@@ -128,6 +134,8 @@ pub struct Config {
     /// `resourceOwner` of users without an org.
     pub default_org: String,
     pub limits: Limits,
+    /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
+    pub edge_secret: Option<crate::http::EdgeSecret>,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -332,6 +340,16 @@ impl Config {
                 "whole seconds",
             )),
         };
+        let edge_secret = env.optional("REKEY_EDGE_SECRET").and_then(|raw| {
+            let parsed = crate::http::EdgeSecret::parse(&raw);
+            if parsed.is_none() {
+                env.problems.push(format!(
+                    "REKEY_EDGE_SECRET must be at least {} ASCII characters",
+                    crate::http::EdgeSecret::MIN_LEN
+                ));
+            }
+            parsed
+        });
         let limits = Limits {
             email_per_minute: env.parsed("REKEY_LIMIT_EMAIL_PER_MINUTE", 1, "a whole number"),
             email_per_hour: env.parsed("REKEY_LIMIT_EMAIL_PER_HOUR", 5, "a whole number"),
@@ -339,6 +357,16 @@ impl Config {
             code_attempts_per_hour: env.parsed(
                 "REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR",
                 10,
+                "a whole number",
+            ),
+            password_attempts_per_source_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR",
+                10,
+                "a whole number",
+            ),
+            password_attempts_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR",
+                100,
                 "a whole number",
             ),
             audit_retention: Duration::from_secs(
@@ -365,6 +393,7 @@ impl Config {
             session,
             default_org,
             limits,
+            edge_secret,
         })
     }
 }

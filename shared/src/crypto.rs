@@ -1,4 +1,4 @@
-//! Link tokens, digests, keyed digests and AEAD sealing (SPEC section 4).
+//! Link tokens, digests, keyed digests and AEAD sealing.
 //!
 //! Every key is derived from the one service secret by purpose, so one
 //! rotation rotates them all, and a leak of one derived key says nothing
@@ -256,7 +256,20 @@ impl ServiceKeys {
     /// A stable, non-reversible reference to an email address for log lines:
     /// correlates requests without writing the address.
     pub fn log_ref(&self, value: &str) -> String {
-        hex::encode(&self.sign("log-ref", &[value.as_bytes()])[..6])
+        Self::log_ref_under(&self.current, value)
+    }
+
+    /// `value`'s reference under each configured secret, current first:
+    /// what a counter keyed by reference is counted under, so that a
+    /// rotation does not start its windows afresh.
+    pub fn log_refs(&self, value: &str) -> Vec<String> {
+        self.secrets()
+            .map(|s| Self::log_ref_under(s, value))
+            .collect()
+    }
+
+    fn log_ref_under(secret: &ServiceSecret, value: &str) -> String {
+        hex::encode(&Self::mac(secret, "log-ref", &[value.as_bytes()])[..6])
     }
 }
 

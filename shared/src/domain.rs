@@ -450,8 +450,9 @@ impl RefreshToken {
 pub enum Redemption {
     /// A link token's grant: only if unused and unexpired.
     Grant(SecretDigest),
-    /// The user's reset code issued at this time: only if still there.
-    Code { issued_at: UnixTime },
+    /// The user's reset code with this digest, only if still there: a code
+    /// replaced within the same second has another digest.
+    Code { digest: String },
     /// Nothing stored: signed links, the current password, an admin.
     Nothing,
 }

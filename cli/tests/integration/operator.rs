@@ -224,12 +224,15 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
             .unwrap();
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-1!")
+                .verify_password(&user, "Wrong-Pass-1!", &Default::default())
                 .await
                 .unwrap()
         );
         assert!(
-            service.verify_password(&user, IMPORTED).await.unwrap(),
+            service
+                .verify_password(&user, IMPORTED, &Default::default())
+                .await
+                .unwrap(),
             "{email}"
         );
         let show = ok(run(dir, &["user", "show", email], None, &[]), "show");

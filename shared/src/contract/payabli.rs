@@ -103,7 +103,12 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         _ => {}
     }
     app.reset
-        .request_link_by_key(&key, &email, body.entry.as_deref(), &http::client_info(req))
+        .request_link_by_key(
+            &key,
+            &email,
+            body.entry.as_deref(),
+            &http::client_info(req, app.reset.edge_secret()),
+        )
         .await?;
     Ok(respond(200, true, "Success"))
 }

@@ -59,7 +59,9 @@ impl ResetService {
     }
 
     /// Zitadel PasswordReset: a new code for the user, replacing any earlier
-    /// one; returned or mailed. Returns the code only for `ReturnCode`.
+    /// one; returned or mailed. Returns the code only for `ReturnCode`, and
+    /// only to a `users:admin` key: a returned code sets the password, so
+    /// asking for one is setting it without proof.
     pub async fn issue_code(
         &self,
         user_id: &UserId,
@@ -67,6 +69,9 @@ impl ResetService {
         key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<(ChangeDetails, Option<String>), ResetError> {
+        if matches!(delivery, CodeDelivery::ReturnCode) && !key.allows(Scope::UsersAdmin) {
+            return Err(ResetError::Forbidden(Scope::UsersAdmin));
+        }
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
         let user = self.code_user(user_id, key).await?;
         if let CodeDelivery::SendLink(Some(template)) = &delivery
@@ -76,6 +81,11 @@ impl ResetService {
                 .origin_allowed_for(&self.org_of(&user), &template.origin())
         {
             return Err(ResetError::DestinationNotAllowed);
+        }
+        if matches!(delivery, CodeDelivery::SendLink(_)) {
+            // The caller names the user, so it may hear that the address is
+            // past its mail limits: 429, as for any other limit.
+            self.limit_mail_to(&user.email).await?;
         }
         let codes = &self.config.codes;
         let code = short_code(codes.length);
@@ -125,6 +135,7 @@ impl ResetService {
     ) -> Result<ChangeDetails, ResetError> {
         let user = self.code_user(user_id, key).await?;
         // The policy first: a weak password must not cost a code attempt.
+        // The history only after the proof (`refuse_reused`).
         let password = self.check_password(raw_password, Some(&user)).await?;
         let action = match &proof {
             PasswordProof::Code(_) => "password_reset_code",
@@ -135,7 +146,7 @@ impl ResetService {
             PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
                 let current = zeroize::Zeroizing::new(current);
-                if !self.verify_password(&user, &current).await? {
+                if !self.verify_password(&user, &current, client).await? {
                     self.audit_refusal(&user, "password_change", "wrong_current_password", client)
                         .await;
                     return Err(ResetError::WrongCurrentPassword);
@@ -145,6 +156,7 @@ impl ResetService {
             PasswordProof::None if key.allows(Scope::UsersAdmin) => Redemption::Nothing,
             PasswordProof::None => return Err(ResetError::VerificationRequired),
         };
+        self.refuse_reused(&user, &password, client).await?;
         let change = match self
             .set_password(&user, password, redemption.clone(), None, action, client)
             .await
@@ -192,7 +204,7 @@ impl ResetService {
         }
         match self
             .store
-            .claim_code_attempt(&user.id, code.issued_at, self.config.codes.max_attempts)
+            .claim_code_attempt(&user.id, &code.digest, self.config.codes.max_attempts)
             .await
         {
             Ok(()) => {}
@@ -213,7 +225,7 @@ impl ResetService {
             return Err(ResetError::CodeMismatch);
         }
         Ok(Redemption::Code {
-            issued_at: code.issued_at,
+            digest: code.digest,
         })
     }
 }
@@ -242,7 +254,7 @@ mod tests {
             .issue_code(
                 &user.id,
                 CodeDelivery::ReturnCode,
-                &key(&[Scope::UsersWrite]),
+                &key(&[Scope::UsersAdmin]),
                 &ClientInfo::default(),
             )
             .await
@@ -401,7 +413,7 @@ mod tests {
                 .issue_code(
                     &user.id,
                     CodeDelivery::ReturnCode,
-                    &key(&[Scope::UsersWrite]),
+                    &key(&[Scope::UsersAdmin]),
                     &client
                 )
                 .await,

@@ -174,6 +174,8 @@ impl ResetService {
             return Err(ResetError::InvalidToken);
         }
         let password = self.check_password(raw_password, Some(&user)).await?;
+        // The token is verified (not yet consumed): now the history may speak.
+        self.refuse_reused(&user, &password, client).await?;
         let action = if session.is_some() {
             "account_recovery"
         } else {
@@ -303,6 +305,36 @@ mod tests {
                 .reset_with_token(token.expose(), "short", &ClientInfo::default())
                 .await,
             Err(ResetError::WeakPassword(_))
+        ));
+        assert!(f.service.inspect_token(token.expose()).await.is_ok());
+    }
+
+    /// A token's holder learns `reused` only as password comparisons,
+    /// which are limited: the token is no free oracle for the current
+    /// password.
+    #[tokio::test]
+    async fn history_checks_with_a_token_count_as_password_attempts() {
+        let f = fixture_with(&[
+            ("REKEY_PASSWORD_HISTORY", "2"),
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+        ])
+        .await;
+        let user = f.add_user("ada@example.com").await;
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
+        let client = ClientInfo::default();
+        for _ in 0..2 {
+            assert!(matches!(
+                f.service
+                    .reset_with_token(token.expose(), OLD_PASSWORD, &client)
+                    .await,
+                Err(ResetError::WeakPassword(_))
+            ));
+        }
+        assert!(matches!(
+            f.service
+                .reset_with_token(token.expose(), OLD_PASSWORD, &client)
+                .await,
+            Err(ResetError::RateLimited { .. })
         ));
         assert!(f.service.inspect_token(token.expose()).await.is_ok());
     }

@@ -121,6 +121,12 @@ impl ResetService {
         &self.config.links
     }
 
+    /// The secret the CloudFront edge proves itself with, when deployed
+    /// behind one (`http::client_info`).
+    pub fn edge_secret(&self) -> Option<&crate::http::EdgeSecret> {
+        self.config.edge_secret.as_ref()
+    }
+
     fn mail_queued(&self) {
         if let Some(hook) = &self.on_mail_queued {
             hook();

@@ -171,6 +171,8 @@ impl ResetService {
             .inspect_signed_link(user_id, timestamp, signature)
             .await?;
         let password = self.check_password(raw_password, Some(&user)).await?;
+        // The signature is verified: now the history may speak.
+        self.refuse_reused(&user, &password, client).await?;
         match self
             .set_password(
                 &user,

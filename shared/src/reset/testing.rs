@@ -36,6 +36,8 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
         ("REKEY_ARGON2_MEMORY_KIB", "1024"),
         ("REKEY_ARGON2_ITERATIONS", "1"),
     ]

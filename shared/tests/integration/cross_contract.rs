@@ -67,7 +67,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .issue_code(
             &user.id,
             CodeDelivery::ReturnCode,
-            &api_key(&[Scope::UsersWrite]).1,
+            &api_key(&[Scope::UsersAdmin]).1,
             &client,
         )
         .await

@@ -70,9 +70,10 @@ async fn each_event_gets_its_status() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     app.reset.store().insert_user(&user).await.unwrap();
+    // users:admin too: request-user-reset's sample asks returnCode.
     let key = add_key_for(
         &**app.reset.store(),
-        &[Scope::ResetRequest, Scope::UsersWrite],
+        &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
         OrgBinding::Org("acme".into()),
     )
     .await;

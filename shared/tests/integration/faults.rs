@@ -490,7 +490,7 @@ async fn dynamodb_outage_is_503_in_every_dialect_and_the_same_app_recovers() {
             add_user(&scratch.store, &config, &unique_email()).await
         },
         request_key: api_key(&[Scope::ResetRequest]),
-        users_key: api_key(&[Scope::UsersWrite]),
+        users_key: api_key(&[Scope::UsersWrite, Scope::UsersAdmin]),
         config,
     };
     fixture.restore(&store).await;
@@ -552,7 +552,7 @@ async fn a_hung_dynamodb_is_503_within_the_sdk_timeouts_and_recovers() {
             add_user(&scratch.store, &config, &unique_email()).await
         },
         request_key: api_key(&[Scope::ResetRequest]),
-        users_key: api_key(&[Scope::UsersWrite]),
+        users_key: api_key(&[Scope::UsersWrite, Scope::UsersAdmin]),
         config,
     };
     fixture.restore(&store).await;
@@ -663,7 +663,9 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 proof,
                 redemption: match proof {
                     Proof::Link => Redemption::Grant(grant.digest.clone()),
-                    Proof::Code => Redemption::Code { issued_at: t },
+                    Proof::Code => Redemption::Code {
+                        digest: code.digest.clone(),
+                    },
                     Proof::Nothing => Redemption::Nothing,
                 },
                 change: PasswordChange {

@@ -108,9 +108,10 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     store.insert_user(&user).await.unwrap();
+    // users:admin too: request-user-reset's sample asks returnCode.
     let key = add_key_for(
         &*store,
-        &[Scope::ResetRequest, Scope::UsersWrite],
+        &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
         OrgBinding::Org("acme".into()),
     )
     .await;

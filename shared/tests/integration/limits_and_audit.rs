@@ -169,7 +169,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     for _ in 0..2 {
         let (_, code) = app
             .reset
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &key, &client)
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &api_key(&[Scope::UsersAdmin]).1,
+                &client,
+            )
             .await
             .unwrap();
         last_code = code.unwrap();
@@ -190,7 +195,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     // A third code buys no more guesses, not even a right one.
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &key, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     assert_ne!(code.as_deref(), Some(last_code.as_str()));
@@ -226,7 +236,12 @@ async fn every_contract_audits_and_notifies() {
     let config = config();
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone()));
-    let key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
+    // users:admin: the Zitadel round asks returnCode.
+    let key = add_key(
+        &**app.reset.store(),
+        &[Scope::UsersWrite, Scope::UsersAdmin],
+    )
+    .await;
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),

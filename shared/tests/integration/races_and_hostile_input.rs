@@ -138,7 +138,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
         .issue_code(
             &user.id,
             CodeDelivery::ReturnCode,
-            &api_key(&[Scope::UsersWrite]).1,
+            &api_key(&[Scope::UsersAdmin]).1,
             &client,
         )
         .await
@@ -435,7 +435,7 @@ async fn scene(config: Config) -> Scene {
         .issue_code(
             &user.id,
             CodeDelivery::ReturnCode,
-            &api_key(&[Scope::UsersWrite]).1,
+            &api_key(&[Scope::UsersAdmin]).1,
             &client,
         )
         .await
@@ -914,7 +914,8 @@ async fn a_right_code_after_five_wrong_ones_is_refused_on_dynamodb() {
     let store: Arc<dyn Store> = Arc::new(dynamo_store().await);
     let config = config();
     let app = App::new(&config, store.clone());
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
+    // users:admin: the codes are asked with returnCode.
+    let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let id = user.id.as_str();
     let bearer = format!("Bearer {key}");

@@ -150,7 +150,12 @@ async fn handle_password_reset(
     let user_id = user_id(raw_id)?;
     let (details, code) = app
         .reset
-        .issue_code(&user_id, delivery, &key, &http::client_info(req))
+        .issue_code(
+            &user_id,
+            delivery,
+            &key,
+            &http::client_info(req, app.reset.edge_secret()),
+        )
         .await
         .map_err(|e| match e {
             ResetError::DestinationNotAllowed => Failure::from(origin_not_allowed()),

@@ -119,9 +119,9 @@ fn redeem(tx: &Connection, ch: &PasswordChange, redemption: &Redemption) -> Resu
              WHERE digest = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1",
             params![ch.changed_at, digest.as_str(), ch.user_id.as_str()],
         )?,
-        Redemption::Code { issued_at } => tx.execute(
-            "DELETE FROM reset_codes WHERE user_id = ?1 AND issued_at = ?2",
-            params![ch.user_id.as_str(), issued_at],
+        Redemption::Code { digest } => tx.execute(
+            "DELETE FROM reset_codes WHERE user_id = ?1 AND digest = ?2",
+            params![ch.user_id.as_str(), digest],
         )?,
         Redemption::Nothing => 1,
     };
@@ -256,15 +256,15 @@ impl CredentialStore for EmbeddedStore {
     async fn claim_code_attempt(
         &self,
         user: &UserId,
-        issued_at: i64,
+        digest: &str,
         max: u32,
     ) -> Result<(), StoreError> {
-        let user = user.clone();
+        let (user, digest) = (user.clone(), digest.to_string());
         self.run(move |c| {
             let claimed = c.execute(
                 "UPDATE reset_codes SET attempts = attempts + 1
-                 WHERE user_id = ?1 AND issued_at = ?2 AND attempts < ?3",
-                params![user.as_str(), issued_at, max],
+                 WHERE user_id = ?1 AND digest = ?2 AND attempts < ?3",
+                params![user.as_str(), digest, max],
             )?;
             one_row(claimed, "no attempt left")
         })

@@ -87,6 +87,8 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
     ]
     .iter()
     .chain(extra.iter())
