@@ -47,7 +47,8 @@ async fn tenants(store: Arc<dyn Store>) -> Tenants {
         store.insert_user(&user).await.unwrap();
         users.push(user);
     }
-    let scopes = [Scope::ResetRequest, Scope::UsersWrite];
+    // users:admin too: the Zitadel cases ask returnCode.
+    let scopes = [Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin];
     let acme_key = add_key_for(&*store, &scopes, OrgBinding::Org("acme".into())).await;
     let operator_key = add_key_for(&*store, &scopes, OrgBinding::AllOrgs).await;
     let beta_user = users.pop().unwrap();
