@@ -100,7 +100,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     )]);
     let e = embedded_store();
     let store = Arc::new(RecordingStore::new(e.store.clone()));
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse(EMAIL).unwrap(),

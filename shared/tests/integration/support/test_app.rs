@@ -112,7 +112,7 @@ impl TestApp {
     pub async fn new(kind: StoreKind, config: Config) -> Self {
         let store = TestStore::new(kind).await;
         Self {
-            app: App::new(&config, store.store.clone()),
+            app: App::new(&config, store.store.clone()).with_signer(crate::support::signer()),
             config,
             store: store.store.clone(),
             _store: store,
