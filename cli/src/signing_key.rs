@@ -17,9 +17,12 @@ pub enum SigningKeyCommand {
     /// the JWKS but does not sign. Run again once consumers' caches hold it
     /// (the discovery max-age, 300 s, plus their own JWKS caching): the next
     /// key then signs and the current one stays published as previous until
-    /// its tokens expire (the access-token lifetime). A third run drops that
-    /// previous key. Restart `rekeyctl serve` after each step.
-    #[command(after_help = "Example:\n  rekeyctl signing-key rotate   # publish a next key\n  # wait for caches, restart serve\n  rekeyctl signing-key rotate   # the next key signs")]
+    /// the next promotion, which replaces it: leave at least the access-token
+    /// lifetime between two promotions. Restart `rekeyctl serve` after each
+    /// step.
+    #[command(
+        after_help = "Example:\n  rekeyctl signing-key rotate   # publish a next key\n  # wait for caches, restart serve\n  rekeyctl signing-key rotate   # the next key signs"
+    )]
     Rotate,
 }
 
@@ -49,9 +52,7 @@ pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
                     println!("published next key {next}; it signs after the next rotate");
                 }
                 RotationStep::Promoted { current, previous } => {
-                    println!(
-                        "key {current} now signs; {previous} stays published as previous"
-                    );
+                    println!("key {current} now signs; {previous} stays published as previous");
                 }
             }
             eprintln!("restart rekeyctl serve to use the keys as they are now");

@@ -66,8 +66,7 @@ fn cached(body: &serde_json::Value) -> Response<Body> {
     let mut resp = crate::http::json_response(200, body);
     resp.headers_mut().insert(
         ::http::header::CACHE_CONTROL,
-        ::http::HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECS}"))
-            .expect("ASCII"),
+        ::http::HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECS}")).expect("ASCII"),
     );
     resp
 }
@@ -91,10 +90,7 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
                     .as_ref()
                     .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))
                     .map_err(ResetError::from)?;
-                let keys = signer
-                    .published_keys()
-                    .await
-                    .map_err(ResetError::from)?;
+                let keys = signer.published_keys().await.map_err(ResetError::from)?;
                 let keys: Vec<_> = keys.iter().map(|k| k.key.jwk()).collect();
                 Ok(cached(&serde_json::json!({ "keys": keys })))
             }

@@ -139,8 +139,7 @@ mod tests {
         let kid = signer.key_id().await.unwrap();
         assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
         let published = signer.published_keys().await.unwrap();
-        let jwk: jsonwebtoken::jwk::Jwk =
-            serde_json::from_value(published[0].key.jwk()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(published[0].key.jwk()).unwrap();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[&f.config.session.audience]);

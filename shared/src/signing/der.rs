@@ -59,7 +59,12 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_rsa_key() {
-        for junk in [&[][..], &[0x30], &[0x30, 0x85, 1, 1, 1, 1, 1], &[0x02, 0x01, 0x00]] {
+        for junk in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x85, 1, 1, 1, 1, 1],
+            &[0x02, 0x01, 0x00],
+        ] {
             assert!(rsa_spki(junk).is_none(), "{junk:?}");
         }
         // An EC key's SPKI (id-ecPublicKey) is not RSA.

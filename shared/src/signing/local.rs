@@ -32,8 +32,8 @@ pub struct LocalKeyInfo {
 pub enum RotationStep {
     /// A next key now exists and is published; it signs after the next step.
     Published { next: String },
-    /// The next key signs; the current one is previous until its tokens
-    /// expire (and the one previous before it is gone).
+    /// The next key signs; the current one is previous until the next
+    /// promotion replaces it (and the one previous before it is gone).
     Promoted { current: String, previous: String },
 }
 
@@ -72,7 +72,9 @@ impl LocalKeyDir {
         let path = self.path(state);
         std::fs::create_dir_all(&self.dir).map_err(|e| bad(&self.dir, e))?;
         let key = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(|e| bad(&path, e))?;
-        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| bad(&path, e))?;
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| bad(&path, e))?;
         write_private(&path, pem.as_bytes()).map_err(|e| bad(&path, e))?;
         Ok(key)
     }

@@ -173,7 +173,10 @@ mod tests {
         assert_eq!(RsaPublicKey::new(&padded, &[0, 1, 0, 1]), key);
         let jwk = key.jwk();
         assert_eq!(jwk["kid"], "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-        assert_eq!((jwk["kty"].as_str(), jwk["e"].as_str()), (Some("RSA"), Some("AQAB")));
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["e"].as_str()),
+            (Some("RSA"), Some("AQAB"))
+        );
     }
 
     #[test]
@@ -182,7 +185,10 @@ mod tests {
         use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
         use lambda_http::request::RequestContext;
         let req = lambda_http::Request::default();
-        assert_eq!(issuer_for(Some("https://id.example/"), &req), "https://id.example");
+        assert_eq!(
+            issuer_for(Some("https://id.example/"), &req),
+            "https://id.example"
+        );
         assert_eq!(issuer_for(None, &req), "rekey");
         let mut ctx = ApiGatewayV2httpRequestContext::default();
         ctx.domain_name = Some("abc.execute-api.us-east-1.amazonaws.com".into());

@@ -494,7 +494,8 @@ async fn dynamodb_outage_is_503_in_every_dialect_and_the_same_app_recovers() {
         config,
     };
     fixture.restore(&store).await;
-    let app = App::new(&fixture.config, Arc::new(store.clone())).with_signer(crate::support::signer());
+    let app =
+        App::new(&fixture.config, Arc::new(store.clone())).with_signer(crate::support::signer());
 
     healthy_round(&app, &fixture, NEW_PASSWORD).await;
 

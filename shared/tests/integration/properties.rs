@@ -703,7 +703,9 @@ fn shaped(h: &Harness, function: Function, marker: &str) -> BoxedStrategy<Value>
     match function {
         Function::RequestReset => object(&["email", "entry", "entryType"], plain, marker),
         // GETs: the body is never read.
-        Function::ValidateToken | Function::ResetPage | Function::Discovery => object(&["token"], plain, marker),
+        Function::ValidateToken | Function::ResetPage | Function::Discovery => {
+            object(&["token"], plain, marker)
+        }
         Function::ResetPassword => object(&["token", "password"], plain, marker),
         Function::ValidatePassword => object(&["password"], plain, marker),
         Function::RequestUserReset => {

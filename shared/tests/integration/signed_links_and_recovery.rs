@@ -178,7 +178,8 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
         ("REKEY_SECRET", &new_secret),
         ("REKEY_SECRET_PREVIOUS", &old_secret),
     ]);
-    let app_after = App::new(&after, app_before.store.clone()).with_signer(crate::support::signer());
+    let app_after =
+        App::new(&after, app_before.store.clone()).with_signer(crate::support::signer());
     assert_eq!(
         signed_reset(&app_after, link_body).await,
         (200, json!({"detail": "Reset password successful"}))
@@ -231,7 +232,8 @@ async fn django_dialect_for_bad_requests_and_outages() {
         json!({"login": ["This field is required."]})
     );
 
-    let down = App::new(&config(), Arc::new(unreachable_store().await)).with_signer(crate::support::signer());
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = Function::SendResetLink
         .handle(
             &down,
@@ -379,7 +381,8 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
         }
     }
     assert_eq!(recover(&app, "not-an-address").await.status(), 400);
-    let down = App::new(&config(), Arc::new(unreachable_store().await)).with_signer(crate::support::signer());
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = recover(&down, "a@example.com").await;
     assert_eq!(resp.status(), 503);
     assert_eq!(response_json(&resp)["error"], "temporarily_unavailable");

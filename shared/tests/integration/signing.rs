@@ -68,7 +68,10 @@ async fn discovery_lists_the_issuer_and_keys_and_may_be_cached() {
         doc["jwks_uri"],
         "https://api.example.com/.well-known/jwks.json"
     );
-    assert_eq!(doc["subject_types_supported"], serde_json::json!(["public"]));
+    assert_eq!(
+        doc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
@@ -151,7 +154,11 @@ async fn kms_signs_tokens_its_published_key_verifies() {
         .await
         .expect("a KMS-signed token verifies with the published JWK");
     assert_eq!(verified["ver"], 3);
-    assert!(verify(&app, &token, "https://id.example.com", "other").await.is_err());
+    assert!(
+        verify(&app, &token, "https://id.example.com", "other")
+            .await
+            .is_err()
+    );
 
     let published = signer.published_keys().await.unwrap();
     let states: Vec<_> = published.iter().map(|k| k.state).collect();
