@@ -40,7 +40,7 @@ def call(method, url, body=None):
     if data is not None:
         req.add_header("Content-Type", "application/json")
     with OPENER.open(req, timeout=30) as resp:
-        return resp.status, dict(resp.headers), json.loads(resp.read() or b"{}")
+        return resp.status, resp.headers, json.loads(resp.read() or b"{}")
 
 
 def validation_code(path):
