@@ -182,6 +182,19 @@ async fn reset_flow_over_http() {
     reset_flow(&server).await;
 }
 
+/// GET `path`, which must answer 200 JSON that may be cached.
+async fn get_cached(server: &Server, path: &str) -> Value {
+    let url = server.url(path);
+    let resp = server.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=300",
+        "GET {url}"
+    );
+    resp.json::<Value>().await.unwrap()
+}
+
 /// A recovery reset over HTTP, then its access token verified as a
 /// consumer would: discovery names the JWKS, jsonwebtoken checks RS256,
 /// `kid`, `typ`, issuer, audience and expiry with the published key.
@@ -219,26 +232,14 @@ async fn recovery_token_verifies_against_the_jwks_over_http() {
         .expect(200, "reset and log in");
     let token = body["token"]["access_token"].as_str().unwrap();
 
-    let get = |path: &str| {
-        let url = server.url(path);
-        async move {
-            let resp = server.http.get(&url).send().await.unwrap();
-            assert_eq!(resp.status(), 200, "GET {url}");
-            assert_eq!(
-                resp.headers()["cache-control"],
-                "public, max-age=300",
-                "GET {url}"
-            );
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let discovery = get("/.well-known/openid-configuration").await;
+    let discovery = get_cached(&server, "/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], server.base.as_str());
     let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
     let path = jwks_uri
         .strip_prefix(&server.base)
         .expect("the JWKS is here");
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(get(path).await).unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(get_cached(&server, path).await).unwrap();
 
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
