@@ -3,6 +3,7 @@
 mod local;
 mod operator;
 mod serve;
+mod signing_key;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -61,6 +62,9 @@ enum Command {
     /// Manage the DynamoDB table.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Manage the local access-token signing keys.
+    #[command(subcommand)]
+    SigningKey(signing_key::SigningKeyCommand),
     /// An account's audit trail, newest first: time, action, outcome,
     /// source address, user agent (tab-separated).
     #[command(
@@ -217,6 +221,7 @@ fn hint(message: &str) -> &'static str {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
         Command::User(cmd) => {
             let store = local::open_operator_store(&cli.global).await?;
             match cmd {

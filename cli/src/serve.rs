@@ -21,6 +21,7 @@ use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
 use rekey::mail::{Mailer, Outbox};
 use rekey::routes;
+use rekey::signing::local::{LocalKeyDir, LocalSigner};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -76,7 +77,10 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     };
     let wake = Arc::new(Notify::new());
     let notify = wake.clone();
-    let app = App::new(&config, store.clone()).with_mail_queued_hook(move || notify.notify_one());
+    let signer = local_signer(g)?;
+    let app = App::new(&config, store.clone())
+        .with_mail_queued_hook(move || notify.notify_one())
+        .with_signer(Arc::new(signer));
     tokio::spawn(outbox_worker(outbox, wake));
 
     if !g.dynamodb {
@@ -125,6 +129,19 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
             }
         });
     }
+}
+
+/// The access-token signer over `<data-dir>/signing-keys/`, making the
+/// current key on first start.
+fn local_signer(g: &Global) -> Result<LocalSigner, String> {
+    let keys = LocalKeyDir::in_data_dir(&g.data_dir);
+    if keys.ensure_current().map_err(|e| e.to_string())? {
+        eprintln!(
+            "made an access-token signing key in {}",
+            g.data_dir.join("signing-keys").display()
+        );
+    }
+    keys.signer().map_err(|e| e.to_string())
 }
 
 /// Delivers queued mail as soon as it is queued, and every few seconds

@@ -112,7 +112,9 @@ pub struct Limits {
 /// The log-in that account recovery ends with (the account-recovery contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
-    pub issuer: String,
+    /// `REKEY_TOKEN_ISSUER`; unset, the origin each request reached
+    /// (`signing::issuer_for`).
+    pub issuer: Option<String>,
     pub audience: String,
     pub client_id: String,
     pub scope: String,
@@ -317,9 +319,7 @@ impl Config {
             )),
         };
         let session = SessionPolicy {
-            issuer: env
-                .optional("REKEY_TOKEN_ISSUER")
-                .unwrap_or_else(|| "rekey".into()),
+            issuer: env.optional("REKEY_TOKEN_ISSUER"),
             audience: env
                 .optional("REKEY_TOKEN_AUDIENCE")
                 .unwrap_or_else(|| "rekey".into()),
@@ -331,7 +331,7 @@ impl Config {
                 .unwrap_or_else(|| "account".into()),
             access_ttl: Duration::from_secs(env.parsed(
                 "REKEY_ACCESS_TOKEN_TTL_SECONDS",
-                900,
+                600,
                 "whole seconds",
             )),
             refresh_ttl: Duration::from_secs(env.parsed(

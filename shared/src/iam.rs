@@ -58,6 +58,17 @@ pub const SES_ACTIONS: &[&str] = &["ses:SendEmail"];
 /// function's role. Only send-email.
 pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 
+/// The KMS actions on the access-token signing keys `function` needs:
+/// reset-account signs (`kms:Sign`) and names the key by its public half's
+/// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves.
+pub fn kms_actions(function: &str) -> &'static [&'static str] {
+    match function {
+        "reset-account" => &["kms:GetPublicKey", "kms:Sign"],
+        "discovery" => &["kms:GetPublicKey"],
+        _ => &[],
+    }
+}
+
 /// Every function writes its logs to its own log group (which the template
 /// creates, so no `logs:CreateLogGroup`).
 pub const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
@@ -413,6 +424,9 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // contract::page::serve: static HTML, script and style; no store,
         // no table access at all (its role grants only its logs).
         "reset-page" => &[],
+        // contract::discovery::serve: the issuer and the signer's public
+        // keys; no store (its role grants its logs and kms:GetPublicKey).
+        "discovery" => &[],
         // mail::stream::deliver_batch -> Outbox::deliver -> mail_pending,
         // then (after SES accepted the mail) mail_delivered.
         STREAM_FUNCTION => &[MAIL_PENDING, MAIL_DELIVERED],

@@ -470,3 +470,41 @@ async fn the_commands_work_against_dynamodb() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("REKEY_TABLE"), "{}", r.stderr);
 }
+
+/// `rekeyctl signing-key`: list shows the key serve would make; rotate is
+/// two steps (publish a next key, then promote it).
+#[test]
+fn signing_key_list_and_two_step_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let rekeyctl = |args: &[&str]| crate::support::rekeyctl(dir.path(), args, None);
+    assert_eq!(
+        rekeyctl(&["signing-key", "list"]),
+        "",
+        "no key before a start"
+    );
+    let states = |listing: String| -> Vec<(String, String)> {
+        listing
+            .lines()
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                assert_eq!(cols.len(), 3, "kid, state, created: {l:?}");
+                (cols[0].to_string(), cols[1].to_string())
+            })
+            .collect()
+    };
+    assert!(rekeyctl(&["signing-key", "rotate"]).starts_with("published next key"));
+    let first = states(rekeyctl(&["signing-key", "list"]));
+    assert_eq!(
+        first.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        ["current", "next"]
+    );
+    assert!(rekeyctl(&["signing-key", "rotate"]).contains("now signs"));
+    let second = states(rekeyctl(&["signing-key", "list"]));
+    assert_eq!(
+        second,
+        [
+            (first[1].0.clone(), "current".to_string()),
+            (first[0].0.clone(), "previous".to_string())
+        ]
+    );
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::config::{Config, LinkTemplates};
 use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
+use crate::signing::AccessTokenSigner;
 use crate::store::{Store, StoreError};
 
 mod change;
@@ -23,7 +24,7 @@ mod session;
 mod signed;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
-pub use session::{AccessClaims, Session};
+pub use session::Session;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +94,9 @@ pub struct ResetService {
     config: Arc<Config>,
     hasher: CredentialHasher,
     on_mail_queued: Option<MailQueuedHook>,
+    /// Signs the access tokens a log-in answers with; functions that issue
+    /// none run without one.
+    signer: Option<Arc<dyn AccessTokenSigner>>,
 }
 
 impl ResetService {
@@ -102,7 +106,14 @@ impl ResetService {
             hasher: CredentialHasher::new(config.hash_params),
             config: Arc::new(config.clone()),
             on_mail_queued: None,
+            signer: None,
         }
+    }
+
+    /// Signs access tokens with `signer` (the log-in after recovery).
+    pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// Runs `hook` after every queued mail (the local server wakes its
@@ -119,6 +130,11 @@ impl ResetService {
     /// Where links point: contracts choose the template per request.
     pub fn links(&self) -> &LinkTemplates {
         &self.config.links
+    }
+
+    /// The log-in after recovery: issuer, audience, client, lifetimes.
+    pub fn session(&self) -> &crate::config::SessionPolicy {
+        &self.config.session
     }
 
     /// The secret the CloudFront edge proves itself with, when deployed

@@ -52,7 +52,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
     let code = latest_link(app, config).await;
     let session = app
         .reset
-        .reset_and_log_in(&code, "Logged-In-Passw0rd!", &client)
+        .reset_and_log_in(&code, "Logged-In-Passw0rd!", &client, "rekey")
         .await
         .unwrap();
     let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
@@ -133,7 +133,7 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
                 .unwrap();
             let fresh = latest_link(app, config).await;
             app.reset
-                .reset_and_log_in(&fresh, NEW_PASSWORD, &client)
+                .reset_and_log_in(&fresh, NEW_PASSWORD, &client, "rekey")
                 .await
                 .unwrap();
         }
@@ -190,7 +190,7 @@ async fn assert_all_dead(app: &App, via: Via, user: &User, o: &Outstanding) {
 
 async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
     let config = config();
-    let app = App::new(&config, store);
+    let app = App::new(&config, store).with_signer(crate::support::signer());
     for via in [Via::Unleash, Via::Zitadel, Via::Django, Via::Account] {
         let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
         let outstanding = issue_everything(&app, &config, &user).await;

@@ -62,7 +62,7 @@ async fn each_event_gets_its_status() {
         r#"{"storefront": {"org": "acme", "url": "https://shop.example.com/reset?token={token}"}}"#,
     )]);
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),

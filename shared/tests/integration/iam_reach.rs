@@ -100,7 +100,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     )]);
     let e = embedded_store();
     let store = Arc::new(RecordingStore::new(e.store.clone()));
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse(EMAIL).unwrap(),
@@ -150,6 +150,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         r.invoke(Function::ResetPage, &[(TOKEN, &token)]).await.0,
         200
     );
+    assert_eq!(r.invoke(Function::Discovery, &[]).await.0, 200);
     assert_eq!(r.invoke(Function::ValidatePassword, &[]).await.0, 200);
     assert_eq!(
         r.invoke(Function::ResetPassword, &[(TOKEN, &token)])
@@ -258,11 +259,12 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     }
     assert_eq!(std::fs::read_dir(outbox_dir.path()).unwrap().count(), 1);
 
-    // Every sample reached the store (the page excepted, which must not).
+    // Every sample reached the store (the page and discovery excepted,
+    // which must not).
     for f in iam::functions() {
         let seen = r.seen.get(f).map(BTreeSet::len).unwrap_or(0);
-        if f == Function::ResetPage.name() {
-            assert_eq!(seen, 0, "the page touches no store");
+        if f == Function::ResetPage.name() || f == Function::Discovery.name() {
+            assert_eq!(seen, 0, "{f} touches no store");
         } else {
             assert!(seen > 0, "{f}'s sample reached no store call");
         }

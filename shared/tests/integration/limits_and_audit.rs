@@ -56,7 +56,7 @@ fn retry_after(resp: &lambda_http::Response<lambda_http::Body>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_source_address_meets_429_in_each_dialect() {
     let e = embedded_store();
-    let app = App::new(&strict(), Arc::new(e.store.clone()));
+    let app = App::new(&strict(), Arc::new(e.store.clone())).with_signer(crate::support::signer());
 
     let (sent, resp) = until_429(&app, Function::ValidatePassword, || {
         post(
@@ -126,7 +126,7 @@ async fn one_source_address_meets_429_in_each_dialect() {
 async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     let config = strict();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let email = unique_email();
     add_user(&**app.reset.store(), &config, &email).await;
     let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
@@ -155,7 +155,7 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
 async fn code_guesses_are_capped_per_user_across_codes() {
     let config = strict();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
     let raw_key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
     let key = app
@@ -235,7 +235,7 @@ async fn code_guesses_are_capped_per_user_across_codes() {
 async fn every_contract_audits_and_notifies() {
     let config = config();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     // users:admin: the Zitadel round asks returnCode.
     let key = add_key(
         &**app.reset.store(),

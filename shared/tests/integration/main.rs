@@ -24,6 +24,7 @@ mod races_and_hostile_input;
 mod recording_store;
 mod secret_rotation;
 mod signed_links_and_recovery;
+mod signing;
 mod store_conformance;
 mod template;
 mod tenancy;

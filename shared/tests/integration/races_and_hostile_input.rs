@@ -405,7 +405,7 @@ struct Scene {
 async fn scene(config: Config) -> Scene {
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let request_key = add_key(&*store, &[Scope::ResetRequest]).await;
     let users_key = add_key(&*store, &[Scope::UsersWrite]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
@@ -913,7 +913,7 @@ async fn a_10_000_character_password_is_refused_before_hashing() {
 async fn a_right_code_after_five_wrong_ones_is_refused_on_dynamodb() {
     let store: Arc<dyn Store> = Arc::new(dynamo_store().await);
     let config = config();
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     // users:admin: the codes are asked with returnCode.
     let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let user = add_user(&*store, &config, &unique_email()).await;

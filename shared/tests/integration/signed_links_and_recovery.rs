@@ -185,7 +185,8 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
         ("REKEY_SECRET", &new_secret),
         ("REKEY_SECRET_PREVIOUS", &old_secret),
     ]);
-    let app_after = App::new(&after, app_before.store.clone());
+    let app_after =
+        App::new(&after, app_before.store.clone()).with_signer(crate::support::signer());
     assert_eq!(
         signed_reset(&app_after, link_body).await,
         (200, json!({"detail": "Reset password successful"}))
@@ -238,7 +239,8 @@ async fn django_dialect_for_bad_requests_and_outages() {
         json!({"login": ["This field is required."]})
     );
 
-    let down = App::new(&config(), Arc::new(unreachable_store().await));
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = Function::SendResetLink
         .handle(
             &down,
@@ -262,6 +264,10 @@ async fn recover(app: &App, email: &str) -> lambda_http::Response<lambda_http::B
     )
     .await
 }
+
+/// The issuer when none is configured: the origin the request reached
+/// (`apigw_request`'s domain).
+const ISSUER: &str = "https://api.example.com";
 
 async fn reset_account(app: &App, code: &str, password: &str) -> (u16, Value) {
     let resp = post_to(
@@ -311,19 +317,20 @@ async fn recovery_resets_and_logs_in() {
     assert_eq!(status, 200, "{body}");
     let token = &body["token"];
     assert_eq!(token["token_type"], "Bearer");
-    assert_eq!(token["expires_in"], 900);
+    assert_eq!(token["expires_in"], 600);
     assert_eq!(token["client_id"], "rekey");
     assert_eq!(token["scope"], "account");
-    let claims = app
-        .reset
-        .verify_access_token(token["access_token"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(claims.sub, user.id.as_str());
+    let access = token["access_token"].as_str().unwrap();
+    let claims = crate::signing::verify_with_jwks(&app, access, ISSUER, "rekey").await;
+    assert_eq!(claims["sub"], user.id.as_str());
     assert_eq!(
-        (claims.iss.as_str(), claims.aud.as_str()),
-        ("rekey", "rekey")
+        (claims["iss"].as_str(), claims["aud"].as_str()),
+        (Some(ISSUER), Some("rekey"))
     );
-    assert_eq!(claims.exp - claims.iat, 900);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
     let refresh = token["refresh_token"].as_str().unwrap();
     assert!(refresh.starts_with("rkr_"));
     assert_eq!(
@@ -347,7 +354,7 @@ async fn recovery_resets_and_logs_in() {
 
     // A forged access token is refused.
     let forged = format!("{}x", token["access_token"].as_str().unwrap());
-    assert!(app.reset.verify_access_token(&forged).is_err());
+    assert!(crate::signing::verify_with_jwks_err(&app, &forged).await);
 }
 
 #[tokio::test]
@@ -381,7 +388,8 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
         }
     }
     assert_eq!(recover(&app, "not-an-address").await.status(), 400);
-    let down = App::new(&config(), Arc::new(unreachable_store().await));
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = recover(&down, "a@example.com").await;
     assert_eq!(resp.status(), 503);
     assert_eq!(response_json(&resp)["error"], "temporarily_unavailable");

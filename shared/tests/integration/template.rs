@@ -907,6 +907,9 @@ fn each_function_main_calls_the_operation_its_routes_name() {
         let (contract, op) = f.operation().split_once("::").expect("contract::op");
         let calls = match f {
             Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&req)")],
+            Function::Discovery => vec![format!(
+                "rekey::contract::{contract}::{op}(&discovery, &req)"
+            )],
             _ => vec![
                 format!("use rekey::contract::{contract}::{op};"),
                 format!("{op}(&app, req)"),
@@ -961,4 +964,75 @@ fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
     assert_eq!(branches[0].as_str(), Some("HasEdge"));
     assert_eq!(sub_of(&branches[1]), Some(resolved.as_str()));
     assert_eq!(ref_of(&branches[2]), Some("AWS::NoValue"));
+}
+
+/// The access-token signing key: RSA in KMS, used by exactly the roles and
+/// actions `rekey::iam::kms_actions` names (through the key policy; the
+/// account administers it but is not given kms:Sign), and named to each
+/// function that uses it.
+#[test]
+fn the_signing_key_is_rsa_in_kms_and_its_policy_grants_what_the_code_calls() {
+    let (key_id, key) = only("AWS::KMS::Key");
+    let props = &key["Properties"];
+    assert_eq!(props["KeySpec"].as_str(), Some("RSA_2048"));
+    assert_eq!(props["KeyUsage"].as_str(), Some("SIGN_VERIFY"));
+    let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for st in props["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("KeyPolicy.Statement")
+    {
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
+        let actions: BTreeSet<String> = one_or_many(&st["Action"])
+            .into_iter()
+            .map(|a| str_at(a, "KeyPolicy Action").to_string())
+            .collect();
+        let principal = &st["Principal"]["AWS"];
+        if let Some((role, "Arn")) = get_att(principal) {
+            granted.entry(role.to_string()).or_default().extend(actions);
+        } else {
+            assert!(
+                sub_of(principal).is_some_and(|s| s.ends_with(":root")),
+                "{key_id}: principals are the account root or a function's role"
+            );
+            for a in &actions {
+                assert!(
+                    !["kms:*", "kms:Sign", "kms:Verify"].contains(&a.as_str()),
+                    "{key_id}: the account administers the key, it does not sign ({a})"
+                );
+            }
+        }
+    }
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, f) in deployed() {
+        let actions = iam::kms_actions(name);
+        let signing_key = variables(&f.props()["Environment"])
+            .into_iter()
+            .find(|(k, _)| *k == "REKEY_SIGNING_KEY")
+            .map(|(_, v)| get_att(v));
+        if actions.is_empty() {
+            assert!(
+                signing_key.is_none(),
+                "{name} does not sign: no REKEY_SIGNING_KEY"
+            );
+            continue;
+        }
+        assert_eq!(
+            signing_key,
+            Some(Some((key_id, "Arn"))),
+            "{name}: REKEY_SIGNING_KEY"
+        );
+        let (role, _) = get_att(&f.props()["Role"]).expect("a role");
+        expected.insert(
+            role.to_string(),
+            actions.iter().map(|a| a.to_string()).collect(),
+        );
+    }
+    assert_eq!(
+        granted, expected,
+        "{key_id}'s policy must grant what rekey::iam says"
+    );
+    let outputs = &TEMPLATE["Outputs"];
+    for output in ["Issuer", "JwksUri"] {
+        assert!(outputs.get(output).is_some(), "output {output}");
+    }
 }

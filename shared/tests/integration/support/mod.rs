@@ -376,3 +376,13 @@ pub async fn unreachable_store() -> DynamoStore {
         .await;
     DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent")
 }
+
+/// One access-token signer for the whole test process (an RSA key takes a
+/// moment to make): what apps that log users in sign with.
+pub fn signer() -> Arc<dyn rekey::signing::AccessTokenSigner> {
+    static SIGNER: std::sync::OnceLock<Arc<rekey::signing::local::LocalSigner>> =
+        std::sync::OnceLock::new();
+    SIGNER
+        .get_or_init(|| Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap()))
+        .clone()
+}
