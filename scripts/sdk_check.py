@@ -463,7 +463,7 @@ def main(argv):
                 binary,
                 data_dir,
                 ["key", "create", "--scope", "reset:request", "--scope", "users:write",
-                 "--name", "sdk-check"],
+                 "--org", USER_ORG, "--name", "sdk-check"],
             )
             assert key.startswith("rkk_"), "key create printed %r" % key
             # returnCode hands back what sets the password: users:admin only.
@@ -471,7 +471,7 @@ def main(argv):
                 binary,
                 data_dir,
                 ["key", "create", "--scope", "users:write", "--scope", "users:admin",
-                 "--name", "sdk-check-admin"],
+                 "--org", USER_ORG, "--name", "sdk-check-admin"],
             )
             assert admin_key.startswith("rkk_"), "key create printed %r" % admin_key
             user_id = rekeyctl(

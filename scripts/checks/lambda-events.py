@@ -175,8 +175,9 @@ def main():
     user = rekeyctl(binary, env, "user", "add", "--email", "ada@example.com", "--id", f"ada-{table}",
                     "--name", "Ada", "--org", "acme", "--password-stdin", stdin="Old-Passw0rd-kept-long\n")
     # users:admin too: request-user-reset's sample asks returnCode.
+    # Bound to Ada's organisation: a key acts only on its organisation's users.
     key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write",
-                   "--scope", "users:admin")
+                   "--scope", "users:admin", "--org", "acme")
     env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
     for k in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REKEY_TABLE",
               "REKEY_SECRET", "REKEY_RESET_URL", "REKEY_MAIL_FROM", "REKEY_PRODUCT_NAME",
