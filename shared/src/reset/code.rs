@@ -399,11 +399,7 @@ mod tests {
         )
         .await
         .unwrap();
-        f.service
-            .store
-            .set_user_disabled(&user.id, true)
-            .await
-            .unwrap();
+        f.disable(&user).await;
         assert!(matches!(
             set(PasswordProof::None, &[Scope::UsersAdmin]).await,
             Err(ResetError::UserNotFound)

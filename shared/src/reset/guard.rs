@@ -581,11 +581,7 @@ mod tests {
         );
 
         let other = f.add_user("grace@example.com").await;
-        f.service
-            .store
-            .set_user_disabled(&other.id, true)
-            .await
-            .unwrap();
+        f.disable(&other).await;
         assert!(
             f.service
                 .active_account(&other.email, "t")

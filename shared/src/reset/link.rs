@@ -284,11 +284,7 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
-        f.service
-            .store
-            .set_user_disabled(&user.id, true)
-            .await
-            .unwrap();
+        f.disable(&user).await;
         assert!(matches!(
             f.service.inspect_token(token.expose()).await,
             Err(ResetError::InvalidToken)

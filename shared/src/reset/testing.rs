@@ -76,6 +76,15 @@ impl Fixture {
         .unwrap();
     }
 
+    /// Disables `user`'s account, as `rekeyctl user disable` does.
+    pub async fn disable(&self, user: &User) {
+        self.service
+            .store
+            .set_user_disabled(&user.id, true)
+            .await
+            .unwrap();
+    }
+
     /// A named user with `OLD_PASSWORD`.
     pub async fn add_user(&self, email: &str) -> User {
         let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());

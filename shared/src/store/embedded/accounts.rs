@@ -81,14 +81,8 @@ const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked, org";
 
 impl ApiKeyRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self(
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
+        let (c0, c1, c2, c3, c4, c5) = r.try_into()?;
+        Ok(Self(c0, c1, c2, c3, c4, c5))
     }
 }
 

@@ -50,15 +50,8 @@ struct GrantRow(
 
 impl GrantRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self(
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
+        let (c0, c1, c2, c3, c4, c5, c6) = r.try_into()?;
+        Ok(Self(c0, c1, c2, c3, c4, c5, c6))
     }
 
     fn into_grant(self, digest: SecretDigest) -> Result<ResetGrant, StoreError> {
@@ -87,14 +80,8 @@ struct RefreshRow(String, i64, String, String, i64, i64);
 
 impl RefreshRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self(
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
+        let (c0, c1, c2, c3, c4, c5) = r.try_into()?;
+        Ok(Self(c0, c1, c2, c3, c4, c5))
     }
 
     fn into_token(self, digest: SecretDigest) -> Result<RefreshToken, StoreError> {
