@@ -10,8 +10,8 @@
 //! `Update` and `Delete` inside it needs `PutItem`, `UpdateItem` and
 //! `DeleteItem` on the table (there is no `TransactWriteItems` action), and
 //! a `ConditionCheck` would need `ConditionCheckItem` (rekey uses none).
-//! Condition expressions need nothing more. `Scan` (`users`,
-//! `pending_mail`), `Query` (`audit_events`) and the writes of
+//! Condition expressions need nothing more. `Scan` (`users`, `pending_mail`,
+//! `pending_intake`), `Query` (`audit_events`) and the writes of
 //! `insert_user` and `insert_api_key` are only for rekeyctl
 //! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
 //!
@@ -76,10 +76,11 @@ store_methods! {
     AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
     ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
     CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
-        ClaimCodeAttempt, RefreshToken, InsertDecoy;
+        ClaimCodeAttempt, RefreshToken;
     CounterStore: CountHit;
     AuditStore: RecordAudit, AuditEvents;
     OutboxStore: EnqueueMail, PendingMail, MailPending, MailDelivered;
+    IntakeStore: EnqueueIntake, PendingIntake, IntakePending, CompleteIntake;
 }
 
 /// What `change_password` consumes: it decides which items the
@@ -103,7 +104,9 @@ impl From<&crate::domain::Redemption> for Redeeming {
 }
 
 /// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
-/// outbox worker) and the refresh-token lookup, which no contract serves.
+/// outbox and intake worker), the refresh-token lookup, which no contract
+/// serves, and the grant and mail writes of their own (delivery writes
+/// them with the intake's removal, through `complete_intake`).
 /// When a handler starts calling one, move it into `store_calls`.
 pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::InsertUser,
@@ -111,6 +114,9 @@ pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::InsertApiKey,
     StoreMethod::RefreshToken,
     StoreMethod::PendingMail,
+    StoreMethod::PendingIntake,
+    StoreMethod::InsertGrant,
+    StoreMethod::EnqueueMail,
     StoreMethod::AuditEvents,
     StoreMethod::ApiKeys,
     StoreMethod::RevokeApiKey,
@@ -162,39 +168,19 @@ pub const GRANT: StoreCall = StoreCall {
     actions: &[GET_ITEM],
 };
 /// Rate limits: `ResetService::over_limit`, behind `limit_source` (public
-/// endpoints, per source address), `active_account` (per email) and
-/// `verify_code` (per user).
+/// endpoints, per source address), `active_account` (per email, at intake
+/// delivery) and `verify_code` (per user).
 pub const COUNT_HIT: StoreCall = StoreCall {
     method: StoreMethod::CountHit,
     redeeming: None,
     api: "UpdateItem RATE#",
     actions: &[UPDATE_ITEM],
 };
-/// `ResetService::decoy`: what a request for an address without an active
-/// account writes instead of a grant and its mail.
-pub const INSERT_DECOY: StoreCall = StoreCall {
-    method: StoreMethod::InsertDecoy,
-    redeeming: None,
-    api: "TransactWriteItems: Put GRANT#, Put DECOY#",
-    actions: &[PUT_ITEM],
-};
 /// `ResetService::audit_refusal`: a refused attempt on a known account.
 pub const RECORD_AUDIT: StoreCall = StoreCall {
     method: StoreMethod::RecordAudit,
     redeeming: None,
     api: "PutItem AUDIT#",
-    actions: &[PUT_ITEM],
-};
-pub const INSERT_GRANT: StoreCall = StoreCall {
-    method: StoreMethod::InsertGrant,
-    redeeming: None,
-    api: "TransactWriteItems: Put GRANT#, Put OUTBOX#",
-    actions: &[PUT_ITEM],
-};
-pub const ENQUEUE_MAIL: StoreCall = StoreCall {
-    method: StoreMethod::EnqueueMail,
-    redeeming: None,
-    api: "TransactWriteItems: Put OUTBOX#",
     actions: &[PUT_ITEM],
 };
 pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
@@ -241,6 +227,28 @@ pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
     api: "UpdateItem USER#/CODE",
     actions: &[UPDATE_ITEM],
 };
+/// `ResetService::accept_address_request`: the one write of the address
+/// endpoints, the same for every address.
+pub const ENQUEUE_INTAKE: StoreCall = StoreCall {
+    method: StoreMethod::EnqueueIntake,
+    redeeming: None,
+    api: "PutItem INTAKE#",
+    actions: &[PUT_ITEM],
+};
+pub const INTAKE_PENDING: StoreCall = StoreCall {
+    method: StoreMethod::IntakePending,
+    redeeming: None,
+    api: "GetItem INTAKE#",
+    actions: &[GET_ITEM],
+};
+/// `ResetService::complete_intake`: the request's removal with what its
+/// delivery issued.
+pub const COMPLETE_INTAKE: StoreCall = StoreCall {
+    method: StoreMethod::CompleteIntake,
+    redeeming: None,
+    api: "TransactWriteItems: Delete INTAKE#, Put GRANT# (a link token), Put OUTBOX# (a mail)",
+    actions: &[DELETE_ITEM, PUT_ITEM],
+};
 pub const MAIL_PENDING: StoreCall = StoreCall {
     method: StoreMethod::MailPending,
     redeeming: None,
@@ -269,16 +277,8 @@ pub fn functions() -> Vec<&'static str> {
 pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
     Some(match function {
         // payabli::request_reset -> ResetService::authorize (api_key) ->
-        // request_link -> active_account (count_hit per email,
-        // user_by_email) -> insert_grant, or decoy (user, insert_decoy).
-        "request-reset" => &[
-            API_KEY,
-            COUNT_HIT,
-            USER_BY_EMAIL,
-            INSERT_GRANT,
-            USER,
-            INSERT_DECOY,
-        ],
+        // accept_address_request (enqueue_intake). The look-up is delivery's.
+        "request-reset" => &[API_KEY, ENQUEUE_INTAKE],
         // unleash::validate_token -> limit_source (count_hit) ->
         // inspect_token (grant, user).
         "validate-token" => &[COUNT_HIT, GRANT, USER],
@@ -313,18 +313,16 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             CHANGE_PASSWORD_WITH_NOTHING,
         ],
         // django::send_reset_link -> limit_source (count_hit) ->
-        // send_signed_link -> active_account (count_hit, user_by_email) ->
-        // enqueue_mail, or decoy (user, insert_decoy).
-        "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, ENQUEUE_MAIL, USER, INSERT_DECOY],
+        // accept_address_request (enqueue_intake).
+        "send-reset-link" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // django::reset_password -> limit_source (count_hit) ->
         // reset_with_signature -> inspect_signed_link (user) ->
         // set_password -> change_password with nothing (the signature is
         // bound to the credential version).
         "reset-password-signed" => &[COUNT_HIT, USER, CHANGE_PASSWORD_WITH_NOTHING],
-        // account::recover -> limit_source (count_hit) -> request_link ->
-        // active_account (count_hit, user_by_email) -> insert_grant, or
-        // decoy (user, insert_decoy).
-        "recover-account" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
+        // account::recover -> limit_source (count_hit) ->
+        // accept_address_request (enqueue_intake).
+        "recover-account" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
         // inspect_token (grant, user) -> redeem_token -> change_password
         // with the grant and a session (the refresh token is one more Put
@@ -333,9 +331,20 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // contract::page::serve: static HTML, script and style; no store,
         // no table access at all (its role grants only its logs).
         "reset-page" => &[],
-        // mail::stream::deliver_batch -> Outbox::deliver -> mail_pending,
-        // then (after SES accepted the mail) mail_delivered.
-        STREAM_FUNCTION => &[MAIL_PENDING, MAIL_DELIVERED],
+        // mail::stream::consume_batch: an intake item -> deliver_intake
+        // (intake_pending) -> request_link or send_signed_link ->
+        // active_account (count_hit per email, user_by_email) ->
+        // complete_intake (with a grant and its mail, a mail, or nothing);
+        // an outbox item -> Outbox::deliver -> mail_pending, then (after SES
+        // accepted the mail) mail_delivered.
+        STREAM_FUNCTION => &[
+            INTAKE_PENDING,
+            COUNT_HIT,
+            USER_BY_EMAIL,
+            COMPLETE_INTAKE,
+            MAIL_PENDING,
+            MAIL_DELIVERED,
+        ],
         _ => return None,
     })
 }
@@ -384,13 +393,18 @@ mod tests {
         let of = |f| dynamodb_actions(f).unwrap();
         assert_eq!(of("validate-password"), [UPDATE_ITEM]);
         assert_eq!(of("validate-token"), [GET_ITEM, UPDATE_ITEM]);
-        assert_eq!(of("request-reset"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("request-reset"), [GET_ITEM, PUT_ITEM]);
+        assert_eq!(of("send-reset-link"), [PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("recover-account"), [PUT_ITEM, UPDATE_ITEM]);
         assert_eq!(of("reset-password"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
         assert_eq!(
             of("set-password"),
             [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
         );
-        assert_eq!(of("send-email"), [DELETE_ITEM, GET_ITEM]);
+        assert_eq!(
+            of("send-email"),
+            [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
+        );
         assert!(of("reset-page").is_empty(), "the page needs no DynamoDB");
     }
 }

@@ -9,7 +9,7 @@ use super::Failure;
 use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
-use crate::reset::ResetError;
+use crate::reset::{AddressRequest, ResetError};
 use crate::routes::Function;
 
 #[derive(Serialize)]
@@ -102,7 +102,7 @@ pub async fn recover(app: &App, req: Request) -> Response<Body> {
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
         app.reset
-            .request_link(&email, &app.reset.links().recover, &client)
+            .accept_address_request(AddressRequest::Recovery, &email, &client, None)
             .await?;
         Ok(http::json_response(200, &Empty {}))
     })

@@ -8,7 +8,7 @@ use super::Failure;
 use crate::App;
 use crate::domain::{EmailAddress, Scope};
 use crate::http::{self, RequestError};
-use crate::reset::ResetError;
+use crate::reset::{AddressRequest, ResetError};
 use crate::routes::Function;
 
 pub const API_KEY_HEADER: &str = "requestToken";
@@ -81,7 +81,7 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         .headers()
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok());
-    app.reset.authorize(presented, Scope::ResetRequest).await?;
+    let key = app.reset.authorize(presented, Scope::ResetRequest).await?;
     let body: AuthResetRequest = http::json_body(req)?;
     let email = EmailAddress::parse(&body.email)
         .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
@@ -102,9 +102,9 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         }
         _ => {}
     }
-    let link = app.reset.links().for_entry(body.entry.as_deref());
+    let request = AddressRequest::ResetLink { entry: body.entry };
     app.reset
-        .request_link(&email, link, &http::client_info(req))
+        .accept_address_request(request, &email, &http::client_info(req), Some(&key.digest))
         .await?;
     Ok(respond(200, true, "Success"))
 }

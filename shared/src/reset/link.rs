@@ -8,17 +8,20 @@ use super::change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 impl ResetService {
-    /// Issues a link token and queues its mail, when the address has an
-    /// active account. The caller answers the same either way. `link`
-    /// chooses where the link points (Payabli's entry, or recovery).
-    pub async fn request_link(
+    /// Delivers the address request `intake`: issues a link token and
+    /// queues its mail when the address has an active account, in one write
+    /// with the request's removal. `link` chooses where the link points
+    /// (Payabli's entry, or recovery). False when the request was delivered
+    /// already.
+    pub(super) async fn request_link(
         &self,
         email: &EmailAddress,
         link: &LinkTemplate,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "reset link").await? else {
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
@@ -27,10 +30,15 @@ impl ResetService {
         );
         let url = link.render(&[("token", token.expose())]);
         let mail = self.reset_mail(&user, url, None, grant.expires_at, client);
-        self.store.insert_grant(&grant, &mail).await?;
+        if !self
+            .complete_intake(intake, Some(&grant), Some(&mail))
+            .await?
+        {
+            return Ok(false);
+        }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "reset link issued");
         self.mail_queued();
-        Ok(())
+        Ok(true)
     }
 
     /// The grant and user a link token stands for, if it may still be used.

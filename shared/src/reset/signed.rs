@@ -37,15 +37,18 @@ impl ResetService {
         URL_SAFE_NO_PAD.encode(tag)
     }
 
-    /// django-rest-registration: mails a signed link when the address has an
-    /// active account.
-    pub async fn send_signed_link(
+    /// django-rest-registration: delivers the address request `intake` by
+    /// mailing a signed link when the address has an active account, in one
+    /// write with the request's removal. False when the request was
+    /// delivered already.
+    pub(super) async fn send_signed_link(
         &self,
         email: &EmailAddress,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "signed link").await? else {
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
         let timestamp = now();
         let signature = self.link_signature(&user, timestamp);
@@ -56,10 +59,12 @@ impl ResetService {
         ]);
         let expires_at = expiry(timestamp, self.config.signed_links.ttl);
         let mail = self.reset_mail(&user, link, None, expires_at, client);
-        self.store.enqueue_mail(&mail).await?;
+        if !self.complete_intake(intake, None, Some(&mail)).await? {
+            return Ok(false);
+        }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "signed reset link issued");
         self.mail_queued();
-        Ok(())
+        Ok(true)
     }
 
     /// Checks a signed link: the signature first (so nothing is said about a

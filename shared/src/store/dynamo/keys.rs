@@ -41,8 +41,8 @@ impl Key {
     pub fn outbox(id: &str) -> Self {
         Self::new(format!("OUTBOX#{id}"), "OUTBOX")
     }
-    pub fn decoy(digest: &SecretDigest) -> Self {
-        Self::new(format!("DECOY#{}", digest.as_str()), "DECOY")
+    pub fn intake(id: &str) -> Self {
+        Self::new(format!("INTAKE#{id}"), "INTAKE")
     }
     pub fn rate(counter: &str, window_start: i64) -> Self {
         Self::new(format!("RATE#{counter}"), &window_start.to_string())

@@ -1,0 +1,192 @@
+//! The address endpoints' one operation: accept the request, whatever the
+//! address, as one sealed item of fixed size; and its delivery, which looks
+//! the address up and runs the flow the request named.
+//!
+//! The request side never reads an account, so its calls, their order and
+//! the size of what it writes are the same for a known, unknown, disabled
+//! or limited address. Everything that depends on the account happens in
+//! delivery (the send-email function from the table's stream, or the local
+//! worker), which the caller never waits for.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::SecretDigest;
+use crate::domain::{ClientInfo, EmailAddress, IntakeItem, OutboxItem, ResetGrant, now};
+use crate::store::StoreError;
+
+use super::{ResetError, ResetService};
+
+/// The plaintext of every intake item is padded to this many bytes before
+/// it is sealed: room for the longest address, a configured entry name, an
+/// `Accept-Language` and a source address.
+const INTAKE_PLAINTEXT_LEN: usize = 2048;
+
+/// The longest `Accept-Language` and source address carried: longer ones
+/// are cut (the mail only needs the first languages and a readable address).
+const CLIENT_FIELD_MAX: usize = 128;
+
+/// Which address endpoint a request came through, and so which flow
+/// delivers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case")]
+pub enum AddressRequest {
+    /// Payabli's reset link; `entry` only when it names a configured one.
+    ResetLink { entry: Option<String> },
+    /// Account recovery's link.
+    Recovery,
+    /// django-rest-registration's signed link.
+    SignedLink,
+}
+
+/// What delivery needs, sealed in the intake item.
+#[derive(Serialize, Deserialize)]
+struct IntakePayload {
+    request: AddressRequest,
+    email: String,
+    accept_language: Option<String>,
+    source_ip: Option<String>,
+    /// The digest of the API key that asked (Payabli), so a rule about the
+    /// key (its organisation) can be checked at delivery.
+    #[serde(default)]
+    key: Option<SecretDigest>,
+}
+
+/// What delivering one intake item came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IntakeDelivery {
+    Delivered,
+    /// Delivered by an earlier attempt: a stream retry or a second worker.
+    AlreadyDelivered,
+}
+
+/// Additional data of the seal: an intake item opens only as one.
+fn intake_aad(id: &str) -> Vec<u8> {
+    format!("INTAKE#{id}").into_bytes()
+}
+
+fn cut(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(|v| v.chars().take(CLIENT_FIELD_MAX).collect())
+}
+
+impl ResetService {
+    /// What the three address endpoints do once the caller is checked:
+    /// queue the request as one sealed item of fixed size, and nothing
+    /// else. The account is looked up at delivery.
+    pub async fn accept_address_request(
+        &self,
+        request: AddressRequest,
+        email: &EmailAddress,
+        client: &ClientInfo,
+        key: Option<&SecretDigest>,
+    ) -> Result<(), ResetError> {
+        let request = match request {
+            AddressRequest::ResetLink { entry } => AddressRequest::ResetLink {
+                entry: entry.filter(|e| self.config.links.by_entry.contains_key(e)),
+            },
+            other => other,
+        };
+        let payload = IntakePayload {
+            request,
+            email: email.as_str().to_string(),
+            accept_language: cut(&client.accept_language),
+            source_ip: cut(&client.source_ip),
+            key: key.cloned(),
+        };
+        let mut plaintext =
+            Zeroizing::new(serde_json::to_vec(&payload).expect("a payload serialises"));
+        if plaintext.len() > INTAKE_PLAINTEXT_LEN {
+            return Err(ResetError::Internal("intake payload over its size".into()));
+        }
+        // JSON ignores trailing whitespace: the padding reads back as nothing.
+        plaintext.resize(INTAKE_PLAINTEXT_LEN, b' ');
+        let id = uuid::Uuid::new_v4().to_string();
+        let item = IntakeItem {
+            sealed: self.config.keys.seal(&plaintext, &intake_aad(&id)),
+            id,
+            created_at: now(),
+        };
+        self.store.enqueue_intake(&item).await?;
+        self.mail_queued();
+        Ok(())
+    }
+
+    /// Delivers one address request: the flow it names, which looks the
+    /// address up, applies its limits and issues (or not) in one write with
+    /// the request's removal. Safe to repeat: a request already delivered
+    /// is skipped, and of two deliveries racing only one writes.
+    pub async fn deliver_intake(&self, item: &IntakeItem) -> Result<IntakeDelivery, ResetError> {
+        if !self.store.intake_pending(&item.id).await? {
+            return Ok(IntakeDelivery::AlreadyDelivered);
+        }
+        let plaintext = self
+            .config
+            .keys
+            .open(&item.sealed, &intake_aad(&item.id))
+            .map_err(|e| ResetError::Internal(format!("intake {}: {e}", item.id)))?;
+        // serde_json's message could quote the address: keep only the kind.
+        let payload: IntakePayload = serde_json::from_slice(&plaintext).map_err(|e| {
+            ResetError::Internal(format!("intake {}: {:?} error", item.id, e.classify()))
+        })?;
+        let email = EmailAddress::parse(&payload.email)
+            .ok_or_else(|| ResetError::Internal(format!("intake {}: bad address", item.id)))?;
+        let client = ClientInfo {
+            source_ip: payload.source_ip,
+            user_agent: None,
+            accept_language: payload.accept_language,
+        };
+        let links = &self.config.links;
+        let delivered = match payload.request {
+            AddressRequest::ResetLink { entry } => {
+                let link = links.for_entry(entry.as_deref());
+                self.request_link(&email, link, &client, &item.id).await?
+            }
+            AddressRequest::Recovery => {
+                self.request_link(&email, &links.recover, &client, &item.id)
+                    .await?
+            }
+            AddressRequest::SignedLink => self.send_signed_link(&email, &client, &item.id).await?,
+        };
+        Ok(if delivered {
+            IntakeDelivery::Delivered
+        } else {
+            IntakeDelivery::AlreadyDelivered
+        })
+    }
+
+    /// Delivers what is pending, oldest first; for the local worker.
+    /// Failures stay queued for the next round.
+    pub async fn drain_intake(&self, limit: usize) -> Result<usize, StoreError> {
+        let mut delivered = 0;
+        for item in self.store.pending_intake(limit).await? {
+            match self.deliver_intake(&item).await {
+                Ok(IntakeDelivery::Delivered) => delivered += 1,
+                Ok(IntakeDelivery::AlreadyDelivered) => {}
+                Err(e) => {
+                    tracing::warn!(intake_id = %item.id, error = %e, "intake delivery failed; will retry")
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Ends the delivery of `intake` with what it issued, in one write;
+    /// false when another delivery ended it first (nothing was written).
+    pub(super) async fn complete_intake(
+        &self,
+        intake: &str,
+        grant: Option<&ResetGrant>,
+        mail: Option<&OutboxItem>,
+    ) -> Result<bool, ResetError> {
+        match self.store.complete_intake(intake, grant, mail).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => {
+                tracing::info!(intake_id = %intake, "request delivered already; skipped");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
