@@ -190,3 +190,127 @@ impl ResetService {
         }
     }
 }
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::super::testing::fixture_with;
+    use super::*;
+    use crate::mail::{MailJob, MailMessage};
+
+    fn client() -> ClientInfo {
+        ClientInfo {
+            source_ip: Some("192.0.2.7".into()),
+            user_agent: Some("kept out of the payload".into()),
+            accept_language: Some("de-CH, de;q=0.9".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_request_is_one_item_of_one_size_and_only_known_addresses_get_mail() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let unknown = EmailAddress::parse("somebody.with.a.much.longer.name@example.org").unwrap();
+        for (request, email) in [
+            (AddressRequest::ResetLink { entry: None }, &unknown),
+            (AddressRequest::Recovery, &unknown),
+            (AddressRequest::SignedLink, &unknown),
+            (
+                AddressRequest::ResetLink {
+                    entry: Some("nope".into()),
+                },
+                &user.email,
+            ),
+        ] {
+            f.service
+                .accept_address_request(request, email, &client(), None)
+                .await
+                .unwrap();
+        }
+        let items = f.service.store.pending_intake(10).await.unwrap();
+        assert_eq!(items.len(), 4);
+        assert!(
+            items
+                .iter()
+                .all(|i| i.sealed.len() == items[0].sealed.len())
+        );
+        assert!(f.service.store.pending_mail(10).await.unwrap().is_empty());
+
+        assert_eq!(f.service.drain_intake(10).await.unwrap(), 4);
+        assert!(f.service.store.pending_intake(10).await.unwrap().is_empty());
+        let mail = f.service.store.pending_mail(10).await.unwrap();
+        assert_eq!(mail.len(), 1, "only the known address is mailed");
+        let job = MailJob::open(&f.config.keys, &mail[0]).unwrap();
+        assert_eq!(job.to, "ada@example.com");
+        assert_eq!(job.accept_language.as_deref(), Some("de-CH, de;q=0.9"));
+        let MailMessage::ResetLink {
+            link, source_ip, ..
+        } = job.message
+        else {
+            panic!("expected a reset link");
+        };
+        assert_eq!(source_ip.as_deref(), Some("192.0.2.7"));
+        let raw = link.split("token=").nth(1).unwrap();
+        let (_, owner) = f.service.inspect_token(raw).await.unwrap();
+        assert_eq!(owner.id, user.id);
+    }
+
+    #[tokio::test]
+    async fn a_delivered_request_is_not_delivered_again() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        f.service
+            .accept_address_request(AddressRequest::SignedLink, &user.email, &client(), None)
+            .await
+            .unwrap();
+        let item = f.service.store.pending_intake(1).await.unwrap().remove(0);
+        assert_eq!(
+            f.service.deliver_intake(&item).await.unwrap(),
+            IntakeDelivery::Delivered
+        );
+        assert_eq!(
+            f.service.deliver_intake(&item).await.unwrap(),
+            IntakeDelivery::AlreadyDelivered
+        );
+        assert_eq!(f.service.store.pending_mail(10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_padding_reads_back_and_an_item_opens_only_as_itself() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let long = ClientInfo {
+            accept_language: Some("x".repeat(5000)),
+            source_ip: Some("2001:db8::1".into()),
+            user_agent: None,
+        };
+        f.service
+            .accept_address_request(AddressRequest::Recovery, &user.email, &long, None)
+            .await
+            .unwrap();
+        let mut item = f.service.store.pending_intake(1).await.unwrap().remove(0);
+        let plaintext = f
+            .config
+            .keys
+            .open(&item.sealed, &intake_aad(&item.id))
+            .unwrap();
+        assert_eq!(plaintext.len(), INTAKE_PLAINTEXT_LEN);
+        // Sealed to its own id: under another, or as mail, it does not open.
+        assert!(
+            f.config
+                .keys
+                .open(&item.sealed, &intake_aad("another"))
+                .is_err()
+        );
+        assert!(
+            f.config
+                .keys
+                .open(&item.sealed, item.id.as_bytes())
+                .is_err()
+        );
+        item.sealed = f.config.keys.seal(b"{}", b"OUTBOX#x");
+        assert!(matches!(
+            f.service.deliver_intake(&item).await,
+            Err(ResetError::Internal(_))
+        ));
+    }
+}

@@ -2,6 +2,7 @@
 //! token, code, signed link and refresh token of that user: each credential
 //! is bound to the credential version the change increments.
 
+use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
@@ -45,10 +46,7 @@ async fn latest_link(app: &App, config: &rekey::Config) -> String {
 async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Outstanding {
     let client = ClientInfo::default();
     // A refresh token exists only after a log-in: recover first.
-    app.reset
-        .request_link(&user.email, &app.reset.links().recover, &client)
-        .await
-        .unwrap();
+    deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
     let code = latest_link(app, config).await;
     let session = app
         .reset
@@ -57,10 +55,13 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .unwrap();
     let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
 
-    app.reset
-        .request_link(&user.email, &app.reset.links().default, &client)
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
     let link_token = latest_link(app, config).await;
     let (_, code) = app
         .reset
@@ -115,10 +116,7 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
         }
         Via::Account => {
             // Its own recovery link; the outstanding one must still die.
-            app.reset
-                .request_link(&user.email, &app.reset.links().recover, &client)
-                .await
-                .unwrap();
+            deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
             let fresh = latest_link(app, config).await;
             app.reset
                 .reset_and_log_in(&fresh, NEW_PASSWORD, &client)

@@ -10,6 +10,7 @@
 //! (`rekey::aws::sdk_config`: bounded attempts and timeouts). The others use
 //! the shared moto at `MOTO_ENDPOINT`.
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -822,10 +823,13 @@ async fn assert_whole(
 async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGrant) {
     let store = &**app.reset.store();
     let user = add_user(store, config, &unique_email()).await;
-    app.reset
-        .request_link(&user.email, &config.links.default, &Default::default())
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &Default::default(),
+    )
+    .await;
     let links = take_links(store, config).await;
     let token = link_param(&links[0], "token");
     let grant = store

@@ -2,6 +2,7 @@
 //! each in its contract's dialect, and the audit trail and "password
 //! changed" mail every contract's reset leaves.
 
+use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
@@ -242,15 +243,12 @@ async fn every_contract_audits_and_notifies() {
         let user = add_user(&**app.reset.store(), &config, &email).await;
         match contract {
             "unleash" | "account" => {
-                let link = if contract == "unleash" {
-                    &app.reset.links().default
+                let request = if contract == "unleash" {
+                    AddressRequest::ResetLink { entry: None }
                 } else {
-                    &app.reset.links().recover
+                    AddressRequest::Recovery
                 };
-                app.reset
-                    .request_link(&user.email, link, &client)
-                    .await
-                    .unwrap();
+                deliver_now(&app.reset, request, &user.email, &client).await;
                 let item = app
                     .reset
                     .store()
@@ -316,10 +314,13 @@ async fn every_contract_audits_and_notifies() {
                 assert_eq!(Function::SetPassword.handle(&app, req).await.status(), 200);
             }
             _ => {
-                app.reset
-                    .send_signed_link(&EmailAddress::parse(&email).unwrap(), &client)
-                    .await
-                    .unwrap();
+                deliver_now(
+                    &app.reset,
+                    AddressRequest::SignedLink,
+                    &EmailAddress::parse(&email).unwrap(),
+                    &client,
+                )
+                .await;
                 let item = app
                     .reset
                     .store()

@@ -9,6 +9,7 @@
 //!   and the long password is refused before it is hashed.
 //! - A right Zitadel code after five wrong ones is refused, on DynamoDB.
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -112,10 +113,13 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
 
     // One link token.
     let user = add_user(&*store, &config, &unique_email()).await;
-    service
-        .request_link(&user.email, &config.links.default, &client)
-        .await
-        .unwrap();
+    deliver_now(
+        &service,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
     let token = link_param(&take_link(&*store, &config).await, "token");
     let outcomes = race(|i| {
         let (service, token) = (service.clone(), token.clone());
@@ -165,10 +169,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
 
     // One signed link.
     let user = add_user(&*store, &config, &unique_email()).await;
-    service
-        .send_signed_link(&user.email, &client)
-        .await
-        .unwrap();
+    deliver_now(&service, AddressRequest::SignedLink, &user.email, &client).await;
     let link = take_link(&*store, &config).await;
     let (id, timestamp, signature) = (
         link_param(&link, "user_id"),
@@ -403,15 +404,15 @@ async fn scene(config: Config) -> Scene {
     let users_key = add_key(&*store, &[Scope::UsersWrite]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let client = ClientInfo::default();
-    app.reset
-        .request_link(&user.email, &config.links.default, &client)
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
     let token = link_param(&take_link(&*store, &config).await, "token");
-    app.reset
-        .send_signed_link(&user.email, &client)
-        .await
-        .unwrap();
+    deliver_now(&app.reset, AddressRequest::SignedLink, &user.email, &client).await;
     let link = take_link(&*store, &config).await;
     let signed = (
         link_param(&link, "user_id"),

@@ -3,6 +3,7 @@
 //! numeric gRPC codes) and Connect (`/zitadel.user.v2.UserService/...`,
 //! `userId` in the body, string codes).
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -968,15 +969,13 @@ async fn a_password_change_voids_the_outstanding_code() {
     let code = env.code(Via::Connect, &user.id).await;
     // The password changes through the Unleash link flow meanwhile.
     let address = EmailAddress::parse(&email).unwrap();
-    env.app
-        .reset
-        .request_link(
-            &address,
-            &env.app.reset.links().default,
-            &ClientInfo::default(),
-        )
-        .await
-        .unwrap();
+    deliver_now(
+        &env.app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &address,
+        &ClientInfo::default(),
+    )
+    .await;
     let mail = env.take_mail().await;
     assert_eq!(mail.len(), 1);
     let MailMessage::ResetLink { link, .. } = &mail[0].message else {

@@ -60,3 +60,19 @@ pub async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> u
         })
         .count()
 }
+
+/// send-email's stream sample rewritten to carry `item`: the insert of an
+/// intake item, as the table's stream delivers it.
+pub fn intake_stream_event(item: &rekey::domain::IntakeItem) -> rekey::mail::stream::StreamEvent {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/send-email.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("OUTBOX#EXAMPLE-OUTBOX-ID", &format!("INTAKE#{}", item.id))
+        .replace("\"OUTBOX\"", "\"INTAKE\"")
+        .replace("\"outbox\"", "\"intake\"")
+        .replace("EXAMPLE-OUTBOX-ID", &item.id)
+        .replace("EXAMPLE_SEALED_MESSAGE", &item.sealed)
+        .replace("1795374000", &item.created_at.to_string());
+    serde_json::from_str(&text).expect("the sample is a stream event")
+}
