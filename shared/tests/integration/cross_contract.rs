@@ -30,7 +30,7 @@ struct Outstanding {
 }
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
-    let link = take_links(&**app.reset.store(), config)
+    let link = take_links(app.reset.store(), config)
         .await
         .pop()
         .expect("a reset mail");

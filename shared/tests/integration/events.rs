@@ -80,7 +80,7 @@ async fn each_event_gets_its_status() {
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
     assert_eq!(status, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a reset mail");
@@ -139,10 +139,10 @@ async fn each_event_gets_its_status() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    take_links(&**app.reset.store(), &config).await;
+    take_links(app.reset.store(), &config).await;
 
     assert_eq!(invoke(&app, Function::SendResetLink, &[]).await.0, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a signed link mail");
@@ -169,7 +169,7 @@ async fn each_event_gets_its_status() {
     );
 
     assert_eq!(invoke(&app, Function::RecoverAccount, &[]).await.0, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a recovery mail");

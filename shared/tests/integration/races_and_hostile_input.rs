@@ -120,7 +120,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
         &client,
     )
     .await;
-    let token = link_param(&take_link(&*store, &config).await, "token");
+    let token = link_param(&take_link(&store, &config).await, "token");
     let outcomes = race(|i| {
         let (service, token) = (service.clone(), token.clone());
         async move {
@@ -170,7 +170,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     // One signed link.
     let user = add_user(&*store, &config, &unique_email()).await;
     deliver_now(&service, AddressRequest::SignedLink, &user.email, &client).await;
-    let link = take_link(&*store, &config).await;
+    let link = take_link(&store, &config).await;
     let (id, timestamp, signature) = (
         link_param(&link, "user_id"),
         link_param(&link, "timestamp").parse::<i64>().unwrap(),
@@ -411,9 +411,9 @@ async fn scene(config: Config) -> Scene {
         &client,
     )
     .await;
-    let token = link_param(&take_link(&*store, &config).await, "token");
+    let token = link_param(&take_link(&store, &config).await, "token");
     deliver_now(&app.reset, AddressRequest::SignedLink, &user.email, &client).await;
-    let link = take_link(&*store, &config).await;
+    let link = take_link(&store, &config).await;
     let signed = (
         link_param(&link, "user_id"),
         link_param(&link, "timestamp").parse().unwrap(),

@@ -163,7 +163,7 @@ impl Env {
 
     /// Opens and removes the queued mail.
     async fn take_mail(&self) -> Vec<MailJob> {
-        crate::support::take_mail(&**self.app.reset.store(), &self.config).await
+        crate::support::take_mail(self.app.reset.store(), &self.config).await
     }
 
     async fn password_is(&self, user: &UserId, password: &str) -> bool {
