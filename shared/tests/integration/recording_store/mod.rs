@@ -33,8 +33,12 @@ pub struct RecordingStore {
 
 impl RecordingStore {
     pub fn new(inner: impl Store + 'static) -> Self {
+        Self::over(Arc::new(inner))
+    }
+
+    pub fn over(inner: Arc<dyn Store>) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner,
             calls: Arc::default(),
         }
     }
