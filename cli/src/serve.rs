@@ -133,18 +133,28 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
 /// seconds anyway (requests queued by another process, retries after
 /// failures): what the table's stream and send-email do in AWS.
 async fn outbox_worker(intake: rekey::ResetService, outbox: Outbox, wake: Arc<Notify>) {
+    const BATCH: usize = 50;
     loop {
         // Each round in its own task: a panic in one delivery is logged and
         // the next round goes on, instead of ending delivery for good.
         let (intake_round, round) = (intake.clone(), outbox.clone());
         let delivered = async move {
-            if let Err(e) = intake_round.drain_intake(50).await {
-                tracing::warn!(error = %e, "intake unavailable; will retry");
-            }
-            round.drain(50).await
+            let requests = match intake_round.drain_intake(BATCH).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "intake unavailable; will retry");
+                    0
+                }
+            };
+            // A full batch means more may be waiting: go on at once.
+            round
+                .drain(BATCH)
+                .await
+                .map(|sent| requests == BATCH || sent == BATCH)
         };
         match tokio::spawn(delivered).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(true)) => continue,
+            Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "outbox unavailable; will retry"),
             Err(e) => tracing::error!(error = %e, "outbox round failed; will retry"),
         }
