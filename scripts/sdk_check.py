@@ -4,7 +4,8 @@
     python scripts/sdk_check.py path/to/rekeyctl
 
 Starts `rekeyctl serve --addr 127.0.0.1:0` on a fresh temporary data dir
-(one API key with scopes reset:request and users:write, one account), then
+(an API key with scopes reset:request and users:write, an admin key that
+also has users:admin for `returnCode`, one account), then
 drives it with two SDKs from PyPI (pinned in scripts/requirements-test.txt):
 
 - payabli (Payabli's Python SDK): `client.user.auth_reset_user(email=...)`,
@@ -305,8 +306,17 @@ def zitadel_checks(ctx):
             return
         raise AssertionError("expected ApiError %d %s, got %r" % (status, connect_code, resp))
 
+    def return_code_needs_admin():
+        expect_api_error(
+            lambda: client(ctx["key"]).users.password_reset(
+                UserServicePasswordResetRequest(user_id=ctx["user_id"], return_code={})
+            ),
+            403,
+            "permission_denied",
+        )
+
     def password_reset():
-        resp = client(ctx["key"]).users.password_reset(
+        resp = client(ctx["admin_key"]).users.password_reset(
             UserServicePasswordResetRequest(user_id=ctx["user_id"], return_code={})
         )
         code = resp.verification_code
@@ -349,7 +359,7 @@ def zitadel_checks(ctx):
     def sequence_increases():
         if "set_seq" not in state:
             raise Skip("needs the SetPassword check")
-        resp = client(ctx["key"]).users.password_reset(
+        resp = client(ctx["admin_key"]).users.password_reset(
             UserServicePasswordResetRequest(user_id=ctx["user_id"], return_code={})
         )
         assert CODE_RE.match(resp.verification_code or ""), "verificationCode %r" % (
@@ -363,7 +373,7 @@ def zitadel_checks(ctx):
 
     def unknown_user():
         expect_api_error(
-            lambda: client(ctx["key"]).users.password_reset(
+            lambda: client(ctx["admin_key"]).users.password_reset(
                 UserServicePasswordResetRequest(user_id="no-such-user-42", return_code={})
             ),
             404,
@@ -380,7 +390,9 @@ def zitadel_checks(ctx):
         )
 
     return [
-        ("zitadel: PasswordReset returns a verification code", password_reset),
+        ("zitadel: PasswordReset returnCode with a users:write key raises ApiError permission_denied",
+         return_code_needs_admin),
+        ("zitadel: PasswordReset returns a verification code to a users:admin key", password_reset),
         ("zitadel: SetPassword with the code", set_password),
         ("zitadel: SetPassword with the used code raises ApiError failed_precondition", reused_code),
         ("zitadel: PasswordReset again has a higher sequence", sequence_increases),
@@ -454,6 +466,14 @@ def main(argv):
                  "--name", "sdk-check"],
             )
             assert key.startswith("rkk_"), "key create printed %r" % key
+            # returnCode hands back what sets the password: users:admin only.
+            admin_key = rekeyctl(
+                binary,
+                data_dir,
+                ["key", "create", "--scope", "users:write", "--scope", "users:admin",
+                 "--name", "sdk-check-admin"],
+            )
+            assert admin_key.startswith("rkk_"), "key create printed %r" % admin_key
             user_id = rekeyctl(
                 binary,
                 data_dir,
@@ -469,7 +489,8 @@ def main(argv):
             failed += 1
         else:
             print("# rekeyctl serve at %s" % server.base)
-            ctx = {"base": server.base, "key": key, "user_id": user_id, "data_dir": data_dir}
+            ctx = {"base": server.base, "key": key, "admin_key": admin_key,
+                   "user_id": user_id, "data_dir": data_dir}
             passed, failed = run_checks(
                 [("payabli", payabli_checks), ("zitadel", zitadel_checks)], ctx
             )

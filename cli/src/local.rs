@@ -106,6 +106,11 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
                 "{origin}/reset?user_id={{user_id}}&timestamp={{timestamp}}&signature={{signature}}"
             )
         });
+    // Tokens name the local server as their issuer, so discovery's
+    // jwks_uri points back at it.
+    let issuer = reset_url
+        .split_once("/reset?")
+        .map(|(origin, _)| origin.to_string());
     let mut env = EnvReader::new(move |k| {
         std::env::var(k)
             .ok()
@@ -114,6 +119,7 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
                 "REKEY_SECRET" => Some(secret.clone()),
                 "REKEY_RESET_URL" => Some(reset_url.clone()),
                 "REKEY_SIGNED_RESET_URL" => signed_url.clone(),
+                "REKEY_TOKEN_ISSUER" => issuer.clone(),
                 _ => None,
             })
     });

@@ -3,6 +3,7 @@
 mod local;
 mod operator;
 mod serve;
+mod signing_key;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
-use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
 use rekey::password::{CredentialHasher, NewPassword};
 use rekey::store::Store;
 
@@ -61,6 +62,9 @@ enum Command {
     /// Manage the DynamoDB table.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Manage the local access-token signing keys.
+    #[command(subcommand)]
+    SigningKey(signing_key::SigningKeyCommand),
     /// An account's audit trail, newest first: time, action, outcome,
     /// source address, user agent (tab-separated).
     #[command(
@@ -146,7 +150,7 @@ enum UserCommand {
 enum KeyCommand {
     /// Create an API key; prints it alone on stdout. Only its digest is stored.
     #[command(
-        after_help = "Example:\n  rekeyctl key create --scope reset:request --name storefront"
+        after_help = "Examples:\n  rekeyctl key create --scope reset:request --name storefront --org acme\n  rekeyctl key create --scope users:admin --name operator --all-orgs\n\nWithout --org or --all-orgs the key acts for the default organisation\n(REKEY_DEFAULT_ORG) only."
     )]
     Create {
         /// reset:request, users:write or users:admin; repeat for several.
@@ -154,8 +158,15 @@ enum KeyCommand {
         scopes: Vec<Scope>,
         #[arg(long, default_value = "unnamed")]
         name: String,
+        /// The organisation whose users the key acts on.
+        #[arg(long, conflicts_with = "all_orgs", value_parser = parse_org)]
+        org: Option<String>,
+        /// An operator's key: acts on the users of every organisation.
+        #[arg(long)]
+        all_orgs: bool,
     },
     /// List keys: id (the start of the key's SHA-256), name, scopes,
+    /// organisation (`*` for all, `(default)` for the default one),
     /// created, state (tab-separated). Keys themselves are never stored.
     #[command(after_help = "Example:\n  rekeyctl key list")]
     List,
@@ -210,6 +221,7 @@ fn hint(message: &str) -> &'static str {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
         Command::User(cmd) => {
             let store = local::open_operator_store(&cli.global).await?;
             match cmd {
@@ -278,8 +290,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Key(cmd) => {
             let store = local::open_operator_store(&cli.global).await?;
             match cmd {
-                KeyCommand::Create { scopes, name } => {
-                    println!("{}", create_key(&*store, scopes, name).await?.expose());
+                KeyCommand::Create {
+                    scopes,
+                    name,
+                    org,
+                    all_orgs,
+                } => {
+                    let org = match (org, all_orgs) {
+                        (_, true) => OrgBinding::AllOrgs,
+                        (Some(org), false) => OrgBinding::Org(org),
+                        (None, false) => OrgBinding::DefaultOrg,
+                    };
+                    println!("{}", create_key(&*store, scopes, name, org).await?.expose());
                     Ok(())
                 }
                 KeyCommand::List => {
@@ -374,10 +396,21 @@ pub async fn add_user(
     Ok(id)
 }
 
+/// An organisation name for `--org`: not empty, and not `*`, which the
+/// stores use for "every organisation".
+fn parse_org(raw: &str) -> Result<String, String> {
+    match raw.trim() {
+        "" => Err("an organisation name must not be empty".into()),
+        OrgBinding::ALL_ORGS => Err("use --all-orgs for a key of every organisation".into()),
+        org => Ok(org.to_string()),
+    }
+}
+
 pub async fn create_key(
     store: &dyn Store,
     mut scopes: Vec<Scope>,
     name: String,
+    org: OrgBinding,
 ) -> Result<BearerSecret, String> {
     scopes.sort();
     scopes.dedup();
@@ -388,6 +421,7 @@ pub async fn create_key(
         scopes,
         created_at: now(),
         revoked: false,
+        org,
     };
     store
         .insert_api_key(&key)

@@ -90,7 +90,7 @@ pub async fn set_disabled(store: &dyn Store, user: &str, disabled: bool) -> Resu
 pub fn key_line(k: &ApiKey) -> String {
     let digest = k.digest.as_str();
     format!(
-        "{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}",
         &digest[..KEY_ID_LEN.min(digest.len())],
         k.name,
         k.scopes
@@ -98,6 +98,7 @@ pub fn key_line(k: &ApiKey) -> String {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(","),
+        k.org.stored().unwrap_or("(default)"),
         format_time(k.created_at),
         if k.revoked { "revoked" } else { "active" }
     )

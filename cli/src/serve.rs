@@ -16,11 +16,12 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
-use rekey::domain::Scope;
+use rekey::domain::{OrgBinding, Scope};
 use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
 use rekey::mail::{Mailer, Outbox};
 use rekey::routes;
+use rekey::signing::local::{LocalKeyDir, LocalSigner};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -76,7 +77,10 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     };
     let wake = Arc::new(Notify::new());
     let notify = wake.clone();
-    let app = App::new(&config, store.clone()).with_mail_queued_hook(move || notify.notify_one());
+    let signer = local_signer(g)?;
+    let app = App::new(&config, store.clone())
+        .with_mail_queued_hook(move || notify.notify_one())
+        .with_signer(Arc::new(signer));
     let intake = rekey::ResetService::new(&config, outbox.store.clone());
     tokio::spawn(outbox_worker(intake, outbox, wake));
 
@@ -128,6 +132,19 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     }
 }
 
+/// The access-token signer over `<data-dir>/signing-keys/`, making the
+/// current key on first start.
+fn local_signer(g: &Global) -> Result<LocalSigner, String> {
+    let keys = LocalKeyDir::in_data_dir(&g.data_dir);
+    if keys.ensure_current().map_err(|e| e.to_string())? {
+        eprintln!(
+            "made an access-token signing key in {}",
+            g.data_dir.join("signing-keys").display()
+        );
+    }
+    keys.signer().map_err(|e| e.to_string())
+}
+
 /// Delivers address requests (the look-up, the grant, the mail they queue)
 /// and then queued mail as soon as a request is queued, and every few
 /// seconds anyway (requests queued by another process, retries after
@@ -171,6 +188,9 @@ async fn outbox_worker(intake: rekey::ResetService, outbox: Outbox, wake: Arc<No
     }
 }
 
+/// The organisation of the demo account and of the demo key.
+const DEMO_ORG: &str = "demo-org";
+
 /// First start on a data dir: a demo account and a demo key, printed once.
 async fn first_start(
     g: &Global,
@@ -188,15 +208,17 @@ async fn first_start(
         config,
         "demo@example.com",
         Some("Demo User".into()),
-        Some("demo-org".into()),
+        Some(DEMO_ORG.into()),
         None,
         Some(&password),
     )
     .await;
+    // Bound to the demo user's organisation, like a partner's key.
     let key = crate::create_key(
         store,
         vec![Scope::ResetRequest, Scope::UsersWrite],
         "demo".into(),
+        OrgBinding::Org(DEMO_ORG.into()),
     )
     .await?;
     std::fs::write(&marker, b"").map_err(|e| format!("cannot write {}: {e}", marker.display()))?;

@@ -199,13 +199,19 @@ def main():
     })
     rekeyctl(binary, env, "table", "create", "--table", table)
     moto_call("ses", None, {"EmailIdentity": SENDER}, "application/json", "/v2/email/identities")
+    # The access-token signing key reset-account signs with and discovery publishes.
+    env["REKEY_SIGNING_KEY"] = moto_call("kms", "TrentService.CreateKey", {
+        "KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY", "Description": "lambda-events"},
+        "application/x-amz-json-1.1")["KeyMetadata"]["Arn"]
     user = rekeyctl(binary, env, "user", "add", "--email", "ada@example.com", "--id", f"ada-{table}",
                     "--name", "Ada", "--org", "acme", "--password-stdin", stdin="Old-Passw0rd-kept-long\n")
-    key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write")
+    # users:admin too: request-user-reset's sample asks returnCode.
+    key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write",
+                   "--scope", "users:admin")
     env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
     for k in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REKEY_TABLE",
               "REKEY_SECRET", "REKEY_RESET_URL", "REKEY_MAIL_FROM", "REKEY_PRODUCT_NAME",
-              "REKEY_LIMIT_EMAIL_PER_MINUTE"]:
+              "REKEY_LIMIT_EMAIL_PER_MINUTE", "REKEY_SIGNING_KEY"]:
         env_file.write(f'{k}="{env[k]}"\n')
     env_file.write('NO_PROXY="127.0.0.1,localhost"\n')
     env_file.close()
@@ -245,6 +251,11 @@ def main():
         code = link_params(deliver(em, table, "ada@example.com")[-1])["validation_code"]
         body = http(em, "reset-account", {TOKEN: code}, 200)
         check("reset-account: logs in", body.get("token", {}).get("token_type") == "Bearer", json.dumps(body))
+        jwks = http(em, "discovery", {}, 200)
+        header = json.loads(base64.urlsafe_b64decode(body["token"]["access_token"].split(".")[0] + "=="))
+        check("discovery: the JWKS publishes the token's kid",
+              header.get("typ") == "at+jwt" and header.get("kid") in [k.get("kid") for k in jwks.get("keys", [])],
+              f"{header} {jwks}")
     finally:
         em.stop()
         os.unlink(env_file.name)

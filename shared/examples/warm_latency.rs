@@ -77,6 +77,7 @@ async fn main() {
             scopes: vec![Scope::ResetRequest],
             created_at: 0,
             revoked: false,
+            org: Default::default(),
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::reset::ResetService;
+use crate::signing::AccessTokenSigner;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -26,12 +27,36 @@ impl App {
         }
     }
 
+    /// Signs access tokens with `signer`. Without one, the log-in after
+    /// recovery answers 503 and the functions that issue no tokens work.
+    pub fn with_signer(self, signer: Arc<dyn AccessTokenSigner>) -> Self {
+        Self {
+            reset: self.reset.with_signer(signer),
+        }
+    }
+
+    /// What the discovery routes publish: the configured issuer and this
+    /// app's signer.
+    pub fn discovery(&self) -> crate::contract::discovery::Discovery {
+        crate::contract::discovery::Discovery::new(
+            self.reset.session().issuer.clone(),
+            self.reset.signer().ok().cloned(),
+        )
+    }
+
     /// Configuration and the DynamoDB store from the environment: what every
-    /// HTTP Lambda does at init. Builds clients only; no network.
+    /// HTTP Lambda does at init, and the KMS signer when the function is
+    /// built with it and `REKEY_SIGNING_KEY` is set. Builds clients only; no
+    /// network.
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
         let config = Config::from_env()?;
         let store = crate::store::dynamo::DynamoStore::from_env().await?;
-        Ok(Self::new(&config, Arc::new(store)))
+        let app = Self::new(&config, Arc::new(store));
+        #[cfg(feature = "kms")]
+        if let Some(signer) = crate::signing::kms::KmsSigner::from_env() {
+            return Ok(app.with_signer(Arc::new(signer)));
+        }
+        Ok(app)
     }
 }

@@ -17,29 +17,60 @@ pub struct ConfigError {
 /// Where the links in reset mail point.
 #[derive(Clone, Debug)]
 pub struct LinkTemplates {
-    /// Link-token mail (`{token}`); Payabli's `entry` selects one of
-    /// `by_entry`, else this.
+    /// Link-token mail (`{token}`) without an `entry`, or with one that is
+    /// not configured: the operator's own front end, for every organisation.
     pub default: LinkTemplate,
-    pub by_entry: BTreeMap<String, LinkTemplate>,
+    /// Payabli's `entry` selects one of these; each belongs to one
+    /// organisation and serves only its users.
+    pub by_entry: BTreeMap<String, OrgLink>,
     /// Account recovery mail (`{token}`, the `validation_code`).
     pub recover: LinkTemplate,
     /// Signed-link mail (`{user_id}`, `{timestamp}`, `{signature}`).
     pub signed: LinkTemplate,
     /// Zitadel code mail when the client sends no `urlTemplate`.
     pub code: CodeUrlTemplate,
-    /// Origins a client's `urlTemplate` may point at.
-    pub allowed_origins: Vec<String>,
+    /// Origins a client's `urlTemplate` may point at, each for the users
+    /// of one organisation.
+    pub allowed_origins: Vec<OrgOrigin>,
+}
+
+/// A Payabli entry's link template and the organisation it belongs to.
+#[derive(Clone, Debug)]
+pub struct OrgLink {
+    pub org: String,
+    pub template: LinkTemplate,
+}
+
+/// An origin a `urlTemplate` may point at for the users of `org`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgOrigin {
+    pub org: String,
+    pub origin: String,
 }
 
 impl LinkTemplates {
-    pub fn for_entry(&self, entry: Option<&str>) -> &LinkTemplate {
-        entry
-            .and_then(|e| self.by_entry.get(e))
-            .unwrap_or(&self.default)
+    /// The template for a user of `org` asking with `entry`: the entry's
+    /// when it is configured, the default when it is not (or none was
+    /// sent), and None when the entry belongs to another organisation.
+    pub fn for_entry(&self, entry: Option<&str>, org: &str) -> Option<&LinkTemplate> {
+        match entry.and_then(|e| self.by_entry.get(e)) {
+            None => Some(&self.default),
+            Some(link) if link.org == org => Some(&link.template),
+            Some(_) => None,
+        }
     }
 
+    /// Whether any organisation allows `origin`: a template pointing
+    /// anywhere else is refused before the user is looked up.
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|o| o == origin)
+        self.allowed_origins.iter().any(|o| o.origin == origin)
+    }
+
+    /// Whether `origin` is allowed for the users of `org`.
+    pub fn origin_allowed_for(&self, org: &str, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|o| o.org == org && o.origin == origin)
     }
 }
 
@@ -69,13 +100,21 @@ pub struct Limits {
     pub source_per_minute: u64,
     /// Code guesses for one user across codes; past it, 429.
     pub code_attempts_per_hour: u64,
+    /// Comparisons with one user's password (the current-password proof,
+    /// the history check) from one source per hour; past it, 429.
+    pub password_attempts_per_source_per_hour: u64,
+    /// The same from all sources together: far above one source's share,
+    /// so that one stranger cannot lock the owner out.
+    pub password_attempts_per_hour: u64,
     pub audit_retention: Duration,
 }
 
-/// The log-in that account recovery (seed 004) ends with.
+/// The log-in that account recovery ends with (the account-recovery contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
-    pub issuer: String,
+    /// `REKEY_TOKEN_ISSUER`; unset, the origin each request reached
+    /// (`signing::issuer_for`).
+    pub issuer: Option<String>,
     pub audience: String,
     pub client_id: String,
     pub scope: String,
@@ -97,6 +136,8 @@ pub struct Config {
     /// `resourceOwner` of users without an org.
     pub default_org: String,
     pub limits: Limits,
+    /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
+    pub edge_secret: Option<crate::http::EdgeSecret>,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -209,43 +250,42 @@ impl Config {
                 None
             }
         };
+        let default_org = env
+            .optional("REKEY_DEFAULT_ORG")
+            .unwrap_or_else(|| "rekey".into());
         let allowed_origins = match env.optional("REKEY_ALLOWED_LINK_ORIGINS") {
-            None => vec![front.clone()],
+            None => vec![OrgOrigin {
+                org: default_org.clone(),
+                origin: front.clone(),
+            }],
             Some(raw) => raw
                 .split(',')
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
-                .filter_map(|o| match crate::link::origin(o) {
-                    Some(parsed) if parsed == o.trim_end_matches('/') => Some(parsed),
-                    _ => {
-                        env.problems.push(format!(
-                            "REKEY_ALLOWED_LINK_ORIGINS entry {o:?} is not an origin like https://app.example.com"
-                        ));
-                        None
+                .filter_map(|tagged| {
+                    // `org=origin`, or a bare origin for the default org.
+                    let (org, o) = match tagged.split_once('=') {
+                        Some((org, o)) => (org.trim().to_string(), o.trim()),
+                        None => (default_org.clone(), tagged),
+                    };
+                    match crate::link::origin(o) {
+                        Some(parsed) if parsed == o.trim_end_matches('/') && !org.is_empty() => {
+                            Some(OrgOrigin {
+                                org,
+                                origin: parsed,
+                            })
+                        }
+                        _ => {
+                            env.problems.push(format!(
+                                "REKEY_ALLOWED_LINK_ORIGINS entry {tagged:?} is not an origin like https://app.example.com, optionally after an organisation and `=`"
+                            ));
+                            None
+                        }
                     }
                 })
                 .collect(),
         };
-        let mut by_entry = BTreeMap::new();
-        if let Some(raw) = env.optional("REKEY_RESET_URLS_BY_ENTRY") {
-            match serde_json::from_str::<BTreeMap<String, String>>(&raw) {
-                Ok(map) => {
-                    for (entry, template) in map {
-                        if let Some(t) = parse_link(
-                            env,
-                            &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"),
-                            &template,
-                            &["token"],
-                        ) {
-                            by_entry.insert(entry, t);
-                        }
-                    }
-                }
-                Err(e) => env.problems.push(format!(
-                    "REKEY_RESET_URLS_BY_ENTRY is not a JSON object of entry -> link template: {e}"
-                )),
-            }
-        }
+        let by_entry = read_entries(env, &default_org);
 
         let product_name = read_product_name(env);
         let ttl_secs: u64 = env.parsed("REKEY_TOKEN_TTL_SECONDS", 3600, "whole seconds");
@@ -279,9 +319,7 @@ impl Config {
             )),
         };
         let session = SessionPolicy {
-            issuer: env
-                .optional("REKEY_TOKEN_ISSUER")
-                .unwrap_or_else(|| "rekey".into()),
+            issuer: env.optional("REKEY_TOKEN_ISSUER"),
             audience: env
                 .optional("REKEY_TOKEN_AUDIENCE")
                 .unwrap_or_else(|| "rekey".into()),
@@ -293,7 +331,7 @@ impl Config {
                 .unwrap_or_else(|| "account".into()),
             access_ttl: Duration::from_secs(env.parsed(
                 "REKEY_ACCESS_TOKEN_TTL_SECONDS",
-                900,
+                600,
                 "whole seconds",
             )),
             refresh_ttl: Duration::from_secs(env.parsed(
@@ -302,9 +340,16 @@ impl Config {
                 "whole seconds",
             )),
         };
-        let default_org = env
-            .optional("REKEY_DEFAULT_ORG")
-            .unwrap_or_else(|| "rekey".into());
+        let edge_secret = env.optional("REKEY_EDGE_SECRET").and_then(|raw| {
+            let parsed = crate::http::EdgeSecret::parse(&raw);
+            if parsed.is_none() {
+                env.problems.push(format!(
+                    "REKEY_EDGE_SECRET must be at least {} ASCII characters",
+                    crate::http::EdgeSecret::MIN_LEN
+                ));
+            }
+            parsed
+        });
         let limits = Limits {
             email_per_minute: env.parsed("REKEY_LIMIT_EMAIL_PER_MINUTE", 1, "a whole number"),
             email_per_hour: env.parsed("REKEY_LIMIT_EMAIL_PER_HOUR", 5, "a whole number"),
@@ -312,6 +357,16 @@ impl Config {
             code_attempts_per_hour: env.parsed(
                 "REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR",
                 10,
+                "a whole number",
+            ),
+            password_attempts_per_source_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR",
+                10,
+                "a whole number",
+            ),
+            password_attempts_per_hour: env.parsed(
+                "REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR",
+                100,
                 "a whole number",
             ),
             audit_retention: Duration::from_secs(
@@ -338,8 +393,49 @@ impl Config {
             session,
             default_org,
             limits,
+            edge_secret,
         })
     }
+}
+
+/// An entry's value in `REKEY_RESET_URLS_BY_ENTRY`: a template of the
+/// default organisation, or one tagged with its organisation.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum EntryValue {
+    Untagged(String),
+    Tagged { org: String, url: String },
+}
+
+/// `REKEY_RESET_URLS_BY_ENTRY`: a JSON object of entry -> template, or
+/// entry -> `{"org": ..., "url": template}`.
+fn read_entries(env: &mut EnvReader<'_>, default_org: &str) -> BTreeMap<String, OrgLink> {
+    let mut by_entry = BTreeMap::new();
+    let Some(raw) = env.optional("REKEY_RESET_URLS_BY_ENTRY") else {
+        return by_entry;
+    };
+    match serde_json::from_str::<BTreeMap<String, EntryValue>>(&raw) {
+        Ok(map) => {
+            for (entry, value) in map {
+                let (org, template) = match value {
+                    EntryValue::Untagged(url) => (default_org.to_string(), url),
+                    EntryValue::Tagged { org, url } => (org, url),
+                };
+                if let Some(template) = parse_link(
+                    env,
+                    &format!("REKEY_RESET_URLS_BY_ENTRY[{entry}]"),
+                    &template,
+                    &["token"],
+                ) {
+                    by_entry.insert(entry, OrgLink { org, template });
+                }
+            }
+        }
+        Err(e) => env.problems.push(format!(
+            "REKEY_RESET_URLS_BY_ENTRY is not a JSON object of entry -> link template (or -> {{\"org\", \"url\"}}): {e}"
+        )),
+    }
+    by_entry
 }
 
 fn parse_link(
@@ -425,6 +521,32 @@ mod tests {
     }
 
     #[test]
+    fn link_origins_may_be_tagged_with_an_organisation() {
+        let secret = crate::crypto::ServiceSecret::generate().1;
+        let c = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_ALLOWED_LINK_ORIGINS",
+                "https://app.example, acme=https://acme.example",
+            ),
+        ])
+        .unwrap();
+        assert!(c.links.origin_allowed_for("rekey", "https://app.example"));
+        assert!(c.links.origin_allowed_for("acme", "https://acme.example"));
+        assert!(!c.links.origin_allowed_for("rekey", "https://acme.example"));
+        assert!(!c.links.origin_allowed_for("acme", "https://app.example"));
+        assert!(c.links.origin_allowed("https://acme.example"));
+        let err = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            ("REKEY_ALLOWED_LINK_ORIGINS", "=https://acme.example"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("REKEY_ALLOWED_LINK_ORIGINS"));
+    }
+
+    #[test]
     fn defaults_and_entry_templates() {
         let secret = crate::crypto::ServiceSecret::generate().1;
         let c = read(&[
@@ -432,7 +554,8 @@ mod tests {
             ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
             (
                 "REKEY_RESET_URLS_BY_ENTRY",
-                r#"{"acme": "https://acme.example/r/{token}"}"#,
+                r#"{"acme": "https://acme.example/r/{token}",
+                    "beta": {"org": "beta", "url": "https://beta.example/r/{token}"}}"#,
             ),
         ])
         .unwrap();
@@ -440,18 +563,28 @@ mod tests {
         assert_eq!(c.policy, PasswordPolicy::default());
         assert_eq!(c.hash_params, HashParams::default());
         let t = [("token", "t")];
+        let org = c.default_org.as_str();
+        assert_eq!(org, "rekey");
         assert_eq!(
-            c.links.for_entry(Some("acme")).render(&t),
+            c.links.for_entry(Some("acme"), org).unwrap().render(&t),
             "https://acme.example/r/t"
         );
         assert_eq!(
-            c.links.for_entry(Some("other")).render(&t),
+            c.links.for_entry(Some("other"), org).unwrap().render(&t),
             "https://app.example/reset?token=t"
         );
         assert_eq!(
-            c.links.for_entry(None).render(&t),
+            c.links.for_entry(None, org).unwrap().render(&t),
             "https://app.example/reset?token=t"
         );
+        // A tagged entry serves its organisation only; an untagged one the
+        // default organisation only.
+        assert_eq!(
+            c.links.for_entry(Some("beta"), "beta").unwrap().render(&t),
+            "https://beta.example/r/t"
+        );
+        assert!(c.links.for_entry(Some("beta"), org).is_none());
+        assert!(c.links.for_entry(Some("acme"), "beta").is_none());
         assert_eq!(
             c.links.recover.render(&t),
             "https://app.example/account/reset?validation_code=t"
@@ -462,7 +595,10 @@ mod tests {
         );
         assert_eq!(
             c.links.allowed_origins,
-            vec!["https://app.example".to_string()]
+            vec![OrgOrigin {
+                org: "rekey".into(),
+                origin: "https://app.example".into()
+            }]
         );
         assert_eq!(
             c.codes,

@@ -1,4 +1,4 @@
-//! Link tokens, digests, keyed digests and AEAD sealing (SPEC section 4).
+//! Link tokens, digests, keyed digests and AEAD sealing.
 //!
 //! Every key is derived from the one service secret by purpose, so one
 //! rotation rotates them all, and a leak of one derived key says nothing
@@ -41,7 +41,7 @@ pub fn short_code(len: usize) -> String {
 }
 const RANDOM_BYTES: usize = 32;
 
-fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
+pub(crate) fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
     let mut buf = Zeroizing::new([0u8; N]);
     getrandom::getrandom(buf.as_mut()).expect("the OS CSPRNG is unavailable");
     buf
@@ -224,12 +224,6 @@ impl ServiceKeys {
             .map_err(|_| SealError::Forged)
     }
 
-    /// The current secret's key for `purpose`, for primitives that take a
-    /// key (JWT signing).
-    pub fn derived_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        self.current.derive(purpose)
-    }
-
     /// HMAC-SHA256 under the current secret's key for `purpose`.
     pub fn sign(&self, purpose: &str, parts: &[&[u8]]) -> Vec<u8> {
         Self::mac(&self.current, purpose, parts)
@@ -256,51 +250,20 @@ impl ServiceKeys {
     /// A stable, non-reversible reference to an email address for log lines:
     /// correlates requests without writing the address.
     pub fn log_ref(&self, value: &str) -> String {
-        hex::encode(&self.sign("log-ref", &[value.as_bytes()])[..6])
-    }
-}
-
-/// HS256 compact JWS (RFC 7515/7519): reset-account's access token. One
-/// algorithm, fixed: we write the header, and a token naming any other
-/// `alg` is refused, so there is no algorithm confusion. A general JWT
-/// crate would link RSA and ECDSA code for nothing (docs/benchmarks.md).
-pub mod hs256 {
-    use super::*;
-    use serde::Serialize;
-    use serde::de::DeserializeOwned;
-
-    const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
-    fn mac(key: &[u8], signing_input: &str) -> HmacSha256 {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-        mac.update(signing_input.as_bytes());
-        mac
+        Self::log_ref_under(&self.current, value)
     }
 
-    pub fn sign(key: &[u8], claims: &impl Serialize) -> Result<String, serde_json::Error> {
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(HEADER),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
-        );
-        let tag = mac(key, &signing_input).finalize().into_bytes();
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag)))
+    /// `value`'s reference under each configured secret, current first:
+    /// what a counter keyed by reference is counted under, so that a
+    /// rotation does not start its windows afresh.
+    pub fn log_refs(&self, value: &str) -> Vec<String> {
+        self.secrets()
+            .map(|s| Self::log_ref_under(s, value))
+            .collect()
     }
 
-    /// The claims of a token signed with `key`, if its signature holds
-    /// (compared in constant time) and its header says HS256. Expiry,
-    /// issuer and audience are the caller's to check.
-    pub fn verify<T: DeserializeOwned>(key: &[u8], token: &str) -> Option<T> {
-        let (signing_input, tag) = token.rsplit_once('.')?;
-        let (header, payload) = signing_input.split_once('.')?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        mac(key, signing_input).verify_slice(&tag).ok()?;
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-        if header.get("alg")?.as_str()? != "HS256" {
-            return None;
-        }
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    fn log_ref_under(secret: &ServiceSecret, value: &str) -> String {
+        hex::encode(&Self::mac(secret, "log-ref", &[value.as_bytes()])[..6])
     }
 }
 
@@ -403,93 +366,5 @@ mod tests {
         );
         assert!(ServiceSecret::parse("not base64 at all!").is_err());
         assert!(ServiceSecret::parse(&"ab".repeat(32)).is_ok());
-    }
-}
-
-#[cfg(test)]
-mod hs256_tests {
-    use super::hs256;
-    use serde::{Deserialize, Serialize};
-
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
-    struct Claims {
-        sub: String,
-        exp: i64,
-        aud: String,
-    }
-
-    fn claims() -> Claims {
-        Claims {
-            sub: "user-1".into(),
-            exp: 4_102_444_800,
-            aud: "app".into(),
-        }
-    }
-
-    const KEY: &[u8] = b"a key derived for access tokens..";
-
-    #[test]
-    fn our_tokens_verify_with_jsonwebtoken_and_back() {
-        let ours = hs256::sign(KEY, &claims()).unwrap();
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.set_audience(&["app"]);
-        let theirs_read = jsonwebtoken::decode::<Claims>(
-            &ours,
-            &jsonwebtoken::DecodingKey::from_secret(KEY),
-            &validation,
-        )
-        .expect("jsonwebtoken accepts our token");
-        assert_eq!(theirs_read.claims, claims());
-        assert_eq!(theirs_read.header.alg, jsonwebtoken::Algorithm::HS256);
-
-        let theirs = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims(),
-            &jsonwebtoken::EncodingKey::from_secret(KEY),
-        )
-        .unwrap();
-        assert_eq!(hs256::verify::<Claims>(KEY, &theirs), Some(claims()));
-    }
-
-    #[test]
-    fn forged_altered_and_other_algorithm_tokens_are_refused() {
-        let token = hs256::sign(KEY, &claims()).unwrap();
-        assert!(hs256::verify::<Claims>(b"another key", &token).is_none());
-        let (input, tag) = token.rsplit_once('.').unwrap();
-        let (header, _) = input.split_once('.').unwrap();
-        let mut other = claims();
-        other.sub = "admin".into();
-        let forged_payload = base64_url(&serde_json::to_vec(&other).unwrap());
-        assert!(
-            hs256::verify::<Claims>(KEY, &format!("{header}.{forged_payload}.{tag}")).is_none()
-        );
-        // A correctly keyed token that says another algorithm is still refused.
-        for alg in ["none", "HS512", "RS256"] {
-            let header = base64_url(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes());
-            let payload = base64_url(&serde_json::to_vec(&claims()).unwrap());
-            let input = format!("{header}.{payload}");
-            let tag = {
-                use hmac::Mac;
-                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(KEY).unwrap();
-                mac.update(input.as_bytes());
-                base64_url(&mac.finalize().into_bytes())
-            };
-            assert!(
-                hs256::verify::<Claims>(KEY, &format!("{input}.{tag}")).is_none(),
-                "{alg}"
-            );
-            assert!(
-                hs256::verify::<Claims>(KEY, &format!("{input}.")).is_none(),
-                "{alg}, no tag"
-            );
-        }
-        for junk in ["", ".", "..", "a.b", "a.b.c.d", "%%%.%%%.%%%"] {
-            assert!(hs256::verify::<Claims>(KEY, junk).is_none(), "{junk:?}");
-        }
-    }
-
-    fn base64_url(bytes: &[u8]) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 }

@@ -189,6 +189,51 @@ impl std::str::FromStr for Scope {
     }
 }
 
+/// The organisations an API key acts for: a partner's key reaches only the
+/// users of its own organisation, an operator's key every organisation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrgBinding {
+    /// The configured default organisation (`REKEY_DEFAULT_ORG`). Keys
+    /// stored before keys had a binding read as this: the narrowest
+    /// binding that keeps a single-tenant deployment working.
+    #[default]
+    DefaultOrg,
+    Org(String),
+    AllOrgs,
+}
+
+impl OrgBinding {
+    /// How the stores write the binding: absent for the default
+    /// organisation, `*` for all, else the organisation's name.
+    pub const ALL_ORGS: &'static str = "*";
+
+    pub fn stored(&self) -> Option<&str> {
+        match self {
+            OrgBinding::DefaultOrg => None,
+            OrgBinding::Org(org) => Some(org),
+            OrgBinding::AllOrgs => Some(Self::ALL_ORGS),
+        }
+    }
+
+    pub fn from_stored(raw: Option<&str>) -> Self {
+        match raw {
+            None => OrgBinding::DefaultOrg,
+            Some(Self::ALL_ORGS) => OrgBinding::AllOrgs,
+            Some(org) => OrgBinding::Org(org.to_string()),
+        }
+    }
+
+    /// Whether a key with this binding may act on a user of `org`, where
+    /// `default_org` is the deployment's default organisation.
+    pub fn reaches(&self, org: &str, default_org: &str) -> bool {
+        match self {
+            OrgBinding::DefaultOrg => org == default_org,
+            OrgBinding::Org(bound) => org == bound,
+            OrgBinding::AllOrgs => true,
+        }
+    }
+}
+
 /// An API key as stored: only the digest of the key itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -197,11 +242,45 @@ pub struct ApiKey {
     pub scopes: Vec<Scope>,
     pub created_at: UnixTime,
     pub revoked: bool,
+    #[serde(default)]
+    pub org: OrgBinding,
 }
 
 impl ApiKey {
     pub fn allows(&self, scope: Scope) -> bool {
         !self.revoked && self.scopes.contains(&scope)
+    }
+}
+
+/// What a grant was issued for: each is redeemed by its own route only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantPurpose {
+    /// A reset link (Payabli, Unleash): sets a password.
+    ResetLink,
+    /// Account recovery: sets a password and logs the user in.
+    AccountRecovery,
+    /// The server-side nonce of a signed link (django-rest-registration).
+    SignedLink,
+}
+
+impl GrantPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantPurpose::ResetLink => "reset_link",
+            GrantPurpose::AccountRecovery => "account_recovery",
+            GrantPurpose::SignedLink => "signed_link",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            GrantPurpose::ResetLink,
+            GrantPurpose::AccountRecovery,
+            GrantPurpose::SignedLink,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == raw)
     }
 }
 
@@ -216,16 +295,27 @@ pub struct ResetGrant {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub used_at: Option<UnixTime>,
+    /// None on grants written before grants had a purpose: a reset link
+    /// or a recovery, redeemable by either route.
+    #[serde(default)]
+    pub purpose: Option<GrantPurpose>,
+    /// The origin of the link the token was mailed in (`https://host`);
+    /// None when unknown (grants written before), then not checked.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 impl ResetGrant {
     /// A fresh link token and the unused grant it redeems, issued now under
-    /// the user's `credential_version`. The token is returned for the mail
-    /// only; the grant keeps its digest.
+    /// the user's `credential_version`, for `purpose`, to be mailed in a
+    /// link at `origin`. The token is returned for the mail only; the grant
+    /// keeps its digest.
     pub fn issue(
         user_id: UserId,
         credential_version: CredentialVersion,
         ttl: std::time::Duration,
+        purpose: GrantPurpose,
+        origin: String,
     ) -> (BearerSecret, Self) {
         let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
         let issued_at = now();
@@ -236,8 +326,18 @@ impl ResetGrant {
             issued_at,
             expires_at: expiry(issued_at, ttl),
             used_at: None,
+            purpose: Some(purpose),
+            origin: Some(origin),
         };
         (token, grant)
+    }
+
+    /// Whether a route redeeming `purpose` may redeem this grant.
+    pub fn serves(&self, purpose: GrantPurpose) -> bool {
+        match self.purpose {
+            Some(p) => p == purpose,
+            None => purpose != GrantPurpose::SignedLink,
+        }
     }
 
     pub fn is_expired(&self, at: UnixTime) -> bool {
@@ -254,6 +354,13 @@ pub struct ClientInfo {
     /// has no stored locale.
     #[serde(default)]
     pub accept_language: Option<String>,
+    /// The `Origin` header: where a browser's request comes from.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The host (and port) the request was sent to: the service's own
+    /// origin, for the hosted pages.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// Mail waiting in the transactional outbox. Everything about the message,
@@ -353,8 +460,9 @@ impl RefreshToken {
 pub enum Redemption {
     /// A link token's grant: only if unused and unexpired.
     Grant(SecretDigest),
-    /// The user's reset code issued at this time: only if still there.
-    Code { issued_at: UnixTime },
+    /// The user's reset code with this digest, only if still there: a code
+    /// replaced within the same second has another digest.
+    Code { digest: String },
     /// Nothing stored: signed links, the current password, an admin.
     Nothing,
 }

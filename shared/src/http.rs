@@ -11,6 +11,10 @@ use crate::domain::ClientInfo;
 /// Every contract's body limit: larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Characters of a user agent (and an `Accept-Language`) kept: they reach
+/// the audit trail and the notice mail, and the caller chooses them.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
 /// Why a request could not be read; each contract renders it in its dialect.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RequestError {
@@ -140,26 +144,86 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The header the optional CloudFront edge adds to every request it
+/// forwards, carrying `REKEY_EDGE_SECRET` (template.yaml).
+pub const EDGE_SECRET_HEADER: &str = "x-rekey-edge-secret";
+/// The viewer's address and port, as CloudFront adds it.
+pub const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// The secret shared with the CloudFront edge: a request that carries it
+/// came through the edge, so its `CloudFront-Viewer-Address` is the
+/// caller's (API Gateway's `sourceIp` is then a CloudFront node's).
+#[derive(Clone)]
+pub struct EdgeSecret(String);
+
+impl EdgeSecret {
+    /// Shorter values could be guessed; the template generates 48 characters.
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        (raw.len() >= Self::MIN_LEN && raw.is_ascii()).then(|| Self(raw.to_string()))
+    }
+
+    fn matches(&self, presented: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_bytes().ct_eq(presented))
+    }
+}
+
+impl std::fmt::Debug for EdgeSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EdgeSecret(<redacted>)")
+    }
+}
+
+/// The viewer's address from `CloudFront-Viewer-Address` ("ip:port"), only
+/// when the request carries the edge's secret; None otherwise, and when no
+/// edge is configured, so a caller cannot choose the address it is counted
+/// under by sending the header to the API directly.
+pub fn viewer_address(headers: &http::HeaderMap, edge: Option<&EdgeSecret>) -> Option<String> {
+    let presented = headers.get(EDGE_SECRET_HEADER)?;
+    if !edge?.matches(presented.as_bytes()) {
+        return None;
+    }
+    let raw = headers.get(VIEWER_ADDRESS_HEADER)?.to_str().ok()?;
+    let (address, port) = raw.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    address
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 /// The caller as API Gateway saw it (or the local server, which fills in
-/// the same request context).
-pub fn client_info(req: &Request) -> ClientInfo {
+/// the same request context); behind the edge, the viewer's address
+/// instead of the CloudFront node's (`viewer_address`).
+pub fn client_info(req: &Request, edge: Option<&EdgeSecret>) -> ClientInfo {
+    let capped = |s: &str| s.chars().take(MAX_USER_AGENT_CHARS).collect::<String>();
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(capped)
+    };
     let mut info = ClientInfo::default();
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
         info.source_ip = ctx.http.source_ip.clone();
-        info.user_agent = ctx.http.user_agent.clone();
+        info.user_agent = ctx.http.user_agent.as_deref().map(capped);
+        info.host = ctx.domain_name.clone();
+    }
+    if let Some(viewer) = viewer_address(req.headers(), edge) {
+        info.source_ip = Some(viewer);
     }
     if info.user_agent.is_none() {
-        info.user_agent = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect());
+        info.user_agent = header(http::header::USER_AGENT);
     }
-    info.accept_language = req
-        .headers()
-        .get(http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(256).collect());
+    if info.host.is_none() {
+        info.host = header(http::header::HOST);
+    }
+    info.origin = header(http::header::ORIGIN);
+    info.accept_language = header(http::header::ACCEPT_LANGUAGE);
     info
 }
 
@@ -227,6 +291,127 @@ mod tests {
             json_body::<Shape>(&post(Some("Application/JSON"), "{\"token\":\"t\"} x")).is_err()
         );
         assert!(json_body::<Shape>(&post(Some("application/json"), "{\"token\":\"t\"}")).is_ok());
+    }
+
+    const EDGE: &str = "edge-secret-0123456789-abcdefghijklmnop";
+
+    fn through(secret: Option<&str>, viewer: Option<&str>) -> Request {
+        let mut b = http::Request::builder().uri("/x");
+        if let Some(secret) = secret {
+            b = b.header(EDGE_SECRET_HEADER, secret);
+        }
+        if let Some(viewer) = viewer {
+            b = b.header("CloudFront-Viewer-Address", viewer);
+        }
+        b.body(Body::Empty).unwrap()
+    }
+
+    fn viewer(req: &Request, edge: Option<&str>) -> Option<String> {
+        let edge = edge.map(|e| EdgeSecret::parse(e).unwrap());
+        viewer_address(req.headers(), edge.as_ref())
+    }
+
+    #[test]
+    fn the_viewer_address_is_trusted_only_with_the_edge_secret() {
+        let from_edge = through(Some(EDGE), Some("198.51.100.10:46532"));
+        assert_eq!(
+            viewer(&from_edge, Some(EDGE)).as_deref(),
+            Some("198.51.100.10")
+        );
+        // No edge configured: the header is anyone's to send.
+        assert_eq!(viewer(&from_edge, None), None);
+        // Straight to the execute-api URL, with or without a guess.
+        let direct = through(None, Some("198.51.100.10:46532"));
+        assert_eq!(viewer(&direct, Some(EDGE)), None);
+        let guessed = through(
+            Some("edge-secret-0123456789-abcdefghijklmnoq"),
+            Some("198.51.100.10:1"),
+        );
+        assert_eq!(viewer(&guessed, Some(EDGE)), None);
+        let prefix = through(Some(&EDGE[..EDGE.len() - 1]), Some("198.51.100.10:1"));
+        assert_eq!(viewer(&prefix, Some(EDGE)), None);
+    }
+
+    #[test]
+    fn the_viewer_address_is_parsed_without_its_port() {
+        let at = |v: &str| viewer(&through(Some(EDGE), Some(v)), Some(EDGE));
+        assert_eq!(at("2001:db8::1:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(at("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        for odd in [
+            "198.51.100.10",
+            "198.51.100.10:",
+            "nonsense:80",
+            "198.51.100.10:99999",
+            "",
+        ] {
+            assert_eq!(at(odd), None, "{odd:?}");
+        }
+        assert_eq!(viewer(&through(Some(EDGE), None), Some(EDGE)), None);
+    }
+
+    #[test]
+    fn client_info_takes_the_viewer_address_only_from_the_edge() {
+        let edge = EdgeSecret::parse(EDGE).unwrap();
+        let event = |headers: serde_json::Value| {
+            let event = serde_json::json!({
+                "version": "2.0",
+                "routeKey": "POST /x",
+                "rawPath": "/x",
+                "rawQueryString": "",
+                "headers": headers,
+                "requestContext": {
+                    "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+                    "http": {"method": "POST", "path": "/x", "protocol": "HTTP/1.1",
+                             "sourceIp": "130.176.0.1", "userAgent": "t"},
+                    "requestId": "r", "routeKey": "POST /x", "stage": "$default",
+                    "time": "22/Nov/2026:19:00:00 +0000", "timeEpoch": 0
+                },
+                "isBase64Encoded": false
+            });
+            lambda_http::request::from_str(&event.to_string()).unwrap()
+        };
+        let behind = event(serde_json::json!({
+            EDGE_SECRET_HEADER: EDGE,
+            "cloudfront-viewer-address": "203.0.113.5:5000"
+        }));
+        assert_eq!(
+            client_info(&behind, Some(&edge)).source_ip.as_deref(),
+            Some("203.0.113.5")
+        );
+        let spoofed = event(serde_json::json!({"cloudfront-viewer-address": "203.0.113.5:5000"}));
+        assert_eq!(
+            client_info(&spoofed, Some(&edge)).source_ip.as_deref(),
+            Some("130.176.0.1")
+        );
+        assert_eq!(
+            client_info(&behind, None).source_ip.as_deref(),
+            Some("130.176.0.1")
+        );
+    }
+
+    #[test]
+    fn edge_secrets_are_long_and_never_printed() {
+        assert!(EdgeSecret::parse("short").is_none());
+        let secret = EdgeSecret::parse(EDGE).unwrap();
+        assert!(!format!("{secret:?}").contains("0123456789"));
+    }
+
+    #[test]
+    fn user_agents_are_capped_from_the_context_and_the_header() {
+        use lambda_http::RequestExt;
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        let long = "x".repeat(10_000);
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.http.user_agent = Some(long.clone());
+        let from_context = post(None, "").with_request_context(RequestContext::ApiGatewayV2(ctx));
+        let mut from_header = post(None, "");
+        from_header
+            .headers_mut()
+            .insert(http::header::USER_AGENT, long.parse().unwrap());
+        for req in [from_context, from_header] {
+            let agent = client_info(&req, None).user_agent.unwrap();
+            assert_eq!(agent.chars().count(), MAX_USER_AGENT_CHARS);
+        }
     }
 
     #[test]

@@ -10,7 +10,12 @@
 //! `Update` and `Delete` inside it needs `PutItem`, `UpdateItem` and
 //! `DeleteItem` on the table (there is no `TransactWriteItems` action), and
 //! a `ConditionCheck` would need `ConditionCheckItem` (rekey uses none).
-//! Condition expressions need nothing more. `Scan` (`users`, `pending_mail`,
+//! Condition expressions need nothing more. Each call also states the `pk`
+//! prefixes (`store::dynamo::keys::prefix`) it needs each action on, and a
+//! role grants each action only under a `dynamodb:LeadingKeys` condition
+//! (`ForAllValues:StringLike`, `<prefix>*`) on those: a function that only
+//! counts hits cannot update a user item. `LeadingKeys` is checked item by
+//! item inside a transaction too. `Scan` (`users`, `pending_mail`,
 //! `pending_intake`), `Query` (`audit_events`) and the writes of
 //! `insert_user` and `insert_api_key` are only for rekeyctl
 //! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
@@ -22,7 +27,10 @@
 //! drives each function's `events/` sample through a recording store and
 //! fails for any call a function makes that this file does not place.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::routes::Function;
+use crate::store::dynamo::keys::prefix;
 
 pub const GET_ITEM: &str = "dynamodb:GetItem";
 pub const PUT_ITEM: &str = "dynamodb:PutItem";
@@ -49,6 +57,17 @@ pub const SES_ACTIONS: &[&str] = &["ses:SendEmail"];
 /// The event source mapping's on-failure destination, sent with the
 /// function's role. Only send-email.
 pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
+
+/// The KMS actions on the access-token signing keys `function` needs:
+/// reset-account signs (`kms:Sign`) and names the key by its public half's
+/// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves.
+pub fn kms_actions(function: &str) -> &'static [&'static str] {
+    match function {
+        "reset-account" => &["kms:GetPublicKey", "kms:Sign"],
+        "discovery" => &["kms:GetPublicKey"],
+        _ => &[],
+    }
+}
 
 /// Every function writes its logs to its own log group (which the template
 /// creates, so no `logs:CreateLogGroup`).
@@ -132,7 +151,21 @@ pub struct StoreCall {
     pub redeeming: Option<Redeeming>,
     /// The DynamoDB API calls it makes.
     pub api: &'static str,
-    pub actions: &'static [&'static str],
+    /// Each action it needs, on the items of which `pk` prefix.
+    pub access: &'static [ItemAccess],
+}
+
+/// One DynamoDB action on the items whose `pk` starts with `pk_prefix`
+/// (`store::dynamo::keys::prefix`): a role grants the action under a
+/// `dynamodb:LeadingKeys` condition listing `<prefix>*` for each prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ItemAccess {
+    pub action: &'static str,
+    pub pk_prefix: &'static str,
+}
+
+const fn on(action: &'static str, pk_prefix: &'static str) -> ItemAccess {
+    ItemAccess { action, pk_prefix }
 }
 
 impl StoreCall {
@@ -147,25 +180,25 @@ pub const API_KEY: StoreCall = StoreCall {
     method: StoreMethod::ApiKey,
     redeeming: None,
     api: "GetItem KEY#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::API_KEY)],
 };
 pub const USER: StoreCall = StoreCall {
     method: StoreMethod::User,
     redeeming: None,
     api: "GetItem USER#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::USER)],
 };
 pub const USER_BY_EMAIL: StoreCall = StoreCall {
     method: StoreMethod::UserByEmail,
     redeeming: None,
     api: "GetItem EMAIL#, then GetItem USER#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::EMAIL), on(GET_ITEM, prefix::USER)],
 };
 pub const GRANT: StoreCall = StoreCall {
     method: StoreMethod::Grant,
     redeeming: None,
     api: "GetItem GRANT#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::GRANT)],
 };
 /// Rate limits: `ResetService::over_limit`, behind `limit_source` (public
 /// endpoints, per source address), `active_account` (per email, at intake
@@ -174,58 +207,91 @@ pub const COUNT_HIT: StoreCall = StoreCall {
     method: StoreMethod::CountHit,
     redeeming: None,
     api: "UpdateItem RATE#",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::RATE)],
 };
 /// `ResetService::audit_refusal`: a refused attempt on a known account.
 pub const RECORD_AUDIT: StoreCall = StoreCall {
     method: StoreMethod::RecordAudit,
     redeeming: None,
     api: "PutItem AUDIT#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::AUDIT)],
 };
 pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Grant),
     api: "TransactWriteItems: Update GRANT#, Update USER#, Put OUTBOX#, Put AUDIT#, Put REFRESH# (with a session)",
-    actions: &[UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(UPDATE_ITEM, prefix::GRANT),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+        on(PUT_ITEM, prefix::REFRESH),
+    ],
+};
+/// A signed link's redemption: its nonce's grant, never with a session.
+pub const CHANGE_PASSWORD_WITH_NONCE: StoreCall = StoreCall {
+    method: StoreMethod::ChangePassword,
+    redeeming: Some(Redeeming::Grant),
+    api: "TransactWriteItems: Update GRANT#, Update USER#, Put OUTBOX#, Put AUDIT#",
+    access: &[
+        on(UPDATE_ITEM, prefix::GRANT),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+    ],
 };
 pub const CHANGE_PASSWORD_WITH_CODE: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Code),
     api: "TransactWriteItems: Delete USER#/CODE, Update USER#, Put OUTBOX#, Put AUDIT#",
-    actions: &[DELETE_ITEM, UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(DELETE_ITEM, prefix::USER),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+    ],
 };
 pub const CHANGE_PASSWORD_WITH_NOTHING: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
     redeeming: Some(Redeeming::Nothing),
     api: "TransactWriteItems: Update USER#, Put OUTBOX#, Put AUDIT#",
-    actions: &[UPDATE_ITEM, PUT_ITEM],
+    access: &[
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(PUT_ITEM, prefix::AUDIT),
+    ],
 };
 pub const REPLACE_RESET_CODE: StoreCall = StoreCall {
     method: StoreMethod::ReplaceResetCode,
     redeeming: None,
     api: "TransactWriteItems: Put USER#/CODE, Update USER#, Put OUTBOX# (when mailed); then GetItem USER#",
-    actions: &[PUT_ITEM, UPDATE_ITEM, GET_ITEM],
+    access: &[
+        on(PUT_ITEM, prefix::USER),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::OUTBOX),
+        on(GET_ITEM, prefix::USER),
+    ],
 };
-/// `ResetService::verify_password`: a match against a hash of older
+/// `ResetService::verify_password` (the current-password proof, and the
+/// history check after any proof): a match against a hash of older
 /// parameters (or an imported bcrypt / pbkdf2 hash) upgrades it.
 pub const UPDATE_PASSWORD_HASH: StoreCall = StoreCall {
     method: StoreMethod::UpdatePasswordHash,
     redeeming: None,
     api: "UpdateItem USER#",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::USER)],
 };
 pub const RESET_CODE: StoreCall = StoreCall {
     method: StoreMethod::ResetCode,
     redeeming: None,
     api: "GetItem USER#/CODE",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::USER)],
 };
 pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
     method: StoreMethod::ClaimCodeAttempt,
     redeeming: None,
     api: "UpdateItem USER#/CODE",
-    actions: &[UPDATE_ITEM],
+    access: &[on(UPDATE_ITEM, prefix::USER)],
 };
 /// `ResetService::accept_address_request`: the one write of the address
 /// endpoints, the same for every address.
@@ -233,13 +299,13 @@ pub const ENQUEUE_INTAKE: StoreCall = StoreCall {
     method: StoreMethod::EnqueueIntake,
     redeeming: None,
     api: "PutItem INTAKE#",
-    actions: &[PUT_ITEM],
+    access: &[on(PUT_ITEM, prefix::INTAKE)],
 };
 pub const INTAKE_PENDING: StoreCall = StoreCall {
     method: StoreMethod::IntakePending,
     redeeming: None,
     api: "GetItem INTAKE#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::INTAKE)],
 };
 /// `ResetService::complete_intake`: the request's removal with what its
 /// delivery issued.
@@ -247,19 +313,23 @@ pub const COMPLETE_INTAKE: StoreCall = StoreCall {
     method: StoreMethod::CompleteIntake,
     redeeming: None,
     api: "TransactWriteItems: Delete INTAKE#, Put GRANT# (a link token), Put OUTBOX# (a mail)",
-    actions: &[DELETE_ITEM, PUT_ITEM],
+    access: &[
+        on(DELETE_ITEM, prefix::INTAKE),
+        on(PUT_ITEM, prefix::GRANT),
+        on(PUT_ITEM, prefix::OUTBOX),
+    ],
 };
 pub const MAIL_PENDING: StoreCall = StoreCall {
     method: StoreMethod::MailPending,
     redeeming: None,
     api: "GetItem OUTBOX#",
-    actions: &[GET_ITEM],
+    access: &[on(GET_ITEM, prefix::OUTBOX)],
 };
 pub const MAIL_DELIVERED: StoreCall = StoreCall {
     method: StoreMethod::MailDelivered,
     redeeming: None,
     api: "DeleteItem OUTBOX#",
-    actions: &[DELETE_ITEM],
+    access: &[on(DELETE_ITEM, prefix::OUTBOX)],
 };
 
 /// Every deployed function: the HTTP ones of `Function::ALL`, then
@@ -284,23 +354,31 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         "validate-token" => &[COUNT_HIT, GRANT, USER],
         // unleash::reset_password -> limit_source (count_hit) ->
         // reset_with_token -> redeem_token -> inspect_token (grant, user;
-        // again after a lost race) -> set_password -> change_password with
-        // the grant.
-        "reset-password" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // again after a lost race) -> refuse_reused with a history
+        // (verify_password: count_hit, update_password_hash when outdated)
+        // -> set_password -> change_password with the grant.
+        "reset-password" => &[
+            COUNT_HIT,
+            GRANT,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_GRANT,
+        ],
         // unleash::validate_password -> limit_source (count_hit) ->
         // check_password(_, None): the policy alone (history needs a user).
         "validate-password" => &[COUNT_HIT],
         // zitadel::password_reset -> authorize (api_key) -> issue_code
-        // (user, replace_reset_code).
-        "request-user-reset" => &[API_KEY, USER, REPLACE_RESET_CODE],
+        // (user; for sendLink count_hit per address; replace_reset_code).
+        "request-user-reset" => &[API_KEY, USER, COUNT_HIT, REPLACE_RESET_CODE],
         // zitadel::set_password -> authorize (api_key) ->
         // set_password_with_proof (user; again for the new sequence); a
         // code: verify_code (count_hit per user, reset_code,
         // claim_code_attempt, record_audit when wrong) then change_password
         // with the code; the current password: verify_password
-        // (update_password_hash when its hash is outdated, record_audit when
-        // wrong) then change_password with nothing; an admin key:
-        // change_password with nothing.
+        // (count_hit per account and source, update_password_hash when its
+        // hash is outdated, record_audit when wrong) then change_password
+        // with nothing; an admin key: change_password with nothing. After
+        // any proof, with a history, refuse_reused (verify_password again).
         "set-password" => &[
             API_KEY,
             USER,
@@ -316,29 +394,48 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // accept_address_request (enqueue_intake).
         "send-reset-link" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // django::reset_password -> limit_source (count_hit) ->
-        // reset_with_signature -> inspect_signed_link (user) ->
-        // set_password -> change_password with nothing (the signature is
-        // bound to the credential version).
-        "reset-password-signed" => &[COUNT_HIT, USER, CHANGE_PASSWORD_WITH_NOTHING],
+        // reset_with_signature -> inspect_signed_link (user, the nonce's
+        // grant) -> refuse_reused with a history (verify_password:
+        // count_hit, update_password_hash when outdated) -> set_password ->
+        // change_password with the nonce's grant.
+        "reset-password-signed" => &[
+            COUNT_HIT,
+            USER,
+            GRANT,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_NONCE,
+        ],
         // account::recover -> limit_source (count_hit) ->
         // accept_address_request (enqueue_intake).
         "recover-account" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
-        // inspect_token (grant, user) -> redeem_token -> change_password
-        // with the grant and a session (the refresh token is one more Put
-        // in the transaction).
-        "reset-account" => &[COUNT_HIT, GRANT, USER, CHANGE_PASSWORD_WITH_GRANT],
+        // inspect_token (grant, user) -> redeem_token (refuse_reused with a
+        // history: count_hit, update_password_hash when outdated) ->
+        // change_password with the grant and a session (the refresh token
+        // is one more Put in the transaction).
+        "reset-account" => &[
+            COUNT_HIT,
+            GRANT,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            CHANGE_PASSWORD_WITH_GRANT,
+        ],
         // contract::page::serve: static HTML, script and style; no store,
         // no table access at all (its role grants only its logs).
         "reset-page" => &[],
+        // contract::discovery::serve: the issuer and the signer's public
+        // keys; no store (its role grants its logs and kms:GetPublicKey).
+        "discovery" => &[],
         // mail::stream::consume_batch: an intake item -> deliver_intake
-        // (intake_pending) -> request_link or send_signed_link ->
+        // (intake_pending; api_key, for a Payabli request's key) ->
+        // request_link_by_key, request_recovery or send_signed_link ->
         // active_account (count_hit per email, user_by_email) ->
-        // complete_intake (with a grant and its mail, a mail, or nothing);
-        // an outbox item -> Outbox::deliver -> mail_pending, then (after SES
-        // accepted the mail) mail_delivered.
+        // complete_intake (with a grant and its mail, or nothing); an outbox
+        // item -> Outbox::deliver -> mail_pending, then (after SES accepted
+        // the mail) mail_delivered.
         STREAM_FUNCTION => &[
             INTAKE_PENDING,
+            API_KEY,
             COUNT_HIT,
             USER_BY_EMAIL,
             COMPLETE_INTAKE,
@@ -352,13 +449,21 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
 /// The DynamoDB actions `function` needs on the table, sorted and without
 /// repeats; None for a name that is not a deployed function.
 pub fn dynamodb_actions(function: &str) -> Option<Vec<&'static str>> {
-    let mut actions: Vec<&'static str> = store_calls(function)?
-        .iter()
-        .flat_map(|c| c.actions.iter().copied())
-        .collect();
-    actions.sort_unstable();
-    actions.dedup();
-    Some(actions)
+    Some(leading_keys(function)?.into_keys().collect())
+}
+
+/// The `pk` prefixes `function` needs each DynamoDB action on: what its
+/// role's `dynamodb:LeadingKeys` conditions allow, action by action. None
+/// for a name that is not a deployed function.
+pub fn leading_keys(function: &str) -> Option<BTreeMap<&'static str, BTreeSet<&'static str>>> {
+    let mut by_action: BTreeMap<_, BTreeSet<_>> = BTreeMap::new();
+    for access in store_calls(function)?.iter().flat_map(|c| c.access) {
+        by_action
+            .entry(access.action)
+            .or_default()
+            .insert(access.pk_prefix);
+    }
+    Some(by_action)
 }
 
 #[cfg(test)]
@@ -386,6 +491,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_the_password_changing_functions_write_user_items() {
+        let writes_users = |f: &str| {
+            leading_keys(f)
+                .unwrap()
+                .iter()
+                .any(|(action, prefixes)| *action != GET_ITEM && prefixes.contains(prefix::USER))
+        };
+        let writers: Vec<_> = functions()
+            .into_iter()
+            .filter(|f| writes_users(f))
+            .collect();
+        assert_eq!(
+            writers,
+            [
+                "reset-password",
+                "request-user-reset",
+                "set-password",
+                "reset-password-signed",
+                "reset-account"
+            ]
+        );
+        // send-email delivers address requests too: it writes only their
+        // removal, the grant and mail they issue and the per-address counts.
+        let stream = leading_keys(STREAM_FUNCTION).unwrap();
+        let delivery_writes =
+            BTreeSet::from([prefix::INTAKE, prefix::GRANT, prefix::OUTBOX, prefix::RATE]);
+        assert!(
+            stream
+                .iter()
+                .filter(|(action, _)| **action != GET_ITEM)
+                .all(|(_, p)| p.is_subset(&delivery_writes)),
+            "send-email writes intake, grant, outbox and rate items only: {stream:?}"
+        );
+        assert_eq!(
+            leading_keys("validate-password").unwrap(),
+            BTreeMap::from([(UPDATE_ITEM, BTreeSet::from([prefix::RATE]))])
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
 pub mod app;
-#[cfg(any(feature = "dynamodb", feature = "ses"))]
+#[cfg(any(feature = "dynamodb", feature = "ses", feature = "kms"))]
 pub mod aws;
 pub mod config;
 pub mod contract;
@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod password;
 pub mod reset;
 pub mod routes;
+pub mod signing;
 pub mod store;
 pub mod telemetry;
 

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{account, django, page, payabli, unleash, zitadel};
+use crate::contract::{account, discovery, django, page, payabli, unleash, zitadel};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,10 +22,12 @@ pub enum Function {
     ResetAccount,
     /// The hosted reset page (GET /reset and its script and style).
     ResetPage,
+    /// OpenID Connect Discovery and the JWKS (no store, no secret).
+    Discovery,
 }
 
 impl Function {
-    pub const ALL: [Function; 11] = [
+    pub const ALL: [Function; 12] = [
         Function::RequestReset,
         Function::ValidateToken,
         Function::ResetPassword,
@@ -37,6 +39,7 @@ impl Function {
         Function::RecoverAccount,
         Function::ResetAccount,
         Function::ResetPage,
+        Function::Discovery,
     ];
 
     /// The function's crate under functions/ and its name in template.yaml.
@@ -53,6 +56,7 @@ impl Function {
             Function::RecoverAccount => "recover-account",
             Function::ResetAccount => "reset-account",
             Function::ResetPage => "reset-page",
+            Function::Discovery => "discovery",
         }
     }
 }
@@ -70,6 +74,8 @@ macro_rules! operations {
                     $(Function::$function => $contract::$op(app, req).await,)*
                     // Static: needs neither the store nor the configuration.
                     Function::ResetPage => page::serve(&req),
+                    // The issuer and the signer's public keys only.
+                    Function::Discovery => discovery::serve(&app.discovery(), &req).await,
                 }
             }
 
@@ -79,6 +85,7 @@ macro_rules! operations {
                 match self {
                     $(Function::$function => concat!(stringify!($contract), "::", stringify!($op)),)*
                     Function::ResetPage => "page::serve",
+                    Function::Discovery => "discovery::serve",
                 }
             }
         }
@@ -180,6 +187,16 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: page::STYLE_PATH,
         function: Function::ResetPage,
+    },
+    Route {
+        method: "GET",
+        path: discovery::CONFIGURATION_PATH,
+        function: Function::Discovery,
+    },
+    Route {
+        method: "GET",
+        path: discovery::JWKS_PATH,
+        function: Function::Discovery,
     },
 ];
 

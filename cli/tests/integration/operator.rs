@@ -224,12 +224,15 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
             .unwrap();
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-1!")
+                .verify_password(&user, "Wrong-Pass-1!", &Default::default())
                 .await
                 .unwrap()
         );
         assert!(
-            service.verify_password(&user, IMPORTED).await.unwrap(),
+            service
+                .verify_password(&user, IMPORTED, &Default::default())
+                .await
+                .unwrap(),
             "{email}"
         );
         let show = ok(run(dir, &["user", "show", email], None, &[]), "show");
@@ -287,16 +290,21 @@ async fn disable_enable_and_key_revoke_against_a_running_server() {
         .find(|l| l.contains("\ttest\t"))
         .expect("the test's key");
     let fields: Vec<&str> = line.split('\t').collect();
-    assert_eq!(fields.len(), 5, "{keys}");
+    assert_eq!(fields.len(), 6, "{keys}");
     let id = fields[0];
     assert!(
         id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{id}"
     );
-    assert_eq!(&fields[1..3], &["test", "reset:request"]);
+    assert_eq!(&fields[1..4], &["test", "reset:request", "(default)"]);
     assert!(
-        fields[3].ends_with("UTC") && fields[4] == "active",
+        fields[4].ends_with("UTC") && fields[5] == "active",
         "{keys}"
+    );
+    assert!(
+        keys.lines()
+            .any(|l| l.contains("\tdemo\treset:request,users:write\tdemo-org\t")),
+        "the demo key is bound to the demo user's organisation: {keys}"
     );
     assert!(!keys.contains(&server.api_key));
     let id = id.to_string();
@@ -436,6 +444,8 @@ async fn the_commands_work_against_dynamodb() {
                 "reset:request",
                 "--name",
                 "shop",
+                "--org",
+                "acme",
             ],
             None,
         ),
@@ -444,7 +454,7 @@ async fn the_commands_work_against_dynamodb() {
     assert!(key.starts_with("rkk_"));
     let keys = ok(dynamo(&["key", "list"], None), "key list");
     assert!(
-        keys.contains("\tshop\treset:request\t") && keys.ends_with("\tactive"),
+        keys.contains("\tshop\treset:request\tacme\t") && keys.ends_with("\tactive"),
         "{keys}"
     );
     let id = keys.split('\t').next().unwrap().to_string();
@@ -459,4 +469,42 @@ async fn the_commands_work_against_dynamodb() {
     let r = run(dir, &["--dynamodb", "user", "list"], None, &env[..4]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("REKEY_TABLE"), "{}", r.stderr);
+}
+
+/// `rekeyctl signing-key`: list shows the key serve would make; rotate is
+/// two steps (publish a next key, then promote it).
+#[test]
+fn signing_key_list_and_two_step_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let rekeyctl = |args: &[&str]| crate::support::rekeyctl(dir.path(), args, None);
+    assert_eq!(
+        rekeyctl(&["signing-key", "list"]),
+        "",
+        "no key before a start"
+    );
+    let states = |listing: String| -> Vec<(String, String)> {
+        listing
+            .lines()
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                assert_eq!(cols.len(), 3, "kid, state, created: {l:?}");
+                (cols[0].to_string(), cols[1].to_string())
+            })
+            .collect()
+    };
+    assert!(rekeyctl(&["signing-key", "rotate"]).starts_with("published next key"));
+    let first = states(rekeyctl(&["signing-key", "list"]));
+    assert_eq!(
+        first.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        ["current", "next"]
+    );
+    assert!(rekeyctl(&["signing-key", "rotate"]).contains("now signs"));
+    let second = states(rekeyctl(&["signing-key", "list"]));
+    assert_eq!(
+        second,
+        [
+            (first[1].0.clone(), "current".to_string()),
+            (first[0].0.clone(), "previous".to_string())
+        ]
+    );
 }

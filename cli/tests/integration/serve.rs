@@ -182,6 +182,96 @@ async fn reset_flow_over_http() {
     reset_flow(&server).await;
 }
 
+/// GET `path`, which must answer 200 JSON that may be cached.
+async fn get_cached(server: &Server, path: &str) -> Value {
+    let url = server.url(path);
+    let resp = server.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=300",
+        "GET {url}"
+    );
+    resp.json::<Value>().await.unwrap()
+}
+
+/// A recovery reset over HTTP, then its access token verified as a
+/// consumer would: discovery names the JWKS, jsonwebtoken checks RS256,
+/// `kid`, `typ`, issuer, audience and expiry with the published key.
+#[tokio::test]
+async fn recovery_token_verifies_against_the_jwks_over_http() {
+    let _machine = crate::support::sharing_the_machine().await;
+    let server = Server::start("info").await;
+    let user = &server.user;
+    server
+        .post_json(
+            "/api/v2/account/recover/",
+            &[],
+            &json!({"email": user.email}),
+        )
+        .await
+        .expect(200, "recover");
+    let mail = Mail::read(&server.wait_for_mails(1).await[0]);
+    let code = mail
+        .text
+        .split_whitespace()
+        .filter_map(|word| url::Url::parse(word).ok())
+        .find_map(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "validation_code")
+                .map(|(_, v)| v.into_owned())
+        })
+        .expect("a recovery link");
+    let body = server
+        .post_json(
+            "/api/v2/account/reset/",
+            &[],
+            &json!({"validation_code": code, "password": strong_password("recovered")}),
+        )
+        .await
+        .expect(200, "reset and log in");
+    let token = body["token"]["access_token"].as_str().unwrap();
+
+    let discovery = get_cached(&server, "/.well-known/openid-configuration").await;
+    assert_eq!(discovery["issuer"], server.base.as_str());
+    let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
+    let path = jwks_uri
+        .strip_prefix(&server.base)
+        .expect("the JWKS is here");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(get_cached(&server, path).await).unwrap();
+
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let jwk = jwks
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("the token's kid is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[server.base.as_str()]);
+    validation.set_audience(&["rekey"]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .expect("the access token verifies with the published key")
+    .claims;
+    assert_eq!(claims["sub"], user.id.as_str());
+    assert_eq!(claims["client_id"], "rekey");
+    let mut wrong_audience = validation.clone();
+    wrong_audience.set_audience(&["someone-else"]);
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+            &wrong_audience
+        )
+        .is_err()
+    );
+}
+
 #[tokio::test]
 async fn unknown_email_gets_the_same_answer_and_no_mail() {
     let _machine = crate::support::sharing_the_machine().await;

@@ -138,7 +138,12 @@ pub async fn reset(app: &App, req: Request) -> Response<Body> {
         let (client, body): (_, ResetRequest) = super::public_json(app, function, &req).await?;
         let session = app
             .reset
-            .reset_and_log_in(&body.validation_code, &body.password, &client)
+            .reset_and_log_in(
+                &body.validation_code,
+                &body.password,
+                &client,
+                &crate::signing::issuer_for(app.reset.session().issuer.as_deref(), &req),
+            )
             .await?;
         let mut resp = http::json_response(
             200,

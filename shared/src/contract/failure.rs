@@ -82,6 +82,7 @@ impl Failure {
                 ResetError::UsedToken => "used_token",
                 ResetError::WeakPassword(_) => "weak_password",
                 ResetError::UserNotFound => "user_not_found",
+                ResetError::DestinationNotAllowed => "destination_not_allowed",
                 ResetError::CodeExpired => "code_expired",
                 ResetError::CodeMismatch => "code_mismatch",
                 ResetError::WrongCurrentPassword => "wrong_current_password",

@@ -5,6 +5,7 @@
 //! or [`public_json`].
 
 pub mod account;
+pub mod discovery;
 pub mod django;
 pub mod page;
 pub mod payabli;

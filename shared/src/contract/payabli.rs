@@ -103,8 +103,9 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         _ => {}
     }
     let request = AddressRequest::ResetLink { entry: body.entry };
+    let client = http::client_info(req, app.reset.edge_secret());
     app.reset
-        .accept_address_request(request, &email, &http::client_info(req), Some(&key.digest))
+        .accept_address_request(request, &email, &client, Some(&key.digest))
         .await?;
     Ok(respond(200, true, "Success"))
 }

@@ -17,7 +17,7 @@ pub(crate) async fn public_caller(
     function: Function,
     req: &Request,
 ) -> Result<ClientInfo, ResetError> {
-    let client = http::client_info(req);
+    let client = http::client_info(req, app.reset.edge_secret());
     app.reset.limit_source(function, &client).await?;
     Ok(client)
 }

@@ -34,36 +34,56 @@ impl ResetService {
             .collect()
     }
 
-    /// Applies the policy; for a known user also the email and history rules.
+    /// Applies the policy; for a known user also the email rule. Not the
+    /// history: that compares with the user's password, so it waits for the
+    /// proof (`refuse_reused`).
     pub async fn check_password(
         &self,
         raw: &str,
         user: Option<&User>,
     ) -> Result<NewPassword, ResetError> {
-        let policy = &self.config.policy;
         let password = NewPassword::normalize(raw);
-        let mut failed = policy.check(&password, user.map(|u| u.email.as_str()));
-        if failed.is_empty()
-            && policy.history > 0
-            && let Some(user) = user
-        {
-            let recent = self.recent_hashes(user);
-            if self
-                .hasher
-                .matches_any_off_executor(&password, recent)
-                .await
-            {
-                failed.push(PolicyViolation {
-                    rule: PolicyRule::Reused,
-                    message: format!("must differ from the last {} passwords", policy.history),
-                });
-            }
-        }
+        let failed = self
+            .config
+            .policy
+            .check(&password, user.map(|u| u.email.as_str()));
         if failed.is_empty() {
             Ok(password)
         } else {
             Err(ResetError::WeakPassword(failed))
         }
+    }
+
+    /// The history rule, only once the caller has proved it may set the
+    /// password: before that, `reused` would confirm a guess of the current
+    /// password for free. Counted as one password comparison; the current
+    /// hash is compared through `verify_password`, so it is upgraded too.
+    pub(super) async fn refuse_reused(
+        &self,
+        user: &User,
+        password: &NewPassword,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let history = self.config.policy.history;
+        if history == 0 {
+            return Ok(());
+        }
+        let older: Vec<String> = self
+            .recent_hashes(user)
+            .into_iter()
+            .skip(usize::from(user.password_hash.is_some()))
+            .collect();
+        let reused = self
+            .verify_password(user, password.expose(), client)
+            .await?
+            || self.hasher.matches_any_off_executor(password, older).await;
+        if reused {
+            return Err(ResetError::WeakPassword(vec![PolicyViolation {
+                rule: PolicyRule::Reused,
+                message: format!("must differ from the last {history} passwords"),
+            }]));
+        }
+        Ok(())
     }
 
     /// Hashes a checked password, then writes it while consuming
@@ -117,12 +137,20 @@ impl ResetService {
         }
     }
 
-    /// Whether `password` is the user's current password. A match against a
-    /// hash that is not argon2id with the configured parameters (an older
-    /// cost, or bcrypt / Django pbkdf2_sha256 from an import) upgrades the
-    /// stored hash, conditionally on it being unchanged; the upgrade is not
-    /// a password change (no new credential version, no mail).
-    pub async fn verify_password(&self, user: &User, password: &str) -> Result<bool, ResetError> {
+    /// Whether `password` is the user's current password: the one
+    /// comparison every check of it goes through. Counted against the
+    /// password-attempt limits first (`RateLimited` past them). A match
+    /// against a hash that is not argon2id with the configured parameters
+    /// (an older cost, or bcrypt / Django pbkdf2_sha256 from an import)
+    /// upgrades the stored hash, conditionally on it being unchanged; the
+    /// upgrade is not a password change (no new credential version, no mail).
+    pub async fn verify_password(
+        &self,
+        user: &User,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<bool, ResetError> {
+        self.limit_password_attempts(user, client).await?;
         let Some(hash) = user.password_hash.clone() else {
             return Ok(false);
         };
@@ -201,12 +229,20 @@ impl ResetService {
 
 #[cfg(all(test, feature = "embedded"))]
 mod tests {
-    use super::super::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
+    use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;
-    use crate::domain::{ClientInfo, Redemption};
+    use crate::domain::{ClientInfo, Redemption, User};
     use crate::password::PolicyRule;
 
-    fn reused(result: &Result<crate::password::NewPassword, ResetError>) -> bool {
+    /// The policy, then (as after a proof) the history.
+    async fn checked(f: &Fixture, raw: &str, user: &User) -> Result<(), ResetError> {
+        let password = f.service.check_password(raw, Some(user)).await?;
+        f.service
+            .refuse_reused(user, &password, &ClientInfo::default())
+            .await
+    }
+
+    fn reused(result: &Result<(), ResetError>) -> bool {
         matches!(result, Err(ResetError::WeakPassword(v)) if v.iter().any(|p| p.rule == PolicyRule::Reused))
     }
 
@@ -215,10 +251,15 @@ mod tests {
         let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        assert!(reused(
-            &f.service.check_password(OLD_PASSWORD, Some(&user)).await
-        ));
-        // Without a user there is no history to compare against.
+        assert!(reused(&checked(&f, OLD_PASSWORD, &user).await));
+        // The policy alone never compares with the user's passwords: that
+        // waits for the proof. Without a user there is no history at all.
+        assert!(
+            f.service
+                .check_password(OLD_PASSWORD, Some(&user))
+                .await
+                .is_ok()
+        );
         assert!(f.service.check_password(OLD_PASSWORD, None).await.is_ok());
 
         let passwords = [NEW_PASSWORD, "Third-Lantern-77-Orbit"];
@@ -237,17 +278,30 @@ mod tests {
             current = f.reload(&current).await;
         }
         // Two kept: the current one and the one before; the first has aged out.
-        assert!(reused(
-            &f.service.check_password(passwords[1], Some(&current)).await
-        ));
-        assert!(reused(
-            &f.service.check_password(passwords[0], Some(&current)).await
-        ));
-        assert!(
-            f.service
-                .check_password(OLD_PASSWORD, Some(&current))
-                .await
-                .is_ok()
+        assert!(reused(&checked(&f, passwords[1], &current).await));
+        assert!(reused(&checked(&f, passwords[0], &current).await));
+        assert!(checked(&f, OLD_PASSWORD, &current).await.is_ok());
+    }
+
+    /// The history check compares with the current password through the
+    /// one verification that upgrades: an imported hash becomes argon2id.
+    #[tokio::test]
+    async fn the_history_check_upgrades_an_imported_hash() {
+        let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let imported = bcrypt::hash(OLD_PASSWORD, 4).unwrap();
+        f.service
+            .store
+            .update_password_hash(&user.id, user.password_hash.as_deref().unwrap(), &imported)
+            .await
+            .unwrap();
+        let user = f.reload(&user).await;
+        assert!(reused(&checked(&f, OLD_PASSWORD, &user).await));
+        let stored = f.reload(&user).await.password_hash.unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert_eq!(
+            f.reload(&user).await.credential_version,
+            user.credential_version
         );
     }
 
@@ -255,12 +309,7 @@ mod tests {
     async fn without_history_only_the_policy_applies() {
         let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "0")]).await;
         let user = f.add_user("ada@example.com").await;
-        assert!(
-            f.service
-                .check_password(OLD_PASSWORD, Some(&user))
-                .await
-                .is_ok()
-        );
+        assert!(checked(&f, OLD_PASSWORD, &user).await.is_ok());
         assert!(matches!(
             f.service.check_password("short", Some(&user)).await,
             Err(ResetError::WeakPassword(_))
@@ -288,13 +337,13 @@ mod tests {
         assert_eq!(stored.credential_version, user.credential_version.next());
         assert!(
             f.service
-                .verify_password(&stored, NEW_PASSWORD)
+                .verify_password(&stored, NEW_PASSWORD, &client)
                 .await
                 .unwrap()
         );
         assert!(
             !f.service
-                .verify_password(&stored, OLD_PASSWORD)
+                .verify_password(&stored, OLD_PASSWORD, &client)
                 .await
                 .unwrap()
         );

@@ -39,12 +39,6 @@ pub enum PasswordProof {
 const CODE_PURPOSE: &str = "reset-code";
 
 impl ResetService {
-    fn org_of(&self, user: &User) -> String {
-        user.org
-            .clone()
-            .unwrap_or_else(|| self.config.default_org.clone())
-    }
-
     fn details(&self, user: &User, sequence: u64, change_date: UnixTime) -> ChangeDetails {
         ChangeDetails {
             sequence,
@@ -53,26 +47,46 @@ impl ResetService {
         }
     }
 
-    /// An enabled account, or `UserNotFound`: Zitadel does not tell a
-    /// disabled user from a missing one.
-    async fn code_user(&self, user_id: &UserId) -> Result<User, ResetError> {
+    /// An enabled account of an organisation `key` acts for, or
+    /// `UserNotFound`: Zitadel does not tell a disabled user, or one of
+    /// another organisation, from a missing one.
+    async fn code_user(&self, user_id: &UserId, key: &ApiKey) -> Result<User, ResetError> {
         self.store
             .user(user_id)
             .await?
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && self.key_reaches(key, u))
             .ok_or(ResetError::UserNotFound)
     }
 
     /// Zitadel PasswordReset: a new code for the user, replacing any earlier
-    /// one; returned or mailed. Returns the code only for `ReturnCode`.
+    /// one; returned or mailed. Returns the code only for `ReturnCode`, and
+    /// only to a `users:admin` key: a returned code sets the password, so
+    /// asking for one is setting it without proof.
     pub async fn issue_code(
         &self,
         user_id: &UserId,
         delivery: CodeDelivery,
+        key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<(ChangeDetails, Option<String>), ResetError> {
+        if matches!(delivery, CodeDelivery::ReturnCode) && !key.allows(Scope::UsersAdmin) {
+            return Err(ResetError::Forbidden(Scope::UsersAdmin));
+        }
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
-        let user = self.code_user(user_id).await?;
+        let user = self.code_user(user_id, key).await?;
+        if let CodeDelivery::SendLink(Some(template)) = &delivery
+            && !self
+                .config
+                .links
+                .origin_allowed_for(&self.org_of(&user), &template.origin())
+        {
+            return Err(ResetError::DestinationNotAllowed);
+        }
+        if matches!(delivery, CodeDelivery::SendLink(_)) {
+            // The caller names the user, so it may hear that the address is
+            // past its mail limits: 429, as for any other limit.
+            self.limit_mail_to(&user.email).await?;
+        }
         let codes = &self.config.codes;
         let code = short_code(codes.length);
         let stored = ResetCode::issue(
@@ -119,8 +133,9 @@ impl ResetService {
         key: &ApiKey,
         client: &ClientInfo,
     ) -> Result<ChangeDetails, ResetError> {
-        let user = self.code_user(user_id).await?;
+        let user = self.code_user(user_id, key).await?;
         // The policy first: a weak password must not cost a code attempt.
+        // The history only after the proof (`refuse_reused`).
         let password = self.check_password(raw_password, Some(&user)).await?;
         let action = match &proof {
             PasswordProof::Code(_) => "password_reset_code",
@@ -131,7 +146,7 @@ impl ResetService {
             PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
                 let current = zeroize::Zeroizing::new(current);
-                if !self.verify_password(&user, &current).await? {
+                if !self.verify_password(&user, &current, client).await? {
                     self.audit_refusal(&user, "password_change", "wrong_current_password", client)
                         .await;
                     return Err(ResetError::WrongCurrentPassword);
@@ -141,6 +156,7 @@ impl ResetService {
             PasswordProof::None if key.allows(Scope::UsersAdmin) => Redemption::Nothing,
             PasswordProof::None => return Err(ResetError::VerificationRequired),
         };
+        self.refuse_reused(&user, &password, client).await?;
         let change = match self
             .set_password(&user, password, redemption.clone(), None, action, client)
             .await
@@ -188,7 +204,7 @@ impl ResetService {
         }
         match self
             .store
-            .claim_code_attempt(&user.id, code.issued_at, self.config.codes.max_attempts)
+            .claim_code_attempt(&user.id, &code.digest, self.config.codes.max_attempts)
             .await
         {
             Ok(()) => {}
@@ -209,7 +225,7 @@ impl ResetService {
             return Err(ResetError::CodeMismatch);
         }
         Ok(Redemption::Code {
-            issued_at: code.issued_at,
+            digest: code.digest,
         })
     }
 }
@@ -228,13 +244,19 @@ mod tests {
             scopes: scopes.to_vec(),
             created_at: now(),
             revoked: false,
+            org: Default::default(),
         }
     }
 
     async fn returned_code(f: &Fixture, user: &User) -> String {
         let (_, code) = f
             .service
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &ClientInfo::default())
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &key(&[Scope::UsersAdmin]),
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
         code.unwrap()
@@ -388,7 +410,12 @@ mod tests {
         ));
         assert!(matches!(
             f.service
-                .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+                .issue_code(
+                    &user.id,
+                    CodeDelivery::ReturnCode,
+                    &key(&[Scope::UsersAdmin]),
+                    &client
+                )
                 .await,
             Err(ResetError::UserNotFound)
         ));

@@ -12,6 +12,26 @@ fn window_at(t: i64, window: i64) -> (i64, u64) {
     (start, (start + window - t).max(1) as u64)
 }
 
+/// The bucket a source address counts in for the per-source limit: an IPv4
+/// address by itself (also when IPv4-mapped in IPv6), an IPv6 address by
+/// its /64, which one client routinely holds whole, and a missing or
+/// unparsable source in one shared bucket, so dropping the address does
+/// not skip the limit.
+pub(crate) fn source_bucket(source_ip: Option<&str>) -> String {
+    use std::net::{IpAddr, Ipv6Addr};
+    match source_ip.and_then(|s| s.trim().parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !(u128::MAX >> 64);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        },
+        None => "unknown".into(),
+    }
+}
+
 impl ResetService {
     /// Checks an API key presented by a caller for `scope`.
     pub async fn authorize(
@@ -35,6 +55,20 @@ impl ResetService {
         Ok(key)
     }
 
+    /// The organisation a user belongs to: its own, else the default.
+    pub(super) fn org_of(&self, user: &User) -> String {
+        user.org
+            .clone()
+            .unwrap_or_else(|| self.config.default_org.clone())
+    }
+
+    /// Whether `key` may act on `user`: only on users of the organisation
+    /// the key is bound to, unless it is an operator's key for all.
+    pub(super) fn key_reaches(&self, key: &ApiKey, user: &User) -> bool {
+        key.org
+            .reaches(&self.org_of(user), &self.config.default_org)
+    }
+
     /// Counts a hit on `key` in the current `window`; Err with the seconds
     /// left in the window when more than `limit` hits were counted.
     pub(super) async fn over_limit(
@@ -43,30 +77,89 @@ impl ResetService {
         window: i64,
         limit: u64,
     ) -> Result<(), ResetError> {
+        self.over_limit_of_any(&[key.to_string()], window, limit)
+            .await
+    }
+
+    /// `over_limit` for a counter named by `value`'s keyed reference (the
+    /// value itself never reaches the table). While a previous secret is
+    /// configured the hit is counted under the reference of each secret and
+    /// the larger count decides, so rotating `REKEY_SECRET` does not start
+    /// the windows afresh.
+    pub(super) async fn over_limit_by_ref(
+        &self,
+        value: &str,
+        key: impl Fn(&str) -> String,
+        window: i64,
+        limit: u64,
+    ) -> Result<(), ResetError> {
+        let keys: Vec<String> = self
+            .config
+            .keys
+            .log_refs(value)
+            .iter()
+            .map(|r| key(r))
+            .collect();
+        self.over_limit_of_any(&keys, window, limit).await
+    }
+
+    async fn over_limit_of_any(
+        &self,
+        keys: &[String],
+        window: i64,
+        limit: u64,
+    ) -> Result<(), ResetError> {
         let (start, retry_after) = window_at(now(), window);
-        let hits = self.store.count_hit(key, start, start + 2 * window).await?;
+        let mut hits = 0;
+        for key in keys {
+            hits = hits.max(self.store.count_hit(key, start, start + 2 * window).await?);
+        }
         if hits > limit {
             return Err(ResetError::RateLimited { retry_after });
         }
         Ok(())
     }
 
-    /// Requests from one source address to one public endpoint. The address
-    /// is kept only as a keyed digest.
+    /// Requests from one source to one public endpoint, the source as
+    /// `source_bucket` groups it. The bucket is kept only as a keyed digest.
     pub async fn limit_source(
         &self,
         function: crate::routes::Function,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
-        let Some(ip) = &client.source_ip else {
-            return Ok(());
-        };
-        let key = format!(
-            "source:{}:{}",
-            function.name(),
-            self.config.keys.log_ref(ip)
-        );
-        self.over_limit(&key, 60, self.config.limits.source_per_minute)
+        let bucket = source_bucket(client.source_ip.as_deref());
+        self.over_limit_by_ref(
+            &bucket,
+            |r| format!("source:{}:{r}", function.name()),
+            60,
+            self.config.limits.source_per_minute,
+        )
+        .await
+    }
+
+    /// Counts one comparison of a presented password with `user`'s: first
+    /// per (account, source), then for the account. A source past its share
+    /// stops before the account-wide count, so one stranger adds at most
+    /// its share to the ceiling the owner shares. A request without a source
+    /// address counts as one shared source.
+    pub(super) async fn limit_password_attempts(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        // Sources are bucketed as for the per-source limit (an IPv6 /64 is
+        // one source) and counted by reference, so a rotation keeps them.
+        let source = source_bucket(client.source_ip.as_deref());
+        let key = format!("password:{}", user.id);
+        self.over_limit_by_ref(
+            &source,
+            |r| format!("{key}:{r}"),
+            3600,
+            limits.password_attempts_per_source_per_hour,
+        )
+        .await?;
+        self.over_limit(&key, 3600, limits.password_attempts_per_hour)
             .await
     }
 
@@ -80,17 +173,9 @@ impl ResetService {
         what: &str,
     ) -> Result<Option<User>, ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
-        let limits = &self.config.limits;
         let email_ref = self.config.keys.log_ref(email.as_str());
         // Counted for every address, known or not: the same work either way.
-        let key = format!("email:{email_ref}");
-        let limited = self
-            .over_limit(&format!("{key}:m"), 60, limits.email_per_minute)
-            .await
-            .and(
-                self.over_limit(&format!("{key}:h"), 3600, limits.email_per_hour)
-                    .await,
-            );
+        let limited = self.limit_mail_to(email).await;
         let user = self.store.user_by_email(email).await?;
         match (user, limited) {
             (_, Err(ResetError::RateLimited { .. })) => {
@@ -112,6 +197,89 @@ impl ResetService {
             }
             (Some(u), Ok(())) => Ok(Some(u)),
         }
+    }
+
+    /// Counts a reset mail to `email` against the address's per-minute and
+    /// per-hour limits, whichever route sends it: one budget per address.
+    pub(super) async fn limit_mail_to(&self, email: &EmailAddress) -> Result<(), ResetError> {
+        let limits = &self.config.limits;
+        let address = email.as_str();
+        self.over_limit_by_ref(
+            address,
+            |r| format!("email:{r}:m"),
+            60,
+            limits.email_per_minute,
+        )
+        .await
+        .and(
+            self.over_limit_by_ref(
+                address,
+                |r| format!("email:{r}:h"),
+                3600,
+                limits.email_per_hour,
+            )
+            .await,
+        )
+    }
+}
+
+#[cfg(test)]
+mod source_bucket_tests {
+    use super::source_bucket;
+
+    #[test]
+    fn ipv4_counts_by_the_full_address() {
+        assert_eq!(source_bucket(Some("192.0.2.7")), "192.0.2.7");
+        assert_ne!(
+            source_bucket(Some("192.0.2.7")),
+            source_bucket(Some("192.0.2.8"))
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(
+            source_bucket(Some("2001:db8:1:2:3:4:5:6")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            source_bucket(Some("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            source_bucket(Some("2001:db8:1:2::1"))
+        );
+        assert_ne!(
+            source_bucket(Some("2001:db8:1:2::1")),
+            source_bucket(Some("2001:db8:1:3::1"))
+        );
+        // The same /64 however it is written.
+        assert_eq!(
+            source_bucket(Some("2001:0DB8:0001:0002:0000:0000:0000:0001")),
+            "2001:db8:1:2::/64"
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_counts_as_the_ipv4_address() {
+        assert_eq!(source_bucket(Some("::ffff:192.0.2.7")), "192.0.2.7");
+        assert_ne!(
+            source_bucket(Some("::ffff:192.0.2.7")),
+            source_bucket(Some("::ffff:192.0.2.8"))
+        );
+    }
+
+    #[test]
+    fn missing_or_unparsable_sources_share_one_bucket() {
+        let shared = source_bucket(None);
+        for odd in [
+            "",
+            "not an address",
+            "192.0.2.7:443",
+            "[2001:db8::1]",
+            "999.1.1.1",
+        ] {
+            assert_eq!(source_bucket(Some(odd)), shared, "{odd:?}");
+        }
+        assert_ne!(source_bucket(Some("192.0.2.7")), shared);
+        assert_ne!(source_bucket(Some("2001:db8::1")), shared);
     }
 }
 
@@ -167,7 +335,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn source_limit_counts_per_function_and_skips_unknown_sources() {
+    async fn source_limit_counts_per_function() {
         let f = fixture_with(&[("REKEY_LIMIT_SOURCE_PER_MINUTE", "1")]).await;
         let client = ClientInfo {
             source_ip: Some("192.0.2.7".into()),
@@ -190,15 +358,123 @@ mod tests {
             .limit_source(crate::routes::Function::ResetPassword, &client)
             .await
             .unwrap();
-        for _ in 0..3 {
+    }
+
+    /// How many of one hit from each of `sources` were refused, with a limit
+    /// of one a minute: none when each has a bucket of its own, and all but
+    /// at most two when they share one (a minute boundary can split them).
+    async fn refused_of_one_each(sources: &[Option<&str>]) -> usize {
+        let f = fixture_with(&[("REKEY_LIMIT_SOURCE_PER_MINUTE", "1")]).await;
+        let mut refused = 0;
+        for source in sources {
+            let client = ClientInfo {
+                source_ip: source.map(str::to_string),
+                ..Default::default()
+            };
+            if f.service
+                .limit_source(crate::routes::Function::RequestReset, &client)
+                .await
+                .is_err()
+            {
+                refused += 1;
+            }
+        }
+        refused
+    }
+
+    #[tokio::test]
+    async fn requests_without_a_usable_source_share_one_limit() {
+        let refused =
+            refused_of_one_each(&[None, Some(""), Some("not-an-address"), None, Some("::g")]).await;
+        assert!(refused >= 3, "refused {refused} of 5");
+    }
+
+    #[tokio::test]
+    async fn one_ipv6_64_is_one_source() {
+        let one_64: Vec<String> = (1..=5).map(|i| format!("2001:db8:7:7::{i:x}")).collect();
+        let refused =
+            refused_of_one_each(&one_64.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>()).await;
+        assert!(refused >= 3, "refused {refused} of 5");
+        // A mapped IPv4 address counts as that IPv4 address.
+        let refused = refused_of_one_each(&[
+            Some("192.0.2.9"),
+            Some("::ffff:192.0.2.9"),
+            Some("192.0.2.9"),
+            Some("::ffff:c000:209"),
+            Some("192.0.2.9"),
+        ])
+        .await;
+        assert!(refused >= 3, "refused {refused} of 5");
+        // Other /64s and other IPv4 addresses have counts of their own.
+        let refused = refused_of_one_each(&[
+            Some("2001:db8:7:7::1"),
+            Some("2001:db8:7:8::1"),
+            Some("2001:db8:7:9::1"),
+            Some("192.0.2.9"),
+            Some("192.0.2.10"),
+        ])
+        .await;
+        assert_eq!(refused, 0);
+    }
+
+    /// A stranger past its source's share is refused while the owner, from
+    /// another source, still gets through; the account-wide ceiling counts
+    /// only what the sources were allowed.
+    #[tokio::test]
+    async fn password_attempts_are_limited_per_source_then_per_account() {
+        let f = fixture_with(&[
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "5"),
+        ])
+        .await;
+        let user = f.add_user("ada@example.com").await;
+        let from = |ip: &str| ClientInfo {
+            source_ip: Some(ip.into()),
+            ..Default::default()
+        };
+        let stranger = from("192.0.2.66");
+        for _ in 0..2 {
+            assert!(
+                !f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await
+                    .unwrap()
+            );
+        }
+        for _ in 0..10 {
+            assert!(matches!(
+                f.service
+                    .verify_password(&user, "Guess-Guess-1", &stranger)
+                    .await,
+                Err(ResetError::RateLimited { .. })
+            ));
+        }
+        let owner = from("198.51.100.1");
+        let old = super::super::testing::OLD_PASSWORD;
+        assert!(f.service.verify_password(&user, old, &owner).await.unwrap());
+        // Without a source address, requests share one bucket.
+        let unknown = ClientInfo::default();
+        for _ in 0..2 {
             f.service
-                .limit_source(
-                    crate::routes::Function::RequestReset,
-                    &ClientInfo::default(),
-                )
+                .verify_password(&user, "Guess-Guess-1", &unknown)
                 .await
                 .unwrap();
         }
+        // 2 + 1 + 2 reached the account: its ceiling of 5 is met.
+        assert!(matches!(
+            f.service
+                .verify_password(&user, old, &from("203.0.113.9"))
+                .await,
+            Err(ResetError::RateLimited { .. })
+        ));
+        // Another account has its own budget.
+        let other = f.add_user("grace@example.com").await;
+        assert!(
+            f.service
+                .verify_password(&other, old, &stranger)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -136,19 +136,31 @@ impl ResetService {
             source_ip: payload.source_ip,
             user_agent: None,
             accept_language: payload.accept_language,
+            ..ClientInfo::default()
         };
-        let links = &self.config.links;
         let delivered = match payload.request {
             AddressRequest::ResetLink { entry } => {
-                let link = links.for_entry(entry.as_deref());
-                self.request_link(&email, link, &client, &item.id).await?
-            }
-            AddressRequest::Recovery => {
-                self.request_link(&email, &links.recover, &client, &item.id)
+                let key = match &payload.key {
+                    Some(digest) => match self.store.api_key(digest).await? {
+                        Some(key) if !key.revoked => Some(key),
+                        _ => {
+                            tracing::info!(intake_id = %item.id, "asked by a key now unknown or revoked; no mail");
+                            return self
+                                .completed(self.complete_intake(&item.id, None, None).await?);
+                        }
+                    },
+                    None => None,
+                };
+                self.request_link_by_key(key.as_ref(), &email, entry.as_deref(), &client, &item.id)
                     .await?
             }
+            AddressRequest::Recovery => self.request_recovery(&email, &client, &item.id).await?,
             AddressRequest::SignedLink => self.send_signed_link(&email, &client, &item.id).await?,
         };
+        self.completed(delivered)
+    }
+
+    fn completed(&self, delivered: bool) -> Result<IntakeDelivery, ResetError> {
         Ok(if delivered {
             IntakeDelivery::Delivered
         } else {
@@ -202,6 +214,7 @@ mod tests {
             source_ip: Some("192.0.2.7".into()),
             user_agent: Some("kept out of the payload".into()),
             accept_language: Some("de-CH, de;q=0.9".into()),
+            ..ClientInfo::default()
         }
     }
 
@@ -281,7 +294,7 @@ mod tests {
         let long = ClientInfo {
             accept_language: Some("x".repeat(5000)),
             source_ip: Some("2001:db8::1".into()),
-            user_agent: None,
+            ..ClientInfo::default()
         };
         f.service
             .accept_address_request(AddressRequest::Recovery, &user.email, &long, None)

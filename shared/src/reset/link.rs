@@ -1,35 +1,95 @@
 //! Link tokens: a mailed single-use token, redeemed to set a new password.
 
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, EmailAddress, Redemption, RefreshToken, ResetGrant, User, now};
+use crate::domain::{
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User, now,
+};
 use crate::link::LinkTemplate;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};
 
+/// Whether a redeeming request's `Origin` fits the grant: no header (not a
+/// browser's cross-origin request), or no origin recorded on the grant
+/// (issued before grants had one), or the origin of the grant's link, or
+/// the service's own pages (an `Origin` whose host is the one the request
+/// was sent to, such as the hosted reset page).
+fn origin_fits(grant: &ResetGrant, client: &ClientInfo) -> bool {
+    let (Some(sent), Some(expected)) = (&client.origin, &grant.origin) else {
+        return true;
+    };
+    let own = |host: &String| sent.split_once("://").is_some_and(|(_, a)| a == host);
+    sent == expected || client.host.as_ref().is_some_and(own)
+}
+
 impl ResetService {
-    /// Delivers the address request `intake`: issues a link token and
-    /// queues its mail when the address has an active account, in one write
-    /// with the request's removal. `link` chooses where the link points
-    /// (Payabli's entry, or recovery). False when the request was delivered
-    /// already.
-    pub(super) async fn request_link(
+    /// Delivers the address request `intake` for the account-recovery
+    /// contract: a link token to the recovery link, with a grant only the
+    /// log-in route redeems, and its mail when the address has an active
+    /// account, in one write with the request's removal. False when the
+    /// request was delivered already.
+    pub(super) async fn request_recovery(
         &self,
         email: &EmailAddress,
-        link: &LinkTemplate,
+        client: &ClientInfo,
+        intake: &str,
+    ) -> Result<bool, ResetError> {
+        let Some(user) = self.active_account(email, "recovery link").await? else {
+            return self.complete_intake(intake, None, None).await;
+        };
+        let link = &self.config.links.recover;
+        self.issue_link(&user, link, GrantPurpose::AccountRecovery, client, intake)
+            .await
+    }
+
+    /// Delivers a Payabli address request `intake`: a link token for an
+    /// address, asked for by `key` (None when
+    /// the request carried no key to check) with an optional `entry`. A user
+    /// of an organisation the key does not act for, or an entry of another
+    /// organisation than the user's, gets no mail, like an address without
+    /// an account; the request is completed all the same.
+    pub(super) async fn request_link_by_key(
+        &self,
+        key: Option<&ApiKey>,
+        email: &EmailAddress,
+        entry: Option<&str>,
         client: &ClientInfo,
         intake: &str,
     ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "reset link").await? else {
             return self.complete_intake(intake, None, None).await;
         };
+        if let Some(key) = key.filter(|k| !self.key_reaches(k, &user)) {
+            tracing::info!(user_id = %user.id, key = %key.name, "requested by a key of another organisation; no mail");
+            return self.complete_intake(intake, None, None).await;
+        }
+        let Some(link) = self.config.links.for_entry(entry, &self.org_of(&user)) else {
+            tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
+            return self.complete_intake(intake, None, None).await;
+        };
+        self.issue_link(&user, link, GrantPurpose::ResetLink, client, intake)
+            .await
+    }
+
+    /// The grant, recording its purpose and its link's origin, and its mail,
+    /// written with the removal of `intake`.
+    async fn issue_link(
+        &self,
+        user: &User,
+        link: &LinkTemplate,
+        purpose: GrantPurpose,
+        client: &ClientInfo,
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
             self.config.token_ttl,
+            purpose,
+            link.origin(),
         );
         let url = link.render(&[("token", token.expose())]);
-        let mail = self.reset_mail(&user, url, None, grant.expires_at, client);
+        let mail = self.reset_mail(user, url, None, grant.expires_at, client);
         if !self
             .complete_intake(intake, Some(&grant), Some(&mail))
             .await?
@@ -83,21 +143,37 @@ impl ResetService {
         raw_password: &str,
         client: &ClientInfo,
     ) -> Result<User, ResetError> {
-        self.redeem_token(raw_token, raw_password, None, client)
-            .await
+        self.redeem_token(
+            raw_token,
+            raw_password,
+            None,
+            GrantPurpose::ResetLink,
+            client,
+        )
+        .await
     }
 
     /// The redemption both a plain reset and a log-in after recovery make;
-    /// `session` is written with the password when there is one.
+    /// `session` is written with the password when there is one. The grant
+    /// must have been issued for `purpose`, and a browser's request must
+    /// come from where its link pointed: else the token is invalid here,
+    /// and stays unused.
     pub(super) async fn redeem_token(
         &self,
         raw_token: &str,
         raw_password: &str,
         session: Option<RefreshToken>,
+        purpose: GrantPurpose,
         client: &ClientInfo,
     ) -> Result<User, ResetError> {
         let (grant, user) = self.inspect_token(raw_token).await?;
+        if !grant.serves(purpose) || !origin_fits(&grant, client) {
+            tracing::info!(user_id = %user.id, purpose = purpose.as_str(), "grant refused: another purpose or origin");
+            return Err(ResetError::InvalidToken);
+        }
         let password = self.check_password(raw_password, Some(&user)).await?;
+        // The token is verified (not yet consumed): now the history may speak.
+        self.refuse_reused(&user, &password, client).await?;
         let action = if session.is_some() {
             "account_recovery"
         } else {
@@ -131,7 +207,8 @@ mod tests {
 
     use super::super::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;
-    use crate::domain::ClientInfo;
+    use crate::domain::{ClientInfo, EmailAddress};
+    use crate::mail::{MailJob, MailMessage};
 
     #[tokio::test]
     async fn a_fresh_token_inspects_without_being_consumed() {
@@ -228,5 +305,66 @@ mod tests {
             Err(ResetError::WeakPassword(_))
         ));
         assert!(f.service.inspect_token(token.expose()).await.is_ok());
+    }
+
+    /// A token's holder learns `reused` only as password comparisons,
+    /// which are limited: the token is no free oracle for the current
+    /// password.
+    #[tokio::test]
+    async fn history_checks_with_a_token_count_as_password_attempts() {
+        let f = fixture_with(&[
+            ("REKEY_PASSWORD_HISTORY", "2"),
+            ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+        ])
+        .await;
+        let user = f.add_user("ada@example.com").await;
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
+        let client = ClientInfo::default();
+        for _ in 0..2 {
+            assert!(matches!(
+                f.service
+                    .reset_with_token(token.expose(), OLD_PASSWORD, &client)
+                    .await,
+                Err(ResetError::WeakPassword(_))
+            ));
+        }
+        assert!(matches!(
+            f.service
+                .reset_with_token(token.expose(), OLD_PASSWORD, &client)
+                .await,
+            Err(ResetError::RateLimited { .. })
+        ));
+        assert!(f.service.inspect_token(token.expose()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn request_link_mails_known_addresses_only() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        let unknown = EmailAddress::parse("nobody@example.com").unwrap();
+        let request = || super::super::AddressRequest::ResetLink { entry: None };
+        f.service
+            .accept_address_request(request(), &unknown, &client, None)
+            .await
+            .unwrap();
+        f.service.drain_intake(10).await.unwrap();
+        assert!(f.service.store.pending_mail(10).await.unwrap().is_empty());
+
+        f.service
+            .accept_address_request(request(), &user.email, &client, None)
+            .await
+            .unwrap();
+        f.service.drain_intake(10).await.unwrap();
+        let items = f.service.store.pending_mail(10).await.unwrap();
+        assert_eq!(items.len(), 1);
+        let job = MailJob::open(&f.config.keys, &items[0]).unwrap();
+        assert_eq!(job.to, "ada@example.com");
+        let MailMessage::ResetLink { link, .. } = job.message else {
+            panic!("expected a reset link");
+        };
+        let raw = link.split("token=").nth(1).unwrap();
+        let (_, owner) = f.service.inspect_token(raw).await.unwrap();
+        assert_eq!(owner.id, user.id);
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::config::{Config, LinkTemplates};
 use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
+use crate::signing::AccessTokenSigner;
 use crate::store::{Store, StoreError};
 
 mod change;
@@ -26,7 +27,7 @@ mod signed;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
 pub use intake::{AddressRequest, IntakeDelivery};
-pub use session::{AccessClaims, Session};
+pub use session::Session;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,10 @@ pub enum ResetError {
     WeakPassword(Vec<PolicyViolation>),
     #[error("no such user")]
     UserNotFound,
+    /// A link destination (a `urlTemplate`'s origin) that the user's
+    /// organisation does not allow.
+    #[error("the link points to an origin that is not allowed")]
+    DestinationNotAllowed,
     /// No code, an expired one, one voided by a password change or by too
     /// many attempts.
     #[error("the code is expired or no longer valid; request a new one")]
@@ -92,6 +97,9 @@ pub struct ResetService {
     config: Arc<Config>,
     hasher: CredentialHasher,
     on_mail_queued: Option<MailQueuedHook>,
+    /// Signs the access tokens a log-in answers with; functions that issue
+    /// none run without one.
+    signer: Option<Arc<dyn AccessTokenSigner>>,
 }
 
 impl ResetService {
@@ -101,7 +109,14 @@ impl ResetService {
             hasher: CredentialHasher::new(config.hash_params),
             config: Arc::new(config.clone()),
             on_mail_queued: None,
+            signer: None,
         }
+    }
+
+    /// Signs access tokens with `signer` (the log-in after recovery).
+    pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// Runs `hook` after every queued mail (the local server wakes its
@@ -118,6 +133,17 @@ impl ResetService {
     /// Where links point: contracts choose the template per request.
     pub fn links(&self) -> &LinkTemplates {
         &self.config.links
+    }
+
+    /// The log-in after recovery: issuer, audience, client, lifetimes.
+    pub fn session(&self) -> &crate::config::SessionPolicy {
+        &self.config.session
+    }
+
+    /// The secret the CloudFront edge proves itself with, when deployed
+    /// behind one (`http::client_info`).
+    pub fn edge_secret(&self) -> Option<&crate::http::EdgeSecret> {
+        self.config.edge_secret.as_ref()
     }
 
     fn mail_queued(&self) {

@@ -1,14 +1,14 @@
 //! Log-in after account recovery: redeem a link token and leave with an
 //! access token and a refresh token.
 
+use std::sync::Arc;
+
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, RefreshToken, User, expiry, now};
+use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User, expiry, now};
+use crate::signing::jwt::sign_access_token;
+use crate::signing::{AccessClaims, AccessTokenSigner, SigningError};
 
 use super::{ResetError, ResetService};
-
-/// Clock skew allowed when checking an access token's expiry, as is usual
-/// for JWTs.
-const LEEWAY_SECS: i64 = 60;
 
 /// A log-in after account recovery: an access token and a refresh token.
 pub struct Session {
@@ -19,33 +19,50 @@ pub struct Session {
     pub scope: String,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct AccessClaims {
-    pub sub: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub iss: String,
-    pub aud: String,
-    pub scope: String,
-    /// The credential version: a verifier can refuse tokens issued before a
-    /// password change.
-    pub ver: u64,
+impl From<SigningError> for ResetError {
+    fn from(e: SigningError) -> Self {
+        match e {
+            SigningError::NotConfigured(variable) => {
+                tracing::error!(variable, "configuration error: no access-token signing key");
+                ResetError::Unavailable(format!("access-token signer: {variable} is not set"))
+            }
+            SigningError::Unavailable(cause) => {
+                ResetError::Unavailable(format!("access-token signer: {cause}"))
+            }
+            SigningError::BadKey(cause) => ResetError::Internal(cause),
+        }
+    }
 }
 
 impl ResetService {
     /// Redeems a link token and logs the user in (the account-recovery
     /// contract): the refresh token is written in the same transaction as
-    /// the new password.
+    /// the new password. The access token is signed first, so a signer
+    /// outage leaves the link unused; `issuer` is the `iss` it names.
     pub async fn reset_and_log_in(
         &self,
         raw_token: &str,
         raw_password: &str,
         client: &ClientInfo,
+        issuer: &str,
     ) -> Result<Session, ResetError> {
         let session = &self.config.session;
+        let signer = self.signer()?;
         let (_, user) = self.inspect_token(raw_token).await?;
         let issued_at = now();
         let next_version = user.credential_version.next();
+        let claims = AccessClaims {
+            iss: issuer.to_string(),
+            sub: user.id.to_string(),
+            aud: session.audience.clone(),
+            exp: expiry(issued_at, session.access_ttl),
+            iat: issued_at,
+            jti: uuid::Uuid::new_v4().to_string(),
+            client_id: session.client_id.clone(),
+            scope: session.scope.clone(),
+            ver: next_version.0,
+        };
+        let access_token = sign_access_token(signer.as_ref(), &claims).await?;
         let (refresh, stored) = RefreshToken::issue(
             user.id.clone(),
             next_version,
@@ -54,20 +71,16 @@ impl ResetService {
             issued_at,
             session.refresh_ttl,
         );
-        let user = self
-            .redeem_token(raw_token, raw_password, Some(stored), client)
-            .await?;
-        let claims = AccessClaims {
-            sub: user.id.to_string(),
-            iat: issued_at,
-            exp: expiry(issued_at, session.access_ttl),
-            iss: session.issuer.clone(),
-            aud: session.audience.clone(),
-            scope: session.scope.clone(),
-            ver: next_version.0,
-        };
+        self.redeem_token(
+            raw_token,
+            raw_password,
+            Some(stored),
+            GrantPurpose::AccountRecovery,
+            client,
+        )
+        .await?;
         Ok(Session {
-            access_token: self.sign_access_token(&claims)?,
+            access_token,
             expires_in: session.access_ttl.as_secs(),
             refresh_token: refresh,
             client_id: session.client_id.clone(),
@@ -75,28 +88,12 @@ impl ResetService {
         })
     }
 
-    /// HS256 under a key derived from the service secret for this purpose.
-    pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, ResetError> {
-        let key = self.config.keys.derived_key("access-token");
-        crate::crypto::hs256::sign(key.as_ref(), claims)
-            .map_err(|e| ResetError::Internal(e.to_string()))
-    }
-
-    /// Verifies an access token's signature, expiry (`LEEWAY_SECS` of clock
-    /// skew allowed), issuer and audience.
-    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, ResetError> {
-        let session = &self.config.session;
-        let key = self.config.keys.derived_key("access-token");
-        let claims: AccessClaims =
-            crate::crypto::hs256::verify(key.as_ref(), token).ok_or(ResetError::InvalidToken)?;
-        let valid = claims.exp + LEEWAY_SECS > now()
-            && claims.iss == session.issuer
-            && claims.aud == session.audience;
-        if valid {
-            Ok(claims)
-        } else {
-            Err(ResetError::InvalidToken)
-        }
+    /// The access-token signer; a deployment without one answers 503 and
+    /// logs the variable to set.
+    pub fn signer(&self) -> Result<&Arc<dyn AccessTokenSigner>, SigningError> {
+        self.signer
+            .as_ref()
+            .ok_or(SigningError::NotConfigured(crate::signing::SIGNING_KEY_VAR))
     }
 
     /// The user a refresh token logs in, while it is valid: unexpired and
@@ -118,93 +115,109 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(all(test, feature = "embedded", feature = "local-signer"))]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::testing::{NEW_PASSWORD, fixture_with};
-    use super::AccessClaims;
     use crate::ResetError;
-    use crate::domain::{ClientInfo, now};
+    use crate::domain::{ClientInfo, GrantPurpose};
+    use crate::signing::AccessTokenSigner;
+    use crate::signing::local::LocalSigner;
 
-    fn claims(exp: i64, iss: &str, aud: &str) -> AccessClaims {
-        AccessClaims {
-            sub: "u".into(),
-            iat: now(),
-            exp,
-            iss: iss.into(),
-            aud: aud.into(),
-            scope: "s".into(),
-            ver: 1,
-        }
-    }
+    const ISSUER: &str = "https://id.example.com";
 
     #[tokio::test]
-    async fn access_tokens_verify_within_leeway_for_this_issuer_and_audience() {
+    async fn log_in_issues_an_rs256_at_jwt_and_a_session_that_dies_with_the_next_change() {
         let f = fixture_with(&[]).await;
-        let s = &f.config.session;
-        let sign = |exp, iss: &str, aud: &str| {
-            f.service.sign_access_token(&claims(exp, iss, aud)).unwrap()
-        };
-        let t = now();
-        assert!(
-            f.service
-                .verify_access_token(&sign(t + 300, &s.issuer, &s.audience))
-                .is_ok()
-        );
-        // Expired half a minute ago: inside the leeway.
-        assert!(
-            f.service
-                .verify_access_token(&sign(t - 30, &s.issuer, &s.audience))
-                .is_ok()
-        );
-        for token in [
-            sign(t - 120, &s.issuer, &s.audience),
-            sign(t + 300, "https://elsewhere.example", &s.audience),
-            sign(t + 300, &s.issuer, "someone-else"),
-            "not.a.jwt".to_string(),
-        ] {
-            assert!(matches!(
-                f.service.verify_access_token(&token),
-                Err(ResetError::InvalidToken)
-            ));
-        }
-    }
-
-    #[tokio::test]
-    async fn log_in_issues_a_session_that_dies_with_the_next_change() {
-        let f = fixture_with(&[]).await;
+        let signer = Arc::new(LocalSigner::ephemeral().unwrap());
+        let service = f.service.clone().with_signer(signer.clone());
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        let (token, _) = f.add_grant(&user, f.config.token_ttl).await;
-        let session = f
-            .service
-            .reset_and_log_in(token.expose(), NEW_PASSWORD, &client)
+        let (token, _) = f
+            .add_grant_for(&user, f.config.token_ttl, GrantPurpose::AccountRecovery)
+            .await;
+        let session = service
+            .reset_and_log_in(token.expose(), NEW_PASSWORD, &client, ISSUER)
             .await
             .unwrap();
-        let claims = f
-            .service
-            .verify_access_token(&session.access_token)
-            .unwrap();
-        assert_eq!(claims.sub, user.id.as_str());
-        assert_eq!(claims.ver, user.credential_version.next().0);
+
+        let header = jsonwebtoken::decode_header(&session.access_token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let kid = signer.key_id().await.unwrap();
+        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+        let published = signer.published_keys().await.unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(published[0].key.jwk()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[&f.config.session.audience]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(
+            &session.access_token,
+            &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+            &validation,
+        )
+        .expect("the token verifies with the published key")
+        .claims;
+        assert_eq!(claims["sub"], user.id.as_str());
+        assert_eq!(claims["ver"], user.credential_version.next().0);
+        assert_eq!(claims["client_id"], f.config.session.client_id.as_str());
+        assert_eq!(claims["scope"], f.config.session.scope.as_str());
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            f.config.session.access_ttl.as_secs() as i64
+        );
+        assert_eq!(claims["jti"].as_str().unwrap().len(), 36);
         assert_eq!(session.expires_in, f.config.session.access_ttl.as_secs());
+
         let raw_refresh = session.refresh_token.expose().to_string();
-        let logged_in = f.service.refresh_token_user(&raw_refresh).await.unwrap();
+        let logged_in = service.refresh_token_user(&raw_refresh).await.unwrap();
         assert_eq!(logged_in.id, user.id);
         assert!(matches!(
-            f.service.refresh_token_user("rkr_unknown").await,
+            service.refresh_token_user("rkr_unknown").await,
             Err(ResetError::InvalidToken)
         ));
 
         // Another reset moves the credential version on: the session is void.
         let changed = f.reload(&user).await;
         let (token, _) = f.add_grant(&changed, f.config.token_ttl).await;
-        f.service
+        service
             .reset_with_token(token.expose(), "Third-Lantern-77-Orbit", &client)
             .await
             .unwrap();
         assert!(matches!(
-            f.service.refresh_token_user(&raw_refresh).await,
+            service.refresh_token_user(&raw_refresh).await,
             Err(ResetError::InvalidToken)
         ));
+    }
+
+    #[tokio::test]
+    async fn without_a_signer_the_link_is_left_unused() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let (token, _) = f
+            .add_grant_for(&user, f.config.token_ttl, GrantPurpose::AccountRecovery)
+            .await;
+        let client = ClientInfo::default();
+        let err = f
+            .service
+            .reset_and_log_in(token.expose(), NEW_PASSWORD, &client, ISSUER)
+            .await
+            .err()
+            .expect("no signer, no log-in");
+        assert!(
+            matches!(&err, ResetError::Unavailable(m) if m.contains("REKEY_SIGNING_KEY")),
+            "{err:?}"
+        );
+        let signed = f
+            .service
+            .clone()
+            .with_signer(Arc::new(LocalSigner::ephemeral().unwrap()));
+        assert!(
+            signed
+                .reset_and_log_in(token.expose(), NEW_PASSWORD, &client, ISSUER)
+                .await
+                .is_ok(),
+            "the link still works once a signer is configured"
+        );
     }
 }

@@ -1,40 +1,70 @@
-//! Signed reset links (django-rest-registration): nothing stored, the
-//! signature binds the user, the time, and the credential version.
+//! Signed reset links (django-rest-registration): the signature binds the
+//! user, the time, the credential version and a nonce; the nonce's grant
+//! (purpose: signed link) is consumed with the password change, so a used
+//! link is used even when the credential version did not move.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::domain::{ClientInfo, EmailAddress, Redemption, User, UserId, expiry, now};
+use crate::crypto::{SecretDigest, random_bytes};
+use crate::domain::{
+    ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, User, UserId, now,
+};
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 /// Domain tag of signed reset links: a signature made for anything else
-/// never verifies here.
-const SIGNED_LINK_TAG: &[u8] = b"rekey/reset-password-link/v1";
+/// (links of v1, which had no nonce, included) never verifies here.
+const SIGNED_LINK_TAG: &[u8] = b"rekey/reset-password-link/v2";
 
 /// The key purpose signed links are signed under.
 const SIGNED_LINK_PURPOSE: &str = "signed-reset-link";
 
-fn signed_parts(user: &User, timestamp: i64) -> [Vec<u8>; 4] {
+/// Random bytes of a link's nonce; the `signature` value is
+/// base64url(nonce || tag).
+const NONCE_BYTES: usize = 16;
+
+fn signed_parts(user: &User, timestamp: i64, nonce: &[u8]) -> [Vec<u8>; 5] {
     [
         SIGNED_LINK_TAG.to_vec(),
         user.id.as_str().as_bytes().to_vec(),
         timestamp.to_be_bytes().to_vec(),
         user.credential_version.0.to_be_bytes().to_vec(),
+        nonce.to_vec(),
     ]
 }
 
+/// What the store keys a nonce's grant on.
+fn nonce_digest(nonce: &[u8]) -> SecretDigest {
+    SecretDigest::of(&URL_SAFE_NO_PAD.encode(nonce))
+}
+
 impl ResetService {
-    /// The signature of a reset link for `user` at `timestamp`: bound to the
-    /// user's credential version, so any password change voids it.
-    pub fn link_signature(&self, user: &User, timestamp: i64) -> String {
-        let parts = signed_parts(user, timestamp);
+    /// A `signature` value for a link to `user` at `timestamp` with a fresh
+    /// nonce, and the grant that nonce must have to be redeemed. Nothing is
+    /// stored: until the grant is, the link is refused.
+    pub fn link_signature(&self, user: &User, timestamp: i64) -> (String, ResetGrant) {
+        let nonce = random_bytes::<NONCE_BYTES>();
+        let parts = signed_parts(user, timestamp, nonce.as_ref());
         let tag = self
             .config
             .keys
             .sign(SIGNED_LINK_PURPOSE, &parts.each_ref().map(|p| p.as_slice()));
-        URL_SAFE_NO_PAD.encode(tag)
+        let mut value = nonce.to_vec();
+        value.extend_from_slice(&tag);
+        let grant = ResetGrant {
+            digest: nonce_digest(nonce.as_ref()),
+            user_id: user.id.clone(),
+            credential_version: user.credential_version,
+            issued_at: timestamp,
+            // Saturating: tests sign at the ends of i64 (see inspection).
+            expires_at: timestamp.saturating_add(self.config.signed_links.ttl.as_secs() as i64),
+            used_at: None,
+            purpose: Some(GrantPurpose::SignedLink),
+            origin: Some(self.config.links.signed.origin()),
+        };
+        (URL_SAFE_NO_PAD.encode(value), grant)
     }
 
     /// django-rest-registration: delivers the address request `intake` by
@@ -50,45 +80,84 @@ impl ResetService {
         let Some(user) = self.active_account(email, "signed link").await? else {
             return self.complete_intake(intake, None, None).await;
         };
-        let timestamp = now();
-        let signature = self.link_signature(&user, timestamp);
+        let (_, delivered) = self
+            .sign_and_queue(&user, now(), client, Some(intake))
+            .await?;
+        Ok(delivered)
+    }
+
+    /// Signs a link for `user` at `timestamp`, stores its nonce's grant and
+    /// queues its mail in one transaction. Returns the `signature` value
+    /// (for tests; in service the mail carries it).
+    pub async fn issue_signed_link(
+        &self,
+        user: &User,
+        timestamp: i64,
+        client: &ClientInfo,
+    ) -> Result<String, ResetError> {
+        let (signature, _) = self.sign_and_queue(user, timestamp, client, None).await?;
+        Ok(signature)
+    }
+
+    /// `issue_signed_link`, the transaction also removing `intake` when it
+    /// delivers one; false when `intake` was delivered already.
+    async fn sign_and_queue(
+        &self,
+        user: &User,
+        timestamp: i64,
+        client: &ClientInfo,
+        intake: Option<&str>,
+    ) -> Result<(String, bool), ResetError> {
+        let (signature, grant) = self.link_signature(user, timestamp);
         let link = self.config.links.signed.render(&[
             ("user_id", user.id.as_str()),
             ("timestamp", &timestamp.to_string()),
             ("signature", &signature),
         ]);
-        let expires_at = expiry(timestamp, self.config.signed_links.ttl);
-        let mail = self.reset_mail(&user, link, None, expires_at, client);
-        if !self.complete_intake(intake, None, Some(&mail)).await? {
-            return Ok(false);
+        let mail = self.reset_mail(user, link, None, grant.expires_at, client);
+        match intake {
+            Some(intake) => {
+                if !self
+                    .complete_intake(intake, Some(&grant), Some(&mail))
+                    .await?
+                {
+                    return Ok((signature, false));
+                }
+            }
+            None => self.store.insert_grant(&grant, &mail).await?,
         }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "signed reset link issued");
         self.mail_queued();
-        Ok(true)
+        Ok((signature, true))
     }
 
     /// Checks a signed link: the signature first (so nothing is said about a
-    /// forged link's age), then its age and clock skew.
+    /// forged link's age), then its age and clock skew, then its nonce's
+    /// grant: unknown, used or of another user, the link is invalid.
     pub async fn inspect_signed_link(
         &self,
         user_id: &str,
         timestamp: i64,
         signature: &str,
-    ) -> Result<User, ResetError> {
+    ) -> Result<(User, SecretDigest), ResetError> {
         let user = match UserId::parse(user_id) {
             Some(id) => self.store.user(&id).await?,
             None => None,
         }
         .filter(|u| !u.disabled)
         .ok_or(ResetError::InvalidSignature)?;
-        let tag = URL_SAFE_NO_PAD
+        let value = URL_SAFE_NO_PAD
             .decode(signature.trim())
             .map_err(|_| ResetError::InvalidSignature)?;
-        let parts = signed_parts(&user, timestamp);
+        if value.len() <= NONCE_BYTES {
+            return Err(ResetError::InvalidSignature);
+        }
+        let (nonce, tag) = value.split_at(NONCE_BYTES);
+        let parts = signed_parts(&user, timestamp, nonce);
         if !self.config.keys.verify(
             SIGNED_LINK_PURPOSE,
             &parts.each_ref().map(|p| p.as_slice()),
-            &tag,
+            tag,
         ) {
             return Err(ResetError::InvalidSignature);
         }
@@ -102,11 +171,22 @@ impl ResetService {
         if age.saturating_neg() > policy.max_skew.as_secs() as i64 {
             return Err(ResetError::InvalidSignature);
         }
-        Ok(user)
+        let digest = nonce_digest(nonce);
+        match self.store.grant(&digest).await? {
+            Some(g)
+                if g.used_at.is_none()
+                    && g.serves(GrantPurpose::SignedLink)
+                    && g.user_id == user.id =>
+            {
+                Ok((user, digest))
+            }
+            _ => Err(ResetError::InvalidSignature),
+        }
     }
 
-    /// Resets with a signed link. Single use: the change bumps the
-    /// credential version the signature is bound to.
+    /// Resets with a signed link. Single use: the change consumes the
+    /// nonce's grant in its transaction, and bumps the credential version
+    /// the signature is bound to.
     pub async fn reset_with_signature(
         &self,
         user_id: &str,
@@ -115,15 +195,17 @@ impl ResetService {
         raw_password: &str,
         client: &ClientInfo,
     ) -> Result<User, ResetError> {
-        let user = self
+        let (user, nonce) = self
             .inspect_signed_link(user_id, timestamp, signature)
             .await?;
         let password = self.check_password(raw_password, Some(&user)).await?;
+        // The signature is verified: now the history may speak.
+        self.refuse_reused(&user, &password, client).await?;
         match self
             .set_password(
                 &user,
                 password,
-                Redemption::Nothing,
+                Redemption::Grant(nonce),
                 None,
                 "password_reset_signed_link",
                 client,
@@ -141,7 +223,7 @@ impl ResetService {
 mod tests {
     use super::super::testing::{NEW_PASSWORD, fixture_with};
     use crate::ResetError;
-    use crate::domain::{ClientInfo, now};
+    use crate::domain::{ClientInfo, GrantPurpose, now};
 
     #[tokio::test]
     async fn age_and_skew_bounds() {
@@ -152,10 +234,14 @@ mod tests {
         .await;
         let user = f.add_user("ada@example.com").await;
         let check = |timestamp: i64| {
-            let signature = f.service.link_signature(&user, timestamp);
             let id = user.id.to_string();
-            let f = &f;
+            let (f, user) = (&f, &user);
             async move {
+                let signature = f
+                    .service
+                    .issue_signed_link(user, timestamp, &ClientInfo::default())
+                    .await
+                    .unwrap();
                 f.service
                     .inspect_signed_link(&id, timestamp, &signature)
                     .await
@@ -193,7 +279,12 @@ mod tests {
         let user = f.add_user("ada@example.com").await;
         let other = f.add_user("grace@example.com").await;
         let t = now();
-        let signature = f.service.link_signature(&user, t);
+        let client = ClientInfo::default();
+        let signature = f
+            .service
+            .issue_signed_link(&user, t, &client)
+            .await
+            .unwrap();
         let id = user.id.to_string();
         for (id, timestamp, signature) in [
             (other.id.to_string(), t, signature.clone()),
@@ -208,7 +299,6 @@ mod tests {
                 Err(ResetError::InvalidSignature)
             ));
         }
-        let client = ClientInfo::default();
         f.service
             .reset_with_signature(&id, t, &signature, NEW_PASSWORD, &client)
             .await
@@ -218,6 +308,96 @@ mod tests {
             f.service
                 .reset_with_signature(&id, t, &signature, "Third-Lantern-77-Orbit", &client)
                 .await,
+            Err(ResetError::InvalidSignature)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_used_link_is_used_even_when_the_version_did_not_move() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        let t = now();
+        // Two links of the same second, under the same version: each has
+        // its own nonce, so they differ.
+        let first = f
+            .service
+            .issue_signed_link(&user, t, &client)
+            .await
+            .unwrap();
+        let second = f
+            .service
+            .issue_signed_link(&user, t, &client)
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        let id = user.id.to_string();
+        f.service
+            .reset_with_signature(&id, t, &first, NEW_PASSWORD, &client)
+            .await
+            .unwrap();
+        // Were the version not moved, the first link would still be used
+        // (its nonce is consumed) while the second one still works.
+        f.rewind_credential_version(&user);
+        assert!(matches!(
+            f.service
+                .reset_with_signature(&id, t, &first, "Third-Lantern-77-Orbit", &client)
+                .await,
+            Err(ResetError::InvalidSignature)
+        ));
+        assert!(f.service.inspect_signed_link(&id, t, &second).await.is_ok());
+        let value =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &first)
+                .unwrap();
+        let nonce = super::nonce_digest(&value[..super::NONCE_BYTES]);
+        let used = f.service.store.grant(&nonce).await.unwrap().unwrap();
+        assert!(used.used_at.is_some());
+        assert_eq!(used.purpose, Some(GrantPurpose::SignedLink));
+    }
+
+    #[tokio::test]
+    async fn a_correctly_signed_link_without_its_nonce_is_refused() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let t = now();
+        // Signed with the service key, but its nonce was never stored (or
+        // was revoked): the signature alone does not redeem.
+        let (signature, grant) = f.service.link_signature(&user, t);
+        let id = user.id.to_string();
+        assert!(matches!(
+            f.service.inspect_signed_link(&id, t, &signature).await,
+            Err(ResetError::InvalidSignature)
+        ));
+        assert!(matches!(
+            f.service
+                .reset_with_signature(&id, t, &signature, NEW_PASSWORD, &ClientInfo::default())
+                .await,
+            Err(ResetError::InvalidSignature)
+        ));
+        // Stored, the same link inspects.
+        let mail = f.service.reset_mail(
+            &user,
+            "x".into(),
+            None,
+            grant.expires_at,
+            &ClientInfo::default(),
+        );
+        f.service.store.insert_grant(&grant, &mail).await.unwrap();
+        assert!(
+            f.service
+                .inspect_signed_link(&id, t, &signature)
+                .await
+                .is_ok()
+        );
+        // A nonce-less signature of before (a bare tag) is refused.
+        let bare = &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &signature,
+        )
+        .unwrap()[super::NONCE_BYTES..];
+        let bare = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bare);
+        assert!(matches!(
+            f.service.inspect_signed_link(&id, t, &bare).await,
             Err(ResetError::InvalidSignature)
         ));
     }

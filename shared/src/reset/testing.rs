@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::config::{Config, EnvReader};
 use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use crate::domain::{ApiKey, ClientInfo, EmailAddress, ResetGrant, Scope, User, UserId, now};
+use crate::domain::{
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, ResetGrant, Scope, User, UserId, now,
+};
 use crate::password::NewPassword;
 use crate::store::embedded::EmbeddedStore;
 
@@ -34,6 +36,8 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
         ("REKEY_ARGON2_MEMORY_KIB", "1024"),
         ("REKEY_ARGON2_ITERATIONS", "1"),
     ]
@@ -60,6 +64,18 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
 }
 
 impl Fixture {
+    /// Sets the stored credential version of `user` back to the one it
+    /// has: as if a change had not moved it, to show what else makes a
+    /// credential single-use.
+    pub fn rewind_credential_version(&self, user: &User) {
+        let conn = rusqlite::Connection::open(self._dir.path().join("rekey.db")).unwrap();
+        conn.execute(
+            "UPDATE users SET credential_version = ?1 WHERE id = ?2",
+            rusqlite::params![user.credential_version.0 as i64, user.id.as_str()],
+        )
+        .unwrap();
+    }
+
     /// A named user with `OLD_PASSWORD`.
     pub async fn add_user(&self, email: &str) -> User {
         let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());
@@ -79,10 +95,26 @@ impl Fixture {
         self.service.store.user(&user.id).await.unwrap().unwrap()
     }
 
-    /// A grant for `user` stored with its mail as `request_link` stores one,
-    /// valid for `ttl`; the token is returned instead of mailed.
+    /// A grant for `user` stored with its mail as a reset link's delivery
+    /// stores one, valid for `ttl`; the token is returned instead of mailed.
     pub async fn add_grant(&self, user: &User, ttl: Duration) -> (BearerSecret, ResetGrant) {
-        let (token, grant) = ResetGrant::issue(user.id.clone(), user.credential_version, ttl);
+        self.add_grant_for(user, ttl, GrantPurpose::ResetLink).await
+    }
+
+    /// `add_grant` for `purpose`.
+    pub async fn add_grant_for(
+        &self,
+        user: &User,
+        ttl: Duration,
+        purpose: GrantPurpose,
+    ) -> (BearerSecret, ResetGrant) {
+        let (token, grant) = ResetGrant::issue(
+            user.id.clone(),
+            user.credential_version,
+            ttl,
+            purpose,
+            self.config.links.default.origin(),
+        );
         let mail = self.service.reset_mail(
             user,
             "x".into(),
@@ -108,6 +140,7 @@ impl Fixture {
                 scopes: scopes.to_vec(),
                 created_at: now(),
                 revoked: false,
+                org: Default::default(),
             })
             .await
             .unwrap();

@@ -34,14 +34,15 @@ pub trait CredentialStore: Send + Sync {
         mail: Option<&OutboxItem>,
     ) -> Result<u64, StoreError>;
     async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError>;
-    /// Claims one of the `max` verification attempts of the code issued at
-    /// `issued_at`, before the code is compared: however many guesses arrive
+    /// Claims one of the `max` verification attempts of the code with this
+    /// `digest`, before the code is compared: however many guesses arrive
     /// at once, at most `max` are ever compared. `Conflict` when none is
-    /// left or the code was replaced or used.
+    /// left or the code was replaced or used. Keyed by the digest, not the
+    /// issue time: a code replaced within the same second is another code.
     async fn claim_code_attempt(
         &self,
         user: &UserId,
-        issued_at: i64,
+        digest: &str,
         max: u32,
     ) -> Result<(), StoreError>;
 

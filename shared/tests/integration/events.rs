@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::mail::Outbox;
 use rekey::routes::Function;
 use serde_json::Value;
@@ -60,10 +60,10 @@ fn every_function_has_an_event_file_and_every_file_a_function() {
 async fn each_event_gets_its_status() {
     let config = config_with(&[(
         "REKEY_RESET_URLS_BY_ENTRY",
-        r#"{"storefront": "https://shop.example.com/reset?token={token}"}"#,
+        r#"{"storefront": {"org": "acme", "url": "https://shop.example.com/reset?token={token}"}}"#,
     )]);
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
@@ -71,9 +71,11 @@ async fn each_event_gets_its_status() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     app.reset.store().insert_user(&user).await.unwrap();
-    let key = add_key(
+    // users:admin too: request-user-reset's sample asks returnCode.
+    let key = add_key_for(
         &**app.reset.store(),
-        &[Scope::ResetRequest, Scope::UsersWrite],
+        &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
+        OrgBinding::Org("acme".into()),
     )
     .await;
     let user_id = user.id.as_str();

@@ -491,11 +491,12 @@ async fn dynamodb_outage_is_503_in_every_dialect_and_the_same_app_recovers() {
             add_user(&scratch.store, &config, &unique_email()).await
         },
         request_key: api_key(&[Scope::ResetRequest]),
-        users_key: api_key(&[Scope::UsersWrite]),
+        users_key: api_key(&[Scope::UsersWrite, Scope::UsersAdmin]),
         config,
     };
     fixture.restore(&store).await;
-    let app = App::new(&fixture.config, Arc::new(store.clone()));
+    let app =
+        App::new(&fixture.config, Arc::new(store.clone())).with_signer(crate::support::signer());
 
     healthy_round(&app, &fixture, NEW_PASSWORD).await;
 
@@ -553,11 +554,11 @@ async fn a_hung_dynamodb_is_503_within_the_sdk_timeouts_and_recovers() {
             add_user(&scratch.store, &config, &unique_email()).await
         },
         request_key: api_key(&[Scope::ResetRequest]),
-        users_key: api_key(&[Scope::UsersWrite]),
+        users_key: api_key(&[Scope::UsersWrite, Scope::UsersAdmin]),
         config,
     };
     fixture.restore(&store).await;
-    let app = App::new(&fixture.config, Arc::new(store));
+    let app = App::new(&fixture.config, Arc::new(store)).with_signer(crate::support::signer());
 
     moto.signal("-STOP");
     let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
@@ -635,6 +636,8 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         issued_at: t,
         expires_at: t + 3600,
         used_at: None,
+        purpose: None,
+        origin: None,
     };
     store.insert_grant(&grant, &outbox_item(n)).await.unwrap();
     let code = ResetCode {
@@ -662,7 +665,9 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 proof,
                 redemption: match proof {
                     Proof::Link => Redemption::Grant(grant.digest.clone()),
-                    Proof::Code => Redemption::Code { issued_at: t },
+                    Proof::Code => Redemption::Code {
+                        digest: code.digest.clone(),
+                    },
                     Proof::Nothing => Redemption::Nothing,
                 },
                 change: PasswordChange {
@@ -869,7 +874,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
     let path = dir.path().join("rekey.db");
     let store = rekey::store::embedded::EmbeddedStore::open(&path).unwrap();
     let config = config();
-    let app = App::new(&config, Arc::new(store));
+    let app = App::new(&config, Arc::new(store)).with_signer(crate::support::signer());
     let (user, token, grant) = user_with_token(&app, &config).await;
 
     let lock = rusqlite::Connection::open(&path).unwrap();
@@ -1085,7 +1090,7 @@ async fn a_transaction_lost_on_the_way_to_dynamodb_is_whole_or_absent() {
     );
     store.create_table().await.unwrap();
     let config = config();
-    let app = App::new(&config, Arc::new(store));
+    let app = App::new(&config, Arc::new(store)).with_signer(crate::support::signer());
     let store = &**app.reset.store();
 
     // The request is lost: nothing written.
@@ -1218,7 +1223,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
     let table = store.table_name().to_string();
     let store: Arc<dyn Store> = Arc::new(store);
     let config = config();
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let (request_key, key) = api_key(&[Scope::ResetRequest]);
     store.insert_api_key(&key).await.unwrap();
     let email = unique_email();

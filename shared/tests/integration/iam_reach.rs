@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::recording_store::{Call, RecordingStore};
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::iam::{self, StoreMethod};
 use rekey::mail::{MailJob, MailMessage, Outbox};
 use rekey::routes::Function;
@@ -116,11 +116,11 @@ impl Reach {
 async fn each_function_calls_only_what_iam_places_for_it() {
     let config = config_with(&[(
         "REKEY_RESET_URLS_BY_ENTRY",
-        r#"{"storefront": "https://shop.example.com/reset?token={token}"}"#,
+        r#"{"storefront": {"org": "acme", "url": "https://shop.example.com/reset?token={token}"}}"#,
     )]);
     let e = embedded_store();
     let store = Arc::new(RecordingStore::new(e.store.clone()));
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse(EMAIL).unwrap(),
@@ -128,7 +128,13 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
     store.insert_user(&user).await.unwrap();
-    let key = add_key(&*store, &[Scope::ResetRequest, Scope::UsersWrite]).await;
+    // users:admin too: request-user-reset's sample asks returnCode.
+    let key = add_key_for(
+        &*store,
+        &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
+        OrgBinding::Org("acme".into()),
+    )
+    .await;
     let user_id = user.id.as_str();
     let intake_dir = tempfile::tempdir().unwrap();
     let intake_outbox = Outbox {
@@ -176,6 +182,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         r.invoke(Function::ResetPage, &[(TOKEN, &token)]).await.0,
         200
     );
+    assert_eq!(r.invoke(Function::Discovery, &[]).await.0, 200);
     assert_eq!(r.invoke(Function::ValidatePassword, &[]).await.0, 200);
     assert_eq!(
         r.invoke(Function::ResetPassword, &[(TOKEN, &token)])
@@ -195,15 +202,18 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         .as_str()
         .expect("returnCode returns the code")
         .to_string();
+    // A wrong code of the same form: every character shifted within its
+    // class (codes are A-Z and 0-9), so it differs at every position.
     let wrong: String = code
         .chars()
         .map(|c| match c {
-            '0' => '1',
-            c if c.is_ascii_digit() => '0',
+            '9' => '0',
+            'Z' => 'A',
+            c if c.is_ascii_alphanumeric() => (c as u8 + 1) as char,
             c => c,
         })
         .collect();
-    assert_ne!(wrong, code, "the code has digits");
+    assert_ne!(wrong, code);
     let (status, _) = r
         .invoke(
             Function::SetPassword,
@@ -281,11 +291,12 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     }
     assert_eq!(std::fs::read_dir(outbox_dir.path()).unwrap().count(), 1);
 
-    // Every sample reached the store (the page excepted, which must not).
+    // Every sample reached the store (the page and discovery excepted,
+    // which must not).
     for f in iam::functions() {
         let seen = r.seen.get(f).map(BTreeSet::len).unwrap_or(0);
-        if f == Function::ResetPage.name() {
-            assert_eq!(seen, 0, "the page touches no store");
+        if f == Function::ResetPage.name() || f == Function::Discovery.name() {
+            assert_eq!(seen, 0, "{f} touches no store");
         } else {
             assert!(seen > 0, "{f}'s sample reached no store call");
         }
@@ -299,6 +310,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     assert!(saw(Function::RecoverAccount, StoreMethod::EnqueueIntake));
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::CompleteIntake, None)));
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::UserByEmail, None)));
+    assert!(saw(Function::ResetPasswordSigned, StoreMethod::Grant));
     assert!(saw(Function::ResetAccount, StoreMethod::ChangePassword));
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::MailDelivered, None)));
 }

@@ -57,7 +57,7 @@ fn retry_after(resp: &lambda_http::Response<lambda_http::Body>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_source_address_meets_429_in_each_dialect() {
     let e = embedded_store();
-    let app = App::new(&strict(), Arc::new(e.store.clone()));
+    let app = App::new(&strict(), Arc::new(e.store.clone())).with_signer(crate::support::signer());
 
     let (sent, resp) = until_429(&app, Function::ValidatePassword, || {
         post(
@@ -127,7 +127,7 @@ async fn one_source_address_meets_429_in_each_dialect() {
 async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     let config = strict();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let email = unique_email();
     add_user(&**app.reset.store(), &config, &email).await;
     let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
@@ -157,7 +157,7 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
 async fn code_guesses_are_capped_per_user_across_codes() {
     let config = strict();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
     let raw_key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
     let key = app
@@ -171,7 +171,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     for _ in 0..2 {
         let (_, code) = app
             .reset
-            .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+            .issue_code(
+                &user.id,
+                CodeDelivery::ReturnCode,
+                &api_key(&[Scope::UsersAdmin]).1,
+                &client,
+            )
             .await
             .unwrap();
         last_code = code.unwrap();
@@ -192,7 +197,12 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     // A third code buys no more guesses, not even a right one.
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     assert_ne!(code.as_deref(), Some(last_code.as_str()));
@@ -227,8 +237,13 @@ async fn code_guesses_are_capped_per_user_across_codes() {
 async fn every_contract_audits_and_notifies() {
     let config = config();
     let e = embedded_store();
-    let app = App::new(&config, Arc::new(e.store.clone()));
-    let key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
+    let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
+    // users:admin: the Zitadel round asks returnCode.
+    let key = add_key(
+        &**app.reset.store(),
+        &[Scope::UsersWrite, Scope::UsersAdmin],
+    )
+    .await;
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),

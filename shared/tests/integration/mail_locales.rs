@@ -294,13 +294,10 @@ async fn the_request_language_reaches_the_queued_mail() {
         assert_eq!(subject_locale(&t, &job), expected);
         store.mail_delivered(&item.id).await.unwrap();
     }
-    let info = rekey::http::client_info(&apigw_request(
-        "GET",
-        "/x",
-        &[],
-        &[("accept-language", "es")],
+    let info = rekey::http::client_info(
+        &apigw_request("GET", "/x", &[], &[("accept-language", "es")], None),
         None,
-    ));
+    );
     assert_eq!(
         info,
         ClientInfo {

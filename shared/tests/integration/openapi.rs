@@ -208,8 +208,10 @@ fn operations_have_unique_ids_tags_and_documented_responses() {
             assert_eq!(responses.len(), 1, "{name}: the page answers only 200");
             continue;
         }
+        // Discovery reads no input either (no body, no parameters).
+        let reads_input = o.op["x-rekey-function"].as_str() != Some(Function::Discovery.name());
         assert!(
-            responses.contains_key("400"),
+            !reads_input || responses.contains_key("400"),
             "{name}: 400 (bad input) is not documented"
         );
         for (status, response) in responses {

@@ -42,7 +42,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-9!x")
+                .verify_password(&user, "Wrong-Pass-9!x", &ClientInfo::default())
                 .await
                 .unwrap(),
             "{scheme}: a wrong password does not verify"
@@ -54,7 +54,10 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         );
 
         assert!(
-            service.verify_password(&user, IMPORTED).await.unwrap(),
+            service
+                .verify_password(&user, IMPORTED, &ClientInfo::default())
+                .await
+                .unwrap(),
             "{scheme}: the imported password verifies"
         );
         let after = store.user(&user.id).await.unwrap().unwrap();
@@ -70,12 +73,22 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         assert!(store.pending_mail(10).await.unwrap().is_empty());
         // The upgraded hash verifies, needs no further upgrade, and refuses
         // a wrong password.
-        assert!(service.verify_password(&after, IMPORTED).await.unwrap());
+        assert!(
+            service
+                .verify_password(&after, IMPORTED, &ClientInfo::default())
+                .await
+                .unwrap()
+        );
         assert_eq!(
             store.user(&user.id).await.unwrap().unwrap().password_hash,
             Some(upgraded)
         );
-        assert!(!service.verify_password(&after, "nope").await.unwrap());
+        assert!(
+            !service
+                .verify_password(&after, "nope", &ClientInfo::default())
+                .await
+                .unwrap()
+        );
     }
 }
 
@@ -91,6 +104,7 @@ async fn the_current_password_may_be_an_imported_hash() {
         scopes: vec![Scope::UsersWrite],
         created_at: now(),
         revoked: false,
+        org: Default::default(),
     };
     let user = imported_user(&*store, bcrypt_hash(IMPORTED)).await;
     let wrong = service

@@ -139,7 +139,12 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
     // One Zitadel code.
     let user = add_user(&*store, &config, &unique_email()).await;
     let (_, code) = service
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     let code = code.expect("returnCode returns the code");
@@ -389,6 +394,8 @@ struct Scene {
     config: Config,
     user: User,
     token: String,
+    /// An account-recovery token: reset-account redeems only these.
+    recovery: String,
     code: String,
     signed: (String, i64, String),
     request_key: String,
@@ -399,7 +406,7 @@ struct Scene {
 async fn scene(config: Config) -> Scene {
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let app = App::new(&config, store.clone());
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
     let request_key = add_key(&*store, &[Scope::ResetRequest]).await;
     let users_key = add_key(&*store, &[Scope::UsersWrite]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
@@ -412,6 +419,8 @@ async fn scene(config: Config) -> Scene {
     )
     .await;
     let token = link_param(&take_link(&store, &config).await, "token");
+    deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
+    let recovery = link_param(&take_link(&store, &config).await, "validation_code");
     deliver_now(&app.reset, AddressRequest::SignedLink, &user.email, &client).await;
     let link = take_link(&store, &config).await;
     let signed = (
@@ -421,7 +430,12 @@ async fn scene(config: Config) -> Scene {
     );
     let (_, code) = app
         .reset
-        .issue_code(&user.id, CodeDelivery::ReturnCode, &client)
+        .issue_code(
+            &user.id,
+            CodeDelivery::ReturnCode,
+            &api_key(&[Scope::UsersAdmin]).1,
+            &client,
+        )
         .await
         .unwrap();
     Scene {
@@ -429,6 +443,7 @@ async fn scene(config: Config) -> Scene {
         config,
         user,
         token,
+        recovery,
         code: code.unwrap(),
         signed,
         request_key,
@@ -567,7 +582,7 @@ impl Scene {
                 Function::ResetAccount,
                 "/api/v2/account/reset/",
                 Dialect::OAuth,
-                json!({"validation_code": self.token, "password": NEW_PASSWORD}),
+                json!({"validation_code": self.recovery, "password": NEW_PASSWORD}),
                 Some("password"),
             ),
         ]
@@ -896,8 +911,9 @@ async fn a_10_000_character_password_is_refused_before_hashing() {
 async fn a_right_code_after_five_wrong_ones_is_refused_on_dynamodb() {
     let store: Arc<dyn Store> = Arc::new(dynamo_store().await);
     let config = config();
-    let app = App::new(&config, store.clone());
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
+    let app = App::new(&config, store.clone()).with_signer(crate::support::signer());
+    // users:admin: the codes are asked with returnCode.
+    let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let id = user.id.as_str();
     let bearer = format!("Bearer {key}");

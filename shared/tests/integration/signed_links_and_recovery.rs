@@ -154,32 +154,40 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
     let app_before = app_with(&before).await;
     let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
-    let body = |app: &App, ts: i64| json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": app.reset.link_signature(&user, ts), "password": NEW_PASSWORD});
+    let body = async |app: &App, ts: i64| {
+        let signature = app
+            .reset
+            .issue_signed_link(&user, ts, &ClientInfo::default())
+            .await
+            .unwrap();
+        json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": signature, "password": NEW_PASSWORD})
+    };
     let day = 24 * 3600;
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() - day - 10)).await,
+        signed_reset(&app_before, body(&app_before, now() - day - 10).await).await,
         (400, json!({"detail": "Signature expired"}))
     );
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() + 600)).await,
+        signed_reset(&app_before, body(&app_before, now() + 600).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Signed by another deployment's secret: refused.
     let stranger = app_with(&config()).await;
     assert_eq!(
-        signed_reset(&app_before, body(&stranger, now())).await,
+        signed_reset(&app_before, body(&stranger, now()).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Rotation: a link signed with the previous secret still works.
-    let link_body = body(&app_before, now() - 60);
+    let link_body = body(&app_before, now() - 60).await;
     let new_secret = rekey::crypto::ServiceSecret::generate().1;
     let after = config_with(&[
         ("REKEY_SECRET", &new_secret),
         ("REKEY_SECRET_PREVIOUS", &old_secret),
     ]);
-    let app_after = App::new(&after, app_before.store.clone());
+    let app_after =
+        App::new(&after, app_before.store.clone()).with_signer(crate::support::signer());
     assert_eq!(
         signed_reset(&app_after, link_body).await,
         (200, json!({"detail": "Reset password successful"}))
@@ -232,7 +240,8 @@ async fn django_dialect_for_bad_requests_and_outages() {
         json!({"login": ["This field is required."]})
     );
 
-    let down = App::new(&config(), Arc::new(unreachable_store().await));
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = Function::SendResetLink
         .handle(
             &down,
@@ -256,6 +265,10 @@ async fn recover(app: &App, email: &str) -> lambda_http::Response<lambda_http::B
     )
     .await
 }
+
+/// The issuer when none is configured: the origin the request reached
+/// (`apigw_request`'s domain).
+const ISSUER: &str = "https://api.example.com";
 
 async fn reset_account(app: &App, code: &str, password: &str) -> (u16, Value) {
     let resp = post_to(
@@ -305,19 +318,20 @@ async fn recovery_resets_and_logs_in() {
     assert_eq!(status, 200, "{body}");
     let token = &body["token"];
     assert_eq!(token["token_type"], "Bearer");
-    assert_eq!(token["expires_in"], 900);
+    assert_eq!(token["expires_in"], 600);
     assert_eq!(token["client_id"], "rekey");
     assert_eq!(token["scope"], "account");
-    let claims = app
-        .reset
-        .verify_access_token(token["access_token"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(claims.sub, user.id.as_str());
+    let access = token["access_token"].as_str().unwrap();
+    let claims = crate::signing::verify_with_jwks(&app, access, ISSUER, "rekey").await;
+    assert_eq!(claims["sub"], user.id.as_str());
     assert_eq!(
-        (claims.iss.as_str(), claims.aud.as_str()),
-        ("rekey", "rekey")
+        (claims["iss"].as_str(), claims["aud"].as_str()),
+        (Some(ISSUER), Some("rekey"))
     );
-    assert_eq!(claims.exp - claims.iat, 900);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
     let refresh = token["refresh_token"].as_str().unwrap();
     assert!(refresh.starts_with("rkr_"));
     assert_eq!(
@@ -341,7 +355,7 @@ async fn recovery_resets_and_logs_in() {
 
     // A forged access token is refused.
     let forged = format!("{}x", token["access_token"].as_str().unwrap());
-    assert!(app.reset.verify_access_token(&forged).is_err());
+    assert!(crate::signing::verify_with_jwks_err(&app, &forged).await);
 }
 
 #[tokio::test]
@@ -375,7 +389,8 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
         }
     }
     assert_eq!(recover(&app, "not-an-address").await.status(), 400);
-    let down = App::new(&config(), Arc::new(unreachable_store().await));
+    let down = App::new(&config(), Arc::new(unreachable_store().await))
+        .with_signer(crate::support::signer());
     let resp = recover(&down, "a@example.com").await;
     assert_eq!(resp.status(), 503);
     assert_eq!(response_json(&resp)["error"], "temporarily_unavailable");
@@ -395,9 +410,10 @@ async fn oauth_dialect_for_bad_requests_and_outages() {
 }
 
 #[tokio::test]
-async fn link_tokens_are_shared_by_the_link_contracts() {
-    // A token from Payabli's request works at account recovery's reset, and
-    // one from recovery at Unleash's validate.
+async fn link_tokens_are_redeemed_by_their_own_contract_and_validated_by_any() {
+    // A token from Payabli's request does not log in at account recovery's
+    // reset (it redeems only recovery grants); one from recovery validates
+    // at Unleash's validate, which never consumes.
     let config = config();
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
@@ -410,7 +426,7 @@ async fn link_tokens_are_shared_by_the_link_contracts() {
     )
     .await;
     let token = query(&app.take_link().await)["token"].clone();
-    assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 200);
+    assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 400);
 
     assert_eq!(recover(&app, email.as_str()).await.status(), 200);
     let link = app.take_link().await;
@@ -429,4 +445,6 @@ async fn link_tokens_are_shared_by_the_link_contracts() {
             .status(),
         200
     );
+    // Its own contract redeems it.
+    assert_eq!(reset_account(&app, &code, NEW_PASSWORD).await.0, 200);
 }

@@ -8,7 +8,7 @@ use crate::support::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, IntakeItem, OutboxItem,
+    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem, OutboxItem,
     PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
@@ -31,6 +31,8 @@ fn grant_for(user: &User, ttl: i64) -> (BearerSecret, ResetGrant) {
         issued_at: t,
         expires_at: t + ttl,
         used_at: None,
+        purpose: Some(GrantPurpose::AccountRecovery),
+        origin: Some("https://app.example.com".into()),
     };
     (token, grant)
 }
@@ -234,10 +236,12 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     assert!(s.mail_pending(&with_mail.id).await.unwrap());
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(first.clone()));
     for _ in 0..3 {
-        s.claim_code_attempt(&user.id, 100, 3).await.unwrap();
+        s.claim_code_attempt(&user.id, &first.digest, 3)
+            .await
+            .unwrap();
     }
     assert!(matches!(
-        s.claim_code_attempt(&user.id, 100, 3).await,
+        s.claim_code_attempt(&user.id, &first.digest, 3).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 3);
@@ -246,23 +250,35 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     let second = code_for(&user, 200);
     let seq2 = s.replace_reset_code(&second, None).await.unwrap();
     assert!(seq2 > seq1);
-    assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(second));
+    assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(second.clone()));
     assert!(matches!(
-        s.claim_code_attempt(&user.id, 100, 3).await,
+        s.claim_code_attempt(&user.id, &first.digest, 3).await,
         Err(StoreError::Conflict(_))
     ));
-    s.claim_code_attempt(&user.id, 200, 3).await.unwrap();
+    s.claim_code_attempt(&user.id, &second.digest, 3)
+        .await
+        .unwrap();
 
     let stale = change_for(&user, user.credential_version);
     assert!(matches!(
-        s.change_password(&stale, &Redemption::Code { issued_at: 100 })
-            .await,
+        s.change_password(
+            &stale,
+            &Redemption::Code {
+                digest: first.digest.clone()
+            }
+        )
+        .await,
         Err(StoreError::Conflict(_))
     ));
     let change = change_for(&user, user.credential_version);
-    s.change_password(&change, &Redemption::Code { issued_at: 200 })
-        .await
-        .unwrap();
+    s.change_password(
+        &change,
+        &Redemption::Code {
+            digest: second.digest.clone(),
+        },
+    )
+    .await
+    .unwrap();
     assert!(
         s.reset_code(&user.id).await.unwrap().is_none(),
         "a redeemed code is gone"
@@ -279,6 +295,40 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
         s.replace_reset_code(&code_for(&nobody, 1), None).await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// A code replaced within the same second shares the old one's issue time;
+/// only the digest tells them apart, so the old one can be neither claimed
+/// nor consumed.
+async fn a_code_replaced_in_the_same_second_is_gone(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let old = code_for(&user, 300);
+    s.replace_reset_code(&old, None).await.unwrap();
+    let new = ResetCode {
+        digest: "digest-300-replacement".into(),
+        ..code_for(&user, 300)
+    };
+    s.replace_reset_code(&new, None).await.unwrap();
+    assert!(matches!(
+        s.claim_code_attempt(&user.id, &old.digest, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 0);
+    let change = change_for(&user, user.credential_version);
+    assert!(matches!(
+        s.change_password(
+            &change,
+            &Redemption::Code {
+                digest: old.digest.clone()
+            }
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(new.clone()));
+    s.claim_code_attempt(&user.id, &new.digest, 3)
+        .await
+        .unwrap();
 }
 
 async fn sessions_are_written_with_the_change(s: &dyn Store) {
@@ -612,6 +662,11 @@ macro_rules! conformance {
             async fn reset_codes_are_replaced_claimed_and_redeemed() {
                 let s = $subject;
                 super::reset_codes_are_replaced_claimed_and_redeemed(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_code_replaced_in_the_same_second_is_gone() {
+                let s = $subject;
+                super::a_code_replaced_in_the_same_second_is_gone(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sessions_are_written_with_the_change() {

@@ -421,6 +421,8 @@ fn each_role_grants_exactly_what_the_code_calls() {
             )
         });
         let mut granted: BTreeMap<Target, BTreeSet<String>> = BTreeMap::new();
+        // Each table action: the `pk` patterns its LeadingKeys condition allows.
+        let mut granted_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for policy in rp["Policies"].as_sequence().expect("inline Policies") {
             let who = format!("{role_id}/{}", policy["PolicyName"].as_str().unwrap_or("?"));
             for st in policy["PolicyDocument"]["Statement"]
@@ -444,6 +446,20 @@ fn each_role_grants_exactly_what_the_code_calls() {
                         .entry(t)
                         .or_default()
                         .extend(actions.iter().map(|a| a.to_string()));
+                    if t == Target::Table {
+                        let prefixes = leading_keys_condition(st, &who);
+                        for a in &actions {
+                            granted_keys
+                                .entry(a.to_string())
+                                .or_default()
+                                .extend(prefixes.iter().cloned());
+                        }
+                    } else {
+                        assert!(
+                            st.get("Condition").is_none(),
+                            "{who}: no Condition off the table"
+                        );
+                    }
                 }
             }
         }
@@ -468,7 +484,49 @@ fn each_role_grants_exactly_what_the_code_calls() {
             granted, expected,
             "{role_id} ({name}) must grant exactly what the code calls (rekey::iam)"
         );
+        let expected_keys: BTreeMap<String, BTreeSet<String>> = iam::leading_keys(name)
+            .expect("iam knows every deployed function")
+            .into_iter()
+            .map(|(action, prefixes)| {
+                (
+                    action.to_string(),
+                    prefixes.into_iter().map(|p| format!("{p}*")).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            granted_keys, expected_keys,
+            "{role_id} ({name}): each table action's dynamodb:LeadingKeys must be the pk \
+             prefixes its store calls touch (rekey::iam::leading_keys)"
+        );
     }
+}
+
+/// The `pk` patterns of a table statement's one condition,
+/// `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: DynamoDB matches
+/// every partition key a request touches (each item of a transaction)
+/// against them. A statement without it would be table-wide.
+fn leading_keys_condition(st: &Value, who: &str) -> BTreeSet<String> {
+    let condition = st["Condition"].as_mapping().unwrap_or_else(|| {
+        panic!("{who}: a table statement needs a dynamodb:LeadingKeys condition")
+    });
+    assert_eq!(condition.len(), 1, "{who}: one condition operator");
+    let like = condition
+        .get("ForAllValues:StringLike")
+        .and_then(Value::as_mapping)
+        .unwrap_or_else(|| panic!("{who}: the condition must be ForAllValues:StringLike"));
+    assert_eq!(like.len(), 1, "{who}: one condition key");
+    let patterns: BTreeSet<String> = one_or_many(&like["dynamodb:LeadingKeys"])
+        .into_iter()
+        .map(|p| str_at(p, &format!("{who}: dynamodb:LeadingKeys")).to_string())
+        .collect();
+    for p in &patterns {
+        assert!(
+            p.ends_with("#*") && !p[..p.len() - 1].contains(['*', '?']),
+            "{who}: {p} must be one item type's pk prefix and *"
+        );
+    }
+    patterns
 }
 
 /// Every `Store` method is placed: called by some function (with the
@@ -849,6 +907,9 @@ fn each_function_main_calls_the_operation_its_routes_name() {
         let (contract, op) = f.operation().split_once("::").expect("contract::op");
         let calls = match f {
             Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&req)")],
+            Function::Discovery => vec![format!(
+                "rekey::contract::{contract}::{op}(&discovery, &req)"
+            )],
             _ => vec![
                 format!("use rekey::contract::{contract}::{op};"),
                 format!("{op}(&app, req)"),
@@ -867,5 +928,111 @@ fn each_function_main_calls_the_operation_its_routes_name() {
             "{}: call the operation directly, not through Function",
             path.display()
         );
+    }
+}
+
+/// With the edge on, CloudFront adds `http::EDGE_SECRET_HEADER` with the
+/// value the functions read as `REKEY_EDGE_SECRET`, one generated secret;
+/// without the edge the functions get no such variable.
+#[test]
+fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
+    let (distribution, d) = only("AWS::CloudFront::Distribution");
+    let origins = d["Properties"]["DistributionConfig"]["Origins"]
+        .as_sequence()
+        .expect("the distribution's Origins");
+    assert_eq!(origins.len(), 1, "{distribution}: one origin, the HTTP API");
+    let headers = origins[0]["OriginCustomHeaders"]
+        .as_sequence()
+        .expect("the origin adds custom headers");
+    let header = headers
+        .iter()
+        .find(|h| {
+            h["HeaderName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(rekey::http::EDGE_SECRET_HEADER))
+        })
+        .unwrap_or_else(|| panic!("{distribution} adds {}", rekey::http::EDGE_SECRET_HEADER));
+    let (secret_id, secret) = only("AWS::SecretsManager::Secret");
+    assert_eq!(secret["Condition"].as_str(), Some("HasEdge"));
+    let resolved = format!("{{{{resolve:secretsmanager:${{{secret_id}}}:SecretString}}}}");
+    assert_eq!(sub_of(&header["HeaderValue"]), Some(resolved.as_str()));
+
+    let variable = &globals()["Environment"]["Variables"]["REKEY_EDGE_SECRET"];
+    let branches = intrinsic(variable, "If")
+        .and_then(Value::as_sequence)
+        .expect("REKEY_EDGE_SECRET must be !If [HasEdge, the secret, !Ref AWS::NoValue]");
+    assert_eq!(branches[0].as_str(), Some("HasEdge"));
+    assert_eq!(sub_of(&branches[1]), Some(resolved.as_str()));
+    assert_eq!(ref_of(&branches[2]), Some("AWS::NoValue"));
+}
+
+/// The access-token signing key: RSA in KMS, used by exactly the roles and
+/// actions `rekey::iam::kms_actions` names (through the key policy; the
+/// account administers it but is not given kms:Sign), and named to each
+/// function that uses it.
+#[test]
+fn the_signing_key_is_rsa_in_kms_and_its_policy_grants_what_the_code_calls() {
+    let (key_id, key) = only("AWS::KMS::Key");
+    let props = &key["Properties"];
+    assert_eq!(props["KeySpec"].as_str(), Some("RSA_2048"));
+    assert_eq!(props["KeyUsage"].as_str(), Some("SIGN_VERIFY"));
+    let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for st in props["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("KeyPolicy.Statement")
+    {
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
+        let actions: BTreeSet<String> = one_or_many(&st["Action"])
+            .into_iter()
+            .map(|a| str_at(a, "KeyPolicy Action").to_string())
+            .collect();
+        let principal = &st["Principal"]["AWS"];
+        if let Some((role, "Arn")) = get_att(principal) {
+            granted.entry(role.to_string()).or_default().extend(actions);
+        } else {
+            assert!(
+                sub_of(principal).is_some_and(|s| s.ends_with(":root")),
+                "{key_id}: principals are the account root or a function's role"
+            );
+            for a in &actions {
+                assert!(
+                    !["kms:*", "kms:Sign", "kms:Verify"].contains(&a.as_str()),
+                    "{key_id}: the account administers the key, it does not sign ({a})"
+                );
+            }
+        }
+    }
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, f) in deployed() {
+        let actions = iam::kms_actions(name);
+        let signing_key = variables(&f.props()["Environment"])
+            .into_iter()
+            .find(|(k, _)| *k == "REKEY_SIGNING_KEY")
+            .map(|(_, v)| get_att(v));
+        if actions.is_empty() {
+            assert!(
+                signing_key.is_none(),
+                "{name} does not sign: no REKEY_SIGNING_KEY"
+            );
+            continue;
+        }
+        assert_eq!(
+            signing_key,
+            Some(Some((key_id, "Arn"))),
+            "{name}: REKEY_SIGNING_KEY"
+        );
+        let (role, _) = get_att(&f.props()["Role"]).expect("a role");
+        expected.insert(
+            role.to_string(),
+            actions.iter().map(|a| a.to_string()).collect(),
+        );
+    }
+    assert_eq!(
+        granted, expected,
+        "{key_id}'s policy must grant what rekey::iam says"
+    );
+    let outputs = &TEMPLATE["Outputs"];
+    for output in ["Issuer", "JwksUri"] {
+        assert!(outputs.get(output).is_some(), "output {output}");
     }
 }

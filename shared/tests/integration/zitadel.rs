@@ -12,7 +12,7 @@ use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ClientInfo, EmailAddress, OrgBinding, Scope, User, UserId, now};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::routes::Function;
@@ -80,8 +80,11 @@ struct Env {
 
 async fn env_with(extra: &[(&str, &str)]) -> Env {
     let app = TestApp::embedded(config_with(extra)).await;
-    let key = add_key(&*app.store, &[Scope::UsersWrite]).await;
-    let admin = add_key(&*app.store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+    // The Zitadel instance's keys act for every organisation; tenancy has
+    // its own tests (tenancy.rs).
+    let all = || OrgBinding::AllOrgs;
+    let key = add_key_for(&*app.store, &[Scope::UsersWrite], all()).await;
+    let admin = add_key_for(&*app.store, &[Scope::UsersWrite, Scope::UsersAdmin], all()).await;
     Env {
         config: app.config.clone(),
         app,
@@ -116,10 +119,16 @@ impl Env {
         self.call(via, Function::SetPassword, key, user, body).await
     }
 
+    /// PasswordReset with the users:admin key: returnCode needs it.
+    async fn reset_admin(&self, via: Via, user: &str, body: Value) -> Resp {
+        self.call(via, Function::RequestUserReset, &self.admin, user, body)
+            .await
+    }
+
     /// A code issued with returnCode.
     async fn code(&self, via: Via, user: &UserId) -> String {
         let resp = self
-            .reset(via, user.as_str(), json!({"returnCode": {}}))
+            .reset_admin(via, user.as_str(), json!({"returnCode": {}}))
             .await;
         assert_eq!(resp.status(), 200, "{}", response_json(&resp));
         response_json(&resp)["verificationCode"]
@@ -252,7 +261,7 @@ async fn return_code_returns_the_code_and_sends_nothing() {
     for via in BOTH {
         let (user, _) = env.user().await;
         let resp = env
-            .reset(via, user.id.as_str(), json!({"returnCode": {}}))
+            .reset_admin(via, user.id.as_str(), json!({"returnCode": {}}))
             .await;
         let body = response_json(&resp);
         assert_eq!(resp.status(), 200, "{body}");
@@ -272,7 +281,7 @@ async fn return_code_returns_the_code_and_sends_nothing() {
 async fn send_link_mails_the_templated_link_and_returns_no_code() {
     let env = env_with(&[(
         "REKEY_ALLOWED_LINK_ORIGINS",
-        "https://app.example.com,https://other.example",
+        "https://app.example.com,org-42=https://other.example",
     )])
     .await;
     for via in BOTH {
@@ -491,7 +500,7 @@ async fn sms_unknown_users_and_user_ids() {
     let body = json!({"userId": other.as_str(), "returnCode": {}});
     invalid_argument(Via::Rest, &env.reset(Via::Rest, id, body).await);
     let body = json!({"userId": id, "returnCode": {}});
-    assert_eq!(env.reset(Via::Rest, id, body).await.status(), 200);
+    assert_eq!(env.reset_admin(Via::Rest, id, body).await.status(), 200);
     assert!(env.pending().await.is_empty());
 }
 
@@ -500,7 +509,7 @@ async fn proto_field_names_are_accepted() {
     let env = env().await;
     let (user, _) = env.user().await;
     let id = user.id.as_str();
-    let auth = format!("Bearer {}", env.key);
+    let auth = format!("Bearer {}", env.admin);
     for via in BOTH {
         // Connect's user id under its proto name too (REST: the same as the path).
         let body = json!({"return_code": {}, "user_id": id}).to_string();
@@ -614,7 +623,7 @@ async fn sequence_increases_and_change_date_is_rfc3339() {
     let mut last = 0u64;
     let mut codes = Vec::new();
     for via in [Via::Rest, Via::Connect, Via::Rest] {
-        let resp = env.reset(via, id, json!({"returnCode": {}})).await;
+        let resp = env.reset_admin(via, id, json!({"returnCode": {}})).await;
         codes.push(
             response_json(&resp)["verificationCode"]
                 .as_str()
@@ -915,7 +924,8 @@ async fn concurrent_redemptions_of_one_code_succeed_once() {
 async fn the_code_flow_on_dynamodb() {
     let store: Arc<dyn rekey::Store> = Arc::new(dynamo_store().await);
     let config = config();
-    let key = add_key(&*store, &[Scope::UsersWrite]).await;
+    // users:admin: the codes are asked with returnCode.
+    let key = add_key(&*store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let app = App::new(&config, store.clone());
     let user = add_user(&*store, &config, &unique_email()).await;
     let auth = format!("Bearer {key}");
@@ -1041,6 +1051,153 @@ async fn an_unreachable_store_is_503_in_each_dialect() {
         assert!(
             !err["message"].as_str().unwrap().contains("127.0.0.1"),
             "{err}"
+        );
+    }
+}
+
+/// A code handed back sets the password: only a users:admin key may ask for
+/// one. A users:write key still mails one (sendLink) and redeems one.
+#[tokio::test]
+async fn return_code_needs_users_admin() {
+    let env = env().await;
+    for via in BOTH {
+        let (user, _) = env.user().await;
+        let id = user.id.as_str();
+        let resp = env.reset(via, id, json!({"returnCode": {}})).await;
+        let err = assert_error(via, &resp, 403, 7, "permission_denied");
+        assert!(err.get("verificationCode").is_none(), "{err}");
+        assert!(
+            env.app
+                .reset
+                .store()
+                .reset_code(&user.id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{via:?}: a refused returnCode issues no code"
+        );
+        assert!(env.pending().await.is_empty(), "{via:?}: and mails none");
+        assert_eq!(
+            env.reset(via, id, json!({"sendLink": {}})).await.status(),
+            200
+        );
+        take_mail(env.app.reset.store(), &env.config).await;
+        let code = env.code(via, &user.id).await;
+        let resp = env.set(via, &env.key, id, set_with_code(&code)).await;
+        assert_eq!(resp.status(), 200, "{}", response_json(&resp));
+        // The "password changed" notice.
+        take_mail(env.app.reset.store(), &env.config).await;
+    }
+}
+
+/// With a history, `reused` is said only once the proof holds: a wrong code
+/// or a wrong current password gets the same answer whatever the new
+/// password, so it confirms no guess of the current one.
+#[tokio::test]
+async fn the_history_speaks_only_after_the_proof() {
+    let env = env_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
+    for via in BOTH {
+        let (user, _) = env.user().await;
+        let id = user.id.as_str();
+        let code = env.code(via, &user.id).await;
+        let wrong = if code.starts_with('A') { "B" } else { "A" };
+        let wrong = format!("{wrong}{}", &code[1..]);
+        let with = |password: &str, proof: Value| {
+            let mut body = json!({"newPassword": {"password": password}});
+            body.as_object_mut()
+                .unwrap()
+                .extend(proof.as_object().unwrap().clone());
+            body
+        };
+        for proof in [
+            json!({"verificationCode": wrong}),
+            json!({"currentPassword": "Not-The-Current-1"}),
+        ] {
+            let guess = env
+                .set(via, &env.key, id, with(OLD_PASSWORD, proof.clone()))
+                .await;
+            let other = env.set(via, &env.key, id, with(NEW_PASSWORD, proof)).await;
+            assert_eq!(guess.status(), other.status(), "{via:?}");
+            assert_eq!(response_json(&guess), response_json(&other), "{via:?}");
+        }
+        // The right code: now the rule is named.
+        let resp = env
+            .set(
+                via,
+                &env.key,
+                id,
+                with(OLD_PASSWORD, json!({"verificationCode": code})),
+            )
+            .await;
+        let err = invalid_argument(via, &resp);
+        assert!(err["message"].as_str().unwrap().contains("differ"), "{err}");
+        let resp = env.set(via, &env.key, id, set_with_code(&code)).await;
+        assert_eq!(resp.status(), 200, "{}", response_json(&resp));
+    }
+}
+
+/// Guesses of the current password are limited per (account, source) and,
+/// far higher, per account: past either, RESOURCE_EXHAUSTED with Retry-After.
+#[tokio::test]
+async fn current_password_guesses_are_limited() {
+    let env = env_with(&[
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "3"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "100"),
+    ])
+    .await;
+    for via in BOTH {
+        let (user, _) = env.user().await;
+        let id = user.id.as_str();
+        let guess = |current: &str| json!({"newPassword": {"password": NEW_PASSWORD}, "currentPassword": current});
+        for n in 0..3 {
+            let resp = env
+                .set(via, &env.key, id, guess(&format!("Guess-{n}-x")))
+                .await;
+            assert_ne!(resp.status(), 429, "{via:?}: guess {n}");
+            assert_ne!(resp.status(), 200, "{via:?}: guess {n}");
+        }
+        // Even the right password is not compared past the limit.
+        let resp = env.set(via, &env.key, id, guess(OLD_PASSWORD)).await;
+        assert_error(via, &resp, 429, 8, "resource_exhausted");
+        let retry: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3600).contains(&retry), "{retry}");
+        assert!(env.password_is(&user.id, OLD_PASSWORD).await);
+    }
+}
+
+/// sendLink mails count against the address's mail limits like every other
+/// reset mail; past them, RESOURCE_EXHAUSTED and nothing is mailed.
+#[tokio::test]
+async fn send_link_has_the_per_address_mail_limits() {
+    let env = env_with(&[
+        ("REKEY_LIMIT_EMAIL_PER_MINUTE", "1000"),
+        ("REKEY_LIMIT_EMAIL_PER_HOUR", "2"),
+    ])
+    .await;
+    for via in BOTH {
+        let (user, _) = env.user().await;
+        let id = user.id.as_str();
+        for _ in 0..2 {
+            assert_eq!(
+                env.reset(via, id, json!({"sendLink": {}})).await.status(),
+                200
+            );
+        }
+        assert_eq!(take_mail(env.app.reset.store(), &env.config).await.len(), 2);
+        let resp = env.reset(via, id, json!({"sendLink": {}})).await;
+        assert_error(via, &resp, 429, 8, "resource_exhausted");
+        assert!(resp.headers().contains_key("retry-after"));
+        assert!(env.pending().await.is_empty(), "{via:?}: nothing mailed");
+        // returnCode mails nothing, so it is not counted.
+        assert_eq!(
+            env.reset_admin(via, id, json!({"returnCode": {}}))
+                .await
+                .status(),
+            200
         );
     }
 }

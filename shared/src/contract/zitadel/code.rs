@@ -72,6 +72,15 @@ impl NotificationType {
     }
 }
 
+/// A `urlTemplate` pointing where no organisation (or not the user's)
+/// allows: the same answer either way.
+fn origin_not_allowed() -> RequestError {
+    RequestError::invalid(
+        "sendLink.urlTemplate",
+        "sendLink.urlTemplate points to an origin that is not allowed",
+    )
+}
+
 /// How the code should reach the user: request checks first, then what this
 /// deployment can do.
 fn delivery(
@@ -98,11 +107,7 @@ fn delivery(
             let template = CodeUrlTemplate::parse(raw)
                 .map_err(|e| RequestError::invalid("sendLink.urlTemplate", e))?;
             if !app.reset.links().origin_allowed(&template.origin()) {
-                return Err(RequestError::invalid(
-                    "sendLink.urlTemplate",
-                    "sendLink.urlTemplate points to an origin that is not allowed",
-                )
-                .into());
+                return Err(origin_not_allowed().into());
             }
             Some(template)
         }
@@ -138,15 +143,24 @@ async fn handle_password_reset(
     req: &Request,
     protocol: Protocol,
 ) -> Result<Response<Body>, Failure> {
-    app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
+    let key = app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
     let body: PasswordResetBody = parse_body(req)?;
     let raw_id = raw_user_id(req, protocol, body.user_id.as_deref())?;
     let delivery = delivery(app, body.send_link, body.return_code.is_some())?;
     let user_id = user_id(raw_id)?;
     let (details, code) = app
         .reset
-        .issue_code(&user_id, delivery, &http::client_info(req))
-        .await?;
+        .issue_code(
+            &user_id,
+            delivery,
+            &key,
+            &http::client_info(req, app.reset.edge_secret()),
+        )
+        .await
+        .map_err(|e| match e {
+            ResetError::DestinationNotAllowed => Failure::from(origin_not_allowed()),
+            other => other.into(),
+        })?;
     Ok(http::json_response(
         200,
         &PasswordResetResponse {

@@ -95,7 +95,7 @@ async fn handle_set_password(
             &body.new_password.password,
             proof,
             &key,
-            &http::client_info(req),
+            &http::client_info(req, app.reset.edge_secret()),
         )
         .await?;
     Ok(http::json_response(

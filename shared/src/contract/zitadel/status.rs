@@ -117,7 +117,10 @@ pub(super) fn status_of(failure: &Failure) -> Status {
             ResetError::CodeMismatch
             | ResetError::WrongCurrentPassword
             | ResetError::InvalidToken
-            | ResetError::InvalidSignature => Status::new(Code::InvalidArgument, e.to_string()),
+            | ResetError::InvalidSignature
+            | ResetError::DestinationNotAllowed => {
+                Status::new(Code::InvalidArgument, e.to_string())
+            }
             ResetError::CodeExpired
             | ResetError::UsedToken
             | ResetError::SignatureExpired

@@ -7,7 +7,9 @@ use super::DynamoStore;
 use super::client::classify;
 use super::keys::Key;
 use super::records::{AuditRecord, CodeRecord, GrantRecord, OutboxRecord, RefreshRecord};
-use super::transactions::{bump_sequence, change_credential, n, put, put_new, use_code, use_grant};
+use super::transactions::{
+    bump_sequence, change_credential, n, put, put_new, s, use_code, use_grant,
+};
 use crate::crypto::SecretDigest;
 use crate::domain::{
     OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, UserId,
@@ -39,7 +41,7 @@ impl CredentialStore for DynamoStore {
         let mut items = Vec::with_capacity(5);
         match redemption {
             Redemption::Grant(digest) => items.push(use_grant(&self.table, Key::grant(digest), ch)),
-            Redemption::Code { issued_at } => items.push(use_code(&self.table, ch, *issued_at)),
+            Redemption::Code { digest } => items.push(use_code(&self.table, ch, digest)),
             Redemption::Nothing => {}
         }
         items.push(change_credential(&self.table, ch));
@@ -82,14 +84,14 @@ impl CredentialStore for DynamoStore {
     async fn claim_code_attempt(
         &self,
         user: &UserId,
-        issued_at: i64,
+        digest: &str,
         max: u32,
     ) -> Result<(), StoreError> {
         self.update(Key::code(user))
             .update_expression("SET attempts = attempts + :one")
-            .condition_expression("issued_at = :issued AND attempts < :max")
+            .condition_expression("digest = :digest AND attempts < :max")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":issued", n(issued_at))
+            .expression_attribute_values(":digest", s(digest.to_string()))
             .expression_attribute_values(":max", n(max))
             .send()
             .await

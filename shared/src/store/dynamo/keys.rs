@@ -5,6 +5,20 @@ use serde::Serialize;
 use crate::crypto::SecretDigest;
 use crate::domain::{AuditEvent, EmailAddress, UserId};
 
+/// The start of each item type's `pk`: what IAM's `dynamodb:LeadingKeys`
+/// conditions match (rekey::iam names them per store call).
+pub mod prefix {
+    pub const USER: &str = "USER#";
+    pub const EMAIL: &str = "EMAIL#";
+    pub const API_KEY: &str = "KEY#";
+    pub const GRANT: &str = "GRANT#";
+    pub const REFRESH: &str = "REFRESH#";
+    pub const OUTBOX: &str = "OUTBOX#";
+    pub const INTAKE: &str = "INTAKE#";
+    pub const RATE: &str = "RATE#";
+    pub const AUDIT: &str = "AUDIT#";
+}
+
 /// An item's `pk` / `sk`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Key {
@@ -20,44 +34,47 @@ impl Key {
         }
     }
     pub fn user(id: &UserId) -> Self {
-        Self::new(format!("USER#{id}"), "USER")
+        Self::new(format!("{}{id}", prefix::USER), "USER")
     }
     pub fn email(email: &EmailAddress) -> Self {
-        Self::new(format!("EMAIL#{}", email.as_str()), "EMAIL")
+        Self::new(format!("{}{}", prefix::EMAIL, email.as_str()), "EMAIL")
     }
     pub fn api_key(digest: &SecretDigest) -> Self {
-        Self::new(format!("KEY#{}", digest.as_str()), "KEY")
+        Self::new(format!("{}{}", prefix::API_KEY, digest.as_str()), "KEY")
     }
     /// Beside the account, under the same partition.
     pub fn code(user: &UserId) -> Self {
-        Self::new(format!("USER#{user}"), "CODE")
+        Self::new(format!("{}{user}", prefix::USER), "CODE")
     }
     pub fn grant(digest: &SecretDigest) -> Self {
-        Self::new(format!("GRANT#{}", digest.as_str()), "GRANT")
+        Self::new(format!("{}{}", prefix::GRANT, digest.as_str()), "GRANT")
     }
     pub fn refresh(digest: &SecretDigest) -> Self {
-        Self::new(format!("REFRESH#{}", digest.as_str()), "REFRESH")
+        Self::new(format!("{}{}", prefix::REFRESH, digest.as_str()), "REFRESH")
     }
     pub fn outbox(id: &str) -> Self {
-        Self::new(format!("OUTBOX#{id}"), "OUTBOX")
+        Self::new(format!("{}{id}", prefix::OUTBOX), "OUTBOX")
     }
     pub fn intake(id: &str) -> Self {
-        Self::new(format!("INTAKE#{id}"), "INTAKE")
+        Self::new(format!("{}{id}", prefix::INTAKE), "INTAKE")
     }
     pub fn rate(counter: &str, window_start: i64) -> Self {
-        Self::new(format!("RATE#{counter}"), &window_start.to_string())
+        Self::new(
+            format!("{}{counter}", prefix::RATE),
+            &window_start.to_string(),
+        )
     }
     /// Sorted by time within the user's partition, so a query reads the
     /// newest first.
     pub fn audit(event: &AuditEvent) -> Self {
         Self::new(
-            format!("AUDIT#{}", event.user_id),
+            format!("{}{}", prefix::AUDIT, event.user_id),
             &format!("{:012}#{}", event.at, event.id),
         )
     }
     /// The partition of the user's audit events.
     pub fn audit_partition(user: &UserId) -> String {
-        format!("AUDIT#{user}")
+        format!("{}{user}", prefix::AUDIT)
     }
 
     /// The key as the item that addresses a GetItem, UpdateItem or

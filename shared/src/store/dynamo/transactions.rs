@@ -69,12 +69,12 @@ pub(super) fn use_grant(table: &str, key: Key, ch: &PasswordChange) -> TransactW
 }
 
 /// Deletes the user's code, if it is still the one issued at `issued_at`.
-pub(super) fn use_code(table: &str, ch: &PasswordChange, issued_at: i64) -> TransactWriteItem {
+pub(super) fn use_code(table: &str, ch: &PasswordChange, digest: &str) -> TransactWriteItem {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(Key::code(&ch.user_id).to_item()))
-        .condition_expression("issued_at = :issued")
-        .expression_attribute_values(":issued", n(issued_at))
+        .condition_expression("digest = :digest")
+        .expression_attribute_values(":digest", s(digest.to_string()))
         .build()
         .expect("fields are set");
     TransactWriteItem::builder().delete(delete).build()

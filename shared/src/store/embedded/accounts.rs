@@ -5,7 +5,7 @@ use rusqlite::{Connection, Row, params};
 
 use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, Scope, User, UserId};
+use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OrgBinding, Scope, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, \
@@ -73,21 +73,29 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-/// An `api_keys` row: digest, name, scopes (JSON), created_at, revoked.
-struct ApiKeyRow(String, String, String, i64, i64);
+/// An `api_keys` row: digest, name, scopes (JSON), created_at, revoked,
+/// org (NULL for the default organisation, `*` for all).
+struct ApiKeyRow(String, String, String, i64, i64, Option<String>);
 
-const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked";
+const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked, org";
 
 impl ApiKeyRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        Ok(Self(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
     }
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
     type Error = StoreError;
     fn try_from(
-        ApiKeyRow(digest, name, scopes, created_at, revoked): ApiKeyRow,
+        ApiKeyRow(digest, name, scopes, created_at, revoked, org): ApiKeyRow,
     ) -> Result<Self, StoreError> {
         Ok(ApiKey {
             digest: SecretDigest::from_hex(digest),
@@ -96,6 +104,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
                 .map_err(corrupt_json("scopes of a key"))?,
             created_at,
             revoked: revoked != 0,
+            org: OrgBinding::from_stored(org.as_deref()),
         })
     }
 }
@@ -203,13 +212,16 @@ impl ApiKeyStore for EmbeddedStore {
         let k = key.clone();
         self.run(move |c| {
             c.execute(
-                &format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                &format!(
+                    "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                ),
                 params![
                     k.digest.as_str(),
                     k.name,
                     serde_json::to_string(&k.scopes).expect("scopes serialise"),
                     k.created_at,
-                    k.revoked as i64
+                    k.revoked as i64,
+                    k.org.stored()
                 ],
             )?;
             Ok(())

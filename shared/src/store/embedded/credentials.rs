@@ -8,22 +8,25 @@ use super::journal::{insert_audit, insert_outbox};
 use super::{EmbeddedStore, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant,
-    UserId,
+    CredentialVersion, GrantPurpose, OutboxItem, PasswordChange, Redemption, RefreshToken,
+    ResetCode, ResetGrant, UserId,
 };
 use crate::store::{CredentialStore, StoreError};
 
 pub(super) fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at,
+                             purpose, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             g.digest.as_str(),
             g.user_id.as_str(),
             g.credential_version.0 as i64,
             g.issued_at,
             g.expires_at,
-            g.used_at
+            g.used_at,
+            g.purpose.map(GrantPurpose::as_str),
+            g.origin
         ],
     )?;
     Ok(())
@@ -33,16 +36,33 @@ fn parse_user(id: &str, whose: &'static str) -> Result<UserId, StoreError> {
     UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id")))
 }
 
-/// A `grants` row: user_id, credential_version, issued_at, expires_at, used_at.
-struct GrantRow(String, i64, i64, i64, Option<i64>);
+/// A `grants` row: user_id, credential_version, issued_at, expires_at,
+/// used_at, purpose, origin (both NULL on rows written before them).
+struct GrantRow(
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
 
 impl GrantRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        Ok(Self(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
     }
 
     fn into_grant(self, digest: SecretDigest) -> Result<ResetGrant, StoreError> {
-        let GrantRow(user_id, version, issued_at, expires_at, used_at) = self;
+        let GrantRow(user_id, version, issued_at, expires_at, used_at, purpose, origin) = self;
         Ok(ResetGrant {
             digest,
             user_id: parse_user(&user_id, "grant's")?,
@@ -50,6 +70,13 @@ impl GrantRow {
             issued_at,
             expires_at,
             used_at,
+            purpose: purpose
+                .map(|p| {
+                    GrantPurpose::parse(&p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
+                })
+                .transpose()?,
+            origin,
         })
     }
 }
@@ -92,9 +119,9 @@ fn redeem(tx: &Connection, ch: &PasswordChange, redemption: &Redemption) -> Resu
              WHERE digest = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1",
             params![ch.changed_at, digest.as_str(), ch.user_id.as_str()],
         )?,
-        Redemption::Code { issued_at } => tx.execute(
-            "DELETE FROM reset_codes WHERE user_id = ?1 AND issued_at = ?2",
-            params![ch.user_id.as_str(), issued_at],
+        Redemption::Code { digest } => tx.execute(
+            "DELETE FROM reset_codes WHERE user_id = ?1 AND digest = ?2",
+            params![ch.user_id.as_str(), digest],
         )?,
         Redemption::Nothing => 1,
     };
@@ -117,7 +144,8 @@ impl CredentialStore for EmbeddedStore {
         self.run(move |c| {
             row_by_key(
                 c,
-                "SELECT user_id, credential_version, issued_at, expires_at, used_at FROM grants WHERE digest = ?1",
+                "SELECT user_id, credential_version, issued_at, expires_at, used_at, purpose, origin
+                 FROM grants WHERE digest = ?1",
                 d.as_str(),
                 GrantRow::read,
                 |row| row.into_grant(d.clone()),
@@ -228,15 +256,15 @@ impl CredentialStore for EmbeddedStore {
     async fn claim_code_attempt(
         &self,
         user: &UserId,
-        issued_at: i64,
+        digest: &str,
         max: u32,
     ) -> Result<(), StoreError> {
-        let user = user.clone();
+        let (user, digest) = (user.clone(), digest.to_string());
         self.run(move |c| {
             let claimed = c.execute(
                 "UPDATE reset_codes SET attempts = attempts + 1
-                 WHERE user_id = ?1 AND issued_at = ?2 AND attempts < ?3",
-                params![user.as_str(), issued_at, max],
+                 WHERE user_id = ?1 AND digest = ?2 AND attempts < ?3",
+                params![user.as_str(), digest, max],
             )?;
             one_row(claimed, "no attempt left")
         })

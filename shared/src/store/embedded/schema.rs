@@ -1,5 +1,6 @@
-//! The SQLite schema. Existing data dirs open with it unchanged: tables
-//! are only ever created if absent.
+//! The SQLite schema. Existing data dirs open with it: tables are only
+//! ever created if absent, and columns added since are added by
+//! `ADDED_COLUMNS` when missing.
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -21,7 +22,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name TEXT NOT NULL,
     scopes TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    org TEXT
 );
 CREATE TABLE IF NOT EXISTS grants (
     digest TEXT PRIMARY KEY,
@@ -29,7 +31,9 @@ CREATE TABLE IF NOT EXISTS grants (
     credential_version INTEGER NOT NULL,
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    used_at INTEGER
+    used_at INTEGER,
+    purpose TEXT,
+    origin TEXT
 );
 CREATE TABLE IF NOT EXISTS reset_codes (
     user_id TEXT PRIMARY KEY,
@@ -77,3 +81,89 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL
 );
 ";
+
+/// Columns added after a table was first created: (table, column, its
+/// definition). A data dir from before gets them on open; their NULL in
+/// existing rows reads as the value the record had before the column.
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // NULL: the default organisation.
+    ("api_keys", "org", "TEXT"),
+    // NULL: a grant of before purposes, redeemable as a link or a recovery.
+    ("grants", "purpose", "TEXT"),
+    // NULL: no destination recorded, no Origin check.
+    ("grants", "origin", "TEXT"),
+];
+
+/// Adds each of `ADDED_COLUMNS` its table lacks.
+pub(super) fn add_missing_columns(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crypto::SecretDigest;
+    use crate::domain::{GrantPurpose, OrgBinding};
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::{ApiKeyStore, CredentialStore};
+
+    #[tokio::test]
+    async fn a_data_dir_from_before_key_organisations_and_grant_purposes_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rekey.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE api_keys (
+                    digest TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO api_keys VALUES ('ab', 'old', '[\"reset:request\"]', 1, 0);
+                CREATE TABLE grants (
+                    digest TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    credential_version INTEGER NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);",
+            )
+            .unwrap();
+        }
+        for _ in 0..2 {
+            // Twice: the second open finds the column already there.
+            let store = EmbeddedStore::open(&path).unwrap();
+            let key = store
+                .api_key(&SecretDigest::from_hex("ab".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(key.org, OrgBinding::DefaultOrg);
+            // A grant from before: no purpose (a link or a recovery), no
+            // origin to check.
+            let grant = store
+                .grant(&SecretDigest::from_hex("cd".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((grant.purpose, grant.origin.as_deref()), (None, None));
+            assert!(grant.serves(GrantPurpose::AccountRecovery));
+            assert!(grant.serves(GrantPurpose::ResetLink));
+        }
+    }
+}

@@ -154,11 +154,11 @@ impl CredentialStore for RecordingStore {
     async fn claim_code_attempt(
         &self,
         user: &UserId,
-        issued_at: i64,
+        digest: &str,
         max: u32,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::ClaimCodeAttempt)
-            .claim_code_attempt(user, issued_at, max)
+            .claim_code_attempt(user, digest, max)
             .await
     }
     async fn refresh_token(

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use rekey::domain::{ApiKey, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
@@ -87,6 +87,8 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ("REKEY_LIMIT_EMAIL_PER_HOUR", "1000"),
         ("REKEY_LIMIT_SOURCE_PER_MINUTE", "100000"),
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
     ]
     .iter()
     .chain(extra.iter())
@@ -128,12 +130,19 @@ pub fn api_key(scopes: &[Scope]) -> (String, ApiKey) {
         scopes: scopes.to_vec(),
         created_at: now(),
         revoked: false,
+        org: Default::default(),
     };
     (secret.expose().to_string(), key)
 }
 
 pub async fn add_key(store: &dyn Store, scopes: &[Scope]) -> String {
-    let (secret, key) = api_key(scopes);
+    add_key_for(store, scopes, OrgBinding::DefaultOrg).await
+}
+
+/// A fresh API key bound to `org`.
+pub async fn add_key_for(store: &dyn Store, scopes: &[Scope], org: OrgBinding) -> String {
+    let (secret, mut key) = api_key(scopes);
+    key.org = org;
     store.insert_api_key(&key).await.unwrap();
     secret
 }
@@ -382,4 +391,14 @@ pub async fn deliver_now(
         .await
         .unwrap();
     service.drain_intake(500).await.unwrap();
+}
+
+/// One access-token signer for the whole test process (an RSA key takes a
+/// moment to make): what apps that log users in sign with.
+pub fn signer() -> Arc<dyn rekey::signing::AccessTokenSigner> {
+    static SIGNER: std::sync::OnceLock<Arc<rekey::signing::local::LocalSigner>> =
+        std::sync::OnceLock::new();
+    SIGNER
+        .get_or_init(|| Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap()))
+        .clone()
 }

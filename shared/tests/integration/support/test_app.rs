@@ -112,10 +112,20 @@ impl TestApp {
     pub async fn new(kind: StoreKind, config: Config) -> Self {
         let store = TestStore::new(kind).await;
         Self {
-            app: App::new(&config, store.store.clone()),
+            app: App::new(&config, store.store.clone()).with_signer(crate::support::signer()),
             config,
             store: store.store.clone(),
             _store: store,
+        }
+    }
+
+    /// On a store the caller keeps alive (`on_both_stores!`'s).
+    pub fn on_store(store: Arc<dyn Store>, config: Config) -> Self {
+        Self {
+            app: App::new(&config, store.clone()).with_signer(crate::support::signer()),
+            config,
+            store: store.clone(),
+            _store: TestStore { store, _dir: None },
         }
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Record, digest_in, user_id};
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, Scope, User, UserId};
+use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OrgBinding, Scope, User, UserId};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 
@@ -121,6 +121,10 @@ pub struct ApiKeyRecord {
     pub created_at: i64,
     #[serde(default)]
     pub revoked: bool,
+    /// The organisation the key acts for, `*` for all; absent on keys
+    /// stored before keys had one (they read as the default organisation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
 }
 
 impl Record for ApiKeyRecord {
@@ -137,6 +141,7 @@ impl From<&ApiKey> for ApiKeyRecord {
             scopes: k.scopes.clone(),
             created_at: k.created_at,
             revoked: k.revoked,
+            org: k.org.stored().map(str::to_string),
         }
     }
 }
@@ -150,6 +155,7 @@ impl TryFrom<ApiKeyRecord> for ApiKey {
             scopes: r.scopes,
             created_at: r.created_at,
             revoked: r.revoked,
+            org: OrgBinding::from_stored(r.org.as_deref()),
         })
     }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{GRANT_RETENTION_SECS, Record, digest_in, user_id};
-use crate::domain::{CredentialVersion, RefreshToken, ResetCode, ResetGrant};
+use crate::domain::{CredentialVersion, GrantPurpose, RefreshToken, ResetCode, ResetGrant};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 
@@ -19,6 +19,13 @@ pub struct GrantRecord {
     pub used_at: Option<i64>,
     #[serde(default)]
     pub ttl: i64,
+    /// Absent on grants written before grants had a purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The origin the grant's link points at; absent on grants written
+    /// before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl Record for GrantRecord {
@@ -37,6 +44,8 @@ impl From<&ResetGrant> for GrantRecord {
             expires_at: g.expires_at,
             used_at: g.used_at,
             ttl: g.expires_at + GRANT_RETENTION_SECS,
+            purpose: g.purpose.map(|p| p.as_str().to_string()),
+            origin: g.origin.clone(),
         }
     }
 }
@@ -51,6 +60,15 @@ impl TryFrom<GrantRecord> for ResetGrant {
             issued_at: r.issued_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
+            purpose: r
+                .purpose
+                .as_deref()
+                .map(|p| {
+                    GrantPurpose::parse(p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
+                })
+                .transpose()?,
+            origin: r.origin,
         })
     }
 }

@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, ResetGrant, Scope, User, UserId};
+use crate::domain::{
+    ApiKey, CredentialVersion, EmailAddress, GrantPurpose, OrgBinding, ResetGrant, Scope, User,
+    UserId,
+};
 use serde_dynamo::AttributeValue as A;
 
 fn s(v: &str) -> A {
@@ -54,6 +57,8 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         issued_at: 100,
         expires_at: 200,
         used_at: None,
+        purpose: None,
+        origin: None,
     };
     let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
@@ -72,6 +77,20 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         ResetGrant::try_from(GrantRecord::from_item(item).unwrap()).unwrap(),
         g
     );
+    // A purpose and an origin are two more strings; absent above, as on
+    // grants written before them.
+    let g = ResetGrant {
+        purpose: Some(GrantPurpose::AccountRecovery),
+        origin: Some("https://app.example.com".into()),
+        ..g
+    };
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    assert_eq!(item["purpose"], s("account_recovery"));
+    assert_eq!(item["origin"], s("https://app.example.com"));
+    assert_eq!(
+        ResetGrant::try_from(GrantRecord::from_item(item).unwrap()).unwrap(),
+        g
+    );
 }
 
 #[test]
@@ -82,8 +101,10 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         scopes: vec![Scope::ResetRequest, Scope::UsersAdmin],
         created_at: 5,
         revoked: false,
+        org: OrgBinding::Org("acme".into()),
     };
     let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item();
+    assert_eq!(item["org"], s("acme"));
     assert_eq!(
         item["scopes"],
         A::L(vec![s("reset:request"), s("users:admin")])
@@ -91,8 +112,24 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
     assert_eq!(item["revoked"], A::Bool(false));
     assert_eq!(item["kind"], s("key"));
     assert_eq!(
-        ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
+        ApiKey::try_from(ApiKeyRecord::from_item(item.clone()).unwrap()).unwrap(),
         k
+    );
+    // A key stored before keys had an organisation reads as the default
+    // organisation's; an operator key is stored as `*`.
+    let mut legacy = item;
+    legacy.remove("org");
+    let read = ApiKey::try_from(ApiKeyRecord::from_item(legacy).unwrap()).unwrap();
+    assert_eq!(read.org, OrgBinding::DefaultOrg);
+    let operator = ApiKey {
+        org: OrgBinding::AllOrgs,
+        ..k
+    };
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item();
+    assert_eq!(item["org"], s("*"));
+    assert_eq!(
+        ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
+        operator
     );
 }
 

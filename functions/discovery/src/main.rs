@@ -1,0 +1,20 @@
+//! GET /.well-known/openid-configuration and /.well-known/jwks.json: OpenID
+//! Connect Discovery and the access-token signing keys. No store and no
+//! service secret: the issuer and the KMS keys' public halves
+//! (kms:GetPublicKey, cached after the first call). The documents live in
+//! `rekey` (contract::discovery); this binary only wires them to the Lambda
+//! runtime.
+
+use lambda_http::{Error, Request, run, service_fn};
+use rekey::contract::discovery::Discovery;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    rekey::telemetry::init_lambda();
+    let discovery = Discovery::from_env();
+    run(service_fn(|req: Request| async {
+        let req = req;
+        Ok::<_, Error>(rekey::contract::discovery::serve(&discovery, &req).await)
+    }))
+    .await
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""rekey's access tokens through a JOSE library nobody here wrote.
+
+    python scripts/checks/jwks.py path/to/rekeyctl
+
+Starts `rekeyctl serve` on a fresh data dir with one account, recovers it
+(POST /api/v2/account/recover/, the link from the outbox, POST
+/api/v2/account/reset/), then verifies the access token with PyJWT
+(pinned in scripts/requirements-test.txt): the issuer's discovery document
+names the jwks_uri, PyJWKClient fetches the key by the token's kid, and
+jwt.decode checks the RS256 signature, iss, aud and exp. Prints `ok - ...` /
+`not ok - ...` lines and `jwks: N passed, M failed`; exits 0 iff all passed.
+"""
+
+import email
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import traceback
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sdk_check import Server, eml_files_to, rekeyctl, wait_for  # noqa: E402
+
+import jwt  # noqa: E402  (PyJWT)
+
+EMAIL = "grace@example.com"
+NEW_PASSWORD = "Recovered-Passw0rd-9z!"
+AUDIENCE = "rekey"
+# Loopback only: no proxy may see the token.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(method, url, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with OPENER.open(req, timeout=30) as resp:
+        return resp.status, resp.headers, json.loads(resp.read() or b"{}")
+
+
+def validation_code(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        message = email.message_from_file(f)
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if payload:
+            found = re.search(r"validation_code=(rkt_[A-Za-z0-9_-]+)", payload.decode("utf-8", "replace"))
+            if found:
+                return found.group(1)
+    raise AssertionError("no validation_code link in %s" % path)
+
+
+def main(binary):
+    data_dir = tempfile.mkdtemp(prefix="rekey-jwks-")
+    server = None
+    results = []
+
+    def check(name, fn):
+        try:
+            fn()
+            results.append(True)
+            print("ok - %s" % name)
+        except Exception:  # noqa: BLE001  (reported, then counted)
+            results.append(False)
+            print("not ok - %s" % name)
+            traceback.print_exc(file=sys.stdout)
+
+    try:
+        rekeyctl(binary, data_dir, ["user", "add", "--email", EMAIL])
+        server = Server(binary, data_dir)
+        server.wait_listening()
+        base = server.base
+        state = {}
+
+        def recover():
+            outbox = os.path.join(data_dir, "outbox")
+            status, _, _ = call("POST", base + "/api/v2/account/recover/", {"email": EMAIL})
+            assert status == 200, status
+            names = wait_for("the recovery mail", lambda: eml_files_to(outbox, EMAIL))
+            code = validation_code(os.path.join(outbox, names[-1]))
+            status, _, body = call(
+                "POST", base + "/api/v2/account/reset/",
+                {"validation_code": code, "password": NEW_PASSWORD},
+            )
+            assert status == 200, (status, body)
+            state["token"] = body["token"]["access_token"]
+
+        def discovery():
+            status, headers, doc = call("GET", base + "/.well-known/openid-configuration")
+            assert status == 200, status
+            assert doc["issuer"] == base, doc
+            assert "max-age" in headers.get("Cache-Control", ""), headers
+            assert "token_endpoint" not in doc, doc
+            state["issuer"], state["jwks_uri"] = doc["issuer"], doc["jwks_uri"]
+
+        def verify():
+            header = jwt.get_unverified_header(state["token"])
+            assert header["typ"] == "at+jwt" and header["alg"] == "RS256", header
+            client = jwt.PyJWKClient(state["jwks_uri"], cache_keys=False)
+            key = client.get_signing_key_from_jwt(state["token"])
+            assert key.key_id == header["kid"], (key.key_id, header)
+            claims = jwt.decode(
+                state["token"], key, algorithms=["RS256"], audience=AUDIENCE,
+                issuer=state["issuer"], options={"require": ["exp", "iss", "aud", "sub", "jti"]},
+            )
+            assert claims["client_id"] and claims["scope"], claims
+
+        def refuses_other_audience_and_tampering():
+            client = jwt.PyJWKClient(state["jwks_uri"], cache_keys=False)
+            key = client.get_signing_key_from_jwt(state["token"])
+            for token, audience in [(state["token"], "someone-else"), (state["token"][:-2] + "AA", AUDIENCE)]:
+                try:
+                    jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=state["issuer"])
+                except jwt.InvalidTokenError:
+                    continue
+                raise AssertionError("PyJWT accepted a token it should refuse")
+
+        check("recovery reset answers an access token", recover)
+        check("discovery names the issuer and jwks_uri, cacheable", discovery)
+        check("PyJWKClient + jwt.decode verify RS256, kid, iss, aud, exp", verify)
+        check("another audience and a tampered signature are refused", refuses_other_audience_and_tampering)
+    except Exception:  # noqa: BLE001
+        results.append(False)
+        print("not ok - setup")
+        traceback.print_exc(file=sys.stdout)
+        if server is not None:
+            print("\n".join(server.stderr_tail()))
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    passed = sum(results)
+    print("jwks: %d passed, %d failed" % (passed, len(results) - passed))
+    return 0 if results and all(results) else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1]))

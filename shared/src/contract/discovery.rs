@@ -1,0 +1,101 @@
+//! OpenID Connect Discovery and the JWKS: `GET /.well-known/openid-configuration`
+//! and `GET /.well-known/jwks.json`, what a consumer (API Gateway's JWT
+//! authorizer, a JOSE library) needs to verify rekey's access tokens. No
+//! store call and no service secret: the issuer and the signer's public keys.
+//!
+//! The metadata lists only what exists: no token, revocation or userinfo
+//! endpoint yet, and no authorization endpoint, so no response types.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use super::Failure;
+use crate::reset::ResetError;
+use crate::routes::Function;
+use crate::signing::{AccessTokenSigner, SIGNING_KEY_VAR, SigningError, issuer_for};
+
+pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// How long consumers may cache either document: a next key must be
+/// published at least this long (plus consumers' own JWKS caching) before
+/// it signs.
+pub const MAX_AGE_SECS: u64 = 300;
+
+/// What discovery publishes: the issuer and the signer's keys.
+#[derive(Clone)]
+pub struct Discovery {
+    issuer: Option<String>,
+    signer: Option<Arc<dyn AccessTokenSigner>>,
+}
+
+impl Discovery {
+    pub fn new(issuer: Option<String>, signer: Option<Arc<dyn AccessTokenSigner>>) -> Self {
+        Self { issuer, signer }
+    }
+
+    /// `REKEY_TOKEN_ISSUER` and the KMS keys (`REKEY_SIGNING_KEY`, `_NEXT`,
+    /// `_PREVIOUS`) from the environment: the discovery Lambda's init.
+    #[cfg(feature = "kms")]
+    pub fn from_env() -> Self {
+        let issuer = std::env::var("REKEY_TOKEN_ISSUER")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let signer = crate::signing::kms::KmsSigner::from_env()
+            .map(|s| Arc::new(s) as Arc<dyn AccessTokenSigner>);
+        Self::new(issuer, signer)
+    }
+}
+
+/// Renders discovery's failures: a missing or unreachable signer is 503.
+struct WellKnown;
+
+impl super::Dialect for WellKnown {
+    fn render(&self, failure: Failure) -> Response<Body> {
+        let (status, error) = match failure {
+            Failure::Reset(ResetError::Unavailable(_)) => (503, "temporarily_unavailable"),
+            Failure::Request(_) => (404, "not_found"),
+            _ => (500, "server_error"),
+        };
+        crate::http::json_response(status, &serde_json::json!({ "error": error }))
+    }
+}
+
+fn cached(body: &serde_json::Value) -> Response<Body> {
+    let mut resp = crate::http::json_response(200, body);
+    resp.headers_mut().insert(
+        ::http::header::CACHE_CONTROL,
+        ::http::HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECS}")).expect("ASCII"),
+    );
+    resp
+}
+
+/// Serves both documents by path.
+pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
+    super::answer(Function::Discovery, WellKnown, async {
+        let issuer = issuer_for(discovery.issuer.as_deref(), req);
+        match req.uri().path() {
+            CONFIGURATION_PATH => Ok(cached(&serde_json::json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+                // No authorization endpoint yet: no response type is served.
+                "response_types_supported": [],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }))),
+            JWKS_PATH => {
+                let signer = discovery
+                    .signer
+                    .as_ref()
+                    .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))
+                    .map_err(ResetError::from)?;
+                let keys = signer.published_keys().await.map_err(ResetError::from)?;
+                let keys: Vec<_> = keys.iter().map(|k| k.key.jwk()).collect();
+                Ok(cached(&serde_json::json!({ "keys": keys })))
+            }
+            _ => Err(crate::http::RequestError::invalid("path", "no such document").into()),
+        }
+    })
+    .await
+}

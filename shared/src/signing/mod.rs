@@ -1,0 +1,201 @@
+//! Access-token signing: the port every signer implements, the keys it
+//! publishes, and the key ids consumers match them by.
+//!
+//! Tokens are RS256 (what API Gateway's JWT authorizers accept) so that
+//! anyone can verify them with the published keys and nobody but the signer
+//! can make them. Adapters: `local` (PEM files in the data dir, rekeyctl)
+//! and `kms` (AWS KMS; the private key never leaves it).
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+mod der;
+pub mod jwt;
+#[cfg(feature = "kms")]
+pub mod kms;
+#[cfg(feature = "local-signer")]
+pub mod local;
+
+pub use jwt::AccessClaims;
+
+/// The variable naming the signing key (a KMS key; rekeyctl serve makes a
+/// local one instead).
+pub const SIGNING_KEY_VAR: &str = "REKEY_SIGNING_KEY";
+
+/// What can go wrong signing or publishing.
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    /// No signer: this deployment does not issue access tokens.
+    #[error("{0} is not set: no access-token signing key is configured")]
+    NotConfigured(&'static str),
+    /// The signer could not be reached or refused; a retry may cure it.
+    #[error("signer unavailable: {0}")]
+    Unavailable(String),
+    /// A key that is not an RSA key of the expected shape, or unreadable.
+    #[error("signing key unusable: {0}")]
+    BadKey(String),
+}
+
+/// Where a published key is in its rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Signs now.
+    Current,
+    /// Published ahead of signing, so caches hold it before its first token.
+    Next,
+    /// Signed before the last rotation; published until its tokens expire.
+    Previous,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Current => "current",
+            KeyState::Next => "next",
+            KeyState::Previous => "previous",
+        }
+    }
+}
+
+/// An RSA public key: modulus and exponent, big-endian without leading zeros.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaPublicKey {
+    pub n: Vec<u8>,
+    pub e: Vec<u8>,
+}
+
+impl RsaPublicKey {
+    pub fn new(n: &[u8], e: &[u8]) -> Self {
+        let strip = |b: &[u8]| {
+            let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+            b[start..].to_vec()
+        };
+        Self {
+            n: strip(n),
+            e: strip(e),
+        }
+    }
+
+    /// From a DER SubjectPublicKeyInfo, what KMS `GetPublicKey` returns.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, SigningError> {
+        der::rsa_spki(der)
+            .map(|(n, e)| Self::new(n, e))
+            .ok_or_else(|| SigningError::BadKey("not an RSA SubjectPublicKeyInfo".into()))
+    }
+
+    /// The RFC 7638 JWK thumbprint: base64url SHA-256 of the canonical
+    /// `{"e","kty","n"}`. The `kid`, so it is the same whichever adapter
+    /// holds the key.
+    pub fn thumbprint(&self) -> String {
+        let canonical = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            URL_SAFE_NO_PAD.encode(&self.e),
+            URL_SAFE_NO_PAD.encode(&self.n)
+        );
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    /// The key as a JWK for the JWKS.
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": self.thumbprint(),
+            "n": URL_SAFE_NO_PAD.encode(&self.n),
+            "e": URL_SAFE_NO_PAD.encode(&self.e),
+        })
+    }
+}
+
+/// A key the JWKS publishes, with its place in the rotation.
+#[derive(Clone, Debug)]
+pub struct PublishedKey {
+    pub state: KeyState,
+    pub key: RsaPublicKey,
+}
+
+/// The port: signs JWS signing inputs with RS256 under the current key and
+/// lists the keys to publish.
+#[async_trait]
+pub trait AccessTokenSigner: Send + Sync {
+    /// The `kid` of the key `sign` uses.
+    async fn key_id(&self) -> Result<String, SigningError>;
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `signing_input`.
+    async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SigningError>;
+
+    /// Every key to publish: the current one, and the next and previous
+    /// when a rotation is under way.
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError>;
+}
+
+/// The issuer tokens name and discovery publishes: `REKEY_TOKEN_ISSUER`
+/// when set, else the origin the request reached through API Gateway (the
+/// HTTP API's own URL cannot be given to its functions without a circular
+/// dependency in the template), else "rekey".
+pub fn issuer_for(configured: Option<&str>, req: &lambda_http::Request) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    if let Some(issuer) = configured {
+        return issuer.trim_end_matches('/').to_string();
+    }
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.as_deref(),
+        _ => None,
+    }
+    .filter(|d| !d.is_empty())
+    .map(|domain| format!("https://{domain}"))
+    .unwrap_or_else(|| "rekey".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7638 section 3.1's example key and thumbprint.
+    #[test]
+    fn kid_is_the_rfc_7638_thumbprint() {
+        let n = URL_SAFE_NO_PAD
+            .decode(
+                "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            )
+            .unwrap();
+        let key = RsaPublicKey::new(&n, &[1, 0, 1]);
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        // Leading zero bytes (as DER integers carry) do not change it.
+        let padded = [&[0u8][..], &n].concat();
+        assert_eq!(RsaPublicKey::new(&padded, &[0, 1, 0, 1]), key);
+        let jwk = key.jwk();
+        assert_eq!(jwk["kid"], "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["e"].as_str()),
+            (Some("RSA"), Some("AQAB"))
+        );
+    }
+
+    #[test]
+    fn issuer_is_configured_else_the_api_domain() {
+        use lambda_http::RequestExt;
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        let req = lambda_http::Request::default();
+        assert_eq!(
+            issuer_for(Some("https://id.example/"), &req),
+            "https://id.example"
+        );
+        assert_eq!(issuer_for(None, &req), "rekey");
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.domain_name = Some("abc.execute-api.us-east-1.amazonaws.com".into());
+        let req = req.with_request_context(RequestContext::ApiGatewayV2(ctx));
+        assert_eq!(
+            issuer_for(None, &req),
+            "https://abc.execute-api.us-east-1.amazonaws.com"
+        );
+    }
+}
