@@ -66,9 +66,9 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         let from = std::env::var("REKEY_MAIL_FROM").unwrap_or_else(|_| LOCAL_SENDER.to_string());
         Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
     };
-    // The worker gets a store of its own (its own SQLite connection): mail
-    // delivery must not hold up the requests that follow the one that queued
-    // it, or their timing would say an address had an account.
+    // The worker gets a store of its own (its own SQLite connection): the
+    // delivery of address requests and mail must not hold up the requests
+    // that follow, or their timing would say an address had an account.
     let outbox = Outbox {
         store: local::open_store(g).await?,
         mailer,
@@ -81,7 +81,8 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     let app = App::new(&config, store.clone())
         .with_mail_queued_hook(move || notify.notify_one())
         .with_signer(Arc::new(signer));
-    tokio::spawn(outbox_worker(outbox, wake));
+    let intake = rekey::ResetService::new(&config, outbox.store.clone());
+    tokio::spawn(outbox_worker(intake, outbox, wake));
 
     if !g.dynamodb {
         first_start(g, &*store, &config).await?;
@@ -144,15 +145,33 @@ fn local_signer(g: &Global) -> Result<LocalSigner, String> {
     keys.signer().map_err(|e| e.to_string())
 }
 
-/// Delivers queued mail as soon as it is queued, and every few seconds
-/// anyway (mail queued by another process, retries after failures).
-async fn outbox_worker(outbox: Outbox, wake: Arc<Notify>) {
+/// Delivers address requests (the look-up, the grant, the mail they queue)
+/// and then queued mail as soon as a request is queued, and every few
+/// seconds anyway (requests queued by another process, retries after
+/// failures): what the table's stream and send-email do in AWS.
+async fn outbox_worker(intake: rekey::ResetService, outbox: Outbox, wake: Arc<Notify>) {
+    const BATCH: usize = 50;
     loop {
         // Each round in its own task: a panic in one delivery is logged and
         // the next round goes on, instead of ending delivery for good.
-        let round = outbox.clone();
-        match tokio::spawn(async move { round.drain(50).await }).await {
-            Ok(Ok(_)) => {}
+        let (intake_round, round) = (intake.clone(), outbox.clone());
+        let delivered = async move {
+            let requests = match intake_round.drain_intake(BATCH).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "intake unavailable; will retry");
+                    0
+                }
+            };
+            // A full batch means more may be waiting: go on at once.
+            round
+                .drain(BATCH)
+                .await
+                .map(|sent| requests == BATCH || sent == BATCH)
+        };
+        match tokio::spawn(delivered).await {
+            Ok(Ok(true)) => continue,
+            Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "outbox unavailable; will retry"),
             Err(e) => tracing::error!(error = %e, "outbox round failed; will retry"),
         }

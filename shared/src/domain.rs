@@ -372,6 +372,16 @@ pub struct OutboxItem {
     pub created_at: UnixTime,
 }
 
+/// A request for an address, waiting for delivery: what the address
+/// endpoints write, the same for every address. Sealed and padded to one
+/// size, so neither its contents nor its length say which address it names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeItem {
+    pub id: String,
+    pub sealed: String,
+    pub created_at: UnixTime,
+}
+
 /// A short reset code (Zitadel), one per user: a new one replaces the old.
 /// Stored as a keyed digest, never in clear.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

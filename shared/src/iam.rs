@@ -15,8 +15,8 @@
 //! role grants each action only under a `dynamodb:LeadingKeys` condition
 //! (`ForAllValues:StringLike`, `<prefix>*`) on those: a function that only
 //! counts hits cannot update a user item. `LeadingKeys` is checked item by
-//! item inside a transaction too. `Scan` (`users`,
-//! `pending_mail`), `Query` (`audit_events`) and the writes of
+//! item inside a transaction too. `Scan` (`users`, `pending_mail`,
+//! `pending_intake`), `Query` (`audit_events`) and the writes of
 //! `insert_user` and `insert_api_key` are only for rekeyctl
 //! (`NOT_IN_LAMBDAS`), so no Lambda is granted them.
 //!
@@ -95,10 +95,11 @@ store_methods! {
     AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
     ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
     CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
-        ClaimCodeAttempt, RefreshToken, InsertDecoy;
+        ClaimCodeAttempt, RefreshToken;
     CounterStore: CountHit;
     AuditStore: RecordAudit, AuditEvents;
     OutboxStore: EnqueueMail, PendingMail, MailPending, MailDelivered;
+    IntakeStore: EnqueueIntake, PendingIntake, IntakePending, CompleteIntake;
 }
 
 /// What `change_password` consumes: it decides which items the
@@ -122,20 +123,23 @@ impl From<&crate::domain::Redemption> for Redeeming {
 }
 
 /// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
-/// outbox worker), the refresh-token lookup, which no contract serves, and
-/// mail queued alone (signed links now queue theirs with their nonce's
-/// grant). When a handler starts calling one, move it into `store_calls`.
+/// outbox and intake worker), the refresh-token lookup, which no contract
+/// serves, and the grant and mail writes of their own (delivery writes
+/// them with the intake's removal, through `complete_intake`).
+/// When a handler starts calling one, move it into `store_calls`.
 pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::InsertUser,
     StoreMethod::Users,
     StoreMethod::InsertApiKey,
     StoreMethod::RefreshToken,
     StoreMethod::PendingMail,
+    StoreMethod::PendingIntake,
+    StoreMethod::InsertGrant,
+    StoreMethod::EnqueueMail,
     StoreMethod::AuditEvents,
     StoreMethod::ApiKeys,
     StoreMethod::RevokeApiKey,
     StoreMethod::SetUserDisabled,
-    StoreMethod::EnqueueMail,
 ];
 
 /// One `Store` method as `DynamoStore` implements it, with the variant
@@ -197,21 +201,13 @@ pub const GRANT: StoreCall = StoreCall {
     access: &[on(GET_ITEM, prefix::GRANT)],
 };
 /// Rate limits: `ResetService::over_limit`, behind `limit_source` (public
-/// endpoints, per source address), `active_account` (per email) and
-/// `verify_code` (per user).
+/// endpoints, per source address), `active_account` (per email, at intake
+/// delivery) and `verify_code` (per user).
 pub const COUNT_HIT: StoreCall = StoreCall {
     method: StoreMethod::CountHit,
     redeeming: None,
     api: "UpdateItem RATE#",
     access: &[on(UPDATE_ITEM, prefix::RATE)],
-};
-/// `ResetService::decoy`: what a request for an address without an active
-/// account writes instead of a grant and its mail.
-pub const INSERT_DECOY: StoreCall = StoreCall {
-    method: StoreMethod::InsertDecoy,
-    redeeming: None,
-    api: "TransactWriteItems: Put GRANT#, Put DECOY#",
-    access: &[on(PUT_ITEM, prefix::GRANT), on(PUT_ITEM, prefix::DECOY)],
 };
 /// `ResetService::audit_refusal`: a refused attempt on a known account.
 pub const RECORD_AUDIT: StoreCall = StoreCall {
@@ -219,18 +215,6 @@ pub const RECORD_AUDIT: StoreCall = StoreCall {
     redeeming: None,
     api: "PutItem AUDIT#",
     access: &[on(PUT_ITEM, prefix::AUDIT)],
-};
-pub const INSERT_GRANT: StoreCall = StoreCall {
-    method: StoreMethod::InsertGrant,
-    redeeming: None,
-    api: "TransactWriteItems: Put GRANT#, Put OUTBOX#",
-    access: &[on(PUT_ITEM, prefix::GRANT), on(PUT_ITEM, prefix::OUTBOX)],
-};
-pub const ENQUEUE_MAIL: StoreCall = StoreCall {
-    method: StoreMethod::EnqueueMail,
-    redeeming: None,
-    api: "TransactWriteItems: Put OUTBOX#",
-    access: &[on(PUT_ITEM, prefix::OUTBOX)],
 };
 pub const CHANGE_PASSWORD_WITH_GRANT: StoreCall = StoreCall {
     method: StoreMethod::ChangePassword,
@@ -309,6 +293,32 @@ pub const CLAIM_CODE_ATTEMPT: StoreCall = StoreCall {
     api: "UpdateItem USER#/CODE",
     access: &[on(UPDATE_ITEM, prefix::USER)],
 };
+/// `ResetService::accept_address_request`: the one write of the address
+/// endpoints, the same for every address.
+pub const ENQUEUE_INTAKE: StoreCall = StoreCall {
+    method: StoreMethod::EnqueueIntake,
+    redeeming: None,
+    api: "PutItem INTAKE#",
+    access: &[on(PUT_ITEM, prefix::INTAKE)],
+};
+pub const INTAKE_PENDING: StoreCall = StoreCall {
+    method: StoreMethod::IntakePending,
+    redeeming: None,
+    api: "GetItem INTAKE#",
+    access: &[on(GET_ITEM, prefix::INTAKE)],
+};
+/// `ResetService::complete_intake`: the request's removal with what its
+/// delivery issued.
+pub const COMPLETE_INTAKE: StoreCall = StoreCall {
+    method: StoreMethod::CompleteIntake,
+    redeeming: None,
+    api: "TransactWriteItems: Delete INTAKE#, Put GRANT# (a link token), Put OUTBOX# (a mail)",
+    access: &[
+        on(DELETE_ITEM, prefix::INTAKE),
+        on(PUT_ITEM, prefix::GRANT),
+        on(PUT_ITEM, prefix::OUTBOX),
+    ],
+};
 pub const MAIL_PENDING: StoreCall = StoreCall {
     method: StoreMethod::MailPending,
     redeeming: None,
@@ -337,16 +347,8 @@ pub fn functions() -> Vec<&'static str> {
 pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
     Some(match function {
         // payabli::request_reset -> ResetService::authorize (api_key) ->
-        // request_link -> active_account (count_hit per email,
-        // user_by_email) -> insert_grant, or decoy (user, insert_decoy).
-        "request-reset" => &[
-            API_KEY,
-            COUNT_HIT,
-            USER_BY_EMAIL,
-            INSERT_GRANT,
-            USER,
-            INSERT_DECOY,
-        ],
+        // accept_address_request (enqueue_intake). The look-up is delivery's.
+        "request-reset" => &[API_KEY, ENQUEUE_INTAKE],
         // unleash::validate_token -> limit_source (count_hit) ->
         // inspect_token (grant, user).
         "validate-token" => &[COUNT_HIT, GRANT, USER],
@@ -389,10 +391,8 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             CHANGE_PASSWORD_WITH_NOTHING,
         ],
         // django::send_reset_link -> limit_source (count_hit) ->
-        // send_signed_link -> active_account (count_hit, user_by_email) ->
-        // issue_signed_link (insert_grant: the nonce's grant and the mail),
-        // or decoy (user, insert_decoy).
-        "send-reset-link" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
+        // accept_address_request (enqueue_intake).
+        "send-reset-link" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // django::reset_password -> limit_source (count_hit) ->
         // reset_with_signature -> inspect_signed_link (user, the nonce's
         // grant) -> refuse_reused with a history (verify_password:
@@ -405,10 +405,9 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             UPDATE_PASSWORD_HASH,
             CHANGE_PASSWORD_WITH_NONCE,
         ],
-        // account::recover -> limit_source (count_hit) -> request_recovery ->
-        // active_account (count_hit, user_by_email) -> insert_grant, or
-        // decoy (user, insert_decoy).
-        "recover-account" => &[COUNT_HIT, USER_BY_EMAIL, INSERT_GRANT, USER, INSERT_DECOY],
+        // account::recover -> limit_source (count_hit) ->
+        // accept_address_request (enqueue_intake).
+        "recover-account" => &[COUNT_HIT, ENQUEUE_INTAKE],
         // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
         // inspect_token (grant, user) -> redeem_token (refuse_reused with a
         // history: count_hit, update_password_hash when outdated) ->
@@ -427,9 +426,22 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // contract::discovery::serve: the issuer and the signer's public
         // keys; no store (its role grants its logs and kms:GetPublicKey).
         "discovery" => &[],
-        // mail::stream::deliver_batch -> Outbox::deliver -> mail_pending,
-        // then (after SES accepted the mail) mail_delivered.
-        STREAM_FUNCTION => &[MAIL_PENDING, MAIL_DELIVERED],
+        // mail::stream::consume_batch: an intake item -> deliver_intake
+        // (intake_pending; api_key, for a Payabli request's key) ->
+        // request_link_by_key, request_recovery or send_signed_link ->
+        // active_account (count_hit per email, user_by_email) ->
+        // complete_intake (with a grant and its mail, or nothing); an outbox
+        // item -> Outbox::deliver -> mail_pending, then (after SES accepted
+        // the mail) mail_delivered.
+        STREAM_FUNCTION => &[
+            INTAKE_PENDING,
+            API_KEY,
+            COUNT_HIT,
+            USER_BY_EMAIL,
+            COMPLETE_INTAKE,
+            MAIL_PENDING,
+            MAIL_DELIVERED,
+        ],
         _ => return None,
     })
 }
@@ -503,12 +515,17 @@ mod tests {
                 "reset-account"
             ]
         );
+        // send-email delivers address requests too: it writes only their
+        // removal, the grant and mail they issue and the per-address counts.
         let stream = leading_keys(STREAM_FUNCTION).unwrap();
+        let delivery_writes =
+            BTreeSet::from([prefix::INTAKE, prefix::GRANT, prefix::OUTBOX, prefix::RATE]);
         assert!(
             stream
-                .values()
-                .all(|p| p == &BTreeSet::from([prefix::OUTBOX])),
-            "send-email touches outbox items only: {stream:?}"
+                .iter()
+                .filter(|(action, _)| **action != GET_ITEM)
+                .all(|(_, p)| p.is_subset(&delivery_writes)),
+            "send-email writes intake, grant, outbox and rate items only: {stream:?}"
         );
         assert_eq!(
             leading_keys("validate-password").unwrap(),
@@ -521,13 +538,18 @@ mod tests {
         let of = |f| dynamodb_actions(f).unwrap();
         assert_eq!(of("validate-password"), [UPDATE_ITEM]);
         assert_eq!(of("validate-token"), [GET_ITEM, UPDATE_ITEM]);
-        assert_eq!(of("request-reset"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("request-reset"), [GET_ITEM, PUT_ITEM]);
+        assert_eq!(of("send-reset-link"), [PUT_ITEM, UPDATE_ITEM]);
+        assert_eq!(of("recover-account"), [PUT_ITEM, UPDATE_ITEM]);
         assert_eq!(of("reset-password"), [GET_ITEM, PUT_ITEM, UPDATE_ITEM]);
         assert_eq!(
             of("set-password"),
             [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
         );
-        assert_eq!(of("send-email"), [DELETE_ITEM, GET_ITEM]);
+        assert_eq!(
+            of("send-email"),
+            [DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM]
+        );
         assert!(of("reset-page").is_empty(), "the page needs no DynamoDB");
     }
 }

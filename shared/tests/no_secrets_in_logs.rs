@@ -65,7 +65,17 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         )
         .await;
     assert_eq!(resp.status(), 200);
-    // Deliver the way each deployment does: stream on AWS, worker locally.
+    // Deliver the way each deployment does: stream on AWS, worker locally;
+    // first the address request (the look-up and the mail it queues).
+    let mut stream = stream;
+    match stream.as_deref_mut() {
+        Some(s) => {
+            let (_, event) = s.next_event().await;
+            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
+            assert!(r.batch_item_failures.is_empty());
+        }
+        None => assert_eq!(app.reset.drain_intake(10).await.unwrap(), 1),
+    }
     let item = store.pending_mail(1).await.unwrap().remove(0);
     let job = rekey::mail::MailJob::open(&outbox.keys, &item).unwrap();
     let rekey::mail::MailMessage::ResetLink { link, .. } = job.message else {
@@ -75,7 +85,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     match stream {
         Some(s) => {
             let (_, event) = s.next_event().await;
-            let r = rekey::mail::stream::deliver_batch(outbox, event).await;
+            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
             assert!(r.batch_item_failures.is_empty());
         }
         None => assert_eq!(outbox.drain(10).await.unwrap(), 1),

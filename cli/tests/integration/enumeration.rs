@@ -1,6 +1,7 @@
 //! No answer or timing of `rekeyctl serve` tells whether an address has an
-//! account: the email-initiated endpoints do the same work either way (a
-//! decoy write for unknown addresses), measured over real HTTP.
+//! account: the email-initiated endpoints do the same work either way (one
+//! intake item of one size; the look-up is the worker's), measured over
+//! real HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,8 @@ async fn timed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_and_unknown_addresses_take_the_same_time() {
     let _alone = crate::support::alone_on_the_machine().await;
-    // Limits raised so every known request really issues and mails: the
-    // limited path is the decoy path, which would compare it to itself.
+    // Limits raised so every known request really issues and mails at
+    // delivery: a limited address would issue nothing, like an unknown one.
     let server = Server::start_with(
         "warn",
         &[

@@ -9,7 +9,7 @@ use super::Failure;
 use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
-use crate::reset::ResetError;
+use crate::reset::{AddressRequest, ResetError};
 use crate::routes::Function;
 
 #[derive(Serialize)]
@@ -101,7 +101,9 @@ pub async fn recover(app: &App, req: Request) -> Response<Body> {
         let (client, body): (_, RecoverRequest) = super::public_json(app, function, &req).await?;
         let email = EmailAddress::parse(&body.email)
             .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
-        app.reset.request_recovery(&email, &client).await?;
+        app.reset
+            .accept_address_request(AddressRequest::Recovery, &email, &client, None)
+            .await?;
         Ok(http::json_response(200, &Empty {}))
     })
     .await

@@ -9,7 +9,7 @@ use super::Failure;
 use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
-use crate::reset::ResetError;
+use crate::reset::{AddressRequest, ResetError};
 use crate::routes::Function;
 
 const REQUIRED: &str = "This field is required.";
@@ -167,7 +167,9 @@ pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
         // Logins are email addresses here; one that is not cannot have an
         // account, and is answered like any other unknown login.
         if let Some(email) = login.and_then(EmailAddress::parse) {
-            app.reset.send_signed_link(&email, &client).await?;
+            app.reset
+                .accept_address_request(AddressRequest::SignedLink, &email, &client, None)
+                .await?;
         }
         Ok(detail(200, "Reset link sent"))
     })

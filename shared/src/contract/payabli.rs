@@ -8,7 +8,7 @@ use super::Failure;
 use crate::App;
 use crate::domain::{EmailAddress, Scope};
 use crate::http::{self, RequestError};
-use crate::reset::ResetError;
+use crate::reset::{AddressRequest, ResetError};
 use crate::routes::Function;
 
 pub const API_KEY_HEADER: &str = "requestToken";
@@ -102,13 +102,10 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         }
         _ => {}
     }
+    let request = AddressRequest::ResetLink { entry: body.entry };
+    let client = http::client_info(req, app.reset.edge_secret());
     app.reset
-        .request_link_by_key(
-            &key,
-            &email,
-            body.entry.as_deref(),
-            &http::client_info(req, app.reset.edge_secret()),
-        )
+        .accept_address_request(request, &email, &client, Some(&key.digest))
         .await?;
     Ok(respond(200, true, "Success"))
 }

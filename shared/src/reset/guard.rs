@@ -1,12 +1,7 @@
-//! What stands before every flow: API keys, rate limits, and the decoy that
-//! makes a request for an unknown address look like any other.
+//! What stands before every flow: API keys and rate limits.
 
 use crate::crypto::{API_KEY_PREFIX, BearerSecret};
-use crate::domain::{
-    ApiKey, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, ResetGrant, Scope, User,
-    UserId, now,
-};
-use crate::mail::{MailJob, MailMessage};
+use crate::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, now};
 
 use super::{ResetError, ResetService};
 
@@ -169,8 +164,9 @@ impl ResetService {
     }
 
     /// The active account for an address, or None (logged by reference):
-    /// none, disabled, or past the address's mail limits, which the caller
-    /// cannot tell apart. Every call is a reset request, counted either way.
+    /// none, disabled, or past the address's mail limits. Runs at delivery,
+    /// never while the requester waits. Every call is a reset request,
+    /// counted either way.
     pub(super) async fn active_account(
         &self,
         email: &EmailAddress,
@@ -224,41 +220,6 @@ impl ResetService {
             )
             .await,
         )
-    }
-
-    /// What a request for an address with no (active, unlimited) account
-    /// does instead of issuing: the same reads and writes, of records nothing
-    /// will read, so neither the answer nor its timing tells the cases apart.
-    pub(super) async fn decoy(&self) -> Result<(), ResetError> {
-        let (token, grant) = ResetGrant::issue(
-            UserId::generate(),
-            CredentialVersion(0),
-            self.config.token_ttl,
-            GrantPurpose::ResetLink,
-            self.config.links.default.origin(),
-        );
-        // The sealing a real mail costs, of a message nobody receives.
-        let _ = MailJob {
-            to: String::new(),
-            user_id: grant.user_id.clone(),
-            name: String::new(),
-            locale: None,
-            accept_language: None,
-            message: MailMessage::ResetLink {
-                link: self
-                    .config
-                    .links
-                    .default
-                    .render(&[("token", token.expose())]),
-                code: None,
-                requested_at: grant.issued_at,
-                expires_at: grant.expires_at,
-                source_ip: None,
-            },
-        }
-        .seal(&self.config.keys);
-        self.store.insert_decoy(&grant).await?;
-        Ok(())
     }
 }
 

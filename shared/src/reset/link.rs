@@ -23,71 +23,64 @@ fn origin_fits(grant: &ResetGrant, client: &ClientInfo) -> bool {
 }
 
 impl ResetService {
-    /// Issues a reset-link token and queues its mail, when the address has
-    /// an active account. The caller answers the same either way. `link`
-    /// chooses where the link points.
-    pub async fn request_link(
-        &self,
-        email: &EmailAddress,
-        link: &LinkTemplate,
-        client: &ClientInfo,
-    ) -> Result<(), ResetError> {
-        let Some(user) = self.active_account(email, "reset link").await? else {
-            return self.decoy().await;
-        };
-        self.issue_link(&user, link, GrantPurpose::ResetLink, client)
-            .await
-    }
-
-    /// The account-recovery contract: like `request_link`, to the recovery
-    /// link, with a grant only the log-in route redeems.
-    pub async fn request_recovery(
+    /// Delivers the address request `intake` for the account-recovery
+    /// contract: a link token to the recovery link, with a grant only the
+    /// log-in route redeems, and its mail when the address has an active
+    /// account, in one write with the request's removal. False when the
+    /// request was delivered already.
+    pub(super) async fn request_recovery(
         &self,
         email: &EmailAddress,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "recovery link").await? else {
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
         let link = &self.config.links.recover;
-        self.issue_link(&user, link, GrantPurpose::AccountRecovery, client)
+        self.issue_link(&user, link, GrantPurpose::AccountRecovery, client, intake)
             .await
     }
 
-    /// Payabli: a link token for an address, asked for by `key` with an
-    /// optional `entry`. A user of an organisation the key does not act for,
-    /// or an entry of another organisation than the user's, costs the same
-    /// as an address without an account: the caller cannot tell.
-    pub async fn request_link_by_key(
+    /// Delivers a Payabli address request `intake`: a link token for an
+    /// address, asked for by `key` (None when
+    /// the request carried no key to check) with an optional `entry`. A user
+    /// of an organisation the key does not act for, or an entry of another
+    /// organisation than the user's, gets no mail, like an address without
+    /// an account; the request is completed all the same.
+    pub(super) async fn request_link_by_key(
         &self,
-        key: &ApiKey,
+        key: Option<&ApiKey>,
         email: &EmailAddress,
         entry: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "reset link").await? else {
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
-        if !self.key_reaches(key, &user) {
+        if let Some(key) = key.filter(|k| !self.key_reaches(k, &user)) {
             tracing::info!(user_id = %user.id, key = %key.name, "requested by a key of another organisation; no mail");
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         }
         let Some(link) = self.config.links.for_entry(entry, &self.org_of(&user)) else {
             tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
-        self.issue_link(&user, link, GrantPurpose::ResetLink, client)
+        self.issue_link(&user, link, GrantPurpose::ResetLink, client, intake)
             .await
     }
 
-    /// The grant, recording its purpose and its link's origin, and its mail.
+    /// The grant, recording its purpose and its link's origin, and its mail,
+    /// written with the removal of `intake`.
     async fn issue_link(
         &self,
         user: &User,
         link: &LinkTemplate,
         purpose: GrantPurpose,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
@@ -97,10 +90,15 @@ impl ResetService {
         );
         let url = link.render(&[("token", token.expose())]);
         let mail = self.reset_mail(user, url, None, grant.expires_at, client);
-        self.store.insert_grant(&grant, &mail).await?;
+        if !self
+            .complete_intake(intake, Some(&grant), Some(&mail))
+            .await?
+        {
+            return Ok(false);
+        }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "reset link issued");
         self.mail_queued();
-        Ok(())
+        Ok(true)
     }
 
     /// The grant and user a link token stands for, if it may still be used.
@@ -340,18 +338,20 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        let template = &f.config.links.default;
         let unknown = EmailAddress::parse("nobody@example.com").unwrap();
+        let request = || super::super::AddressRequest::ResetLink { entry: None };
         f.service
-            .request_link(&unknown, template, &client)
+            .accept_address_request(request(), &unknown, &client, None)
             .await
             .unwrap();
+        f.service.drain_intake(10).await.unwrap();
         assert!(f.service.store.pending_mail(10).await.unwrap().is_empty());
 
         f.service
-            .request_link(&user.email, template, &client)
+            .accept_address_request(request(), &user.email, &client, None)
             .await
             .unwrap();
+        f.service.drain_intake(10).await.unwrap();
         let items = f.service.store.pending_mail(10).await.unwrap();
         assert_eq!(items.len(), 1);
         let job = MailJob::open(&f.config.keys, &items[0]).unwrap();

@@ -2,7 +2,8 @@
 //! render; this module decides.
 //!
 //! One file per flow, each adding its own `impl ResetService` block:
-//! `guard` (API keys, limits, the decoy), `link` (link tokens), `session`
+//! `guard` (API keys, limits), `intake` (address requests, accepted the
+//! same way for every address and delivered later), `link` (link tokens), `session`
 //! (log-in after recovery), `code` (Zitadel codes), `signed` (signed links),
 //! and `change` (the password-change path they all end in). `mail` builds
 //! the messages they queue.
@@ -18,12 +19,14 @@ use crate::store::{Store, StoreError};
 mod change;
 mod code;
 mod guard;
+mod intake;
 mod link;
 mod mail;
 mod session;
 mod signed;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
+pub use intake::{AddressRequest, IntakeDelivery};
 pub use session::Session;
 
 /// What can go wrong in a reset, independent of any contract's dialect.

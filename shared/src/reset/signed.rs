@@ -67,18 +67,23 @@ impl ResetService {
         (URL_SAFE_NO_PAD.encode(value), grant)
     }
 
-    /// django-rest-registration: mails a signed link when the address has an
-    /// active account.
-    pub async fn send_signed_link(
+    /// django-rest-registration: delivers the address request `intake` by
+    /// mailing a signed link when the address has an active account, in one
+    /// write with the request's removal. False when the request was
+    /// delivered already.
+    pub(super) async fn send_signed_link(
         &self,
         email: &EmailAddress,
         client: &ClientInfo,
-    ) -> Result<(), ResetError> {
+        intake: &str,
+    ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "signed link").await? else {
-            return self.decoy().await;
+            return self.complete_intake(intake, None, None).await;
         };
-        self.issue_signed_link(&user, now(), client).await?;
-        Ok(())
+        let (_, delivered) = self
+            .sign_and_queue(&user, now(), client, Some(intake))
+            .await?;
+        Ok(delivered)
     }
 
     /// Signs a link for `user` at `timestamp`, stores its nonce's grant and
@@ -90,6 +95,19 @@ impl ResetService {
         timestamp: i64,
         client: &ClientInfo,
     ) -> Result<String, ResetError> {
+        let (signature, _) = self.sign_and_queue(user, timestamp, client, None).await?;
+        Ok(signature)
+    }
+
+    /// `issue_signed_link`, the transaction also removing `intake` when it
+    /// delivers one; false when `intake` was delivered already.
+    async fn sign_and_queue(
+        &self,
+        user: &User,
+        timestamp: i64,
+        client: &ClientInfo,
+        intake: Option<&str>,
+    ) -> Result<(String, bool), ResetError> {
         let (signature, grant) = self.link_signature(user, timestamp);
         let link = self.config.links.signed.render(&[
             ("user_id", user.id.as_str()),
@@ -97,10 +115,20 @@ impl ResetService {
             ("signature", &signature),
         ]);
         let mail = self.reset_mail(user, link, None, grant.expires_at, client);
-        self.store.insert_grant(&grant, &mail).await?;
+        match intake {
+            Some(intake) => {
+                if !self
+                    .complete_intake(intake, Some(&grant), Some(&mail))
+                    .await?
+                {
+                    return Ok((signature, false));
+                }
+            }
+            None => self.store.insert_grant(&grant, &mail).await?,
+        }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "signed reset link issued");
         self.mail_queued();
-        Ok(signature)
+        Ok((signature, true))
     }
 
     /// Checks a signed link: the signature first (so nothing is said about a

@@ -104,8 +104,8 @@ impl Fixture {
         self.service.store.user(&user.id).await.unwrap().unwrap()
     }
 
-    /// A grant for `user` stored with its mail as `request_link` stores one,
-    /// valid for `ttl`; the token is returned instead of mailed.
+    /// A grant for `user` stored with its mail as a reset link's delivery
+    /// stores one, valid for `ttl`; the token is returned instead of mailed.
     pub async fn add_grant(&self, user: &User, ttl: Duration) -> (BearerSecret, ResetGrant) {
         self.add_grant_for(user, ttl, GrantPurpose::ResetLink).await
     }

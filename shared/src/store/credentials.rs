@@ -1,4 +1,4 @@
-//! Credentials: grants, reset codes, refresh tokens and the decoy, with
+//! Credentials: grants, reset codes, and refresh tokens, with
 //! the transactional writes that issue and consume them.
 
 use async_trait::async_trait;
@@ -50,9 +50,4 @@ pub trait CredentialStore: Send + Sync {
         &self,
         digest: &SecretDigest,
     ) -> Result<Option<RefreshToken>, StoreError>;
-
-    /// The same writes a grant and its mail cost, of records nothing reads:
-    /// a request for an address without an account does this instead, so
-    /// its timing says nothing. The decoy grant names no existing user.
-    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError>;
 }

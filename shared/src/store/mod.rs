@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod counters;
 mod credentials;
+mod intake;
 mod outbox;
 
 pub use accounts::AccountStore;
@@ -14,6 +15,7 @@ pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use counters::CounterStore;
 pub use credentials::CredentialStore;
+pub use intake::IntakeStore;
 pub use outbox::OutboxStore;
 
 /// The DynamoDB item layout is compiled without the SDK too: the stream
@@ -25,6 +27,8 @@ pub mod embedded;
 /// The `kind` attribute of outbox items in the DynamoDB table; the stream
 /// filter of the send-email function selects on it.
 pub const OUTBOX_KIND: &str = "outbox";
+/// The `kind` attribute of intake items; the stream filter selects it too.
+pub const INTAKE_KIND: &str = "intake";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,10 +58,10 @@ impl StoreError {
 }
 
 /// Everything the domain persists. Implemented for every type that fills
-/// all six roles, so `Arc<dyn Store>` serves wherever the whole port is
+/// all seven roles, so `Arc<dyn Store>` serves wherever the whole port is
 /// needed; callers bring the role traits they call into scope.
 pub trait Store:
-    AccountStore + ApiKeyStore + CredentialStore + CounterStore + AuditStore + OutboxStore
+    AccountStore + ApiKeyStore + CredentialStore + CounterStore + AuditStore + OutboxStore + IntakeStore
 {
 }
 
@@ -68,6 +72,7 @@ impl<T> Store for T where
         + CounterStore
         + AuditStore
         + OutboxStore
+        + IntakeStore
         + ?Sized
 {
 }

@@ -2,6 +2,7 @@
 //! token, code, signed link and refresh token of that user: each credential
 //! is bound to the credential version the change increments.
 
+use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
@@ -29,7 +30,7 @@ struct Outstanding {
 }
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
-    let link = take_links(&**app.reset.store(), config)
+    let link = take_links(app.reset.store(), config)
         .await
         .pop()
         .expect("a reset mail");
@@ -45,10 +46,7 @@ async fn latest_link(app: &App, config: &rekey::Config) -> String {
 async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Outstanding {
     let client = ClientInfo::default();
     // A refresh token exists only after a log-in: recover first.
-    app.reset
-        .request_recovery(&user.email, &client)
-        .await
-        .unwrap();
+    deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
     let code = latest_link(app, config).await;
     let session = app
         .reset
@@ -57,10 +55,13 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .unwrap();
     let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
 
-    app.reset
-        .request_link(&user.email, &app.reset.links().default, &client)
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
     let link_token = latest_link(app, config).await;
     let (_, code) = app
         .reset
@@ -79,7 +80,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .await
         .unwrap();
     // Its mail is taken, so the next link read is the next one queued.
-    take_links(&**app.reset.store(), config).await;
+    take_links(app.reset.store(), config).await;
     Outstanding {
         link_token,
         code: code.unwrap(),
@@ -127,10 +128,7 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
         }
         Via::Account => {
             // Its own recovery link; the outstanding one must still die.
-            app.reset
-                .request_recovery(&user.email, &client)
-                .await
-                .unwrap();
+            deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
             let fresh = latest_link(app, config).await;
             app.reset
                 .reset_and_log_in(&fresh, NEW_PASSWORD, &client, "rekey")

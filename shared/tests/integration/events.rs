@@ -3,6 +3,7 @@
 //! replaced by real values as an operator would: each gets the status it is
 //! meant to produce.
 
+use rekey::reset::AddressRequest;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -81,7 +82,7 @@ async fn each_event_gets_its_status() {
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
     assert_eq!(status, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a reset mail");
@@ -140,10 +141,10 @@ async fn each_event_gets_its_status() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    take_links(&**app.reset.store(), &config).await;
+    take_links(app.reset.store(), &config).await;
 
     assert_eq!(invoke(&app, Function::SendResetLink, &[]).await.0, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a signed link mail");
@@ -170,7 +171,7 @@ async fn each_event_gets_its_status() {
     );
 
     assert_eq!(invoke(&app, Function::RecoverAccount, &[]).await.0, 200);
-    let link = take_links(&**app.reset.store(), &config)
+    let link = take_links(app.reset.store(), &config)
         .await
         .pop()
         .expect("a recovery mail");
@@ -194,10 +195,13 @@ async fn each_event_gets_its_status() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
     };
-    app.reset
-        .request_link(&user.email, &app.reset.links().default, &Default::default())
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &Default::default(),
+    )
+    .await;
     let item = app.reset.store().pending_mail(1).await.unwrap().remove(0);
     let text = event_text(
         "send-email",

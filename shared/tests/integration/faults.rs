@@ -10,6 +10,7 @@
 //! (`rekey::aws::sdk_config`: bounded attempts and timeouts). The others use
 //! the shared moto at `MOTO_ENDPOINT`.
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -354,7 +355,7 @@ const CALLS: [&str; 12] = [
 /// link-token reset ends with `password`.
 async fn healthy_round(app: &App, f: &Fixture, password: &str) {
     let store = &**app.reset.store();
-    take_mail(store, &f.config).await;
+    take_mail(app.reset.store(), &f.config).await;
     let call = |name: &'static str| {
         let (function, req) = f.request(name, "unused");
         async move {
@@ -371,7 +372,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
 
     // Payabli, then Unleash with the mailed token.
     call("payabli request-reset").await;
-    let links = take_links(store, &f.config).await;
+    let links = take_links(app.reset.store(), &f.config).await;
     assert_eq!(links.len(), 1, "one reset mail");
     let token = link_param(&links[0], "token");
     let resp = Function::ValidateToken
@@ -427,7 +428,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
     // django and the OAuth recovery: each mails a link.
     call("django send-reset-link").await;
     call("oauth recover-account").await;
-    assert_eq!(take_links(store, &f.config).await.len(), 2);
+    assert_eq!(take_links(app.reset.store(), &f.config).await.len(), 2);
 }
 
 /// The dialect's 503, whatever the function.
@@ -827,11 +828,14 @@ async fn assert_whole(
 async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGrant) {
     let store = &**app.reset.store();
     let user = add_user(store, config, &unique_email()).await;
-    app.reset
-        .request_link(&user.email, &config.links.default, &Default::default())
-        .await
-        .unwrap();
-    let links = take_links(store, config).await;
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &Default::default(),
+    )
+    .await;
+    let links = take_links(app.reset.store(), config).await;
     let token = link_param(&links[0], "token");
     let grant = store
         .grant(
@@ -1253,6 +1257,9 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         )
         .await;
     assert_eq!(resp.status(), 200, "a mail outage never fails the request");
+    let (_, intake) = stream.next_event().await;
+    let result = rekey::mail::stream::consume_batch(&app.reset, &outbox, intake).await;
+    assert!(result.batch_item_failures.is_empty());
     let (_, event) = stream.next_event().await;
     let outbox_records: Vec<String> = event
         .records

@@ -288,6 +288,7 @@ async fn the_request_language_reaches_the_queued_mail() {
             )
             .await;
         assert_eq!(resp.status(), 200);
+        app.reset.drain_intake(10).await.unwrap();
         let item = store.pending_mail(10).await.unwrap().pop().unwrap();
         let job = MailJob::open(&config.keys, &item).unwrap();
         assert_eq!(subject_locale(&t, &job), expected);

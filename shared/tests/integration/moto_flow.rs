@@ -1,6 +1,7 @@
 //! The email-link reset flow against moto: DynamoDB for state, the table's
-//! stream feeding the send-email handler, SES v2 sending; the sent message
-//! is read back through moto's API and its link followed.
+//! stream feeding the send-email handler (the address request, then the
+//! mail its delivery queued), SES v2 sending; the sent message is read back
+//! through moto's API and its link followed.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use rekey::App;
 use rekey::domain::{EmailAddress, Scope};
 use rekey::mail::Outbox;
 use rekey::mail::ses::SesMailer;
+use rekey::mail::stream::consume_batch;
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 
@@ -93,6 +95,21 @@ async fn email_link_flow_through_stream_and_ses() {
         br#"{"isSuccess":true,"responseText":"Success"}"#
     );
 
+    // The request is one intake item, with no address in clear; send-email
+    // delivers it from the stream: the look-up, the grant and the outbox
+    // item, in one transaction with the intake item's removal.
+    let (raw_event, intake_event) = stream.next_event().await;
+    let raw = raw_event.to_string();
+    assert!(raw.contains(r#""kind":{"S":"intake"}"#));
+    assert!(!raw.contains(&email), "the intake item leaks the address");
+    let result = consume_batch(&d.app.reset, &d.outbox, intake_event.clone()).await;
+    assert!(result.batch_item_failures.is_empty());
+    assert_eq!(d.app.reset.store().pending_mail(10).await.unwrap().len(), 1);
+    // A redelivered intake record (a stream retry) queues no second mail.
+    let result = consume_batch(&d.app.reset, &d.outbox, intake_event).await;
+    assert!(result.batch_item_failures.is_empty());
+    assert_eq!(d.app.reset.store().pending_mail(10).await.unwrap().len(), 1);
+
     // The grant and the outbox item arrived on the stream in one transaction;
     // the outbox item holds no token or address in clear.
     let (raw_event, event) = stream.next_event().await;
@@ -102,7 +119,7 @@ async fn email_link_flow_through_stream_and_ses() {
         !raw.contains("rkt_") && !raw.contains(&email),
         "outbox item leaks a secret"
     );
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let result = consume_batch(&d.app.reset, &d.outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
 
     let sent = sent_mail(&email).await;
@@ -205,18 +222,47 @@ async fn unknown_email_gets_the_same_answer_and_no_mail() {
     let a = Function::RequestReset
         .handle(&d.app, request_reset(&d.key, &unknown))
         .await;
-    let (unknown_writes, _) = stream.next_event().await;
+    let (unknown_writes, unknown_event) = stream.next_event().await;
     let b = Function::RequestReset
         .handle(&d.app, request_reset(&d.key, &known))
         .await;
-    let (known_writes, _) = stream.next_event().await;
+    let (known_writes, known_event) = stream.next_event().await;
     assert_eq!(a.status(), b.status());
     assert_eq!(a.headers(), b.headers());
     assert_eq!(a.body().as_ref(), b.body().as_ref());
-    // The same work either way: rate counters and a two-item transaction;
-    // only the known address's holds an outbox item.
-    assert_eq!(kinds(&known_writes), ["grant", "outbox", "rate", "rate"]);
-    assert_eq!(kinds(&unknown_writes), ["decoy", "grant", "rate", "rate"]);
+    // The same work either way: one intake item, of one size.
+    assert_eq!(kinds(&known_writes), ["intake"]);
+    assert_eq!(kinds(&unknown_writes), ["intake"]);
+    let sizes = |raw: &serde_json::Value| -> Vec<(String, usize)> {
+        let image = raw["Records"][0]["dynamodb"]["NewImage"]
+            .as_object()
+            .unwrap();
+        let mut v: Vec<_> = image
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_string().len()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sizes(&known_writes), sizes(&unknown_writes));
+
+    // Delivery tells them apart, out of the requester's sight: only the
+    // known address gets its grant and mail.
+    for event in [unknown_event, known_event] {
+        let result = consume_batch(&d.app.reset, &d.outbox, event).await;
+        assert!(result.batch_item_failures.is_empty());
+    }
+    let (delivered, _) = stream.next_event().await;
+    let delivered = kinds(&delivered);
+    assert_eq!(
+        delivered.iter().filter(|k| *k == "outbox").count(),
+        1,
+        "{delivered:?}"
+    );
+    let queued = d.app.reset.store().pending_mail(10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    let job = rekey::mail::MailJob::open(&d.outbox.keys, &queued[0]).unwrap();
+    assert_eq!(job.to, known);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,6 +277,9 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
         .handle(&d.app, request_reset(&d.key, &email))
         .await;
     assert_eq!(resp.status(), 200, "a mail outage never fails the request");
+    let (_, intake) = stream.next_event().await;
+    let result = consume_batch(&d.app.reset, &d.outbox, intake).await;
+    assert!(result.batch_item_failures.is_empty());
     let (_, event) = stream.next_event().await;
     let outbox_sequence: Vec<String> = event
         .records

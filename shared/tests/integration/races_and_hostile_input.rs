@@ -9,6 +9,7 @@
 //!   and the long password is refused before it is hashed.
 //! - A right Zitadel code after five wrong ones is refused, on DynamoDB.
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -112,11 +113,14 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
 
     // One link token.
     let user = add_user(&*store, &config, &unique_email()).await;
-    service
-        .request_link(&user.email, &config.links.default, &client)
-        .await
-        .unwrap();
-    let token = link_param(&take_link(&*store, &config).await, "token");
+    deliver_now(
+        &service,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
+    let token = link_param(&take_link(&store, &config).await, "token");
     let outcomes = race(|i| {
         let (service, token) = (service.clone(), token.clone());
         async move {
@@ -170,11 +174,8 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
 
     // One signed link.
     let user = add_user(&*store, &config, &unique_email()).await;
-    service
-        .send_signed_link(&user.email, &client)
-        .await
-        .unwrap();
-    let link = take_link(&*store, &config).await;
+    deliver_now(&service, AddressRequest::SignedLink, &user.email, &client).await;
+    let link = take_link(&store, &config).await;
     let (id, timestamp, signature) = (
         link_param(&link, "user_id"),
         link_param(&link, "timestamp").parse::<i64>().unwrap(),
@@ -410,21 +411,18 @@ async fn scene(config: Config) -> Scene {
     let users_key = add_key(&*store, &[Scope::UsersWrite]).await;
     let user = add_user(&*store, &config, &unique_email()).await;
     let client = ClientInfo::default();
-    app.reset
-        .request_link(&user.email, &config.links.default, &client)
-        .await
-        .unwrap();
-    let token = link_param(&take_link(&*store, &config).await, "token");
-    app.reset
-        .request_recovery(&user.email, &client)
-        .await
-        .unwrap();
-    let recovery = link_param(&take_link(&*store, &config).await, "validation_code");
-    app.reset
-        .send_signed_link(&user.email, &client)
-        .await
-        .unwrap();
-    let link = take_link(&*store, &config).await;
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &client,
+    )
+    .await;
+    let token = link_param(&take_link(&store, &config).await, "token");
+    deliver_now(&app.reset, AddressRequest::Recovery, &user.email, &client).await;
+    let recovery = link_param(&take_link(&store, &config).await, "validation_code");
+    deliver_now(&app.reset, AddressRequest::SignedLink, &user.email, &client).await;
+    let link = take_link(&store, &config).await;
     let signed = (
         link_param(&link, "user_id"),
         link_param(&link, "timestamp").parse().unwrap(),

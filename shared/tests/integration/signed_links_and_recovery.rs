@@ -2,6 +2,7 @@
 //! contract's recovery with log-in, through their handlers with API Gateway
 //! payloads.
 
+use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
@@ -417,10 +418,13 @@ async fn link_tokens_are_redeemed_by_their_own_contract_and_validated_by_any() {
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
     add_user(&**app.reset.store(), &config, email.as_str()).await;
-    app.reset
-        .request_link(&email, &app.reset.links().default, &ClientInfo::default())
-        .await
-        .unwrap();
+    deliver_now(
+        &app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &email,
+        &ClientInfo::default(),
+    )
+    .await;
     let token = query(&app.take_link().await)["token"].clone();
     assert_eq!(reset_account(&app, &token, NEW_PASSWORD).await.0, 400);
 

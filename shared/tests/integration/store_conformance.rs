@@ -1,13 +1,14 @@
 //! One conformance suite, run against every `Store`: the embedded SQLite
 //! store and the DynamoDB store on moto.
 
+use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
 use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, OutboxItem,
+    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem, OutboxItem,
     PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
 };
 use rekey::store::{Store, StoreError};
@@ -362,7 +363,7 @@ async fn sessions_are_written_with_the_change(s: &dyn Store) {
     );
 }
 
-async fn counters_audit_and_decoys(s: &dyn Store) {
+async fn counters_and_audit(s: &dyn Store) {
     let key = unique("counter");
     for expected in 1..=3 {
         assert_eq!(s.count_hit(&key, 1000, now() + 60).await.unwrap(), expected);
@@ -400,22 +401,61 @@ async fn counters_audit_and_decoys(s: &dyn Store) {
             .is_err()
     );
     assert_eq!(s.audit_events(&user.id, 10).await.unwrap().len(), 2);
+}
 
-    // A decoy is a grant of no user, never redeemable, and queues no mail.
-    let nobody = User::new(
-        UserId::generate(),
-        EmailAddress::parse(&unique_email()).unwrap(),
-    );
-    let (_, decoy) = grant_for(&nobody, 3600);
-    let queued = s.pending_mail(100).await.unwrap().len();
-    s.insert_decoy(&decoy).await.unwrap();
-    assert_eq!(s.pending_mail(100).await.unwrap().len(), queued);
-    let change = change_for(&nobody, CredentialVersion(0));
+/// An address request is delivered once: completing it removes it and
+/// writes what it issued in one transaction; a second completion is a
+/// conflict and writes nothing, so a redelivered request never mails twice.
+async fn intake_is_completed_once(s: &dyn Store) {
+    let request = |n: i64| IntakeItem {
+        id: unique("intake"),
+        sealed: format!("sealed-{n}"),
+        created_at: n,
+    };
+    let (first, second) = (request(1), request(2));
+    for item in [&second, &first] {
+        s.enqueue_intake(item).await.unwrap();
+        assert!(s.intake_pending(&item.id).await.unwrap());
+    }
     assert!(matches!(
-        s.change_password(&change, &Redemption::Grant(decoy.digest.clone()))
+        s.enqueue_intake(&first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let pending = s.pending_intake(500).await.unwrap();
+    let at = |item: &IntakeItem| pending.iter().position(|p| p == item).unwrap();
+    assert!(at(&first) < at(&second), "oldest first");
+
+    let user = add_user(s, &config(), &unique_email()).await;
+    let (_, grant) = grant_for(&user, 3600);
+    let link_mail = mail(now());
+    s.complete_intake(&first.id, Some(&grant), Some(&link_mail))
+        .await
+        .unwrap();
+    assert!(!s.intake_pending(&first.id).await.unwrap());
+    assert_eq!(s.grant(&grant.digest).await.unwrap(), Some(grant.clone()));
+    assert!(s.mail_pending(&link_mail.id).await.unwrap());
+
+    // Delivered again (a stream retry, a second worker): nothing written.
+    let (_, again) = grant_for(&user, 3600);
+    let again_mail = mail(now());
+    assert!(matches!(
+        s.complete_intake(&first.id, Some(&again), Some(&again_mail))
             .await,
         Err(StoreError::Conflict(_))
     ));
+    assert_eq!(s.grant(&again.digest).await.unwrap(), None);
+    assert!(!s.mail_pending(&again_mail.id).await.unwrap());
+
+    // A request that issues nothing (no account) is only removed.
+    s.complete_intake(&second.id, None, None).await.unwrap();
+    assert!(!s.intake_pending(&second.id).await.unwrap());
+    assert!(
+        !s.pending_intake(500)
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.id == first.id || p.id == second.id)
+    );
 }
 
 /// Of 16 concurrent resets with one token exactly one succeeds; the others
@@ -425,10 +465,13 @@ async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
     let service = Arc::new(ResetService::new(&config, store.clone()));
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
-    service
-        .request_link(&user.email, &config.links.default, &ClientInfo::default())
-        .await
-        .unwrap();
+    deliver_now(
+        &service,
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &ClientInfo::default(),
+    )
+    .await;
     let item = store.pending_mail(1).await.unwrap().remove(0);
     let job = rekey::mail::MailJob::open(&config.keys, &item).unwrap();
     let rekey::mail::MailMessage::ResetLink { link, .. } = job.message else {
@@ -606,6 +649,11 @@ macro_rules! conformance {
                 super::expired_and_unknown_grants_cannot_be_redeemed(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn intake_is_completed_once() {
+                let s = $subject;
+                super::intake_is_completed_once(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn outbox_is_oldest_first_until_delivered() {
                 let s = $subject;
                 super::outbox_is_oldest_first_until_delivered(&*s.store).await;
@@ -626,9 +674,9 @@ macro_rules! conformance {
                 super::sessions_are_written_with_the_change(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn counters_audit_and_decoys() {
+            async fn counters_and_audit() {
                 let s = $subject;
-                super::counters_audit_and_decoys(&*s.store).await;
+                super::counters_and_audit(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn users_are_disabled_and_enabled() {

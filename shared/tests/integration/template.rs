@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 use rekey::iam::{self, StoreMethod};
 use rekey::metrics::{Metric, NAMESPACE};
 use rekey::routes::{Function, ROUTES};
-use rekey::store::OUTBOX_KIND;
 use rekey::store::dynamo::table;
+use rekey::store::{INTAKE_KIND, OUTBOX_KIND};
 use serde_norway::{Mapping, Value};
 
 fn root() -> PathBuf {
@@ -650,12 +650,12 @@ fn send_email_reads_outbox_inserts_with_retries_and_a_dead_letter_queue() {
     let mut image = serde_json::Map::new();
     image.insert(
         table::KIND_ATTRIBUTE.to_string(),
-        serde_json::json!({"S": [OUTBOX_KIND]}),
+        serde_json::json!({"S": [INTAKE_KIND, OUTBOX_KIND]}),
     );
     assert_eq!(
         pattern,
         serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": image}}),
-        "the filter must select inserts of {}={OUTBOX_KIND}",
+        "the filter must select inserts of {}={INTAKE_KIND} and {OUTBOX_KIND}",
         table::KIND_ATTRIBUTE
     );
 

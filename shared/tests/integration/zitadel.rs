@@ -3,6 +3,7 @@
 //! numeric gRPC codes) and Connect (`/zitadel.user.v2.UserService/...`,
 //! `userId` in the body, string codes).
 
+use rekey::reset::AddressRequest;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +172,7 @@ impl Env {
 
     /// Opens and removes the queued mail.
     async fn take_mail(&self) -> Vec<MailJob> {
-        crate::support::take_mail(&**self.app.reset.store(), &self.config).await
+        crate::support::take_mail(self.app.reset.store(), &self.config).await
     }
 
     async fn password_is(&self, user: &UserId, password: &str) -> bool {
@@ -978,15 +979,13 @@ async fn a_password_change_voids_the_outstanding_code() {
     let code = env.code(Via::Connect, &user.id).await;
     // The password changes through the Unleash link flow meanwhile.
     let address = EmailAddress::parse(&email).unwrap();
-    env.app
-        .reset
-        .request_link(
-            &address,
-            &env.app.reset.links().default,
-            &ClientInfo::default(),
-        )
-        .await
-        .unwrap();
+    deliver_now(
+        &env.app.reset,
+        AddressRequest::ResetLink { entry: None },
+        &address,
+        &ClientInfo::default(),
+    )
+    .await;
     let mail = env.take_mail().await;
     assert_eq!(mail.len(), 1);
     let MailMessage::ResetLink { link, .. } = &mail[0].message else {
@@ -1082,12 +1081,12 @@ async fn return_code_needs_users_admin() {
             env.reset(via, id, json!({"sendLink": {}})).await.status(),
             200
         );
-        take_mail(&**env.app.reset.store(), &env.config).await;
+        take_mail(env.app.reset.store(), &env.config).await;
         let code = env.code(via, &user.id).await;
         let resp = env.set(via, &env.key, id, set_with_code(&code)).await;
         assert_eq!(resp.status(), 200, "{}", response_json(&resp));
         // The "password changed" notice.
-        take_mail(&**env.app.reset.store(), &env.config).await;
+        take_mail(env.app.reset.store(), &env.config).await;
     }
 }
 
@@ -1188,10 +1187,7 @@ async fn send_link_has_the_per_address_mail_limits() {
                 200
             );
         }
-        assert_eq!(
-            take_mail(&**env.app.reset.store(), &env.config).await.len(),
-            2
-        );
+        assert_eq!(take_mail(env.app.reset.store(), &env.config).await.len(), 2);
         let resp = env.reset(via, id, json!({"sendLink": {}})).await;
         assert_error(via, &resp, 429, 8, "resource_exhausted");
         assert!(resp.headers().contains_key("retry-after"));

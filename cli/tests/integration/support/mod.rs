@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use mail_parser::{MessageParser, MimeHeaders};
 use rekey::domain::{EmailAddress, User};
 use rekey::store::embedded::EmbeddedStore;
-use rekey::store::{AccountStore, OutboxStore};
+use rekey::store::{AccountStore, IntakeStore, OutboxStore};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -417,19 +417,24 @@ impl Server {
             .expect("the test account exists")
     }
 
-    /// Waits until the store holds no undelivered mail.
+    /// Waits until the store holds no undelivered address request or mail.
     pub async fn wait_for_empty_outbox_queue(&self) {
         let store = self.store();
         let start = Instant::now();
         loop {
-            let pending = store.pending_mail(10).await.expect("store readable");
-            if pending.is_empty() {
+            let pending = store.pending_mail(10).await.expect("store readable").len()
+                + store
+                    .pending_intake(10)
+                    .await
+                    .expect("store readable")
+                    .len();
+            if pending == 0 {
                 return;
             }
             assert!(
                 start.elapsed() < DEADLINE,
-                "{} mail(s) still queued after {DEADLINE:?}\n--- stderr\n{}",
-                pending.len(),
+                "{} request(s) or mail(s) still queued after {DEADLINE:?}\n--- stderr\n{}",
+                pending,
                 self.stderr()
             );
             tokio::time::sleep(POLL).await;

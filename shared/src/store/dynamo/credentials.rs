@@ -1,4 +1,4 @@
-//! Grants, reset codes, refresh tokens and decoys in the DynamoDB table,
+//! Grants, reset codes, and refresh tokens in the DynamoDB table,
 //! with the transactions that issue and consume them.
 
 use async_trait::async_trait;
@@ -6,9 +6,7 @@ use async_trait::async_trait;
 use super::DynamoStore;
 use super::client::classify;
 use super::keys::Key;
-use super::records::{
-    AuditRecord, CodeRecord, DecoyRecord, GrantRecord, OutboxRecord, RefreshRecord,
-};
+use super::records::{AuditRecord, CodeRecord, GrantRecord, OutboxRecord, RefreshRecord};
 use super::transactions::{
     bump_sequence, change_credential, n, put, put_new, s, use_code, use_grant,
 };
@@ -109,13 +107,5 @@ impl CredentialStore for DynamoStore {
             .await?
             .map(RefreshToken::try_from)
             .transpose()
-    }
-
-    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
-        self.transact(vec![
-            put_new(&self.table, &GrantRecord::from(grant)),
-            put_new(&self.table, &DecoyRecord::from(grant)),
-        ])
-        .await
     }
 }

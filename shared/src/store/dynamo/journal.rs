@@ -1,15 +1,16 @@
-//! Rate counters, the audit trail and the outbox in the DynamoDB table.
+//! Rate counters, the audit trail, the outbox and the intake in the
+//! DynamoDB table.
 
 use async_trait::async_trait;
 
 use super::DynamoStore;
 use super::client::classify;
 use super::keys::Key;
-use super::records::{AuditRecord, Hits, OutboxRecord, Record};
+use super::records::{AuditRecord, GrantRecord, Hits, IntakeRecord, OutboxRecord, Record};
 use super::table;
-use super::transactions::{n, put_new, s};
-use crate::domain::{AuditEvent, OutboxItem, UserId};
-use crate::store::{AuditStore, CounterStore, OutboxStore, StoreError};
+use super::transactions::{n, put_new, s, take_intake};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem, ResetGrant, UserId};
+use crate::store::{AuditStore, CounterStore, IntakeStore, OutboxStore, StoreError};
 
 #[async_trait]
 impl CounterStore for DynamoStore {
@@ -106,5 +107,54 @@ impl OutboxStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl IntakeStore for DynamoStore {
+    async fn enqueue_intake(&self, item: &IntakeItem) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(IntakeRecord::from(item).to_item()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn pending_intake(&self, limit: usize) -> Result<Vec<IntakeItem>, StoreError> {
+        let mut items: Vec<IntakeItem> = self
+            .scan_kind::<IntakeRecord>(Some(limit))
+            .await?
+            .into_iter()
+            .map(IntakeItem::from)
+            .collect();
+        items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    async fn intake_pending(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.get::<IntakeRecord>(Key::intake(id)).await?.is_some())
+    }
+
+    async fn complete_intake(
+        &self,
+        id: &str,
+        grant: Option<&ResetGrant>,
+        mail: Option<&OutboxItem>,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![take_intake(&self.table, id)];
+        if let Some(grant) = grant {
+            items.push(put_new(&self.table, &GrantRecord::from(grant)));
+        }
+        if let Some(mail) = mail {
+            items.push(put_new(&self.table, &OutboxRecord::from(mail)));
+        }
+        self.transact(items)
+            .await
+            .map_err(|e| e.conflict_as("the request was delivered already"))
     }
 }

@@ -14,7 +14,7 @@ pub mod prefix {
     pub const GRANT: &str = "GRANT#";
     pub const REFRESH: &str = "REFRESH#";
     pub const OUTBOX: &str = "OUTBOX#";
-    pub const DECOY: &str = "DECOY#";
+    pub const INTAKE: &str = "INTAKE#";
     pub const RATE: &str = "RATE#";
     pub const AUDIT: &str = "AUDIT#";
 }
@@ -55,8 +55,8 @@ impl Key {
     pub fn outbox(id: &str) -> Self {
         Self::new(format!("{}{id}", prefix::OUTBOX), "OUTBOX")
     }
-    pub fn decoy(digest: &SecretDigest) -> Self {
-        Self::new(format!("{}{}", prefix::DECOY, digest.as_str()), "DECOY")
+    pub fn intake(id: &str) -> Self {
+        Self::new(format!("{}{id}", prefix::INTAKE), "INTAKE")
     }
     pub fn rate(counter: &str, window_start: i64) -> Self {
         Self::new(

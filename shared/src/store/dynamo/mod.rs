@@ -1,5 +1,5 @@
 //! The DynamoDB store: one table, `pk`/`sk` keys, a `ttl` attribute, and a
-//! NEW_IMAGE stream whose outbox items feed the send-email function.
+//! NEW_IMAGE stream whose intake and outbox items feed the send-email function.
 //!
 //! Items (pk / sk):
 //! - `USER#<id>` / `USER`: the account
@@ -11,7 +11,7 @@
 //! - `OUTBOX#<uuid>` / `OUTBOX`: sealed mail, deleted once sent
 //! - `RATE#<key>` / `<window start>`: a rate-limit counter, expiring by TTL
 //! - `AUDIT#<user id>` / `<time>#<uuid>`: an audit event, expiring by TTL
-//! - `DECOY#<sha256>` / `DECOY`: the write an unknown address costs, expiring by TTL
+//! - `INTAKE#<uuid>` / `INTAKE`: a sealed address request, deleted once delivered, expiring by TTL
 //!
 //! `table`, `keys` and `records` are the layout and need no SDK; the rest
 //! is the client, behind the `dynamodb` feature.

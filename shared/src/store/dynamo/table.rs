@@ -4,9 +4,9 @@
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
-/// Every item's type; the stream filter selects `kind = outbox`.
+/// Every item's type; the stream filter selects `kind` outbox and intake.
 pub const KIND_ATTRIBUTE: &str = "kind";
-pub use crate::store::OUTBOX_KIND;
+pub use crate::store::{INTAKE_KIND, OUTBOX_KIND};
 
 #[cfg(feature = "dynamodb")]
 mod create {

@@ -40,6 +40,17 @@ fn put_item(table: &str, record: &impl Record, condition: Option<&str>) -> Trans
         .build()
 }
 
+/// Deletes an address request, if it is still pending.
+pub(super) fn take_intake(table: &str, id: &str) -> TransactWriteItem {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(Key::intake(id).to_item()))
+        .condition_expression("attribute_exists(pk)")
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().delete(delete).build()
+}
+
 /// Marks the grant used, if it still is unused, unexpired and the user's.
 pub(super) fn use_grant(table: &str, key: Key, ch: &PasswordChange) -> TransactWriteItem {
     let update = Update::builder()

@@ -1,4 +1,4 @@
-//! Grants, reset codes, refresh tokens and decoys in SQLite, with the
+//! Grants, reset codes, and refresh tokens in SQLite, with the
 //! transactions that issue and consume them.
 
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::store::{CredentialStore, StoreError};
 
-fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), StoreError> {
+pub(super) fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at,
                              purpose, origin)
@@ -272,22 +272,6 @@ impl CredentialStore for EmbeddedStore {
                 RefreshRow::read,
                 |row| row.into_token(d.clone()),
             )
-        })
-        .await
-    }
-
-    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
-        let g = ResetGrant {
-            used_at: None,
-            ..grant.clone()
-        };
-        self.transact(move |tx| {
-            insert_grant_row(tx, &g)?;
-            tx.execute(
-                "INSERT INTO decoys (id, created_at) VALUES (?1, ?2)",
-                params![g.digest.as_str(), g.issued_at],
-            )?;
-            Ok(())
         })
         .await
     }

@@ -16,6 +16,7 @@ macro_rules! read_columns {
 
 mod accounts;
 mod credentials;
+mod intake;
 mod journal;
 mod schema;
 

@@ -70,8 +70,9 @@ CREATE TABLE IF NOT EXISTS audit (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, at);
-CREATE TABLE IF NOT EXISTS decoys (
+CREATE TABLE IF NOT EXISTS intake (
     id TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (

@@ -1,31 +1,42 @@
-//! A `Store` that records which role method each call was, then hands the
-//! call to a real embedded store: what a function reaches, as data.
+//! A `Store` that records which role method each call was, and the sizes
+//! of what it writes, then hands the call to a real store: what a function
+//! reaches, as data.
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rekey::crypto::SecretDigest;
 use rekey::domain::{
-    ApiKey, AuditEvent, EmailAddress, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, User, UserId,
+    ApiKey, AuditEvent, EmailAddress, IntakeItem, OutboxItem, PasswordChange, Redemption,
+    RefreshToken, ResetCode, ResetGrant, User, UserId,
 };
 use rekey::iam::{Redeeming, StoreMethod};
-use rekey::store::embedded::EmbeddedStore;
+use rekey::store::dynamo::records::IntakeRecord;
 use rekey::store::{
-    AccountStore, ApiKeyStore, AuditStore, CounterStore, CredentialStore, OutboxStore, StoreError,
+    AccountStore, ApiKeyStore, AuditStore, CounterStore, CredentialStore, IntakeStore, OutboxStore,
+    Store, StoreError,
 };
 
 /// One recorded call: the method, and for `change_password` what it
 /// redeemed.
 pub type Call = (StoreMethod, Option<Redeeming>);
 
+/// One recorded call with the sizes of what it wrote: for a counter its
+/// key, for an intake item each attribute of its DynamoDB record (the
+/// embedded row holds the same id, sealed text and time).
+pub type SizedCall = (Call, Vec<usize>);
+
 pub struct RecordingStore {
-    inner: EmbeddedStore,
-    calls: Arc<Mutex<Vec<Call>>>,
+    inner: Arc<dyn Store>,
+    calls: Arc<Mutex<Vec<SizedCall>>>,
 }
 
 impl RecordingStore {
-    pub fn new(inner: EmbeddedStore) -> Self {
+    pub fn new(inner: impl Store + 'static) -> Self {
+        Self::over(Arc::new(inner))
+    }
+
+    pub fn over(inner: Arc<dyn Store>) -> Self {
         Self {
             inner,
             calls: Arc::default(),
@@ -34,16 +45,25 @@ impl RecordingStore {
 
     /// The calls since the last `take`, in order.
     pub fn take(&self) -> Vec<Call> {
+        self.take_sized().into_iter().map(|(c, _)| c).collect()
+    }
+
+    /// As `take`, with the sizes of what each call wrote.
+    pub fn take_sized(&self) -> Vec<SizedCall> {
         std::mem::take(&mut *self.calls.lock().unwrap())
     }
 
-    fn saw(&self, method: StoreMethod) -> &EmbeddedStore {
-        self.saw_call((method, None))
+    fn saw(&self, method: StoreMethod) -> &dyn Store {
+        self.saw_sized((method, None), Vec::new())
     }
 
-    fn saw_call(&self, call: Call) -> &EmbeddedStore {
-        self.calls.lock().unwrap().push(call);
-        &self.inner
+    fn saw_call(&self, call: Call) -> &dyn Store {
+        self.saw_sized(call, Vec::new())
+    }
+
+    fn saw_sized(&self, call: Call, sizes: Vec<usize>) -> &dyn Store {
+        self.calls.lock().unwrap().push((call, sizes));
+        &*self.inner
     }
 }
 
@@ -149,9 +169,6 @@ impl CredentialStore for RecordingStore {
             .refresh_token(digest)
             .await
     }
-    async fn insert_decoy(&self, grant: &ResetGrant) -> Result<(), StoreError> {
-        self.saw(StoreMethod::InsertDecoy).insert_decoy(grant).await
-    }
 }
 
 #[async_trait]
@@ -162,7 +179,7 @@ impl CounterStore for RecordingStore {
         window_start: i64,
         expires_at: i64,
     ) -> Result<u64, StoreError> {
-        self.saw(StoreMethod::CountHit)
+        self.saw_sized((StoreMethod::CountHit, None), vec![key.len()])
             .count_hit(key, window_start, expires_at)
             .await
     }
@@ -198,6 +215,44 @@ impl OutboxStore for RecordingStore {
     async fn mail_delivered(&self, id: &str) -> Result<(), StoreError> {
         self.saw(StoreMethod::MailDelivered)
             .mail_delivered(id)
+            .await
+    }
+}
+
+#[async_trait]
+impl IntakeStore for RecordingStore {
+    async fn enqueue_intake(&self, item: &IntakeItem) -> Result<(), StoreError> {
+        let r = IntakeRecord::from(item);
+        let sizes = vec![
+            r.pk.len(),
+            r.sk.len(),
+            r.id.len(),
+            r.sealed.len(),
+            r.created_at.to_string().len(),
+            r.ttl.to_string().len(),
+        ];
+        self.saw_sized((StoreMethod::EnqueueIntake, None), sizes)
+            .enqueue_intake(item)
+            .await
+    }
+    async fn pending_intake(&self, limit: usize) -> Result<Vec<IntakeItem>, StoreError> {
+        self.saw(StoreMethod::PendingIntake)
+            .pending_intake(limit)
+            .await
+    }
+    async fn intake_pending(&self, id: &str) -> Result<bool, StoreError> {
+        self.saw(StoreMethod::IntakePending)
+            .intake_pending(id)
+            .await
+    }
+    async fn complete_intake(
+        &self,
+        id: &str,
+        grant: Option<&ResetGrant>,
+        mail: Option<&OutboxItem>,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::CompleteIntake)
+            .complete_intake(id, grant, mail)
             .await
     }
 }

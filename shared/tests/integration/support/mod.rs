@@ -377,6 +377,22 @@ pub async fn unreachable_store() -> DynamoStore {
     DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "absent")
 }
 
+/// An address request accepted and at once delivered, as the stream or the
+/// local worker would deliver it: the grant and mail it issues are queued
+/// when this returns.
+pub async fn deliver_now(
+    service: &rekey::ResetService,
+    request: rekey::reset::AddressRequest,
+    email: &EmailAddress,
+    client: &rekey::domain::ClientInfo,
+) {
+    service
+        .accept_address_request(request, email, client, None)
+        .await
+        .unwrap();
+    service.drain_intake(500).await.unwrap();
+}
+
 /// One access-token signer for the whole test process (an RSA key takes a
 /// moment to make): what apps that log users in sign with.
 pub fn signer() -> Arc<dyn rekey::signing::AccessTokenSigner> {

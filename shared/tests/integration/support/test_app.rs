@@ -151,17 +151,17 @@ impl TestApp {
 
     /// Every queued mail, opened; each is then marked delivered.
     pub async fn take_mail(&self) -> Vec<MailJob> {
-        super::take_mail(&*self.store, &self.config).await
+        super::take_mail(&self.store, &self.config).await
     }
 
     /// The links of the reset mails queued, oldest first.
     pub async fn take_links(&self) -> Vec<String> {
-        super::take_links(&*self.store, &self.config).await
+        super::take_links(&self.store, &self.config).await
     }
 
     /// The link of the one reset mail queued.
     pub async fn take_link(&self) -> String {
-        super::take_link(&*self.store, &self.config).await
+        super::take_link(&self.store, &self.config).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! The records of grants, decoys, reset codes and refresh tokens.
+//! The records of grants, reset codes and refresh tokens.
 
 use serde::{Deserialize, Serialize};
 
@@ -70,32 +70,6 @@ impl TryFrom<GrantRecord> for ResetGrant {
                 .transpose()?,
             origin: r.origin,
         })
-    }
-}
-
-/// What a request for an address without an account writes beside its
-/// decoy grant.
-#[derive(Serialize, Deserialize)]
-pub struct DecoyRecord {
-    pub pk: String,
-    pub sk: String,
-    pub created_at: i64,
-    pub ttl: i64,
-}
-
-impl Record for DecoyRecord {
-    const KIND: &'static str = "decoy";
-}
-
-impl From<&ResetGrant> for DecoyRecord {
-    fn from(g: &ResetGrant) -> Self {
-        let Key { pk, sk } = Key::decoy(&g.digest);
-        Self {
-            pk,
-            sk,
-            created_at: g.issued_at,
-            ttl: g.expires_at,
-        }
     }
 }
 

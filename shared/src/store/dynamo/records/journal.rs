@@ -1,9 +1,10 @@
-//! The records of the audit trail and the outbox, and a counter's hits.
+//! The records of the audit trail, the outbox and the intake, and a
+//! counter's hits.
 
 use serde::{Deserialize, Serialize};
 
-use super::{OUTBOX_RETENTION_SECS, Record, user_id};
-use crate::domain::{AuditEvent, OutboxItem};
+use super::{INTAKE_RETENTION_SECS, OUTBOX_RETENTION_SECS, Record, user_id};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 use crate::store::dynamo::table;
@@ -99,6 +100,48 @@ impl From<&OutboxItem> for OutboxRecord {
 impl From<OutboxRecord> for OutboxItem {
     fn from(r: OutboxRecord) -> Self {
         OutboxItem {
+            id: r.id,
+            sealed: r.sealed,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An address request: read by the store (GetItem, Scan) and, from the
+/// table's stream images, by the send-email function. Every attribute has
+/// the same size whatever the address (the sealed payload is padded).
+#[derive(Serialize, Deserialize)]
+pub struct IntakeRecord {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub sealed: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for IntakeRecord {
+    const KIND: &'static str = table::INTAKE_KIND;
+}
+
+impl From<&IntakeItem> for IntakeRecord {
+    fn from(m: &IntakeItem) -> Self {
+        let Key { pk, sk } = Key::intake(&m.id);
+        Self {
+            pk,
+            sk,
+            id: m.id.clone(),
+            sealed: m.sealed.clone(),
+            created_at: m.created_at,
+            ttl: m.created_at + INTAKE_RETENTION_SECS,
+        }
+    }
+}
+
+impl From<IntakeRecord> for IntakeItem {
+    fn from(r: IntakeRecord) -> Self {
+        IntakeItem {
             id: r.id,
             sealed: r.sealed,
             created_at: r.created_at,

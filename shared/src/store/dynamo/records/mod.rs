@@ -2,7 +2,7 @@
 //! serde names are the attribute names, so `serde_dynamo` writes numbers as
 //! `N`, strings as `S`, lists as `L`, and leaves absent options absent.
 //! Compiled without the SDK too: the send-email stream consumer decodes
-//! outbox images through `OutboxRecord`.
+//! outbox and intake images through `OutboxRecord` and `IntakeRecord`.
 
 mod accounts;
 mod credentials;
@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiKeyRecord, EmailRecord, UserRecord};
-pub use credentials::{CodeRecord, DecoyRecord, GrantRecord, RefreshRecord};
-pub use journal::{AuditRecord, Hits, OutboxRecord};
+pub use credentials::{CodeRecord, GrantRecord, RefreshRecord};
+pub use journal::{AuditRecord, Hits, IntakeRecord, OutboxRecord};
 
 use super::table;
 use crate::crypto::SecretDigest;
@@ -26,6 +26,9 @@ use crate::store::StoreError;
 /// so a late stream retry still finds its outbox item).
 pub(super) const GRANT_RETENTION_SECS: i64 = 24 * 3600;
 pub(super) const OUTBOX_RETENTION_SECS: i64 = 14 * 24 * 3600;
+/// An address request not delivered within a day is dropped: its link
+/// would have expired long before, and the stream keeps records 24 hours.
+pub(super) const INTAKE_RETENTION_SECS: i64 = 24 * 3600;
 
 /// One type of item. Its `kind` attribute, which every item carries (the
 /// stream filter selects on it), is added on the way in and ignored on the

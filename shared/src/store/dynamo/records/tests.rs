@@ -276,19 +276,29 @@ fn the_other_items_keep_their_attributes() {
         token
     );
 
-    let grant = ResetGrant {
-        digest,
-        user_id: user,
-        credential_version: CredentialVersion(1),
-        issued_at: 5,
-        expires_at: 50,
-        used_at: None,
-        purpose: None,
-        origin: None,
+    let _ = (digest, user);
+    let request = crate::domain::IntakeItem {
+        id: "i-1".into(),
+        sealed: "sealed".into(),
+        created_at: 10,
     };
-    let item: serde_dynamo::Item = DecoyRecord::from(&grant).to_item();
-    assert_eq!(item["pk"], s(&format!("DECOY#{}", "ef".repeat(32))));
-    assert_eq!(layout(item), names(&[("created_at", "N"), ("ttl", "N"),]));
+    let item: serde_dynamo::Item = IntakeRecord::from(&request).to_item();
+    assert_eq!(item["pk"], s("INTAKE#i-1"));
+    assert_eq!(item["kind"], s("intake"));
+    assert_eq!(item["ttl"], n(10 + INTAKE_RETENTION_SECS));
+    assert_eq!(
+        layout(item.clone()),
+        names(&[
+            ("id", "S"),
+            ("sealed", "S"),
+            ("created_at", "N"),
+            ("ttl", "N"),
+        ])
+    );
+    assert_eq!(
+        crate::domain::IntakeItem::from(IntakeRecord::from_item(item).unwrap()),
+        request
+    );
     let owner = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
