@@ -267,6 +267,43 @@ mod tests {
         assert_eq!(owner.id, user.id);
     }
 
+    /// A key revoked between the request and its delivery mails nothing,
+    /// and the request is done with all the same.
+    #[tokio::test]
+    async fn a_key_revoked_before_delivery_sends_nothing() {
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let raw = f.add_key(&[crate::domain::Scope::ResetRequest]).await;
+        let digest = crate::crypto::BearerSecret::parse(crate::crypto::API_KEY_PREFIX, &raw)
+            .unwrap()
+            .digest();
+        for _ in 0..2 {
+            f.service
+                .accept_address_request(
+                    AddressRequest::ResetLink { entry: None },
+                    &user.email,
+                    &client(),
+                    Some(&digest),
+                )
+                .await
+                .unwrap();
+        }
+        let mut items = f.service.store.pending_intake(10).await.unwrap();
+        assert_eq!(
+            f.service.deliver_intake(&items.remove(0)).await.unwrap(),
+            IntakeDelivery::Delivered,
+            "the live key's request is mailed"
+        );
+        f.service.store.revoke_api_key(&digest).await.unwrap();
+        f.service.deliver_intake(&items.remove(0)).await.unwrap();
+        assert!(f.service.store.pending_intake(10).await.unwrap().is_empty());
+        assert_eq!(
+            f.service.store.pending_mail(10).await.unwrap().len(),
+            1,
+            "nothing for the revoked key's request"
+        );
+    }
+
     #[tokio::test]
     async fn a_delivered_request_is_not_delivered_again() {
         let f = fixture_with(&[]).await;
