@@ -4,6 +4,12 @@
 "use strict";
 
 (function () {
+  // The API is the directory above this script (<base>/reset/app.js), so
+  // the page works under any base path and at either of its paths
+  // (/reset, /account/reset). Read before anything else runs.
+  var self = document.currentScript;
+  var BASE = new URL(self && self.src ? "../" : ".", self && self.src ? self.src : window.location.href).href;
+
   // 1. Take the credentials out of the URL and off the address bar before
   //    anything else: no later request, history entry or screenshot of the
   //    address bar holds them.
@@ -13,9 +19,10 @@
     token: query.get("token"),
     user_id: query.get("user_id"),
     timestamp: query.get("timestamp"),
-    signature: query.get("signature")
+    signature: query.get("signature"),
+    validation_code: query.get("validation_code")
   };
-  ["token", "user_id", "timestamp", "signature"].forEach(function (k) { query.delete(k); });
+  ["token", "user_id", "timestamp", "signature", "validation_code"].forEach(function (k) { query.delete(k); });
   var rest = query.toString();
   window.history.replaceState(null, "", url.pathname + (rest ? "?" + rest : "") + url.hash);
 
@@ -38,6 +45,7 @@
       empty: "Enter a new password.",
       done: "Your password has been changed. You can now sign in with your new password.",
       doneAfter: "You can close this page.",
+      continue: "Continue",
       expired: "This reset link has expired or is no longer valid. Please request a new one.",
       used: "This reset link has already been used. If you did not change your password, request a new link.",
       invalid: "This reset link is incomplete or not valid. Open the whole link from the email, or request a new one.",
@@ -70,6 +78,7 @@
       empty: "Geben Sie ein neues Passwort ein.",
       done: "Ihr Passwort wurde geändert. Sie können sich jetzt mit Ihrem neuen Passwort anmelden.",
       doneAfter: "Sie können diese Seite schließen.",
+      continue: "Weiter",
       expired: "Dieser Link ist abgelaufen oder nicht mehr gültig. Bitte fordern Sie einen neuen an.",
       used: "Dieser Link wurde bereits verwendet. Wenn Sie Ihr Passwort nicht geändert haben, fordern Sie einen neuen Link an.",
       invalid: "Dieser Link ist unvollständig oder ungültig. Öffnen Sie den vollständigen Link aus der E-Mail oder fordern Sie einen neuen an.",
@@ -102,6 +111,7 @@
       empty: "Saisissez un nouveau mot de passe.",
       done: "Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.",
       doneAfter: "Vous pouvez fermer cette page.",
+      continue: "Continuer",
       expired: "Ce lien de réinitialisation a expiré ou n’est plus valide. Veuillez en demander un nouveau.",
       used: "Ce lien de réinitialisation a déjà été utilisé. Si vous n’avez pas changé votre mot de passe, demandez un nouveau lien.",
       invalid: "Ce lien de réinitialisation est incomplet ou invalide. Ouvrez le lien complet de l’e-mail, ou demandez-en un nouveau.",
@@ -134,6 +144,7 @@
       empty: "Escriba una contraseña nueva.",
       done: "Su contraseña se ha cambiado. Ya puede iniciar sesión con la contraseña nueva.",
       doneAfter: "Puede cerrar esta página.",
+      continue: "Continuar",
       expired: "Este enlace ha caducado o ya no es válido. Solicite uno nuevo.",
       used: "Este enlace ya se ha utilizado. Si no cambió su contraseña, solicite un enlace nuevo.",
       invalid: "Este enlace está incompleto o no es válido. Abra el enlace completo del correo o solicite uno nuevo.",
@@ -172,7 +183,7 @@
   var status = $("status"), statusText = $("status-text"), statusList = $("status-list");
   var retry = $("retry"), form = $("form"), account = $("account"), input = $("password");
   var show = $("show"), rules = $("rules"), rulesTitle = $("rules-title"), rulesList = $("rules-list");
-  var submit = $("submit"), after = $("after");
+  var submit = $("submit"), after = $("after"), next = $("continue");
 
   document.documentElement.lang = lang;
   document.title = t("title");
@@ -180,14 +191,20 @@
     el.textContent = t(el.getAttribute("data-i18n"));
   });
 
-  // 3. Talking to the API (relative URLs: the page works under any base path).
-  function call(method, path, body) {
+  // 3. Talking to the API (paths relative to BASE). `dropSuccess`: a 2xx
+  //    body is never read (the recovery reset answers tokens the page has no
+  //    use for and must not keep).
+  function call(method, path, body, dropSuccess) {
     var init = { method: method, headers: { accept: "application/json" }, credentials: "same-origin", cache: "no-store", referrerPolicy: "no-referrer" };
     if (body !== undefined) {
       init.headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    return window.fetch(path, init).then(function (resp) {
+    return window.fetch(new URL(path, BASE).href, init).then(function (resp) {
+      if (dropSuccess && resp.ok) {
+        if (resp.body && resp.body.cancel) resp.body.cancel();
+        return { status: resp.status, body: null, retryAfter: null };
+      }
       return resp.text().then(function (text) {
         var json = null;
         try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
@@ -227,6 +244,9 @@
       input.value = "";
       after.hidden = state !== "done";
       after.textContent = state === "done" ? t("doneAfter") : "";
+      // The server put the configured application's URL in its href, or
+      // none: nothing of the link ever goes into it.
+      next.hidden = !(state === "done" && next.getAttribute("href"));
       status.setAttribute("tabindex", "-1");
       status.focus();
     }
@@ -282,6 +302,18 @@
     return [];
   }
 
+  // The recovery contract names each failed rule in its error_description:
+  // "the password does not meet the policy: common (…); min_length (…)".
+  function oauthRules(body) {
+    var text = body && typeof body.error_description === "string" ? body.error_description : "";
+    var at = text.indexOf("policy: ");
+    if (body.error !== "invalid_request" || at < 0) return [];
+    return text.slice(at + 8).split(/; (?=[a-z_]+ \()/).map(function (part) {
+      var m = part.match(/^([a-z_]+) \(([\s\S]*)\)$/);
+      return m ? ruleText(m[1], m[2]) : ruleText(null, part);
+    });
+  }
+
   var enableTimer = null;
   function limited(retryAfter, again) {
     var secs = retryAfterSeconds(retryAfter);
@@ -309,11 +341,21 @@
   });
 
   // 5. The link: a token (GET /auth/reset/validate, which never consumes
-  //    it) or a signed link (checked only when the reset is posted).
-  var signed = !credential.token && !!(credential.user_id || credential.timestamp || credential.signature);
+  //    it), a recovery link's validation_code or a signed link (both
+  //    checked only when the reset is posted).
+  var recovery = !credential.token && credential.validation_code !== null;
+  var signed = !credential.token && !recovery && !!(credential.user_id || credential.timestamp || credential.signature);
 
   function checkLink() {
     setState("loading", t("checking"));
+    if (recovery) {
+      if (!/^rkt_[A-Za-z0-9_-]{8,500}$/.test(credential.validation_code)) {
+        return setState("invalid", t("invalid"));
+      }
+      account.hidden = true;
+      showForm("ready", t("ready"));
+      return input.focus();
+    }
     if (signed) {
       if (!credential.user_id || !/^\d{1,12}$/.test(credential.timestamp || "") || !credential.signature) {
         return setState("invalid", t("invalid"));
@@ -396,7 +438,9 @@
     busy = true;
     submit.disabled = true;
     submit.textContent = t("saving");
-    var request = signed
+    var request = recovery
+      ? call("POST", "api/v2/account/reset/", { validation_code: credential.validation_code, password: password }, true)
+      : signed
       ? call("POST", "api/v1/iam/accounts/reset-password/", {
           user_id: credential.user_id,
           timestamp: parseInt(credential.timestamp, 10),
@@ -415,6 +459,12 @@
         limited(r.retryAfter, reset);
       } else if (r.status === 0 || r.status >= 500) {
         unavailable(reset);
+      } else if (recovery) {
+        // OAuth 2.0's dialect: one invalid_grant for an unknown, expired
+        // or used code; the failed rules inside an invalid_request.
+        if (body.error === "invalid_grant") setState("expired", t("expired"));
+        else if (r.status === 400 && oauthRules(body).length) weak(oauthRules(body));
+        else setState("invalid", t("invalid"));
       } else if (signed) {
         if (r.status === 400 && Array.isArray(body.password)) weak(failedRules(body));
         else if (body.detail === "Signature expired") setState("expired", t("expired"));
