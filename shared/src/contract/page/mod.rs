@@ -203,7 +203,9 @@ mod tests {
     fn the_recovery_path_serves_the_page_with_its_assets_one_level_up() {
         for page in [
             Page::default(),
-            Page::new(Some(&ContinueUrl::parse("https://app.example/", None).unwrap())),
+            Page::new(Some(
+                &ContinueUrl::parse("https://app.example/", None).unwrap(),
+            )),
         ] {
             for path in [
                 "/account/reset?validation_code=rkt_x",
@@ -237,9 +239,13 @@ mod tests {
         let plain = text(&get("/reset"));
         assert!(plain.contains("<a id=\"continue\" class=\"continue\" rel=\"noreferrer\""));
         assert!(!plain.contains(" href=\"http"));
-        let url = ContinueUrl::parse("https://app.example/signed-in?from=reset&x=\"1\"", None).unwrap();
+        let url =
+            ContinueUrl::parse("https://app.example/signed-in?from=reset&x=\"1\"", None).unwrap();
         let page = Page::new(Some(&url));
-        for path in ["/reset?token=rkt_secret", "/account/reset?validation_code=rkt_secret"] {
+        for path in [
+            "/reset?token=rkt_secret",
+            "/account/reset?validation_code=rkt_secret",
+        ] {
             let body = text(&get_from(&page, path));
             let at = body.find("<a id=\"continue\"").expect("the anchor");
             let anchor = &body[at..at + body[at..].find('>').unwrap()];
@@ -249,8 +255,15 @@ mod tests {
                  class=\"continue\" rel=\"noreferrer\" data-i18n=\"continue\" hidden",
                 "{path}"
             );
-            assert!(!body.contains("rkt_secret"), "{path}: the query is not reflected");
-            assert_eq!(body.matches(" href=\"https://").count(), 1, "{path}: one link out");
+            assert!(
+                !body.contains("rkt_secret"),
+                "{path}: the query is not reflected"
+            );
+            assert_eq!(
+                body.matches(" href=\"https://").count(),
+                1,
+                "{path}: one link out"
+            );
         }
         // Script and style are the same documents whatever is configured.
         assert_eq!(text(&get_from(&page, SCRIPT_PATH)), SCRIPT);
@@ -338,13 +351,32 @@ mod tests {
         ));
         // The recovery reset's answer (its access and refresh tokens) is
         // never read, let alone stored or shown.
-        assert!(SCRIPT.contains("validation_code: credential.validation_code, password: password }, true)"));
-        for kept in ["access_token", "refresh_token", "localStorage", "sessionStorage", "document.cookie"] {
+        assert!(
+            SCRIPT.contains(
+                "validation_code: credential.validation_code, password: password }, true)"
+            )
+        );
+        for kept in [
+            "access_token",
+            "refresh_token",
+            "localStorage",
+            "sessionStorage",
+            "document.cookie",
+        ] {
             assert!(!SCRIPT.contains(kept), "the script touches {kept}");
         }
         // Nothing navigates: the only way out is the server-rendered link.
-        for navigation in ["location.href =", "location.assign", "location.replace", "window.open", ".href ="] {
-            assert!(!SCRIPT.contains(navigation), "the script navigates with {navigation}");
+        for navigation in [
+            "location.href =",
+            "location.assign",
+            "location.replace",
+            "window.open",
+            ".href =",
+        ] {
+            assert!(
+                !SCRIPT.contains(navigation),
+                "the script navigates with {navigation}"
+            );
         }
     }
 
