@@ -242,11 +242,12 @@
     if (FINAL[state]) {
       form.hidden = true;
       input.value = "";
-      after.hidden = state !== "done";
-      after.textContent = state === "done" ? t("doneAfter") : "";
       // The server put the configured application's URL in its href, or
-      // none: nothing of the link ever goes into it.
+      // none: nothing of the link ever goes into it. With it, the way on
+      // replaces "you can close this page".
       next.hidden = !(state === "done" && next.getAttribute("href"));
+      after.hidden = state !== "done" || !next.hidden;
+      after.textContent = state === "done" ? t("doneAfter") : "";
       status.setAttribute("tabindex", "-1");
       status.focus();
     }
