@@ -3,7 +3,11 @@
 // scripts/checks/browser-e2e, which starts the server:
 //
 //   node e2e/reset-page.mjs --base http://127.0.0.1:PORT --rekeyctl BIN \
-//        --data-dir DIR --chromium /usr/bin/chromium --screenshots DIR
+//        --data-dir DIR --chromium /usr/bin/chromium --screenshots DIR \
+//        --continue-url URL
+//
+// --continue-url is the server's REKEY_CONTINUE_URL: the link the page must
+// offer after every successful reset.
 //
 // Prints one line per check and `browser-e2e: N passed, M failed` last;
 // exits non-zero on any failure.
@@ -17,7 +21,7 @@ import { chromium } from "playwright-core";
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith("--") ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
 );
-for (const need of ["base", "rekeyctl", "data-dir", "screenshots"]) {
+for (const need of ["base", "rekeyctl", "data-dir", "screenshots", "continue-url"]) {
   if (!args[need]) {
     console.error(`reset-page.mjs: --${need} is required`);
     process.exit(2);
@@ -27,6 +31,7 @@ const BASE = args.base;
 const DATA = args["data-dir"];
 const SHOTS = args.screenshots;
 const EXE = args.chromium || "/usr/bin/chromium";
+const CONTINUE = args["continue-url"];
 const TIMEOUT = 15_000;
 
 let passed = 0;
@@ -84,12 +89,24 @@ const state = (page) => page.locator("#status").getAttribute("data-state");
 async function waitForState(page, want) {
   await page.waitForSelector(`#status[data-state="${want}"]`, { timeout: TIMEOUT });
 }
+/** After success: the continue link, exactly the configured URL. */
+async function continueOffered(page, secret) {
+  const link = page.locator("#continue");
+  assert(await link.isVisible(), "the continue link is shown");
+  const href = await link.getAttribute("href");
+  assert(href === CONTINUE, `continue href ${href}, configured ${CONTINUE}`);
+  assert(!href.includes(secret), "no secret in the continue link");
+  assert((await link.getAttribute("rel")) === "noreferrer", "rel=noreferrer");
+  assert((await link.textContent()) === "Continue", `link text ${await link.textContent()}`);
+  assert(await page.locator("#after").isHidden(), "the link replaces \"you can close this page\"");
+}
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
 const email = `ada.${Date.now()}@example.com`;
 const signedEmail = `grace.${Date.now()}@example.com`;
+const recoveryEmail = `hedy.${Date.now()}@example.com`;
 const oldPassword = "Old-Passw0rd-kept-long";
 const newPassword = "Fresh-Horse-42-Battery";
 const seen = new Set();
@@ -132,7 +149,7 @@ function noProblems() {
 let link = "";
 try {
   await check("the page and its assets carry the strict headers", async () => {
-    for (const path of ["/reset?token=rkt_x", "/reset/app.js", "/reset/app.css"]) {
+    for (const path of ["/reset?token=rkt_x", "/account/reset?validation_code=rkt_x", "/reset/app.js", "/reset/app.css"]) {
       const r = await fetch(BASE + path);
       assert(r.status === 200, `${path}: ${r.status}`);
       const csp = r.headers.get("content-security-policy") || "";
@@ -238,6 +255,7 @@ try {
     await waitForState(page, "done");
     assert(await page.locator("#form").isHidden(), "the form is gone");
     assert((await page.locator("#password").inputValue()) === "", "the password is cleared");
+    await continueOffered(page, new URL(link).searchParams.get("token"));
     await shot(page, "done");
     noProblems();
   });
@@ -334,6 +352,7 @@ try {
     await p.keyboard.type(newPassword);
     await p.keyboard.press("Enter");
     await waitForState(p, "done");
+    await continueOffered(p, new URL(signed).searchParams.get("signature"));
     await p.goto(signed);
     await waitForState(p, "ready");
     await p.keyboard.type("Yet-Another-Horse-44");
@@ -341,6 +360,75 @@ try {
     await waitForState(p, "invalid"); // the signature died with the change
     await p.close();
     problems.splice(0);
+  });
+
+  await check("a recovery link (POST /api/v2/account/recover/) resets through the same page, the code never in a URL it builds", async () => {
+    rekeyctl(["user", "add", "--email", recoveryEmail, "--name", "Hedy", "--password-stdin"], `${oldPassword}\n`);
+    const r = await fetch(`${BASE}/api/v2/account/recover/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: recoveryEmail }),
+    });
+    assert(r.status === 200, `recover: ${r.status}`);
+    const recovery = await waitForLink(/http:\/\/[^\s"<>]+\/account\/reset\?validation_code=rkt_[A-Za-z0-9_-]+/, seen);
+    assert(recovery.startsWith(`${BASE}/account/reset?validation_code=`), `the default recovery link: ${recovery}`);
+    const code = new URL(recovery).searchParams.get("validation_code");
+
+    const p = watch(await context.newPage());
+    // Every request the page makes and every address the tab shows.
+    const requests = [];
+    p.on("request", (req) => requests.push({ url: req.url(), method: req.method(), body: req.postData() || "" }));
+    const addresses = [];
+    p.on("framenavigated", (f) => {
+      if (f === p.mainFrame()) addresses.push(f.url());
+    });
+    await p.goto(recovery);
+    await waitForState(p, "ready");
+    assert(!p.url().includes(code) && !p.url().includes("validation_code"), `address bar: ${p.url()}`);
+    assert(await p.locator("#continue").isHidden(), "no continue link before success");
+
+    // The policy's errors, through the OAuth dialect, rule by rule.
+    await p.keyboard.type("password");
+    await p.waitForSelector('#rules[data-ok="false"] #rules-list li');
+    await p.keyboard.press("Enter");
+    await waitForState(p, "weak");
+    const items = await p.locator("#status-list li").allTextContents();
+    assert(items.some((t) => /at least 3 of/.test(t)) && items.some((t) => /common/.test(t)), `each failed rule: ${items}`);
+
+    await p.fill("#password", "");
+    await p.keyboard.type(newPassword);
+    await p.waitForSelector('#rules[data-ok="true"]');
+    await p.keyboard.press("Enter");
+    await waitForState(p, "done");
+    await continueOffered(p, code);
+    // The tokens reset-account answers are neither shown nor kept.
+    const kept = await p.evaluate(() => [document.documentElement.outerHTML, JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie].join("\n"));
+    assert(!/rkr_|eyJ/.test(kept), "a token is on the page or in its storage");
+    await shot(p, "recovery-done");
+
+    // After the first load, no address the tab showed and no request URL
+    // held the code; it went out once, in the reset's POST body.
+    assert(addresses.length >= 1 && addresses[0].includes(code), `first address ${addresses[0]}`);
+    for (const a of addresses.slice(1)) assert(!a.includes(code), `the address bar held the code: ${a}`);
+    assert(requests[0].url === recovery, `first request ${requests[0].url}`);
+    for (const q of requests.slice(1)) assert(!q.url.includes(code), `a URL the page built holds the code: ${q.method} ${q.url}`);
+    const carrying = requests.filter((q) => q.body.includes(code));
+    assert(carrying.length === 2 && carrying.every((q) => q.method === "POST" && q.url === `${BASE}/api/v2/account/reset/`),
+      `the code only in the reset's POST bodies: ${carrying.map((q) => q.url)}`);
+    assert(requests.some((q) => q.url === `${BASE}/auth/reset/validate-password`), "the rules were checked live");
+
+    // The code is spent: the same link again, a second submit is refused.
+    await p.goto(recovery);
+    await waitForState(p, "ready");
+    await p.keyboard.type("Another-Horse-43-Battery");
+    await p.keyboard.press("Enter");
+    await waitForState(p, "expired");
+    const text = await p.locator("#status-text").textContent();
+    assert(/expired or is no longer valid/.test(text), text);
+    assert(await p.locator("#continue").isHidden(), "no continue link after a refusal");
+    assert(!p.url().includes(code), `address bar: ${p.url()}`);
+    await p.close();
+    noProblems(); // the 400s are "Failed to load resource", which watch() expects
   });
 } catch (e) {
   failed++;

@@ -1,9 +1,17 @@
 // rekey's reset page. Served as its own response (GET /reset/app.js) so the
 // page's Content-Security-Policy needs no 'unsafe-inline'. No framework, no
 // HTML parsing sinks: text only, through textContent.
-"use strict";
-
 (function () {
+  // Inside the function: the strings come first in the same script, so a
+  // directive at the top of this file would not be the script's first.
+  "use strict";
+
+  // The API is the directory above this script (<base>/reset/app.js), so
+  // the page works under any base path and at either of its paths
+  // (/reset, /account/reset). Read before anything else runs.
+  var thisScript = document.currentScript;
+  var BASE = thisScript && thisScript.src ? new URL("../", thisScript.src).href : new URL(".", window.location.href).href;
+
   // 1. Take the credentials out of the URL and off the address bar before
   //    anything else: no later request, history entry or screenshot of the
   //    address bar holds them.
@@ -13,143 +21,16 @@
     token: query.get("token"),
     user_id: query.get("user_id"),
     timestamp: query.get("timestamp"),
-    signature: query.get("signature")
+    signature: query.get("signature"),
+    validation_code: query.get("validation_code")
   };
-  ["token", "user_id", "timestamp", "signature"].forEach(function (k) { query.delete(k); });
+  ["token", "user_id", "timestamp", "signature", "validation_code"].forEach(function (k) { query.delete(k); });
   var rest = query.toString();
   window.history.replaceState(null, "", url.pathname + (rest ? "?" + rest : "") + url.hash);
 
-  // 2. Strings, in the languages of the mail.
-  var STRINGS = {
-    en: {
-      title: "Reset your password",
-      checking: "Checking your link…",
-      ready: "Choose a new password.",
-      readyFor: "Choose a new password for {email}.",
-      newPassword: "New password",
-      help: "At least 8 characters, with at least 3 of: lower-case letters, upper-case letters, digits, other characters.",
-      show: "Show password",
-      submit: "Set new password",
-      saving: "Saving…",
-      retry: "Try again",
-      rulesOk: "This password meets the rules.",
-      rulesFailed: "This password:",
-      weak: "This password cannot be used:",
-      empty: "Enter a new password.",
-      done: "Your password has been changed. You can now sign in with your new password.",
-      doneAfter: "You can close this page.",
-      expired: "This reset link has expired or is no longer valid. Please request a new one.",
-      used: "This reset link has already been used. If you did not change your password, request a new link.",
-      invalid: "This reset link is incomplete or not valid. Open the whole link from the email, or request a new one.",
-      limited: "Too many attempts. Please try again in {time}.",
-      limitedSoon: "Too many attempts. Please try again in a moment.",
-      unavailable: "The service is unavailable right now. Please try again in a moment.",
-      seconds: "{n} seconds", second: "1 second", minutes: "{n} minutes", minute: "1 minute",
-      rule_min_length: "must be at least {n} characters long",
-      rule_max_length: "must be at most {n} characters long",
-      rule_character_classes: "must contain at least {n} of: lower-case letters, upper-case letters, digits, other characters",
-      rule_common: "is a commonly used password or too easy to guess",
-      rule_contains_email: "must not contain your email address",
-      rule_reused: "must not be one of your recent passwords",
-      rule_control_characters: "must not contain control characters"
-    },
-    de: {
-      title: "Passwort zurücksetzen",
-      checking: "Ihr Link wird geprüft…",
-      ready: "Wählen Sie ein neues Passwort.",
-      readyFor: "Wählen Sie ein neues Passwort für {email}.",
-      newPassword: "Neues Passwort",
-      help: "Mindestens 8 Zeichen, davon mindestens 3 Arten: Kleinbuchstaben, Großbuchstaben, Ziffern, andere Zeichen.",
-      show: "Passwort anzeigen",
-      submit: "Neues Passwort festlegen",
-      saving: "Wird gespeichert…",
-      retry: "Erneut versuchen",
-      rulesOk: "Dieses Passwort erfüllt die Regeln.",
-      rulesFailed: "Dieses Passwort:",
-      weak: "Dieses Passwort kann nicht verwendet werden:",
-      empty: "Geben Sie ein neues Passwort ein.",
-      done: "Ihr Passwort wurde geändert. Sie können sich jetzt mit Ihrem neuen Passwort anmelden.",
-      doneAfter: "Sie können diese Seite schließen.",
-      expired: "Dieser Link ist abgelaufen oder nicht mehr gültig. Bitte fordern Sie einen neuen an.",
-      used: "Dieser Link wurde bereits verwendet. Wenn Sie Ihr Passwort nicht geändert haben, fordern Sie einen neuen Link an.",
-      invalid: "Dieser Link ist unvollständig oder ungültig. Öffnen Sie den vollständigen Link aus der E-Mail oder fordern Sie einen neuen an.",
-      limited: "Zu viele Versuche. Bitte versuchen Sie es in {time} erneut.",
-      limitedSoon: "Zu viele Versuche. Bitte versuchen Sie es gleich noch einmal.",
-      unavailable: "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
-      seconds: "{n} Sekunden", second: "1 Sekunde", minutes: "{n} Minuten", minute: "1 Minute",
-      rule_min_length: "muss mindestens {n} Zeichen lang sein",
-      rule_max_length: "darf höchstens {n} Zeichen lang sein",
-      rule_character_classes: "muss mindestens {n} dieser Arten enthalten: Kleinbuchstaben, Großbuchstaben, Ziffern, andere Zeichen",
-      rule_common: "ist ein häufig verwendetes oder zu leicht zu erratendes Passwort",
-      rule_contains_email: "darf Ihre E-Mail-Adresse nicht enthalten",
-      rule_reused: "darf keines Ihrer letzten Passwörter sein",
-      rule_control_characters: "darf keine Steuerzeichen enthalten"
-    },
-    fr: {
-      title: "Réinitialiser votre mot de passe",
-      checking: "Vérification de votre lien…",
-      ready: "Choisissez un nouveau mot de passe.",
-      readyFor: "Choisissez un nouveau mot de passe pour {email}.",
-      newPassword: "Nouveau mot de passe",
-      help: "Au moins 8 caractères, dont au moins 3 types parmi : minuscules, majuscules, chiffres, autres caractères.",
-      show: "Afficher le mot de passe",
-      submit: "Enregistrer le nouveau mot de passe",
-      saving: "Enregistrement…",
-      retry: "Réessayer",
-      rulesOk: "Ce mot de passe respecte les règles.",
-      rulesFailed: "Ce mot de passe :",
-      weak: "Ce mot de passe ne peut pas être utilisé :",
-      empty: "Saisissez un nouveau mot de passe.",
-      done: "Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.",
-      doneAfter: "Vous pouvez fermer cette page.",
-      expired: "Ce lien de réinitialisation a expiré ou n’est plus valide. Veuillez en demander un nouveau.",
-      used: "Ce lien de réinitialisation a déjà été utilisé. Si vous n’avez pas changé votre mot de passe, demandez un nouveau lien.",
-      invalid: "Ce lien de réinitialisation est incomplet ou invalide. Ouvrez le lien complet de l’e-mail, ou demandez-en un nouveau.",
-      limited: "Trop de tentatives. Veuillez réessayer dans {time}.",
-      limitedSoon: "Trop de tentatives. Veuillez réessayer dans un instant.",
-      unavailable: "Le service est momentanément indisponible. Veuillez réessayer dans un instant.",
-      seconds: "{n} secondes", second: "1 seconde", minutes: "{n} minutes", minute: "1 minute",
-      rule_min_length: "doit comporter au moins {n} caractères",
-      rule_max_length: "doit comporter au plus {n} caractères",
-      rule_character_classes: "doit contenir au moins {n} types parmi : minuscules, majuscules, chiffres, autres caractères",
-      rule_common: "est un mot de passe courant ou trop facile à deviner",
-      rule_contains_email: "ne doit pas contenir votre adresse e-mail",
-      rule_reused: "ne doit pas être l’un de vos mots de passe récents",
-      rule_control_characters: "ne doit pas contenir de caractères de contrôle"
-    },
-    es: {
-      title: "Restablecer la contraseña",
-      checking: "Comprobando el enlace…",
-      ready: "Elija una contraseña nueva.",
-      readyFor: "Elija una contraseña nueva para {email}.",
-      newPassword: "Contraseña nueva",
-      help: "Al menos 8 caracteres, con al menos 3 de: minúsculas, mayúsculas, dígitos, otros caracteres.",
-      show: "Mostrar la contraseña",
-      submit: "Guardar la contraseña nueva",
-      saving: "Guardando…",
-      retry: "Reintentar",
-      rulesOk: "Esta contraseña cumple las reglas.",
-      rulesFailed: "Esta contraseña:",
-      weak: "Esta contraseña no se puede usar:",
-      empty: "Escriba una contraseña nueva.",
-      done: "Su contraseña se ha cambiado. Ya puede iniciar sesión con la contraseña nueva.",
-      doneAfter: "Puede cerrar esta página.",
-      expired: "Este enlace ha caducado o ya no es válido. Solicite uno nuevo.",
-      used: "Este enlace ya se ha utilizado. Si no cambió su contraseña, solicite un enlace nuevo.",
-      invalid: "Este enlace está incompleto o no es válido. Abra el enlace completo del correo o solicite uno nuevo.",
-      limited: "Demasiados intentos. Vuelva a intentarlo dentro de {time}.",
-      limitedSoon: "Demasiados intentos. Vuelva a intentarlo en un momento.",
-      unavailable: "El servicio no está disponible en este momento. Vuelva a intentarlo en un momento.",
-      seconds: "{n} segundos", second: "1 segundo", minutes: "{n} minutos", minute: "1 minuto",
-      rule_min_length: "debe tener al menos {n} caracteres",
-      rule_max_length: "debe tener como máximo {n} caracteres",
-      rule_character_classes: "debe contener al menos {n} de: minúsculas, mayúsculas, dígitos, otros caracteres",
-      rule_common: "es una contraseña muy común o demasiado fácil de adivinar",
-      rule_contains_email: "no debe contener su dirección de correo",
-      rule_reused: "no debe ser una de sus contraseñas recientes",
-      rule_control_characters: "no debe contener caracteres de control"
-    }
-  };
+  // 2. Strings: REKEY_STRINGS, from reset-strings.js, served in front of
+  //    this file as one script.
+  var STRINGS = window.REKEY_STRINGS;
 
   function pickLanguage() {
     var wanted = [query.get("lang")].concat(Array.prototype.slice.call(navigator.languages || [navigator.language]));
@@ -172,7 +53,7 @@
   var status = $("status"), statusText = $("status-text"), statusList = $("status-list");
   var retry = $("retry"), form = $("form"), account = $("account"), input = $("password");
   var show = $("show"), rules = $("rules"), rulesTitle = $("rules-title"), rulesList = $("rules-list");
-  var submit = $("submit"), after = $("after");
+  var submit = $("submit"), after = $("after"), next = $("continue");
 
   document.documentElement.lang = lang;
   document.title = t("title");
@@ -180,14 +61,20 @@
     el.textContent = t(el.getAttribute("data-i18n"));
   });
 
-  // 3. Talking to the API (relative URLs: the page works under any base path).
-  function call(method, path, body) {
+  // 3. Talking to the API (paths relative to BASE). `dropSuccess`: a 2xx
+  //    body is never read (the recovery reset answers tokens the page has no
+  //    use for and must not keep).
+  function call(method, path, body, dropSuccess) {
     var init = { method: method, headers: { accept: "application/json" }, credentials: "same-origin", cache: "no-store", referrerPolicy: "no-referrer" };
     if (body !== undefined) {
       init.headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    return window.fetch(path, init).then(function (resp) {
+    return window.fetch(new URL(path, BASE).href, init).then(function (resp) {
+      if (dropSuccess && resp.ok) {
+        if (resp.body && resp.body.cancel) resp.body.cancel();
+        return { status: resp.status, body: null, retryAfter: null };
+      }
       return resp.text().then(function (text) {
         var json = null;
         try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
@@ -225,7 +112,11 @@
     if (FINAL[state]) {
       form.hidden = true;
       input.value = "";
-      after.hidden = state !== "done";
+      // The server put the configured application's URL in its href, or
+      // none: nothing of the link ever goes into it. With it, the way on
+      // replaces "you can close this page".
+      next.hidden = !(state === "done" && next.getAttribute("href"));
+      after.hidden = state !== "done" || !next.hidden;
       after.textContent = state === "done" ? t("doneAfter") : "";
       status.setAttribute("tabindex", "-1");
       status.focus();
@@ -282,6 +173,18 @@
     return [];
   }
 
+  // The recovery contract names each failed rule in its error_description:
+  // "the password does not meet the policy: common (…); min_length (…)".
+  function oauthRules(body) {
+    var text = body && typeof body.error_description === "string" ? body.error_description : "";
+    var at = text.indexOf("policy: ");
+    if (body.error !== "invalid_request" || at < 0) return [];
+    return text.slice(at + 8).split(/; (?=[a-z_]+ \()/).map(function (part) {
+      var m = part.match(/^([a-z_]+) \(([\s\S]*)\)$/);
+      return m ? ruleText(m[1], m[2]) : ruleText(null, part);
+    });
+  }
+
   var enableTimer = null;
   function limited(retryAfter, again) {
     var secs = retryAfterSeconds(retryAfter);
@@ -309,11 +212,21 @@
   });
 
   // 5. The link: a token (GET /auth/reset/validate, which never consumes
-  //    it) or a signed link (checked only when the reset is posted).
-  var signed = !credential.token && !!(credential.user_id || credential.timestamp || credential.signature);
+  //    it), a recovery link's validation_code or a signed link (both
+  //    checked only when the reset is posted).
+  var recovery = !credential.token && credential.validation_code !== null;
+  var signed = !credential.token && !recovery && !!(credential.user_id || credential.timestamp || credential.signature);
 
   function checkLink() {
     setState("loading", t("checking"));
+    if (recovery) {
+      if (!/^rkt_[A-Za-z0-9_-]{8,500}$/.test(credential.validation_code)) {
+        return setState("invalid", t("invalid"));
+      }
+      account.hidden = true;
+      showForm("ready", t("ready"));
+      return input.focus();
+    }
     if (signed) {
       if (!credential.user_id || !/^\d{1,12}$/.test(credential.timestamp || "") || !credential.signature) {
         return setState("invalid", t("invalid"));
@@ -396,7 +309,9 @@
     busy = true;
     submit.disabled = true;
     submit.textContent = t("saving");
-    var request = signed
+    var request = recovery
+      ? call("POST", "api/v2/account/reset/", { validation_code: credential.validation_code, password: password }, true)
+      : signed
       ? call("POST", "api/v1/iam/accounts/reset-password/", {
           user_id: credential.user_id,
           timestamp: parseInt(credential.timestamp, 10),
@@ -415,6 +330,12 @@
         limited(r.retryAfter, reset);
       } else if (r.status === 0 || r.status >= 500) {
         unavailable(reset);
+      } else if (recovery) {
+        // OAuth 2.0's dialect: one invalid_grant for an unknown, expired
+        // or used code; the failed rules inside an invalid_request.
+        if (body.error === "invalid_grant") setState("expired", t("expired"));
+        else if (r.status === 400 && oauthRules(body).length) weak(oauthRules(body));
+        else setState("invalid", t("invalid"));
       } else if (signed) {
         if (r.status === 400 && Array.isArray(body.password)) weak(failedRules(body));
         else if (body.detail === "Signature expired") setState("expired", t("expired"));

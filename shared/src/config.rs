@@ -32,6 +32,9 @@ pub struct LinkTemplates {
     /// Origins a client's `urlTemplate` may point at, each for the users
     /// of one organisation.
     pub allowed_origins: Vec<OrgOrigin>,
+    /// `REKEY_CONTINUE_URL`: the application the hosted page links to after
+    /// a successful reset; None, no link.
+    pub continue_url: Option<crate::contract::page::ContinueUrl>,
 }
 
 /// A Payabli entry's link template and the organisation it belongs to.
@@ -286,6 +289,7 @@ impl Config {
                 .collect(),
         };
         let by_entry = read_entries(env, &default_org);
+        let continue_url = crate::contract::page::ContinueUrl::read(env);
 
         let product_name = read_product_name(env);
         let ttl_secs: u64 = env.parsed("REKEY_TOKEN_TTL_SECONDS", 3600, "whole seconds");
@@ -383,6 +387,7 @@ impl Config {
                 signed: signed?,
                 code: code?,
                 allowed_origins,
+                continue_url,
             },
             product_name,
             token_ttl: Duration::from_secs(ttl_secs),

@@ -20,7 +20,8 @@ pub enum Function {
     ResetPasswordSigned,
     RecoverAccount,
     ResetAccount,
-    /// The hosted reset page (GET /reset and its script and style).
+    /// The hosted reset page (GET /reset, GET /account/reset, its script and
+    /// style).
     ResetPage,
     /// OpenID Connect Discovery and the JWKS (no store, no secret).
     Discovery,
@@ -72,8 +73,10 @@ macro_rules! operations {
             pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
                 match self {
                     $(Function::$function => $contract::$op(app, req).await,)*
-                    // Static: needs neither the store nor the configuration.
-                    Function::ResetPage => page::serve(&req),
+                    // Never the store; of the configuration, the continue link.
+                    Function::ResetPage => {
+                        page::serve(&page::Page::new(app.reset.links().continue_url.as_ref()), &req)
+                    }
                     // The issuer and the signer's public keys only.
                     Function::Discovery => discovery::serve(&app.discovery(), &req).await,
                 }
@@ -175,7 +178,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
-        path: "/reset",
+        path: page::PAGE_PATH,
+        function: Function::ResetPage,
+    },
+    Route {
+        method: "GET",
+        path: page::RECOVERY_PATH,
         function: Function::ResetPage,
     },
     Route {

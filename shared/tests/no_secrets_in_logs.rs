@@ -101,6 +101,12 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         Function::ValidateToken.handle(app, validate).await.status(),
         200
     );
+    // The hosted page at both its paths, the token in the query as a mailed
+    // link (or a recovery link) carries it.
+    for (path, name) in [("/reset", "token"), ("/account/reset", "validation_code")] {
+        let page = apigw_request("GET", path, &[(name, &token)], &[], None);
+        assert_eq!(Function::ResetPage.handle(app, page).await.status(), 200);
+    }
     for password in ["password", NEW_PASSWORD, NEW_PASSWORD] {
         let body = serde_json::json!({"token": token, "password": password}).to_string();
         let req = apigw_request(

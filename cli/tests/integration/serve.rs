@@ -649,3 +649,86 @@ async fn validate_does_not_consume_the_token() {
         "validate after the reset",
     );
 }
+
+/// The default recovery link lands on the hosted page under `rekeyctl
+/// serve`: `/account/reset` answers the page (its assets one level up,
+/// which load), the configured continue link is in it, and opening the
+/// page consumes nothing: the code then resets once.
+#[tokio::test]
+async fn the_recovery_link_lands_on_the_hosted_page() {
+    let _machine = crate::support::sharing_the_machine().await;
+    let continue_url = "http://localhost:5173/signed-in?from=rekey";
+    let server = Server::start_with("info", &[("REKEY_CONTINUE_URL", continue_url)]).await;
+    server
+        .post_json(
+            "/api/v2/account/recover/",
+            &[],
+            &json!({"email": server.user.email}),
+        )
+        .await
+        .expect(200, "recover");
+    let mail = Mail::read(&server.wait_for_mails(1).await[0]);
+    let link = mail
+        .text
+        .split_whitespace()
+        .filter_map(|word| url::Url::parse(word).ok())
+        .find(|u| u.query_pairs().any(|(k, _)| k == "validation_code"))
+        .expect("a recovery link");
+    assert_eq!(
+        link.as_str().split_once('?').unwrap().0,
+        server.url("/account/reset"),
+        "the default recovery link"
+    );
+    let code = link
+        .query_pairs()
+        .find(|(k, _)| k == "validation_code")
+        .unwrap()
+        .1
+        .into_owned();
+
+    let page = server.http.get(link.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    for (name, value) in rekey::contract::page::SECURITY_HEADERS {
+        assert_eq!(headers[name], value, "{name}");
+    }
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<script src=\"../reset/app.js\" defer></script>"));
+    assert!(
+        html.contains("<a id=\"continue\" href=\"http://localhost:5173/signed-in?from=rekey\"")
+    );
+    assert!(
+        !html.contains(&code),
+        "the page reflects nothing of the link"
+    );
+    // ../reset/app.js from /account/reset is the routed script.
+    let script_url = link.join("../reset/app.js").unwrap();
+    assert_eq!(script_url.as_str(), server.url("/reset/app.js"));
+    let script = server.http.get(script_url).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.text().await.unwrap(), rekey::contract::page::SCRIPT);
+
+    let reset = |password: String| {
+        let code = code.clone();
+        let server = &server;
+        async move {
+            server
+                .post_json(
+                    "/api/v2/account/reset/",
+                    &[],
+                    &json!({"validation_code": code, "password": password}),
+                )
+                .await
+        }
+    };
+    reset(strong_password("recovered"))
+        .await
+        .expect(200, "the code still works after the page was opened");
+    let again = reset(strong_password("again")).await;
+    assert_eq!(again.status, 400);
+    assert_eq!(
+        again.expect(400, "the code is spent")["error"],
+        "invalid_grant"
+    );
+}

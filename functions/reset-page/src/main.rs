@@ -1,14 +1,18 @@
-//! GET /reset, /reset/app.js, /reset/app.css: the hosted reset page. Static:
-//! no store, no configuration, no AWS SDK client. The page lives in `rekey`
-//! (contract::page); this binary only wires it to the Lambda runtime.
+//! GET /reset, /account/reset, /reset/app.js, /reset/app.css: the hosted
+//! reset page. No store, no AWS SDK client; of the configuration only the
+//! continue link (`REKEY_CONTINUE_URL`), read once here. The page lives in
+//! `rekey` (contract::page); this binary only wires it to the Lambda runtime.
 
 use lambda_http::{Error, Request, run, service_fn};
+use rekey::contract::page::Page;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    run(service_fn(|req: Request| async move {
-        Ok::<_, Error>(rekey::contract::page::serve(&req))
+    let page = Page::from_env()?;
+    run(service_fn(|req: Request| async {
+        let req = req;
+        Ok::<_, Error>(rekey::contract::page::serve(&page, &req))
     }))
     .await
 }

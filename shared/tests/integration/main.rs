@@ -22,6 +22,7 @@ mod operator_accounts;
 mod properties;
 mod races_and_hostile_input;
 mod recording_store;
+mod reset_page;
 mod same_work;
 mod secret_rotation;
 mod signed_links_and_recovery;

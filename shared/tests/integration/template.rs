@@ -906,7 +906,7 @@ fn each_function_main_calls_the_operation_its_routes_name() {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (contract, op) = f.operation().split_once("::").expect("contract::op");
         let calls = match f {
-            Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&req)")],
+            Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&page, &req)")],
             Function::Discovery => vec![format!(
                 "rekey::contract::{contract}::{op}(&discovery, &req)"
             )],
