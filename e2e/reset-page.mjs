@@ -100,6 +100,47 @@ async function continueOffered(page, secret) {
   assert((await link.textContent()) === "Continue", `link text ${await link.textContent()}`);
   assert(await page.locator("#after").isHidden(), "the link replaces \"you can close this page\"");
 }
+/**
+ * Every request a page makes and every address its tab shows, from now on:
+ * for `secretsStayOutOfUrls`.
+ */
+function recordTraffic(page) {
+  const traffic = { requests: [], addresses: [] };
+  page.on("request", (req) => traffic.requests.push({ url: req.url(), method: req.method(), body: req.postData() || "" }));
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) traffic.addresses.push(f.url());
+  });
+  return traffic;
+}
+/**
+ * After the first load of `link`, no address the tab showed and no request
+ * URL held `secret` (raw or percent-encoded); it went out only in the bodies
+ * of POSTs to `redeem`, `posts` times. Each load of the link is its own
+ * first request.
+ */
+function secretsStayOutOfUrls(traffic, link, secret, redeem, posts) {
+  assert(secret && secret.length >= 8, `a secret to look for: ${secret}`);
+  const forms = [secret, encodeURIComponent(secret)];
+  const holds = (u) => forms.some((f) => u.includes(f));
+  const loads = traffic.requests.filter((q) => q.url === link);
+  assert(loads.length >= 1 && traffic.requests[0].url === link, `first request ${traffic.requests[0] && traffic.requests[0].url}`);
+  for (const q of traffic.requests) {
+    if (q.url === link && q.method === "GET") continue; // the mailed link itself, opened
+    assert(!holds(q.url), `a URL the page built holds the secret: ${q.method} ${q.url}`);
+  }
+  const shown = traffic.addresses.filter((a) => a !== link);
+  assert(traffic.addresses.length > shown.length, `the link was shown first: ${traffic.addresses[0]}`);
+  for (const a of shown) assert(!holds(a), `the address bar held the secret: ${a}`);
+  const carrying = traffic.requests.filter((q) => q.body.includes(secret));
+  assert(carrying.length === posts && carrying.every((q) => q.method === "POST" && q.url === `${BASE}${redeem}`),
+    `the secret only in ${posts} POST bodies to ${redeem}: ${carrying.map((q) => `${q.method} ${q.url}`)}`);
+}
+/** A strong password, typed and submitted, on a page in the ready state. */
+async function submitStrong(page, password) {
+  await page.fill("#password", "");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+}
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -173,12 +214,19 @@ try {
     noProblems();
   });
 
-  await check("an unknown or expired token shows the expired state", async () => {
+  await check("an unknown or expired token: the form, then the expired state on submit (401), the token in no URL", async () => {
     const page = watch(await context.newPage());
-    await page.goto(`${BASE}/reset?token=rkt_${"A".repeat(43)}`);
+    const traffic = recordTraffic(page);
+    const unknown = `${BASE}/reset?token=rkt_${"A".repeat(43)}`;
+    await page.goto(unknown);
+    await waitForState(page, "ready");
+    await submitStrong(page, newPassword);
     await waitForState(page, "expired");
     const text = await page.locator("#status-text").textContent();
-    assert(/expired/.test(text), text);
+    assert(/expired or is no longer valid/.test(text), text);
+    assert(await page.locator("#form").isHidden(), "the form is gone");
+    assert(await page.locator("#continue").isHidden(), "no continue link after a refusal");
+    secretsStayOutOfUrls(traffic, unknown, `rkt_${"A".repeat(43)}`, "/auth/reset/password", 1);
     await shot(page, "expired");
     await page.close();
     noProblems();
@@ -211,12 +259,16 @@ try {
   });
 
   const page = watch(await context.newPage());
-  await check("the link opens the ready state, the token off the address bar", async () => {
+  const traffic = recordTraffic(page);
+  await check("the link opens the ready state, the token off the address bar and in no request yet", async () => {
     await page.goto(link);
     await waitForState(page, "ready");
     assert(!page.url().includes("token="), `address bar: ${page.url()}`);
+    const token = new URL(link).searchParams.get("token");
+    const sent = traffic.requests.slice(1).filter((q) => q.url.includes(token) || q.body.includes(token));
+    assert(sent.length === 0, `the token went out before the reset: ${sent.map((q) => `${q.method} ${q.url}`)}`);
     const text = await page.locator("#status-text").textContent();
-    assert(text.includes(email), `the account is named: ${text}`);
+    assert(text === "Choose a new password.", `the ready text: ${text}`);
     assert(await page.evaluate(() => document.activeElement && document.activeElement.id === "password"), "focus on the password field");
     assert((await page.locator("label[for=password]").textContent()) === "New password", "labelled");
     assert((await page.locator("#status").getAttribute("aria-live")) !== null, "status is a live region");
@@ -257,6 +309,9 @@ try {
     assert((await page.locator("#password").inputValue()) === "", "the password is cleared");
     await continueOffered(page, new URL(link).searchParams.get("token"));
     await shot(page, "done");
+    // The weak and the strong submit: the token in those two bodies only.
+    secretsStayOutOfUrls(traffic, link, new URL(link).searchParams.get("token"), "/auth/reset/password", 2);
+    assert(traffic.requests.some((q) => q.url === `${BASE}/auth/reset/validate-password`), "the rules were checked live");
     noProblems();
   });
 
@@ -271,12 +326,18 @@ try {
     assert(/success/i.test(out), `rekeyctl audit ${email}:\n${out}`);
   });
 
-  await check("the same link again shows the already-used state", async () => {
+  await check("the same link again: the form, then the already-used state on submit (403), the token in no URL", async () => {
     const again = watch(await context.newPage());
+    const traffic = recordTraffic(again);
     await again.goto(link);
+    await waitForState(again, "ready");
+    await submitStrong(again, "Another-Horse-43-Battery");
     await waitForState(again, "used");
     const text = await again.locator("#status-text").textContent();
     assert(/already been used/.test(text), text);
+    assert(await again.locator("#form").isHidden(), "the form is gone");
+    assert(await again.locator("#continue").isHidden(), "no continue link after a refusal");
+    secretsStayOutOfUrls(traffic, link, new URL(link).searchParams.get("token"), "/auth/reset/password", 1);
     await shot(again, "used");
     await again.close();
     noProblems();
@@ -295,7 +356,7 @@ try {
 
   await check("rate limited (429): when to retry, from Retry-After", async () => {
     const p = watch(await context.newPage());
-    await p.route("**/auth/reset/validate?*", (route) =>
+    await p.route("**/auth/reset/password", (route) =>
       route.fulfill({
         status: 429,
         headers: { "content-type": "application/json", "retry-after": "120" },
@@ -303,6 +364,8 @@ try {
       }),
     );
     await p.goto(`${BASE}/reset?token=rkt_${"B".repeat(43)}`);
+    await waitForState(p, "ready");
+    await submitStrong(p, newPassword);
     await waitForState(p, "limited");
     const text = await p.locator("#status-text").textContent();
     assert(/try again in 2 minutes/i.test(text), text);
@@ -314,8 +377,10 @@ try {
   await check("service unavailable (network error), then retry works", async () => {
     const p = watch(await context.newPage());
     let fail = true;
-    await p.route("**/auth/reset/validate?*", (route) => (fail ? route.abort() : route.continue()));
+    await p.route("**/auth/reset/password", (route) => (fail ? route.abort() : route.continue()));
     await p.goto(`${BASE}/reset?token=rkt_${"C".repeat(43)}`);
+    await waitForState(p, "ready");
+    await submitStrong(p, newPassword);
     await waitForState(p, "unavailable");
     await shot(p, "unavailable");
     fail = false;
@@ -346,6 +411,7 @@ try {
     assert(r.status === 200, `send-reset-password-link: ${r.status}`);
     const signed = await waitForLink(/http:\/\/[^\s]+\/reset\?user_id=[^\s]+/, seen);
     const p = watch(await context.newPage());
+    const traffic = recordTraffic(p);
     await p.goto(signed);
     await waitForState(p, "ready");
     assert(!/signature|user_id|timestamp/.test(p.url()), `address bar: ${p.url()}`);
@@ -358,6 +424,7 @@ try {
     await p.keyboard.type("Yet-Another-Horse-44");
     await p.keyboard.press("Enter");
     await waitForState(p, "invalid"); // the signature died with the change
+    secretsStayOutOfUrls(traffic, signed, new URL(signed).searchParams.get("signature"), "/api/v1/iam/accounts/reset-password/", 2);
     await p.close();
     problems.splice(0);
   });
@@ -375,13 +442,7 @@ try {
     const code = new URL(recovery).searchParams.get("validation_code");
 
     const p = watch(await context.newPage());
-    // Every request the page makes and every address the tab shows.
-    const requests = [];
-    p.on("request", (req) => requests.push({ url: req.url(), method: req.method(), body: req.postData() || "" }));
-    const addresses = [];
-    p.on("framenavigated", (f) => {
-      if (f === p.mainFrame()) addresses.push(f.url());
-    });
+    const traffic = recordTraffic(p);
     await p.goto(recovery);
     await waitForState(p, "ready");
     assert(!p.url().includes(code) && !p.url().includes("validation_code"), `address bar: ${p.url()}`);
@@ -407,15 +468,9 @@ try {
     await shot(p, "recovery-done");
 
     // After the first load, no address the tab showed and no request URL
-    // held the code; it went out once, in the reset's POST body.
-    assert(addresses.length >= 1 && addresses[0].includes(code), `first address ${addresses[0]}`);
-    for (const a of addresses.slice(1)) assert(!a.includes(code), `the address bar held the code: ${a}`);
-    assert(requests[0].url === recovery, `first request ${requests[0].url}`);
-    for (const q of requests.slice(1)) assert(!q.url.includes(code), `a URL the page built holds the code: ${q.method} ${q.url}`);
-    const carrying = requests.filter((q) => q.body.includes(code));
-    assert(carrying.length === 2 && carrying.every((q) => q.method === "POST" && q.url === `${BASE}/api/v2/account/reset/`),
-      `the code only in the reset's POST bodies: ${carrying.map((q) => q.url)}`);
-    assert(requests.some((q) => q.url === `${BASE}/auth/reset/validate-password`), "the rules were checked live");
+    // held the code; it went out only in the reset's POST bodies.
+    secretsStayOutOfUrls(traffic, recovery, code, "/api/v2/account/reset/", 2);
+    assert(traffic.requests.some((q) => q.url === `${BASE}/auth/reset/validate-password`), "the rules were checked live");
 
     // The code is spent: the same link again, a second submit is refused.
     await p.goto(recovery);
@@ -427,6 +482,7 @@ try {
     assert(/expired or is no longer valid/.test(text), text);
     assert(await p.locator("#continue").isHidden(), "no continue link after a refusal");
     assert(!p.url().includes(code), `address bar: ${p.url()}`);
+    secretsStayOutOfUrls(traffic, recovery, code, "/api/v2/account/reset/", 3);
     await p.close();
     noProblems(); // the 400s are "Failed to load resource", which watch() expects
   });

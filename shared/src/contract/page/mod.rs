@@ -6,9 +6,10 @@
 //! Never reads the store: a GET of the page can never consume (or even look
 //! up) a token. The one setting it reads is the application it links to
 //! after success (`REKEY_CONTINUE_URL`), fixed at init. The page's script
-//! checks a token through `GET /auth/reset/validate` and resets through
-//! `POST /auth/reset/password`, the signed-link route or, for a recovery
-//! link's `validation_code`, `POST /api/v2/account/reset/`.
+//! resets through `POST /auth/reset/password` (a token), the signed-link
+//! route or, for a recovery link's `validation_code`,
+//! `POST /api/v2/account/reset/`: the secret only ever in a POST body, never
+//! in a URL (so not through `GET /auth/reset/validate?token=`).
 //!
 //! The script and the style are separate responses, so the page's
 //! Content-Security-Policy allows only `'self'` and never `'unsafe-inline'`:

@@ -228,6 +228,35 @@ fn the_script_strips_every_credential_and_keeps_no_recovery_tokens() {
 }
 
 #[test]
+fn no_url_the_script_builds_carries_a_secret() {
+    // Every API call names its path as one literal: nothing is appended to
+    // it (a query, a credential), so secrets travel in POST bodies only.
+    let calls: Vec<&str> = SCRIPT.split("call(\"").skip(1).collect();
+    assert!(calls.len() >= 4, "the script's API calls: {}", calls.len());
+    for call in calls {
+        let (method, rest) = call.split_once("\", \"").expect("call(method, path");
+        let path_end = rest.find('"').expect("the path is a literal");
+        let path = &rest[..path_end];
+        assert!(
+            !path.contains('?') && rest[path_end + 1..].starts_with([',', ')']),
+            "{method} {path}: the URL is built from more than a literal"
+        );
+        assert_ne!(method, "GET", "a GET could only carry the link in its URL");
+    }
+    for leak in [
+        "validate?",
+        "?token=",
+        "encodeURIComponent",
+        "searchParams.set",
+    ] {
+        assert!(
+            !SCRIPT.contains(leak),
+            "the script builds a URL with {leak}"
+        );
+    }
+}
+
+#[test]
 fn the_script_strips_the_secrets_from_the_address_bar_first() {
     let replace = SCRIPT
         .find("history.replaceState")
@@ -239,7 +268,6 @@ fn the_script_strips_the_secrets_from_the_address_bar_first() {
     }
     // Relative URLs only: the page works under any base path.
     for path in [
-        "\"auth/reset/validate",
         "\"auth/reset/password\"",
         "\"auth/reset/validate-password\"",
         "\"api/v1/iam/accounts/reset-password/\"",
