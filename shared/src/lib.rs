@@ -19,6 +19,7 @@ pub mod routes;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+pub mod webhook;
 
 pub use app::App;
 pub use config::{Config, ConfigError};

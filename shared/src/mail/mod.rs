@@ -293,6 +293,9 @@ pub enum DeliveryError {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
+    /// A webhook whose first attempt failed, handed to the retry queue (or
+    /// dead-lettered): done as far as the outbox goes.
+    Deferred,
     /// Delivered by an earlier attempt: a stream retry or a second worker.
     AlreadyDelivered,
 }
@@ -306,6 +309,10 @@ pub struct Outbox {
     pub mailer: Arc<dyn Mailer>,
     pub keys: ServiceKeys,
     pub product_name: String,
+    /// Sends the outbox's webhook items; None where none are configured
+    /// (then a webhook item stays queued and is reported as failed).
+    #[cfg(feature = "webhook-delivery")]
+    pub webhooks: Option<std::sync::Arc<crate::webhook::delivery::WebhookSender>>,
 }
 
 impl Outbox {
@@ -328,6 +335,8 @@ impl Outbox {
             mailer: Arc::new(mailer),
             keys: keys.expect("checked"),
             product_name,
+            #[cfg(feature = "webhook-delivery")]
+            webhooks: None,
         })
     }
 
@@ -335,7 +344,7 @@ impl Outbox {
         let result = self.try_deliver(item).await;
         crate::metrics::count(match result {
             Ok(Delivery::Sent) => crate::metrics::Metric::MailsSent,
-            Ok(Delivery::AlreadyDelivered) => return result,
+            Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => return result,
             Err(_) => crate::metrics::Metric::MailsFailed,
         });
         result
@@ -345,12 +354,34 @@ impl Outbox {
         if !self.store.mail_pending(&item.id).await? {
             return Ok(Delivery::AlreadyDelivered);
         }
+        if crate::webhook::is_webhook(item) {
+            return self.send_webhook(item).await;
+        }
         let job = MailJob::open(&self.keys, item)?;
         let mail = job.render(&self.product_name);
         self.mailer.send(&mail).await?;
         self.store.mail_delivered(&item.id).await?;
         tracing::info!(outbox_id = %item.id, user_id = %job.user_id, "mail sent");
         Ok(Delivery::Sent)
+    }
+
+    /// The first attempt of a webhook item; once it is delivered or handed
+    /// to the retry queue the outbox item is done.
+    async fn send_webhook(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
+        #[cfg(feature = "webhook-delivery")]
+        if let Some(sender) = &self.webhooks {
+            use crate::webhook::delivery::Outcome;
+            let outcome = sender.send(item, 1).await?;
+            self.store.mail_delivered(&item.id).await?;
+            return Ok(match outcome {
+                Outcome::Delivered => Delivery::Sent,
+                Outcome::Retrying { .. } | Outcome::DeadLettered => Delivery::Deferred,
+            });
+        }
+        Err(DeliveryError::Undecodable(format!(
+            "webhook item {} and no webhook sender configured",
+            item.id
+        )))
     }
 
     /// Delivers what is pending, oldest first; for the local worker. Returns
@@ -360,7 +391,7 @@ impl Outbox {
         for item in self.store.pending_mail(limit).await? {
             match self.deliver(&item).await {
                 Ok(Delivery::Sent) => sent += 1,
-                Ok(Delivery::AlreadyDelivered) => {}
+                Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => {}
                 Err(e) => {
                     tracing::warn!(outbox_id = %item.id, error = %e, "mail delivery failed; will retry")
                 }
