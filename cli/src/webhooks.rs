@@ -96,7 +96,7 @@ impl RetryQueue for LocalRetries {
                 attempt,
                 delay,
             })
-            .map_err(|_| DeliveryError::Undecodable("the retry worker has stopped".into()))
+            .map_err(|_| DeliveryError::RetryQueue("the retry worker has stopped".into()))
     }
 
     /// One JSON line: the sealed item (replayable, nothing in clear) and why.
@@ -118,7 +118,7 @@ impl RetryQueue for LocalRetries {
                 tracing::error!(outbox_id = %item.id, reason, file = %self.dead_letter.display(), "webhook dead-lettered");
                 Ok(())
             }
-            Err(e) => Err(DeliveryError::Undecodable(format!(
+            Err(e) => Err(DeliveryError::RetryQueue(format!(
                 "cannot write {}: {e}",
                 self.dead_letter.display()
             ))),

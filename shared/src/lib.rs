@@ -2,7 +2,12 @@
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
 pub mod app;
-#[cfg(any(feature = "dynamodb", feature = "ses", feature = "kms"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "ses",
+    feature = "kms",
+    feature = "sqs"
+))]
 pub mod aws;
 pub mod config;
 pub mod contract;

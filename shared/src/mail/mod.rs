@@ -288,6 +288,9 @@ pub enum DeliveryError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A webhook's retry could not be queued (or dead-lettered).
+    #[error("webhook retry queue unavailable: {0}")]
+    RetryQueue(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -327,6 +330,8 @@ impl Outbox {
         if let Err(e) = templates::init() {
             env.problems.push(e);
         }
+        #[cfg(feature = "sqs")]
+        let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
         env.finish()?;
         let store = crate::store::dynamo::DynamoStore::from_env().await?;
         let mailer = ses::SesMailer::from_env().await?;
@@ -335,8 +340,10 @@ impl Outbox {
             mailer: Arc::new(mailer),
             keys: keys.expect("checked"),
             product_name,
-            #[cfg(feature = "webhook-delivery")]
+            #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
             webhooks: None,
+            #[cfg(feature = "sqs")]
+            webhooks,
         })
     }
 
@@ -378,7 +385,7 @@ impl Outbox {
                 Outcome::Retrying { .. } | Outcome::DeadLettered => Delivery::Deferred,
             });
         }
-        Err(DeliveryError::Undecodable(format!(
+        Err(DeliveryError::RetryQueue(format!(
             "webhook item {} and no webhook sender configured",
             item.id
         )))

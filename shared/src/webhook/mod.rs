@@ -20,6 +20,8 @@ pub mod delivery;
 pub mod endpoint;
 pub mod event;
 pub mod signature;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 pub use endpoint::{Endpoint, EndpointError, Endpoints};
 pub use event::{EventType, WebhookEvent};

@@ -351,3 +351,123 @@ async fn the_outbox_hands_a_failed_webhook_to_the_retry_queue() {
         Delivery::AlreadyDelivered
     );
 }
+
+/// AWS: a failed attempt waits in the SQS retry queue (moto), send-email
+/// consumes it and makes the next attempt; after the last, the sealed item
+/// goes to the dead-letter queue.
+#[tokio::test]
+async fn retries_wait_in_sqs_and_end_in_its_dead_letter_queue() {
+    use rekey::webhook::sqs::{DeadLetter, SqsRetries, consume_retries, is_retry_batch};
+    let config = config();
+    let sqs = aws_sdk_sqs::Client::new(&aws_config().await);
+    let mut urls = Vec::new();
+    for name in ["retry", "dead"] {
+        let created = sqs
+            .create_queue()
+            .queue_name(unique(name))
+            .send()
+            .await
+            .unwrap();
+        urls.push(created.queue_url.unwrap());
+    }
+    let retries = Arc::new(SqsRetries::new(
+        sqs.clone(),
+        urls[0].clone(),
+        urls[1].clone(),
+    ));
+    let receiver = Receiver::start(&[500, 500, 500]).await;
+    let hooks = format!(r#"[{{"name": "app", "url": "{}"}}]"#, receiver.url);
+    let sender = WebhookSender {
+        endpoints: Endpoints::parse(
+            Some(&hooks),
+            Some(&format!(r#"{{"app": "{SECRET}"}}"#)),
+            Some("1"),
+        )
+        .unwrap(),
+        keys: config.keys.clone(),
+        client: WebhookClient::default(),
+        retries,
+    };
+    // What Lambda hands send-email from the retry queue.
+    let next_batch = |queue: String| {
+        let sqs = sqs.clone();
+        async move {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue)
+                .wait_time_seconds(10)
+                .send()
+                .await
+                .unwrap();
+            let records: Vec<serde_json::Value> = got
+                .messages()
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "messageId": m.message_id(), "body": m.body(), "eventSource": "aws:sqs"
+                    })
+                })
+                .collect();
+            serde_json::json!({ "Records": records })
+        }
+    };
+
+    let (item, job) = test_item(&config, "app");
+    assert_eq!(
+        sender.send(&item, 1).await.unwrap(),
+        Outcome::Retrying { next: 2 }
+    );
+    let batch = next_batch(urls[0].clone()).await;
+    assert!(is_retry_batch(&batch));
+    assert_eq!(batch["Records"].as_array().unwrap().len(), 1);
+    let body = batch["Records"][0]["body"].as_str().unwrap().to_string();
+    assert!(
+        body.contains(&item.sealed) && !body.contains("webhook.test"),
+        "sealed: {body}"
+    );
+    let response = consume_retries(Some(&sender), serde_json::from_value(batch).unwrap()).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    // The second attempt was the last: the item is in the dead-letter queue.
+    let dead = next_batch(urls[1].clone()).await;
+    let letter: DeadLetter =
+        serde_json::from_str(dead["Records"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(letter.outbox_id, item.id);
+    assert_eq!(letter.sealed, item.sealed);
+    assert_eq!(letter.reason, "status 500");
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter()
+            .all(|r| r.headers["webhook-id"] == job.message_id)
+    );
+
+    // A retry that succeeds ends there: nothing more is queued.
+    let (item, _) = test_item(&config, "app");
+    assert_eq!(
+        sender.send(&item, 1).await.unwrap(),
+        Outcome::Retrying { next: 2 }
+    );
+    let batch = next_batch(urls[0].clone()).await;
+    let response = consume_retries(Some(&sender), serde_json::from_value(batch).unwrap()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(receiver.received().len(), 4);
+    use aws_sdk_sqs::types::QueueAttributeName as Q;
+    let after = sqs
+        .get_queue_attributes()
+        .queue_url(&urls[1])
+        .attribute_names(Q::ApproximateNumberOfMessages)
+        .attribute_names(Q::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let count = |q: Q| after.attributes().unwrap()[&q].parse::<u32>().unwrap();
+    assert_eq!(
+        count(Q::ApproximateNumberOfMessages) + count(Q::ApproximateNumberOfMessagesNotVisible),
+        1,
+        "only the first item was dead-lettered"
+    );
+    // An undecodable message is reported, so SQS's redrive takes over.
+    let bad = serde_json::json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
+    let response = consume_retries(Some(&sender), serde_json::from_value(bad).unwrap()).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+}
