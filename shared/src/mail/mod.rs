@@ -372,25 +372,6 @@ impl Outbox {
         Ok(Delivery::Sent)
     }
 
-    /// The first attempt of a webhook item; once it is delivered or handed
-    /// to the retry queue the outbox item is done.
-    async fn send_webhook(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
-        #[cfg(feature = "webhook-delivery")]
-        if let Some(sender) = &self.webhooks {
-            use crate::webhook::delivery::Outcome;
-            let outcome = sender.send(item, 1).await?;
-            self.store.mail_delivered(&item.id).await?;
-            return Ok(match outcome {
-                Outcome::Delivered => Delivery::Sent,
-                Outcome::Retrying { .. } | Outcome::DeadLettered => Delivery::Deferred,
-            });
-        }
-        Err(DeliveryError::RetryQueue(format!(
-            "webhook item {} and no webhook sender configured",
-            item.id
-        )))
-    }
-
     /// Delivers what is pending, oldest first; for the local worker. Returns
     /// how many were sent; failures stay queued for the next round.
     pub async fn drain(&self, limit: usize) -> Result<usize, StoreError> {

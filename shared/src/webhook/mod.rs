@@ -92,6 +92,30 @@ impl Endpoints {
     }
 }
 
+impl crate::mail::Outbox {
+    /// The first attempt of a webhook item; once it is delivered or handed
+    /// to the retry queue the outbox item is done.
+    pub(crate) async fn send_webhook(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<crate::mail::Delivery, DeliveryError> {
+        #[cfg(feature = "webhook-delivery")]
+        if let Some(sender) = &self.webhooks {
+            use crate::webhook::delivery::Outcome;
+            let outcome = sender.send(item, 1).await?;
+            self.store.mail_delivered(&item.id).await?;
+            return Ok(match outcome {
+                Outcome::Delivered => crate::mail::Delivery::Sent,
+                Outcome::Retrying { .. } | Outcome::DeadLettered => crate::mail::Delivery::Deferred,
+            });
+        }
+        Err(DeliveryError::RetryQueue(format!(
+            "webhook item {} and no webhook sender configured",
+            item.id
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

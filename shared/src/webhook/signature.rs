@@ -85,7 +85,7 @@ mod tests {
             "whsec_%%%%",
             "whsec_c2hvcnQ=",
         ] {
-            let e = WebhookSecret::parse(bad).err().expect(bad);
+            let e = WebhookSecret::parse(bad).expect_err(bad);
             assert!(!e.contains(bad.trim_start_matches(SECRET_PREFIX)), "{e}");
         }
         let fresh = WebhookSecret::generate();
