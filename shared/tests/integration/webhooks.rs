@@ -471,3 +471,18 @@ async fn retries_wait_in_sqs_and_end_in_its_dead_letter_queue() {
     let response = consume_retries(Some(&sender), serde_json::from_value(bad).unwrap()).await;
     assert_eq!(response.batch_item_failures.len(), 1);
 }
+
+/// send-email takes either event: its stream sample is not a retry batch
+/// and still parses as the stream's event.
+#[test]
+fn send_email_tells_the_stream_from_the_retry_queue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/send-email.json");
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(!rekey::webhook::sqs::is_retry_batch(&sample));
+    let stream: rekey::mail::stream::StreamEvent = serde_json::from_value(sample).unwrap();
+    assert!(!stream.records.is_empty());
+    let retry = serde_json::json!({"Records": [{"messageId": "m", "body": "{}", "eventSource": "aws:sqs"}]});
+    assert!(rekey::webhook::sqs::is_retry_batch(&retry));
+    assert!(!rekey::webhook::sqs::is_retry_batch(&serde_json::json!({})));
+}
