@@ -4,6 +4,7 @@ mod local;
 mod operator;
 mod serve;
 mod signing_key;
+mod webhooks;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use rekey::store::Store;
   rekeyctl user import users.jsonl                # JSON lines from another system
   rekeyctl user disable ada@example.com           # no more reset mail or links
   rekeyctl key list                               # ids, names, scopes, state
+  rekeyctl webhook test                           # a signed test event to each endpoint
   REKEY_TABLE=rekey rekeyctl table create         # the DynamoDB table
   REKEY_TABLE=rekey rekeyctl --dynamodb user list # any command against DynamoDB")]
 struct Cli {
@@ -65,6 +67,9 @@ enum Command {
     /// Manage the local access-token signing keys.
     #[command(subcommand)]
     SigningKey(signing_key::SigningKeyCommand),
+    /// Signed change notifications (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
     /// An account's audit trail, newest first: time, action, outcome,
     /// source address, user agent (tab-separated).
     #[command(
@@ -222,6 +227,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
+        Command::Webhook(cmd) => webhooks::run(&cli.global, cmd).await,
         Command::User(cmd) => {
             let store = local::open_operator_store(&cli.global).await?;
             match cmd {
@@ -271,7 +277,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     println!("{}", operator::show_user(&u));
                     Ok(())
                 }
-                UserCommand::Disable { user } => operator::set_disabled(&*store, &user, true).await,
+                UserCommand::Disable { user } => {
+                    let config = local::config(&cli.global, None)?;
+                    let reset = rekey::ResetService::new(&config, store.clone());
+                    operator::disable(&reset, &*store, &user).await
+                }
                 UserCommand::Enable { user } => operator::set_disabled(&*store, &user, false).await,
                 UserCommand::List => {
                     for u in store.users().await.map_err(|e| e.to_string())? {

@@ -69,6 +69,7 @@ pub fn show_user(u: &User) -> String {
     .join("\n")
 }
 
+/// `user enable`; `user disable` goes through `disable` instead.
 pub async fn set_disabled(store: &dyn Store, user: &str, disabled: bool) -> Result<(), String> {
     let u = find_user(store, user).await?;
     store
@@ -82,6 +83,27 @@ pub async fn set_disabled(store: &dyn Store, user: &str, disabled: bool) -> Resu
             "disabled: no reset mail, and no outstanding link or code works"
         } else {
             "enabled"
+        }
+    );
+    Ok(())
+}
+
+/// `user disable`: the account and its `account.disabled` webhooks in
+/// one write (`ResetService::disable_account`).
+pub async fn disable(
+    reset: &rekey::ResetService,
+    store: &dyn Store,
+    user: &str,
+) -> Result<(), String> {
+    let u = find_user(store, user).await?;
+    let changed = reset.disable_account(&u).await.map_err(|e| e.to_string())?;
+    eprintln!(
+        "user {} {}",
+        u.id,
+        if changed {
+            "disabled: no reset mail, and no outstanding link or code works"
+        } else {
+            "was disabled already"
         }
     );
     Ok(())

@@ -74,6 +74,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         mailer,
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
+        webhooks: crate::webhooks::local_sender(g, &config.keys)?,
     };
     let wake = Arc::new(Notify::new());
     let notify = wake.clone();
@@ -88,6 +89,9 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         first_start(g, &*store, &config).await?;
     }
     println!("rekey listening on http://{addr}");
+    for e in &config.webhooks.endpoints {
+        println!("  webhook {} -> {}", e.name, e.url);
+    }
     println!(
         "  data: {}  mail: {}",
         g.data_dir.display(),

@@ -141,6 +141,9 @@ pub struct Config {
     pub limits: Limits,
     /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
     pub edge_secret: Option<crate::http::EdgeSecret>,
+    /// `REKEY_WEBHOOKS`: where changes are reported (without the secrets,
+    /// which only the sender reads).
+    pub webhooks: crate::webhook::Endpoints,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -378,6 +381,7 @@ impl Config {
             ),
         };
 
+        let webhooks = crate::webhook::Endpoints::read(env, false);
         Some(Config {
             keys: keys?,
             links: LinkTemplates {
@@ -399,6 +403,7 @@ impl Config {
             default_org,
             limits,
             edge_secret,
+            webhooks,
         })
     }
 }

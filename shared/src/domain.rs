@@ -494,6 +494,9 @@ pub struct PasswordChange {
     pub history: Vec<String>,
     pub changed_at: UnixTime,
     pub notice: OutboxItem,
+    /// One sealed `password.changed` webhook per endpoint that wants it,
+    /// queued with the change.
+    pub webhooks: Vec<OutboxItem>,
     pub session: Option<RefreshToken>,
     pub audit: AuditEvent,
 }

@@ -58,6 +58,19 @@ pub const SES_ACTIONS: &[&str] = &["ses:SendEmail"];
 /// function's role. Only send-email.
 pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 
+/// The webhook retry queue: `webhook::sqs::SqsRetries::schedule` sends to
+/// it, and send-email's SQS event source mapping receives, deletes and
+/// reads its attributes with the function's role. Only send-email.
+pub const WEBHOOK_RETRY_ACTIONS: &[&str] = &[
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+    "sqs:SendMessage",
+];
+
+/// The webhook dead-letter queue: `SqsRetries::dead_letter`. Only send-email.
+pub const WEBHOOK_DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
+
 /// The KMS actions on the access-token signing keys `function` needs:
 /// reset-account signs (`kms:Sign`) and names the key by its public half's
 /// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves.

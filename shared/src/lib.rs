@@ -2,7 +2,12 @@
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
 pub mod app;
-#[cfg(any(feature = "dynamodb", feature = "ses", feature = "kms"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "ses",
+    feature = "kms",
+    feature = "sqs"
+))]
 pub mod aws;
 pub mod config;
 pub mod contract;
@@ -19,6 +24,7 @@ pub mod routes;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+pub mod webhook;
 
 pub use app::App;
 pub use config::{Config, ConfigError};

@@ -179,6 +179,7 @@ async fn no_secret_reaches_a_log_line() {
         )),
         keys: config.keys.clone(),
         product_name: "Acme".into(),
+        webhooks: None,
     };
     let app = App::new(&config, store);
     let secrets = run_flow(&app, &outbox, Some(&mut stream)).await;
@@ -196,8 +197,123 @@ async fn no_secret_reaches_a_log_line() {
         )),
         keys: config.keys.clone(),
         product_name: "Acme".into(),
+        webhooks: None,
     };
     let app = App::new(&config, store);
     let secrets = run_flow(&app, &outbox, None).await;
     assert_clean(&secrets);
+}
+
+/// A password change told to a webhook endpoint that fails once: neither
+/// the endpoint's secret, nor a signature, nor the password hash, nor the
+/// address the event names reaches a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_webhook_secret_reaches_a_log_line() {
+    use rekey::webhook::delivery::{RetryQueue, WebhookClient, WebhookSender};
+    logs();
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let receiver = support::webhook_receiver::Receiver::start(&[500]).await;
+    let hooks = format!(
+        r#"[{{"name": "app", "url": "{}", "include_password_hash": true}}]"#,
+        receiver.url
+    );
+    let config = config_with(&[("REKEY_WEBHOOKS", &hooks)]);
+    let embedded = embedded_store();
+    let store: Arc<dyn rekey::Store> = Arc::new(embedded.store.clone());
+
+    struct Kept(Mutex<Vec<rekey::domain::OutboxItem>>);
+    #[async_trait::async_trait]
+    impl RetryQueue for Kept {
+        async fn schedule(
+            &self,
+            item: &rekey::domain::OutboxItem,
+            _: u32,
+            _: std::time::Duration,
+        ) -> Result<(), rekey::mail::DeliveryError> {
+            self.0.lock().unwrap().push(item.clone());
+            Ok(())
+        }
+        async fn dead_letter(
+            &self,
+            _: &rekey::domain::OutboxItem,
+            _: &str,
+        ) -> Result<(), rekey::mail::DeliveryError> {
+            Ok(())
+        }
+    }
+    let kept = Arc::new(Kept(Mutex::new(Vec::new())));
+    let sender = Arc::new(WebhookSender {
+        endpoints: rekey::webhook::Endpoints::parse(
+            Some(&hooks),
+            Some(&format!(r#"{{"app": "{SECRET}"}}"#)),
+            None,
+        )
+        .unwrap(),
+        keys: config.keys.clone(),
+        client: WebhookClient::default(),
+        retries: kept.clone(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox {
+        store: store.clone(),
+        mailer: Arc::new(rekey::mail::file::FileMailer::new(
+            dir.path().to_path_buf(),
+            "no-reply@acme.example",
+        )),
+        keys: config.keys.clone(),
+        product_name: "Acme".into(),
+        webhooks: Some(sender.clone()),
+    };
+    let email = unique_email();
+    let user = add_user(&*store, &config, &email).await;
+    let reset = rekey::ResetService::new(&config, store.clone());
+    reset
+        .set_password_with_proof(
+            &user.id,
+            NEW_PASSWORD,
+            rekey::reset::PasswordProof::None,
+            &api_key(&[Scope::UsersWrite, Scope::UsersAdmin]).1,
+            &rekey::domain::ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    // The notice mail and the webhook (which fails, and is kept for retry).
+    assert_eq!(outbox.drain(10).await.unwrap(), 1);
+    let retry = kept.0.lock().unwrap().remove(0);
+    sender.send(&retry, 2).await.unwrap();
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    let hash = store
+        .user(&user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+
+    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("webhook delivered"), "the delivery logged");
+    let mut secrets: Vec<(&str, String)> = vec![
+        ("webhook secret", SECRET.to_string()),
+        ("webhook key", SECRET["whsec_".len()..].to_string()),
+        ("password hash", hash.clone()),
+        (
+            "password hash salt",
+            hash.split('$').nth(4).unwrap().to_string(),
+        ),
+        ("email address", email.clone()),
+        ("new password", NEW_PASSWORD.to_string()),
+    ];
+    for r in &received {
+        let signature = r.headers["webhook-signature"].clone();
+        secrets.push(("signature", signature["v1,".len()..].to_string()));
+    }
+    for (what, secret) in secrets {
+        let hit = text.lines().find(|l| l.contains(&secret));
+        assert!(
+            hit.is_none(),
+            "a log line contains the {what}: {}",
+            hit.unwrap_or_default().replace(&secret, "<SECRET>")
+        );
+    }
 }

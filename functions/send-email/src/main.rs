@@ -1,10 +1,12 @@
 //! The table stream's consumer: address requests delivered through their
-//! reset flow (which queues the mail), outbox items sent through SES v2,
-//! failed items reported back for retry.
+//! reset flow (which queues the mail), outbox items sent through SES v2
+//! (and webhooks through their endpoints), failed items reported back for
+//! retry. Also the consumer of the webhook retry queue (SQS).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use rekey::mail::Outbox;
 use rekey::mail::stream::{StreamEvent, consume_batch};
+use rekey::webhook::sqs::{consume_retries, is_retry_batch};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,8 +14,16 @@ async fn main() -> Result<(), Error> {
     let outbox = Outbox::from_env().await?;
     let config = rekey::Config::from_env()?;
     let reset = rekey::ResetService::new(&config, outbox.store.clone());
-    run(service_fn(|event: LambdaEvent<StreamEvent>| async {
-        Ok::<_, Error>(consume_batch(&reset, &outbox, event.payload).await)
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
+        let payload = event.payload;
+        let response = if is_retry_batch(&payload) {
+            let batch = serde_json::from_value(payload)?;
+            serde_json::to_value(consume_retries(outbox.webhooks.as_deref(), batch).await)?
+        } else {
+            let batch: StreamEvent = serde_json::from_value(payload)?;
+            serde_json::to_value(consume_batch(&reset, &outbox, batch).await)?
+        };
+        Ok::<_, Error>(response)
     }))
     .await
 }

@@ -288,11 +288,17 @@ pub enum DeliveryError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A webhook's retry could not be queued (or dead-lettered).
+    #[error("webhook retry queue unavailable: {0}")]
+    RetryQueue(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
+    /// A webhook whose first attempt failed, handed to the retry queue (or
+    /// dead-lettered): done as far as the outbox goes.
+    Deferred,
     /// Delivered by an earlier attempt: a stream retry or a second worker.
     AlreadyDelivered,
 }
@@ -306,6 +312,10 @@ pub struct Outbox {
     pub mailer: Arc<dyn Mailer>,
     pub keys: ServiceKeys,
     pub product_name: String,
+    /// Sends the outbox's webhook items; None where none are configured
+    /// (then a webhook item stays queued and is reported as failed).
+    #[cfg(feature = "webhook-delivery")]
+    pub webhooks: Option<std::sync::Arc<crate::webhook::delivery::WebhookSender>>,
 }
 
 impl Outbox {
@@ -320,6 +330,8 @@ impl Outbox {
         if let Err(e) = templates::init() {
             env.problems.push(e);
         }
+        #[cfg(feature = "sqs")]
+        let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
         env.finish()?;
         let store = crate::store::dynamo::DynamoStore::from_env().await?;
         let mailer = ses::SesMailer::from_env().await?;
@@ -328,6 +340,10 @@ impl Outbox {
             mailer: Arc::new(mailer),
             keys: keys.expect("checked"),
             product_name,
+            #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
+            webhooks: None,
+            #[cfg(feature = "sqs")]
+            webhooks,
         })
     }
 
@@ -335,7 +351,7 @@ impl Outbox {
         let result = self.try_deliver(item).await;
         crate::metrics::count(match result {
             Ok(Delivery::Sent) => crate::metrics::Metric::MailsSent,
-            Ok(Delivery::AlreadyDelivered) => return result,
+            Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => return result,
             Err(_) => crate::metrics::Metric::MailsFailed,
         });
         result
@@ -344,6 +360,9 @@ impl Outbox {
     async fn try_deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
         if !self.store.mail_pending(&item.id).await? {
             return Ok(Delivery::AlreadyDelivered);
+        }
+        if crate::webhook::is_webhook(item) {
+            return self.send_webhook(item).await;
         }
         let job = MailJob::open(&self.keys, item)?;
         let mail = job.render(&self.product_name);
@@ -360,7 +379,7 @@ impl Outbox {
         for item in self.store.pending_mail(limit).await? {
             match self.deliver(&item).await {
                 Ok(Delivery::Sent) => sent += 1,
-                Ok(Delivery::AlreadyDelivered) => {}
+                Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => {}
                 Err(e) => {
                     tracing::warn!(outbox_id = %item.id, error = %e, "mail delivery failed; will retry")
                 }

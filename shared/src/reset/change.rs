@@ -125,7 +125,11 @@ impl ResetService {
         client: &ClientInfo,
     ) -> PasswordChange {
         let changed_at = now();
+        let event = crate::webhook::WebhookEvent::password_changed(
+            user, changed_at, action, true, &new_hash,
+        );
         PasswordChange {
+            webhooks: self.config.webhooks.queue(&event, &self.config.keys),
             user_id: user.id.clone(),
             expected: user.credential_version,
             new_hash,

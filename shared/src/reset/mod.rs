@@ -18,6 +18,7 @@ use crate::store::{Store, StoreError};
 
 mod change;
 mod code;
+mod disable;
 mod guard;
 mod intake;
 mod link;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{EmailAddress, User, UserId};
+use crate::domain::{EmailAddress, OutboxItem, User, UserId};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -18,6 +18,11 @@ pub trait AccountStore: Send + Sync {
     /// revives a token, code, signed link or session issued before.
     /// `Conflict` if no such user.
     async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError>;
+    /// Disables an enabled account as `set_user_disabled` does and queues
+    /// `notices` (its `account.disabled` webhooks) in the same write.
+    /// `Conflict` if no such user or it is disabled already: then nothing
+    /// is queued.
+    async fn disable_user(&self, id: &UserId, notices: &[OutboxItem]) -> Result<(), StoreError>;
     /// Replaces the password hash only if it is still `expected`: the
     /// upgrade of an old hash on verification. Not a password change: the
     /// credential version, sequence and history stay as they are.

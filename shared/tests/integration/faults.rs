@@ -677,6 +677,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                     history: vec![format!("history-by-{proof:?}")],
                     changed_at: t,
                     notice: outbox_item(n),
+                    webhooks: Vec::new(),
                     session,
                     audit: AuditEvent {
                         id: unique("audit"),
@@ -1242,6 +1243,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         mailer: mailer.clone(),
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
+        webhooks: None,
     };
     let mut stream = StreamReader::open(&table).await;
     stream.next_event().await; // the setup's writes

@@ -30,4 +30,5 @@ mod signing;
 mod store_conformance;
 mod template;
 mod tenancy;
+mod webhooks;
 mod zitadel;

@@ -45,6 +45,7 @@ fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
         history: vec!["older".into()],
         changed_at: now(),
         notice: mail(now()),
+        webhooks: Vec::new(),
         session: None,
         audit: AuditEvent {
             id: unique("audit"),

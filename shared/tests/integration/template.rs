@@ -260,14 +260,15 @@ fn every_function_crate_is_deployed() {
         );
         assert_eq!(arch[0].as_str(), Some("arm64"), "{}: Architectures", f.id);
 
-        // HTTP functions are fed by the API only; send-email by the stream only.
+        // HTTP functions are fed by the API only; send-email by the stream
+        // and the webhook retry queue.
         let kinds: Vec<_> = f
             .events()
             .iter()
             .map(|(_, e)| e["Type"].as_str().unwrap_or("?"))
             .collect();
         if name == iam::STREAM_FUNCTION {
-            assert_eq!(kinds, ["DynamoDB"], "{}: events", f.id);
+            assert_eq!(kinds, ["DynamoDB", "SQS"], "{}: events", f.id);
         } else {
             assert!(
                 !kinds.is_empty() && kinds.iter().all(|k| *k == "HttpApi"),
@@ -342,11 +343,43 @@ enum Target {
     OwnLogGroup,
     SenderIdentity,
     DeadLetterQueue,
+    WebhookRetryQueue,
+    WebhookDeadLetterQueue,
+}
+
+/// send-email's event of `kind` (`DynamoDB`: the stream; `SQS`: the
+/// webhook retry queue).
+fn send_email_event(kind: &str) -> &'static Value {
+    let f = &deployed()[iam::STREAM_FUNCTION];
+    let found: Vec<_> = f
+        .events()
+        .into_iter()
+        .filter(|(_, e)| e["Type"].as_str() == Some(kind))
+        .collect();
+    assert_eq!(found.len(), 1, "send-email has one {kind} event");
+    found[0].1
+}
+
+/// The queue send-email's SQS event reads: the webhook retry queue.
+fn webhook_retry_queue() -> &'static str {
+    let (queue, attr) = get_att(&send_email_event("SQS")["Properties"]["Queue"])
+        .expect("send-email's SQS event has Queue: !GetAtt <Queue>.Arn");
+    assert_eq!(attr, "Arn");
+    queue
+}
+
+/// Where the retry queue's redrive policy sends what it gave up on.
+fn webhook_dead_letter_queue() -> &'static str {
+    let redrive = &resource(webhook_retry_queue())["Properties"]["RedrivePolicy"];
+    let (queue, attr) = get_att(&redrive["deadLetterTargetArn"]).expect(
+        "the webhook retry queue has RedrivePolicy.deadLetterTargetArn: !GetAtt <Queue>.Arn",
+    );
+    assert_eq!(attr, "Arn");
+    queue
 }
 
 fn dead_letter_queue() -> &'static str {
-    let f = &deployed()[iam::STREAM_FUNCTION];
-    let (_, e) = f.events()[0];
+    let e = send_email_event("DynamoDB");
     let (queue, attr) = get_att(&e["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
         .expect("send-email's stream event has DestinationConfig.OnFailure.Destination: !GetAtt <Queue>.Arn");
     assert_eq!(attr, "Arn");
@@ -360,6 +393,10 @@ fn target(resource: &Value, table: &str, log_group: &str, who: &str) -> Target {
             (t, "StreamArn") if t == table => return Target::TableStream,
             (l, "Arn") if l == log_group => return Target::OwnLogGroup,
             (q, "Arn") if q == dead_letter_queue() => return Target::DeadLetterQueue,
+            (q, "Arn") if q == webhook_retry_queue() => return Target::WebhookRetryQueue,
+            (q, "Arn") if q == webhook_dead_letter_queue() => {
+                return Target::WebhookDeadLetterQueue;
+            }
             _ => {}
         }
     }
@@ -479,6 +516,11 @@ fn each_role_grants_exactly_what_the_code_calls() {
             expected.insert(Target::TableStream, set(iam::STREAM_ACTIONS));
             expected.insert(Target::SenderIdentity, set(iam::SES_ACTIONS));
             expected.insert(Target::DeadLetterQueue, set(iam::DEAD_LETTER_ACTIONS));
+            expected.insert(Target::WebhookRetryQueue, set(iam::WEBHOOK_RETRY_ACTIONS));
+            expected.insert(
+                Target::WebhookDeadLetterQueue,
+                set(iam::WEBHOOK_DEAD_LETTER_ACTIONS),
+            );
         }
         assert_eq!(
             granted, expected,
@@ -633,10 +675,12 @@ fn the_table_is_the_one_the_store_uses() {
 fn send_email_reads_outbox_inserts_with_retries_and_a_dead_letter_queue() {
     let (table_id, _) = only("AWS::DynamoDB::Table");
     let f = &deployed()[iam::STREAM_FUNCTION];
-    let events = f.events();
-    assert_eq!(events.len(), 1, "send-email has one event: the stream");
-    let (_, e) = events[0];
-    assert_eq!(e["Type"].as_str(), Some("DynamoDB"));
+    assert_eq!(
+        f.events().len(),
+        2,
+        "send-email has two events: the stream and the webhook retry queue"
+    );
+    let e = send_email_event("DynamoDB");
     let p = &e["Properties"];
     assert_eq!(get_att(&p["Stream"]), Some((table_id, "StreamArn")));
 
@@ -692,6 +736,81 @@ fn send_email_reads_outbox_inserts_with_retries_and_a_dead_letter_queue() {
         qp["SqsManagedSseEnabled"].as_bool() == Some(true) || qp.get("KmsMasterKeyId").is_some(),
         "the dead-letter queue is encrypted"
     );
+}
+
+#[test]
+fn webhook_retries_wait_in_sqs_and_end_in_their_own_dead_letter_queue() {
+    let p = &send_email_event("SQS")["Properties"];
+    let types: Vec<_> = p["FunctionResponseTypes"]
+        .as_sequence()
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "partial batch responses"
+    );
+    let batch = p["BatchSize"].as_i64().expect("BatchSize is set");
+    assert!((1..=10).contains(&batch), "BatchSize {batch}");
+
+    let retry = &resource(webhook_retry_queue())["Properties"];
+    let timeout = deployed()[iam::STREAM_FUNCTION].props()["Timeout"]
+        .as_i64()
+        .expect("send-email sets its Timeout");
+    assert!(
+        retry["VisibilityTimeout"].as_i64().unwrap_or(30) >= 6 * timeout,
+        "the retry queue's VisibilityTimeout is at least six times send-email's timeout"
+    );
+    let receives = retry["RedrivePolicy"]["maxReceiveCount"]
+        .as_i64()
+        .expect("maxReceiveCount is set");
+    assert!((1..=10).contains(&receives), "maxReceiveCount {receives}");
+    assert_ne!(
+        webhook_dead_letter_queue(),
+        dead_letter_queue(),
+        "webhooks have their own dead-letter queue"
+    );
+    for q in [webhook_retry_queue(), webhook_dead_letter_queue()] {
+        let qp = &resource(q)["Properties"];
+        assert_eq!(resource(q)["Type"].as_str(), Some("AWS::SQS::Queue"));
+        assert_eq!(
+            qp["SqsManagedSseEnabled"].as_bool(),
+            Some(true),
+            "{q} is encrypted"
+        );
+    }
+
+    // send-email finds both queues, and alone gets the endpoints' secrets.
+    let vars = &deployed()[iam::STREAM_FUNCTION].props()["Environment"]["Variables"];
+    assert_eq!(
+        ref_of(&vars["REKEY_WEBHOOK_RETRY_QUEUE_URL"]),
+        Some(webhook_retry_queue())
+    );
+    assert_eq!(
+        ref_of(&vars["REKEY_WEBHOOK_DEAD_LETTER_URL"]),
+        Some(webhook_dead_letter_queue())
+    );
+    let secrets = intrinsic(&vars["REKEY_WEBHOOK_SECRETS"], "If")
+        .and_then(Value::as_sequence)
+        .expect("REKEY_WEBHOOK_SECRETS is !If [HasWebhooks, secret, !Ref AWS::NoValue]");
+    assert!(
+        sub_of(&secrets[1]).is_some_and(|s| s.starts_with("{{resolve:secretsmanager:")),
+        "REKEY_WEBHOOK_SECRETS comes from Secrets Manager at deploy time"
+    );
+    assert!(
+        globals()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS"].is_null(),
+        "only send-email gets the webhook secrets"
+    );
+    for (name, f) in deployed() {
+        if name != iam::STREAM_FUNCTION {
+            assert!(
+                f.props()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS"].is_null(),
+                "{name} must not get the webhook secrets"
+            );
+        }
+    }
 }
 
 // ------------------------------------------------------------ environment

@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::DynamoStore;
 use super::client::classify;
 use super::keys::Key;
-use super::records::{ApiKeyRecord, EmailRecord, UserRecord};
+use super::records::{ApiKeyRecord, EmailRecord, OutboxRecord, UserRecord};
 use super::transactions::{n, put_new, s};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, EmailAddress, User, UserId};
+use crate::domain::{ApiKey, EmailAddress, OutboxItem, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 #[async_trait]
@@ -61,6 +61,18 @@ impl AccountStore for DynamoStore {
             .await
             .map_err(|e| classify(e).conflict_as("no such user"))?;
         Ok(())
+    }
+
+    async fn disable_user(&self, id: &UserId, notices: &[OutboxItem]) -> Result<(), StoreError> {
+        let mut items = vec![super::transactions::disable_enabled_user(&self.table, id)];
+        items.extend(
+            notices
+                .iter()
+                .map(|notice| put_new(&self.table, &OutboxRecord::from(notice))),
+        );
+        self.transact(items)
+            .await
+            .map_err(|e| e.conflict_as("no such enabled user"))
     }
 
     async fn update_password_hash(

@@ -46,6 +46,9 @@ impl CredentialStore for DynamoStore {
         }
         items.push(change_credential(&self.table, ch));
         items.push(put_new(&self.table, &OutboxRecord::from(&ch.notice)));
+        for webhook in &ch.webhooks {
+            items.push(put_new(&self.table, &OutboxRecord::from(webhook)));
+        }
         items.push(put_new(&self.table, &AuditRecord::from(&ch.audit)));
         if let Some(session) = &ch.session {
             items.push(put_new(&self.table, &RefreshRecord::from(session)));

@@ -40,6 +40,22 @@ fn put_item(table: &str, record: &impl Record, condition: Option<&str>) -> Trans
         .build()
 }
 
+/// Disables the user and bumps its credential version, if it exists and
+/// is enabled.
+pub(super) fn disable_enabled_user(table: &str, id: &crate::domain::UserId) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::user(id).to_item()))
+        .update_expression("SET disabled = :t ADD credential_version :one")
+        .condition_expression("attribute_exists(pk) AND disabled = :f")
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
 /// Deletes an address request, if it is still pending.
 pub(super) fn take_intake(table: &str, id: &str) -> TransactWriteItem {
     let delete = Delete::builder()

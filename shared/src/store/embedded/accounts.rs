@@ -5,7 +5,9 @@ use rusqlite::{Connection, Row, params};
 
 use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OrgBinding, Scope, User, UserId};
+use crate::domain::{
+    ApiKey, CredentialVersion, EmailAddress, OrgBinding, OutboxItem, Scope, User, UserId,
+};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, \
@@ -174,6 +176,23 @@ impl AccountStore for EmbeddedStore {
                 params![disabled as i64, id],
             )?;
             one_row(changed, "no such user")
+        })
+        .await
+    }
+
+    async fn disable_user(&self, id: &UserId, notices: &[OutboxItem]) -> Result<(), StoreError> {
+        let (id, notices) = (id.as_str().to_string(), notices.to_vec());
+        self.transact(move |tx| {
+            let changed = tx.execute(
+                "UPDATE users SET disabled = 1, credential_version = credential_version + 1
+                 WHERE id = ?1 AND disabled = 0",
+                params![id],
+            )?;
+            one_row(changed, "no such enabled user")?;
+            for notice in &notices {
+                super::journal::insert_outbox(tx, notice)?;
+            }
+            Ok(())
         })
         .await
     }

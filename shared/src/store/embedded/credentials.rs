@@ -163,6 +163,9 @@ impl CredentialStore for EmbeddedStore {
             )?;
             one_row(changed, "credential version moved on")?;
             insert_outbox(tx, &ch.notice)?;
+            for webhook in &ch.webhooks {
+                insert_outbox(tx, webhook)?;
+            }
             insert_audit(tx, &ch.audit)?;
             if let Some(r) = &ch.session {
                 tx.execute(

@@ -88,6 +88,15 @@ impl AccountStore for RecordingStore {
             .set_user_disabled(id, disabled)
             .await
     }
+    async fn disable_user(
+        &self,
+        id: &UserId,
+        notices: &[rekey::domain::OutboxItem],
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::SetUserDisabled)
+            .disable_user(id, notices)
+            .await
+    }
     async fn update_password_hash(
         &self,
         id: &UserId,

@@ -5,6 +5,7 @@
 mod imported_hashes;
 mod outbox;
 mod test_app;
+pub mod webhook_receiver;
 
 // no_secrets_in_logs.rs uses part of this module.
 #[allow(unused_imports)]

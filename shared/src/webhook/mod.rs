@@ -1,0 +1,146 @@
+//! Signed change notifications (Standard Webhooks): the events rekey
+//! tells an application about, the endpoints it tells, how a message is
+//! signed, and the sealed outbox item that carries one message to one
+//! endpoint.
+//!
+//! A webhook is queued as an outbox item in the same store transaction as
+//! the change it reports, so a change that loses its race reports nothing
+//! and a committed change is reported at least once. Its id starts with
+//! `webhook-`: the outbox's one consumer tells mail from webhooks by it,
+//! so the table, its stream filter and the stores stay as they are.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::ServiceKeys;
+use crate::domain::{OutboxItem, now};
+use crate::mail::DeliveryError;
+
+#[cfg(feature = "webhook-delivery")]
+pub mod delivery;
+pub mod endpoint;
+pub mod event;
+pub mod signature;
+#[cfg(feature = "sqs")]
+pub mod sqs;
+
+pub use endpoint::{Endpoint, EndpointError, Endpoints};
+pub use event::{EventType, WebhookEvent};
+pub use signature::{WebhookSecret, sign};
+
+/// How the outbox ids of webhook items begin.
+pub const ITEM_PREFIX: &str = "webhook-";
+
+/// Whether an outbox item carries a webhook rather than a mail.
+pub fn is_webhook(item: &OutboxItem) -> bool {
+    item.id.starts_with(ITEM_PREFIX)
+}
+
+/// One event for one endpoint: what a webhook outbox item holds, sealed
+/// (the body names the user's address, and may hold the password hash).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct WebhookJob {
+    /// The endpoint's name in the configuration; its URL and secret are
+    /// looked up at each attempt.
+    pub endpoint: String,
+    /// `webhook-id`: the event's id, the same at every attempt.
+    pub message_id: String,
+    pub event_type: String,
+    /// The exact body that is signed and sent.
+    pub body: String,
+}
+
+impl WebhookJob {
+    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
+        let id = format!("{ITEM_PREFIX}{}", uuid::Uuid::new_v4());
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(self).expect("serialisable"));
+        OutboxItem {
+            sealed: keys.seal(&plaintext, id.as_bytes()),
+            id,
+            created_at: now(),
+        }
+    }
+
+    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
+        let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
+        serde_json::from_slice(&plaintext).map_err(|e| {
+            DeliveryError::Undecodable(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+impl Endpoints {
+    /// The sealed outbox items that tell each endpoint whose filter takes
+    /// `event` about it: none when no endpoint wants it.
+    pub fn queue(&self, event: &WebhookEvent, keys: &ServiceKeys) -> Vec<OutboxItem> {
+        let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        self.wanting(event.event_type)
+            .map(|endpoint| {
+                WebhookJob {
+                    endpoint: endpoint.name.clone(),
+                    message_id: message_id.clone(),
+                    event_type: event.event_type.as_str().to_string(),
+                    body: event.body_for(endpoint.include_password_hash),
+                }
+                .seal(keys)
+            })
+            .collect()
+    }
+}
+
+impl crate::mail::Outbox {
+    /// The first attempt of a webhook item; once it is delivered or handed
+    /// to the retry queue the outbox item is done.
+    pub(crate) async fn send_webhook(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<crate::mail::Delivery, DeliveryError> {
+        #[cfg(feature = "webhook-delivery")]
+        if let Some(sender) = &self.webhooks {
+            use crate::webhook::delivery::Outcome;
+            let outcome = sender.send(item, 1).await?;
+            self.store.mail_delivered(&item.id).await?;
+            return Ok(match outcome {
+                Outcome::Delivered => crate::mail::Delivery::Sent,
+                Outcome::Retrying { .. } | Outcome::DeadLettered => crate::mail::Delivery::Deferred,
+            });
+        }
+        Err(DeliveryError::RetryQueue(format!(
+            "webhook item {} and no webhook sender configured",
+            item.id
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ServiceSecret;
+
+    #[test]
+    fn a_job_round_trips_sealed_and_the_item_holds_nothing_in_clear() {
+        let keys = ServiceKeys::new(ServiceSecret::generate().0, None);
+        let job = WebhookJob {
+            endpoint: "app".into(),
+            message_id: "msg_1".into(),
+            event_type: "password.changed".into(),
+            body: r#"{"data":{"email":"ada@example.com","password_hash":"$argon2id$x"}}"#.into(),
+        };
+        let item = job.seal(&keys);
+        assert!(is_webhook(&item));
+        assert!(!item.sealed.contains("ada@") && !item.sealed.contains("argon2"));
+        let opened = WebhookJob::open(&keys, &item).unwrap();
+        assert_eq!(opened.body, job.body);
+        assert_eq!(opened.message_id, "msg_1");
+        // Bound to its id: moved under another id, it does not open.
+        let moved = OutboxItem {
+            id: format!("{ITEM_PREFIX}other"),
+            ..item
+        };
+        assert!(WebhookJob::open(&keys, &moved).is_err());
+    }
+}
