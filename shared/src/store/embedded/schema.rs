@@ -50,7 +50,13 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     client_id TEXT NOT NULL,
     scope TEXT NOT NULL,
     issued_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    family TEXT,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS refresh_families (
+    id TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rate_counters (
     key TEXT NOT NULL,
@@ -92,6 +98,10 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("grants", "purpose", "TEXT"),
     // NULL: no destination recorded, no Origin check.
     ("grants", "origin", "TEXT"),
+    // NULL: a token from before families, a family of its own.
+    ("refresh_tokens", "family", "TEXT"),
+    // NULL: not rotated yet.
+    ("refresh_tokens", "used_at", "INTEGER"),
 ];
 
 /// Adds each of `ADDED_COLUMNS` its table lacks.
