@@ -193,7 +193,7 @@ mod tests {
             .header("content-type", content_type)
             .body(lambda_http::Body::Text(body.into()))
             .unwrap();
-        Form::read(&req.into())
+        Form::read(&req)
     }
 
     #[test]
