@@ -129,7 +129,7 @@ mod tests {
     use crate::store::{ApiKeyStore, CredentialStore};
 
     #[tokio::test]
-    async fn a_data_dir_from_before_key_organisations_and_grant_purposes_opens() {
+    async fn a_data_dir_from_before_key_organisations_grant_purposes_and_token_families_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rekey.db");
         {
@@ -151,7 +151,17 @@ mod tests {
                     expires_at INTEGER NOT NULL,
                     used_at INTEGER
                 );
-                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);",
+                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);
+                CREATE TABLE refresh_tokens (
+                    digest TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    credential_version INTEGER NOT NULL,
+                    client_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                INSERT INTO refresh_tokens VALUES ('ef', 'ada-1', 0, 'rekey', 'account', 1, 2);",
             )
             .unwrap();
         }
@@ -174,6 +184,14 @@ mod tests {
             assert_eq!((grant.purpose, grant.origin.as_deref()), (None, None));
             assert!(grant.serves(GrantPurpose::AccountRecovery));
             assert!(grant.serves(GrantPurpose::ResetLink));
+            // A refresh token from before families: a family of its own,
+            // named by its digest, not rotated.
+            let token = store
+                .refresh_token(&SecretDigest::from_hex("ef".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((token.family.as_str(), token.used_at), ("ef", None));
         }
     }
 }
