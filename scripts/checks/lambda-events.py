@@ -252,6 +252,13 @@ def main():
         code = link_params(deliver(em, table, "ada@example.com")[-1])["validation_code"]
         body = http(em, "reset-account", {TOKEN: code}, 200)
         check("reset-account: logs in", body.get("token", {}).get("token_type") == "Bearer", json.dumps(body))
+        # Sign in with the password reset-account's sample set, then revoke
+        # the session it started.
+        tokens = http(em, "oauth-token", {}, 200)
+        check("oauth-token: signs in", tokens.get("token_type") == "Bearer" and
+              tokens.get("refresh_token", "").startswith("rkr_"), json.dumps(tokens))
+        http(em, "oauth-revoke", {"rkr_EXAMPLE_REFRESH_TOKEN_REPLACE_ME_0000000": tokens.get("refresh_token", "")}, 200)
+        http(em, "oauth-revoke", {}, 200, "200 for the sample's unknown token")
         jwks = http(em, "discovery", {}, 200)
         header = json.loads(base64.urlsafe_b64decode(body["token"]["access_token"].split(".")[0] + "=="))
         check("discovery: the JWKS publishes the token's kid",

@@ -6,6 +6,9 @@
 //!
 //! With a second argument `argon2`, only argon2id: scripts/bench builds that
 //! run at the opt-level the hashing functions link at (see Cargo.toml).
+//!
+//! With the `local-signer` feature too, sign-in at `POST /oauth/token` split
+//! into argon2id, store calls and signing (a local key).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -170,8 +173,121 @@ async fn main() {
         results.insert(name.to_string(), percentiles(samples));
     }
 
+    #[cfg(feature = "local-signer")]
+    measure_sign_in(&config, iterations, &mut results).await;
     measure_argon2(&config, &mut results);
     println!("{}", serde_json::Value::Object(results));
+}
+
+fn form(pairs: &[(&str, &str)]) -> lambda_http::Request {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    http::Request::builder()
+        .method("POST")
+        .uri("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::Text(body))
+        .unwrap()
+}
+
+/// Sign-in split into its parts: the whole password grant, the argon2id
+/// comparison alone, the RS256 signing alone, and the refresh grant (store
+/// calls and signing, no argon2id); the token endpoint's own time is the
+/// password grant less the comparison.
+#[cfg(feature = "local-signer")]
+async fn measure_sign_in(
+    config: &Config,
+    iterations: usize,
+    results: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    use rekey::signing::AccessTokenSigner;
+    let dir = tempfile::tempdir().unwrap();
+    let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    let signer = Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap());
+    let app = App::new(config, Arc::new(store)).with_signer(signer.clone());
+    let password = "Fresh-Horse-42-Battery";
+    let hasher = CredentialHasher::new(config.hash_params);
+    let hash = hasher.hash(&NewPassword::normalize(password)).unwrap();
+    let mut user = User::new(
+        UserId::generate(),
+        EmailAddress::parse("signer@example.com").unwrap(),
+    );
+    user.password_hash = Some(hash.clone());
+    app.reset.store().insert_user(&user).await.unwrap();
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "signer@example.com"),
+        ("password", password),
+        ("client_id", "rekey"),
+    ];
+    // argon2id dominates: fewer rounds.
+    let rounds = iterations.clamp(1, 50);
+    let (mut whole, mut verify, mut refresh_tokens) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let resp = Function::OAuthToken.handle(&app, form(&grant)).await;
+        whole.push(start.elapsed());
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        refresh_tokens.push(body["refresh_token"].as_str().unwrap().to_string());
+        let start = Instant::now();
+        let _ = hasher.verify(password, &hash);
+        verify.push(start.elapsed());
+    }
+    let mut signing = Vec::new();
+    let claims = rekey::signing::AccessClaims {
+        iss: "https://id.example.com".into(),
+        sub: user.id.to_string(),
+        aud: "rekey".into(),
+        exp: 2_000_000_000,
+        iat: 1_900_000_000,
+        jti: "bench".into(),
+        client_id: "rekey".into(),
+        scope: "account".into(),
+        ver: 0,
+    };
+    let _ = signer.key_id().await.unwrap();
+    for _ in 0..iterations.max(1) {
+        let start = Instant::now();
+        rekey::signing::jwt::sign_access_token(signer.as_ref(), &claims)
+            .await
+            .unwrap();
+        signing.push(start.elapsed());
+    }
+    let mut refresh = Vec::new();
+    for token in &refresh_tokens {
+        let pairs = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.as_str()),
+            ("client_id", "rekey"),
+        ];
+        let start = Instant::now();
+        let resp = Function::OAuthToken.handle(&app, form(&pairs)).await;
+        refresh.push(start.elapsed());
+        assert_eq!(resp.status(), 200);
+    }
+    let whole = percentiles(whole);
+    let verify = percentiles(verify);
+    let own = |k: &str| (whole[k].as_f64().unwrap() - verify["p50_ms"].as_f64().unwrap()).max(0.0);
+    results.insert(
+        "sign-in: the token endpoint's own time (password grant less argon2id p50; local key, embedded store)"
+            .into(),
+        json!({"p50_ms": own("p50_ms"), "p99_ms": own("p99_ms"), "n": rounds}),
+    );
+    results.insert(
+        "sign-in: oauth-token password grant, whole (argon2id, store calls, local RS256)".into(),
+        whole,
+    );
+    results.insert("sign-in: argon2id verify alone".into(), verify);
+    results.insert(
+        "sign-in: RS256 signing alone (local key)".into(),
+        percentiles(signing),
+    );
+    results.insert(
+        "sign-in: oauth-token refresh grant (store calls and local RS256, no argon2id)".into(),
+        percentiles(refresh),
+    );
 }
 
 fn measure_argon2(config: &Config, results: &mut serde_json::Map<String, serde_json::Value>) {

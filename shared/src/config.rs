@@ -8,6 +8,9 @@ use crate::crypto::{ServiceKeys, ServiceSecret};
 use crate::link::{CodeUrlTemplate, LinkTemplate};
 use crate::password::{HashParams, PasswordPolicy};
 
+mod clients;
+pub use clients::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, is_scope_token};
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct ConfigError {
@@ -136,6 +139,9 @@ pub struct Config {
     pub codes: CodePolicy,
     pub signed_links: SignedLinkPolicy,
     pub session: SessionPolicy,
+    /// The token endpoint's clients: the recovery log-in's, then
+    /// `REKEY_OAUTH_CLIENTS`.
+    pub oauth_clients: OAuthClients,
     /// `resourceOwner` of users without an org.
     pub default_org: String,
     pub limits: Limits,
@@ -347,6 +353,7 @@ impl Config {
                 "whole seconds",
             )),
         };
+        let oauth_clients = clients::read_clients(env, &session);
         let edge_secret = env.optional("REKEY_EDGE_SECRET").and_then(|raw| {
             let parsed = crate::http::EdgeSecret::parse(&raw);
             if parsed.is_none() {
@@ -400,6 +407,7 @@ impl Config {
             codes,
             signed_links,
             session,
+            oauth_clients,
             default_org,
             limits,
             edge_secret,

@@ -72,11 +72,12 @@ pub const WEBHOOK_RETRY_ACTIONS: &[&str] = &[
 pub const WEBHOOK_DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 
 /// The KMS actions on the access-token signing keys `function` needs:
-/// reset-account signs (`kms:Sign`) and names the key by its public half's
-/// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves.
+/// reset-account and oauth-token sign (`kms:Sign`) and name the key by its
+/// public half's thumbprint (`kms:GetPublicKey`); discovery publishes the
+/// public halves.
 pub fn kms_actions(function: &str) -> &'static [&'static str] {
     match function {
-        "reset-account" => &["kms:GetPublicKey", "kms:Sign"],
+        "reset-account" | "oauth-token" => &["kms:GetPublicKey", "kms:Sign"],
         "discovery" => &["kms:GetPublicKey"],
         _ => &[],
     }
@@ -108,7 +109,8 @@ store_methods! {
     AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
     ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
     CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
-        ClaimCodeAttempt, RefreshToken;
+        ClaimCodeAttempt, RefreshToken, InsertRefreshToken, RotateRefreshToken,
+        RevokeRefreshFamily;
     CounterStore: CountHit;
     AuditStore: RecordAudit, AuditEvents;
     OutboxStore: EnqueueMail, PendingMail, MailPending, MailDelivered;
@@ -136,15 +138,13 @@ impl From<&crate::domain::Redemption> for Redeeming {
 }
 
 /// `Store` methods no Lambda reaches: rekeyctl's (accounts, keys, the local
-/// outbox and intake worker), the refresh-token lookup, which no contract
-/// serves, and the grant and mail writes of their own (delivery writes
+/// outbox and intake worker), and the grant and mail writes of their own (delivery writes
 /// them with the intake's removal, through `complete_intake`).
 /// When a handler starts calling one, move it into `store_calls`.
 pub const NOT_IN_LAMBDAS: &[StoreMethod] = &[
     StoreMethod::InsertUser,
     StoreMethod::Users,
     StoreMethod::InsertApiKey,
-    StoreMethod::RefreshToken,
     StoreMethod::PendingMail,
     StoreMethod::PendingIntake,
     StoreMethod::InsertGrant,
@@ -345,6 +345,42 @@ pub const MAIL_DELIVERED: StoreCall = StoreCall {
     access: &[on(DELETE_ITEM, prefix::OUTBOX)],
 };
 
+/// `ResetService::refresh_session` and `revoke_token`: the presented
+/// refresh token.
+pub const REFRESH_TOKEN: StoreCall = StoreCall {
+    method: StoreMethod::RefreshToken,
+    redeeming: None,
+    api: "GetItem REFRESH#",
+    access: &[on(GET_ITEM, prefix::REFRESH)],
+};
+/// `ResetService::sign_in_with_password`: a sign-in starts a family.
+pub const INSERT_REFRESH_TOKEN: StoreCall = StoreCall {
+    method: StoreMethod::InsertRefreshToken,
+    redeeming: None,
+    api: "PutItem REFRESH#",
+    access: &[on(PUT_ITEM, prefix::REFRESH)],
+};
+/// `ResetService::refresh_session`: the rotation. The user item's update
+/// changes nothing; its condition pins the credential version.
+pub const ROTATE_REFRESH_TOKEN: StoreCall = StoreCall {
+    method: StoreMethod::RotateRefreshToken,
+    redeeming: None,
+    api: "TransactWriteItems: Update REFRESH#, Update FAMILY#, Update USER#, Put REFRESH#",
+    access: &[
+        on(UPDATE_ITEM, prefix::REFRESH),
+        on(UPDATE_ITEM, prefix::FAMILY),
+        on(UPDATE_ITEM, prefix::USER),
+        on(PUT_ITEM, prefix::REFRESH),
+    ],
+};
+/// Reuse of a rotated token, and revocation.
+pub const REVOKE_REFRESH_FAMILY: StoreCall = StoreCall {
+    method: StoreMethod::RevokeRefreshFamily,
+    redeeming: None,
+    api: "UpdateItem FAMILY#",
+    access: &[on(UPDATE_ITEM, prefix::FAMILY)],
+};
+
 /// Every deployed function: the HTTP ones of `Function::ALL`, then
 /// send-email.
 pub fn functions() -> Vec<&'static str> {
@@ -439,6 +475,25 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // contract::discovery::serve: the issuer and the signer's public
         // keys; no store (its role grants its logs and kms:GetPublicKey).
         "discovery" => &[],
+        // oauth::token -> limit_source (count_hit) -> the password grant:
+        // sign_in_with_password (user_by_email; verify_password: count_hit
+        // per account and source, update_password_hash when outdated, or
+        // the same counts and a dummy comparison; insert_refresh_token) or
+        // the refresh grant: refresh_session (refresh_token, user,
+        // rotate_refresh_token; revoke_refresh_family on reuse).
+        "oauth-token" => &[
+            COUNT_HIT,
+            USER_BY_EMAIL,
+            USER,
+            UPDATE_PASSWORD_HASH,
+            REFRESH_TOKEN,
+            INSERT_REFRESH_TOKEN,
+            ROTATE_REFRESH_TOKEN,
+            REVOKE_REFRESH_FAMILY,
+        ],
+        // oauth::revoke -> limit_source (count_hit) -> revoke_token
+        // (refresh_token, revoke_refresh_family).
+        "oauth-revoke" => &[COUNT_HIT, REFRESH_TOKEN, REVOKE_REFRESH_FAMILY],
         // mail::stream::consume_batch: an intake item -> deliver_intake
         // (intake_pending; api_key, for a Payabli request's key) ->
         // request_link_by_key, request_recovery or send_signed_link ->
@@ -525,7 +580,10 @@ mod tests {
                 "request-user-reset",
                 "set-password",
                 "reset-password-signed",
-                "reset-account"
+                "reset-account",
+                // Upgrades an outdated hash on sign-in; the rotation's
+                // user-item update only pins the credential version.
+                "oauth-token"
             ]
         );
         // send-email delivers address requests too: it writes only their

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{account, discovery, django, page, payabli, unleash, zitadel};
+use crate::contract::{account, discovery, django, oauth, page, payabli, unleash, zitadel};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,10 +25,14 @@ pub enum Function {
     ResetPage,
     /// OpenID Connect Discovery and the JWKS (no store, no secret).
     Discovery,
+    /// The OAuth 2.0 token endpoint: password and refresh-token grants.
+    OAuthToken,
+    /// OAuth 2.0 token revocation (RFC 7009).
+    OAuthRevoke,
 }
 
 impl Function {
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 14] = [
         Function::RequestReset,
         Function::ValidateToken,
         Function::ResetPassword,
@@ -41,6 +45,8 @@ impl Function {
         Function::ResetAccount,
         Function::ResetPage,
         Function::Discovery,
+        Function::OAuthToken,
+        Function::OAuthRevoke,
     ];
 
     /// The function's crate under functions/ and its name in template.yaml.
@@ -58,6 +64,8 @@ impl Function {
             Function::ResetAccount => "reset-account",
             Function::ResetPage => "reset-page",
             Function::Discovery => "discovery",
+            Function::OAuthToken => "oauth-token",
+            Function::OAuthRevoke => "oauth-revoke",
         }
     }
 }
@@ -106,6 +114,8 @@ operations! {
     ResetPasswordSigned => django::reset_password,
     RecoverAccount => account::recover,
     ResetAccount => account::reset,
+    OAuthToken => oauth::token,
+    OAuthRevoke => oauth::revoke,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -205,6 +215,16 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: discovery::JWKS_PATH,
         function: Function::Discovery,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/token",
+        function: Function::OAuthToken,
+    },
+    Route {
+        method: "POST",
+        path: "/oauth/revoke",
+        function: Function::OAuthRevoke,
     },
 ];
 

@@ -46,6 +46,112 @@ struct Secrets {
     token: String,
     key: String,
     email: String,
+    /// What the OAuth endpoints saw and answered: (what, secret).
+    oauth: Vec<(&'static str, String)>,
+}
+
+const CLIENT_SECRET: &str = "svc-client-secret-do-not-log";
+const WRONG_GUESS: &str = "Wrong-Sign-In-Guess-77";
+
+fn config_with_client() -> rekey::Config {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(CLIENT_SECRET.as_bytes()));
+    let clients = serde_json::json!([{"id": "svc", "auth_method": "client_secret_post",
+        "secret_sha256": digest, "scopes": ["account"], "audience": "svc", "first_party": true}]);
+    config_with(&[("REKEY_OAUTH_CLIENTS", &clients.to_string())])
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+async fn oauth_post(app: &App, function: Function, pairs: &[(&str, &str)]) -> serde_json::Value {
+    let path = if function == Function::OAuthToken {
+        "/oauth/token"
+    } else {
+        "/oauth/revoke"
+    };
+    let req = apigw_request(
+        "POST",
+        path,
+        &[],
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form(pairs)),
+    );
+    let resp = function.handle(app, req).await;
+    serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Sign in (right, wrong, unknown), rotate, reuse, revoke: what each saw
+/// and answered must stay out of the logs.
+async fn run_oauth_flow(app: &App, email: &str) -> Vec<(&'static str, String)> {
+    let unknown = unique_email();
+    let grant = |user: &str, password: &str| {
+        vec![
+            ("grant_type", "password".to_string()),
+            ("username", user.to_string()),
+            ("password", password.to_string()),
+            ("client_id", "svc".to_string()),
+            ("client_secret", CLIENT_SECRET.to_string()),
+        ]
+    };
+    let call = |pairs: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, String)> = pairs;
+        async move {
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            oauth_post(app, Function::OAuthToken, &borrowed).await
+        }
+    };
+    let signed_in = call(grant(email, NEW_PASSWORD)).await;
+    let refresh = signed_in["refresh_token"]
+        .as_str()
+        .expect("signed in")
+        .to_string();
+    let access = signed_in["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(grant(email, WRONG_GUESS)).await["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        call(grant(&unknown, WRONG_GUESS)).await["error"],
+        "invalid_grant"
+    );
+    let refresh_with = |t: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", t.to_string()),
+            ("client_id", "svc".to_string()),
+            ("client_secret", CLIENT_SECRET.to_string()),
+        ]
+    };
+    let rotated = call(refresh_with(&refresh)).await;
+    let next = rotated["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
+    // Reuse: the family is revoked (and logged, without the token).
+    assert_eq!(call(refresh_with(&refresh)).await["error"], "invalid_grant");
+    oauth_post(
+        app,
+        Function::OAuthRevoke,
+        &[
+            ("token", &next),
+            ("client_id", "svc"),
+            ("client_secret", CLIENT_SECRET),
+        ],
+    )
+    .await;
+    vec![
+        ("refresh token", refresh.clone()),
+        ("refresh token body", refresh[4..].to_string()),
+        ("rotated refresh token", next),
+        ("access token", access),
+        ("client secret", CLIENT_SECRET.to_string()),
+        ("wrong password", WRONG_GUESS.to_string()),
+        ("unknown address", unknown),
+    ]
 }
 
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
@@ -130,7 +236,13 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         Function::ValidatePassword.handle(app, req).await.status(),
         200
     );
-    Secrets { token, key, email }
+    let oauth = run_oauth_flow(app, &email).await;
+    Secrets {
+        token,
+        key,
+        email,
+        oauth,
+    }
 }
 
 fn assert_clean(secrets: &Secrets) {
@@ -143,7 +255,10 @@ fn assert_clean(secrets: &Secrets) {
         ("email address", secrets.email.as_str()),
         ("old password", OLD_PASSWORD),
         ("new password", NEW_PASSWORD),
-    ] {
+    ]
+    .into_iter()
+    .chain(secrets.oauth.iter().map(|(w, s)| (*w, s.as_str())))
+    {
         let hit = text
             .lines()
             .find(|l| l.contains(secret))
@@ -159,7 +274,7 @@ fn assert_clean(secrets: &Secrets) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_a_log_line() {
     logs();
-    let config = config();
+    let config = config_with_client();
 
     // AWS: DynamoDB and SES on moto, the stream feeding send-email.
     let store = dynamo_store().await;
@@ -181,7 +296,7 @@ async fn no_secret_reaches_a_log_line() {
         product_name: "Acme".into(),
         webhooks: None,
     };
-    let app = App::new(&config, store);
+    let app = App::new(&config, store).with_signer(support::signer());
     let secrets = run_flow(&app, &outbox, Some(&mut stream)).await;
     assert_clean(&secrets);
 
@@ -199,7 +314,7 @@ async fn no_secret_reaches_a_log_line() {
         product_name: "Acme".into(),
         webhooks: None,
     };
-    let app = App::new(&config, store);
+    let app = App::new(&config, store).with_signer(support::signer());
     let secrets = run_flow(&app, &outbox, None).await;
     assert_clean(&secrets);
 }

@@ -5,85 +5,12 @@
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Failure;
+use super::oauth::OAuth;
 use crate::App;
 use crate::domain::EmailAddress;
 use crate::http::{self, RequestError};
-use crate::reset::{AddressRequest, ResetError};
+use crate::reset::AddressRequest;
 use crate::routes::Function;
-
-#[derive(Serialize)]
-struct OAuthError<'a> {
-    error: &'a str,
-    error_description: String,
-}
-
-fn oauth_error(status: u16, error: &str, description: impl Into<String>) -> Response<Body> {
-    let mut resp = http::json_response(
-        status,
-        &OAuthError {
-            error,
-            error_description: description.into(),
-        },
-    );
-    // RFC 6749 5.1: token responses are never cached.
-    resp.headers_mut().insert(
-        ::http::header::PRAGMA,
-        ::http::HeaderValue::from_static("no-cache"),
-    );
-    resp
-}
-
-/// The OAuth dialect, the one place its errors are rendered.
-struct OAuth;
-
-impl super::Dialect for OAuth {
-    fn render(&self, failure: Failure) -> Response<Body> {
-        match failure {
-            Failure::Request(e) => match &e {
-                RequestError::UnsupportedMediaType => {
-                    oauth_error(415, "invalid_request", e.to_string())
-                }
-                RequestError::PayloadTooLarge => oauth_error(413, "invalid_request", e.to_string()),
-                RequestError::MalformedJson(_) | RequestError::InvalidField { .. } => {
-                    oauth_error(400, "invalid_request", e.to_string())
-                }
-            },
-            Failure::Reset(e) => match e {
-                ResetError::InvalidToken | ResetError::UsedToken => oauth_error(
-                    400,
-                    "invalid_grant",
-                    "the validation code is invalid, expired or already used",
-                ),
-                ResetError::WeakPassword(failed) => oauth_error(
-                    400,
-                    "invalid_request",
-                    format!(
-                        "the password does not meet the policy: {}",
-                        failed
-                            .iter()
-                            .map(|v| format!("{} ({})", v.rule.name(), v.message))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
-                ),
-                ResetError::Unavailable(_) => oauth_error(
-                    503,
-                    "temporarily_unavailable",
-                    "the service is temporarily unavailable, try again shortly",
-                ),
-                ResetError::Internal(_) => oauth_error(500, "server_error", "unexpected error"),
-                // OAuth has no rate-limit error; "try later" is its nearest.
-                ResetError::RateLimited { retry_after } => oauth_error(
-                    429,
-                    "temporarily_unavailable",
-                    format!("too many requests; retry in {retry_after} s"),
-                ),
-                other => oauth_error(400, "invalid_request", other.to_string()),
-            },
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct RecoverRequest {

@@ -90,6 +90,13 @@ impl Failure {
                 ResetError::InvalidSignature => "invalid_signature",
                 ResetError::SignatureExpired => "signature_expired",
                 ResetError::NotConfigured(_) => "not_configured",
+                ResetError::Token(r) => match r {
+                    crate::reset::TokenRefusal::InvalidClient { .. } => "invalid_client",
+                    crate::reset::TokenRefusal::UnauthorizedClient => "unauthorized_client",
+                    crate::reset::TokenRefusal::InvalidGrant => "invalid_grant",
+                    crate::reset::TokenRefusal::InvalidScope => "invalid_scope",
+                    crate::reset::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
+                },
                 ResetError::RateLimited { .. } => "rate_limited",
                 ResetError::Unavailable(_) => "unavailable",
                 ResetError::Internal(_) => "internal",

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod discovery;
 pub mod django;
+pub mod oauth;
 pub mod page;
 pub mod payabli;
 pub mod unleash;

@@ -147,11 +147,22 @@ impl ResetService {
         user: &User,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
+        self.limit_password_attempts_on(&format!("password:{}", user.id), client)
+            .await
+    }
+
+    /// `limit_password_attempts` for the account counted under `key`
+    /// (a sign-in to an unknown address counts under the address's
+    /// reference, so its 429 comes as an account's would).
+    pub(super) async fn limit_password_attempts_on(
+        &self,
+        key: &str,
+        client: &ClientInfo,
+    ) -> Result<(), ResetError> {
         let limits = &self.config.limits;
         // Sources are bucketed as for the per-source limit (an IPv6 /64 is
         // one source) and counted by reference, so a rotation keeps them.
         let source = source_bucket(client.source_ip.as_deref());
-        let key = format!("password:{}", user.id);
         self.over_limit_by_ref(
             &source,
             |r| format!("{key}:{r}"),
@@ -159,7 +170,7 @@ impl ResetService {
             limits.password_attempts_per_source_per_hour,
         )
         .await?;
-        self.over_limit(&key, 3600, limits.password_attempts_per_hour)
+        self.over_limit(key, 3600, limits.password_attempts_per_hour)
             .await
     }
 

@@ -4,7 +4,7 @@
 //! One file per flow, each adding its own `impl ResetService` block:
 //! `guard` (API keys, limits), `intake` (address requests, accepted the
 //! same way for every address and delivered later), `link` (link tokens), `session`
-//! (log-in after recovery), `code` (Zitadel codes), `signed` (signed links),
+//! (log-in after recovery), `sign_in` (the OAuth token endpoint), `code` (Zitadel codes), `signed` (signed links),
 //! and `change` (the password-change path they all end in). `mail` builds
 //! the messages they queue.
 
@@ -24,11 +24,13 @@ mod intake;
 mod link;
 mod mail;
 mod session;
+mod sign_in;
 mod signed;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
 pub use intake::{AddressRequest, IntakeDelivery};
 pub use session::Session;
+pub use sign_in::TokenRefusal;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,9 @@ pub enum ResetError {
     /// A delivery channel or feature this deployment does not have.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
+    /// The OAuth token or revocation endpoint's refusals.
+    #[error(transparent)]
+    Token(#[from] TokenRefusal),
     /// Past a limit; try again after this many seconds.
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
@@ -101,6 +106,9 @@ pub struct ResetService {
     /// Signs the access tokens a log-in answers with; functions that issue
     /// none run without one.
     signer: Option<Arc<dyn AccessTokenSigner>>,
+    /// An argon2id hash of a random secret, made on first use: what a
+    /// sign-in without an account compares with.
+    dummy_hash: Arc<std::sync::OnceLock<String>>,
 }
 
 impl ResetService {
@@ -111,6 +119,7 @@ impl ResetService {
             config: Arc::new(config.clone()),
             on_mail_queued: None,
             signer: None,
+            dummy_hash: Arc::default(),
         }
     }
 

@@ -96,8 +96,8 @@ impl ResetService {
             .ok_or(SigningError::NotConfigured(crate::signing::SIGNING_KEY_VAR))
     }
 
-    /// The user a refresh token logs in, while it is valid: unexpired and
-    /// issued under the user's current credential version.
+    /// The user a refresh token logs in, while it is valid: unexpired, not
+    /// yet rotated, and issued under the user's current credential version.
     pub async fn refresh_token_user(&self, raw: &str) -> Result<User, ResetError> {
         let token = BearerSecret::parse(REFRESH_TOKEN_PREFIX, raw.trim())
             .ok_or(ResetError::InvalidToken)?;
@@ -105,7 +105,7 @@ impl ResetService {
             .store
             .refresh_token(&token.digest())
             .await?
-            .filter(|t| t.expires_at > now())
+            .filter(|t| t.expires_at > now() && t.used_at.is_none())
             .ok_or(ResetError::InvalidToken)?;
         self.store
             .user(&stored.user_id)

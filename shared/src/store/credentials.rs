@@ -50,4 +50,30 @@ pub trait CredentialStore: Send + Sync {
         &self,
         digest: &SecretDigest,
     ) -> Result<Option<RefreshToken>, StoreError>;
+
+    /// Stores a refresh token that starts a family (a sign-in). `Conflict`
+    /// if its digest is already stored.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+
+    /// Rotates a refresh token in one transaction: marks `presented` used
+    /// at `at`, only if it is unused, unexpired, its family is not revoked
+    /// and its user's credential version is still the token's, and stores
+    /// `successor`. `Conflict` when any condition fails: of concurrent
+    /// rotations of one token exactly one succeeds.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &RefreshToken,
+        successor: &RefreshToken,
+        at: crate::domain::UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes every token of `family` at `at`, including successors stored
+    /// later; kept until `until`, the latest expiry a member can have.
+    /// Revoking a revoked family changes nothing.
+    async fn revoke_refresh_family(
+        &self,
+        family: &str,
+        at: crate::domain::UnixTime,
+        until: crate::domain::UnixTime,
+    ) -> Result<(), StoreError>;
 }

@@ -16,6 +16,8 @@ enum Via {
     Unleash,
     /// Zitadel: code + SetPassword.
     Zitadel,
+    /// Zitadel: the current password + SetPassword.
+    ZitadelCurrentPassword,
     /// django-rest-registration: signed link.
     Django,
     /// Account recovery: recovery link + reset-and-log-in.
@@ -27,7 +29,12 @@ struct Outstanding {
     code: String,
     signed: (i64, String),
     refresh: String,
+    /// From the password grant at POST /oauth/token.
+    signed_in: String,
 }
+
+/// The password the recovery log-in in `issue_everything` sets.
+const LOGGED_IN_PASSWORD: &str = "Logged-In-Passw0rd!";
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
     let link = take_links(app.reset.store(), config)
@@ -50,10 +57,17 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
     let code = latest_link(app, config).await;
     let session = app
         .reset
-        .reset_and_log_in(&code, "Logged-In-Passw0rd!", &client, "rekey")
+        .reset_and_log_in(&code, LOGGED_IN_PASSWORD, &client, "rekey")
         .await
         .unwrap();
     let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
+    let signed_in =
+        crate::oauth::password_grant(app, user.email.as_str(), LOGGED_IN_PASSWORD).await;
+    assert_eq!(signed_in.status(), 200);
+    let signed_in = response_json(&signed_in)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     deliver_now(
         &app.reset,
@@ -86,6 +100,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         code: code.unwrap(),
         signed: (ts, signature),
         refresh: session.refresh_token.expose().to_string(),
+        signed_in,
     }
 }
 
@@ -113,6 +128,19 @@ async fn reset_via(app: &App, config: &rekey::Config, via: Via, user: &User, o: 
                     &user.id,
                     NEW_PASSWORD,
                     PasswordProof::Code(o.code.clone()),
+                    &key,
+                    &client,
+                )
+                .await
+                .unwrap();
+        }
+        Via::ZitadelCurrentPassword => {
+            let key = admin_key(app).await;
+            app.reset
+                .set_password_with_proof(
+                    &user.id,
+                    NEW_PASSWORD,
+                    PasswordProof::CurrentPassword(LOGGED_IN_PASSWORD.into()),
                     &key,
                     &client,
                 )
@@ -184,12 +212,27 @@ async fn assert_all_dead(app: &App, via: Via, user: &User, o: &Outstanding) {
         "{via:?}: refresh token {:?}",
         refresh.map(|u| u.id)
     );
+    // Both sessions are refused at the token endpoint too.
+    for refresh in [&o.refresh, &o.signed_in] {
+        let resp = crate::oauth::refresh_grant(app, refresh).await;
+        assert_eq!(
+            (resp.status().as_u16(), &response_json(&resp)["error"]),
+            (400, &serde_json::json!("invalid_grant")),
+            "{via:?}: a refresh after the change"
+        );
+    }
 }
 
 async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
     let config = config();
     let app = App::new(&config, store).with_signer(crate::support::signer());
-    for via in [Via::Unleash, Via::Zitadel, Via::Django, Via::Account] {
+    for via in [
+        Via::Unleash,
+        Via::Zitadel,
+        Via::ZitadelCurrentPassword,
+        Via::Django,
+        Via::Account,
+    ] {
         let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
         let outstanding = issue_everything(&app, &config, &user).await;
         // Everything is alive before the change.
@@ -213,6 +256,12 @@ async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
         assert!(
             app.reset
                 .refresh_token_user(&outstanding.refresh)
+                .await
+                .is_ok()
+        );
+        assert!(
+            app.reset
+                .refresh_token_user(&outstanding.signed_in)
                 .await
                 .is_ok()
         );

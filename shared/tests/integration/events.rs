@@ -183,6 +183,20 @@ async fn each_event_gets_its_status() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token"]["token_type"], "Bearer");
+    // Sign in with the password the reset-account sample set; revoke the
+    // session it started, and the sample's unknown token too (200 both).
+    let (status, body) = invoke(&app, Function::OAuthToken, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let refresh = body["refresh_token"].as_str().unwrap().to_string();
+    let sample_refresh = "rkr_EXAMPLE_REFRESH_TOKEN_REPLACE_ME_0000000";
+    for subs in [vec![(sample_refresh, refresh.as_str())], vec![]] {
+        let text = event_text("oauth-revoke", &subs);
+        let resp = Function::OAuthRevoke
+            .handle(&app, lambda_http::request::from_str(&text).unwrap())
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.body().is_empty());
+    }
 
     // send-email: the sample's outbox item replaced by a real queued one.
     let outbox_dir = tempfile::tempdir().unwrap();

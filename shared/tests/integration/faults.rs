@@ -660,6 +660,8 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 scope: "openid".into(),
                 issued_at: t,
                 expires_at: t + 3600,
+                family: uuid::Uuid::new_v4().to_string(),
+                used_at: None,
             });
             Contender {
                 proof,

@@ -55,9 +55,9 @@ impl Reach {
         self.store.take();
         let resp = function.handle(&self.app, request).await;
         self.check(function.name());
-        // The page answers in HTML.
+        // The page answers in HTML, revocation with an empty body.
         let body = match function {
-            Function::ResetPage => serde_json::Value::Null,
+            Function::ResetPage | Function::OAuthRevoke => serde_json::Value::Null,
             _ => response_json(&resp),
         };
         (resp.status().as_u16(), body)
@@ -265,6 +265,52 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         .await;
     assert_eq!(status, 200, "{body}");
 
+    // Sign in with the password that set; rotate; present the rotated
+    // token again (its family is revoked); revoke; a wrong password.
+    let (status, body) = r.invoke(Function::OAuthToken, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let first = body["refresh_token"].as_str().unwrap().to_string();
+    let password_grant =
+        "grant_type=password&username=ada%40example.com&password=Fresh-Horse-42-Battery";
+    let refresh_with = |t: &str| format!("grant_type=refresh_token&refresh_token={t}");
+    let (status, body) = r
+        .invoke(
+            Function::OAuthToken,
+            &[(password_grant, &refresh_with(&first))],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["refresh_token"].as_str().unwrap().to_string();
+    let (status, _) = r
+        .invoke(
+            Function::OAuthToken,
+            &[(password_grant, &refresh_with(&first))],
+        )
+        .await;
+    assert_eq!(status, 400, "reuse");
+    let sample_refresh = "rkr_EXAMPLE_REFRESH_TOKEN_REPLACE_ME_0000000";
+    assert_eq!(
+        r.invoke(Function::OAuthRevoke, &[(sample_refresh, &second)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(r.invoke(Function::OAuthRevoke, &[]).await.0, 200);
+    let wrong = "grant_type=password&username=ada%40example.com&password=Wrong-Horse-42";
+    assert_eq!(
+        r.invoke(Function::OAuthToken, &[(password_grant, wrong)])
+            .await
+            .0,
+        400
+    );
+    let unknown = "grant_type=password&username=nobody%40example.com&password=Wrong-Horse-42";
+    assert_eq!(
+        r.invoke(Function::OAuthToken, &[(password_grant, unknown)])
+            .await
+            .0,
+        400
+    );
+
     // send-email: the notice of that change, from the stream sample.
     let item = r.store.pending_mail(1).await.unwrap().remove(0);
     r.store.take();
@@ -314,5 +360,9 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::UserByEmail, None)));
     assert!(saw(Function::ResetPasswordSigned, StoreMethod::Grant));
     assert!(saw(Function::ResetAccount, StoreMethod::ChangePassword));
+    assert!(saw(Function::OAuthToken, StoreMethod::InsertRefreshToken));
+    assert!(saw(Function::OAuthToken, StoreMethod::RotateRefreshToken));
+    assert!(saw(Function::OAuthToken, StoreMethod::RevokeRefreshFamily));
+    assert!(saw(Function::OAuthRevoke, StoreMethod::RevokeRefreshFamily));
     assert!(r.seen[iam::STREAM_FUNCTION].contains(&(StoreMethod::MailDelivered, None)));
 }

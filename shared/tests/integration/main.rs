@@ -17,6 +17,7 @@ mod iam_reach;
 mod limits_and_audit;
 mod mail_locales;
 mod moto_flow;
+mod oauth;
 mod openapi;
 mod operator_accounts;
 mod properties;

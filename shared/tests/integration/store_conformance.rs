@@ -343,6 +343,8 @@ async fn sessions_are_written_with_the_change(s: &dyn Store) {
         scope: "account".into(),
         issued_at: now(),
         expires_at: now() + 60,
+        family: uuid::Uuid::new_v4().to_string(),
+        used_at: None,
     };
     // A stale version writes neither the password nor the session.
     let mut stale = change_for(&user, CredentialVersion(9));
@@ -362,6 +364,109 @@ async fn sessions_are_written_with_the_change(s: &dyn Store) {
         s.refresh_token(&session.digest).await.unwrap(),
         Some(session)
     );
+}
+
+async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let t = now();
+    let ttl = std::time::Duration::from_secs(60);
+    let (_, first) = RefreshToken::issue(
+        user.id.clone(),
+        user.credential_version,
+        "rekey".into(),
+        "account".into(),
+        t,
+        ttl,
+    );
+    s.insert_refresh_token(&first).await.unwrap();
+    assert!(matches!(
+        s.insert_refresh_token(&first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.refresh_token(&first.digest).await.unwrap(),
+        Some(first.clone())
+    );
+
+    let (_, second) = first.successor(first.scope.clone(), t, ttl);
+    assert_eq!(second.family, first.family);
+    s.rotate_refresh_token(&first, &second, t).await.unwrap();
+    let used = s.refresh_token(&first.digest).await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(t));
+    assert_eq!(
+        s.refresh_token(&second.digest).await.unwrap(),
+        Some(second.clone())
+    );
+    // A used token rotates no more, and its would-be successor is not written.
+    let (_, again) = first.successor(first.scope.clone(), t, ttl);
+    assert!(matches!(
+        s.rotate_refresh_token(&first, &again, t).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.refresh_token(&again.digest).await.unwrap().is_none());
+
+    // Issued under another credential version: refused.
+    let mut stale = second.clone();
+    stale.credential_version = CredentialVersion(user.credential_version.0 + 7);
+    let (_, from_stale) = stale.successor(stale.scope.clone(), t, ttl);
+    assert!(matches!(
+        s.rotate_refresh_token(&stale, &from_stale, t).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.refresh_token(&from_stale.digest).await.unwrap().is_none());
+    assert_eq!(
+        s.refresh_token(&second.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        None,
+        "the failed rotation left nothing behind"
+    );
+
+    // Expired: refused.
+    let (_, expired) = RefreshToken::issue(
+        user.id.clone(),
+        user.credential_version,
+        "rekey".into(),
+        "account".into(),
+        t - 120,
+        ttl,
+    );
+    s.insert_refresh_token(&expired).await.unwrap();
+    let (_, from_expired) = expired.successor(expired.scope.clone(), t, ttl);
+    assert!(matches!(
+        s.rotate_refresh_token(&expired, &from_expired, t).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // A revoked family: no member rotates, twice revoked is still revoked.
+    s.revoke_refresh_family(&second.family, t, t + 60)
+        .await
+        .unwrap();
+    s.revoke_refresh_family(&second.family, t + 1, t + 60)
+        .await
+        .unwrap();
+    let (_, third) = second.successor(second.scope.clone(), t, ttl);
+    assert!(matches!(
+        s.rotate_refresh_token(&second, &third, t).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.refresh_token(&third.digest).await.unwrap().is_none());
+    // Another family is untouched.
+    let (_, other) = RefreshToken::issue(
+        user.id.clone(),
+        user.credential_version,
+        "rekey".into(),
+        "account".into(),
+        t,
+        ttl,
+    );
+    s.insert_refresh_token(&other).await.unwrap();
+    let (_, other_next) = other.successor(other.scope.clone(), t, ttl);
+    s.rotate_refresh_token(&other, &other_next, t)
+        .await
+        .unwrap();
 }
 
 async fn counters_and_audit(s: &dyn Store) {
@@ -673,6 +778,11 @@ macro_rules! conformance {
             async fn sessions_are_written_with_the_change() {
                 let s = $subject;
                 super::sessions_are_written_with_the_change(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn refresh_tokens_rotate_once_and_families_revoke() {
+                let s = $subject;
+                super::refresh_tokens_rotate_once_and_families_revoke(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn counters_and_audit() {

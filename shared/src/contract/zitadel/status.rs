@@ -118,7 +118,9 @@ pub(super) fn status_of(failure: &Failure) -> Status {
             | ResetError::WrongCurrentPassword
             | ResetError::InvalidToken
             | ResetError::InvalidSignature
-            | ResetError::DestinationNotAllowed => {
+            | ResetError::DestinationNotAllowed
+            // Not produced by Zitadel's routes.
+            | ResetError::Token(_) => {
                 Status::new(Code::InvalidArgument, e.to_string())
             }
             ResetError::CodeExpired

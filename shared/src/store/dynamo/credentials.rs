@@ -6,13 +6,14 @@ use async_trait::async_trait;
 use super::DynamoStore;
 use super::client::classify;
 use super::keys::Key;
-use super::records::{AuditRecord, CodeRecord, GrantRecord, OutboxRecord, RefreshRecord};
+use super::records::{AuditRecord, CodeRecord, GrantRecord, OutboxRecord, Record, RefreshRecord};
 use super::transactions::{
-    bump_sequence, change_credential, n, put, put_new, s, use_code, use_grant,
+    bump_sequence, change_credential, extend_family, n, put, put_new, s, same_credential, use_code,
+    use_grant, use_refresh,
 };
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, UserId,
+    OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, UnixTime, UserId,
 };
 use crate::store::{AccountStore, CredentialStore, StoreError};
 
@@ -110,5 +111,53 @@ impl CredentialStore for DynamoStore {
             .await?
             .map(RefreshToken::try_from)
             .transpose()
+    }
+
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(RefreshRecord::from(token).to_item()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &RefreshToken,
+        successor: &RefreshToken,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.transact(vec![
+            use_refresh(&self.table, presented, at),
+            extend_family(&self.table, &presented.family, successor.expires_at),
+            same_credential(&self.table, presented),
+            put_new(&self.table, &RefreshRecord::from(successor)),
+        ])
+        .await
+    }
+
+    async fn revoke_refresh_family(
+        &self,
+        family: &str,
+        at: UnixTime,
+        until: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.update(Key::family(family))
+            .update_expression(
+                "SET revoked_at = if_not_exists(revoked_at, :now), #ttl = :until, #kind = :kind",
+            )
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#kind", super::table::KIND_ATTRIBUTE)
+            .expression_attribute_values(":now", n(at))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":kind", s("refresh_family"))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod prefix {
     pub const API_KEY: &str = "KEY#";
     pub const GRANT: &str = "GRANT#";
     pub const REFRESH: &str = "REFRESH#";
+    pub const FAMILY: &str = "FAMILY#";
     pub const OUTBOX: &str = "OUTBOX#";
     pub const INTAKE: &str = "INTAKE#";
     pub const RATE: &str = "RATE#";
@@ -51,6 +52,10 @@ impl Key {
     }
     pub fn refresh(digest: &SecretDigest) -> Self {
         Self::new(format!("{}{}", prefix::REFRESH, digest.as_str()), "REFRESH")
+    }
+    /// A refresh-token family's state, by the family's id.
+    pub fn family(id: &str) -> Self {
+        Self::new(format!("{}{id}", prefix::FAMILY), "FAMILY")
     }
     pub fn outbox(id: &str) -> Self {
         Self::new(format!("{}{id}", prefix::OUTBOX), "OUTBOX")

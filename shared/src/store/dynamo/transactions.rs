@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 
 use super::keys::Key;
 use super::records::Record;
-use crate::domain::{PasswordChange, ResetCode};
+use crate::domain::{PasswordChange, RefreshToken, ResetCode, UnixTime};
 
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -131,6 +131,52 @@ pub(super) fn bump_sequence(table: &str, code: &ResetCode) -> TransactWriteItem 
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":now", n(code.issued_at))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Marks a refresh token used, if it still is unused and unexpired.
+pub(super) fn use_refresh(table: &str, token: &RefreshToken, at: UnixTime) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::refresh(&token.digest).to_item()))
+        .update_expression("SET used_at = :now")
+        .condition_expression(
+            "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
+        )
+        .expression_attribute_values(":now", n(at))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Keeps the token's family until `until`, if it is not revoked (written
+/// on first rotation: a family nobody rotated or revoked has no item).
+pub(super) fn extend_family(table: &str, family: &str, until: UnixTime) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::family(family).to_item()))
+        .update_expression("SET #ttl = :until, #kind = :kind")
+        .condition_expression("attribute_not_exists(revoked_at)")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_names("#kind", super::table::KIND_ATTRIBUTE)
+        .expression_attribute_values(":until", n(until))
+        .expression_attribute_values(":kind", s("refresh_family"))
+        .build()
+        .expect("fields are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Changes nothing on the user item; fails once its credential version
+/// moved past `token`'s, so a rotation cannot outlive a password change.
+pub(super) fn same_credential(table: &str, token: &RefreshToken) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::user(&token.user_id).to_item()))
+        .update_expression("SET credential_version = :v")
+        .condition_expression("credential_version = :v")
+        .expression_attribute_values(":v", n(token.credential_version.0))
         .build()
         .expect("fields are set");
     TransactWriteItem::builder().update(update).build()

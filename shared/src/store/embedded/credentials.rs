@@ -9,7 +9,7 @@ use super::{EmbeddedStore, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
     CredentialVersion, GrantPurpose, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, UserId,
+    ResetCode, ResetGrant, UnixTime, UserId,
 };
 use crate::store::{CredentialStore, StoreError};
 
@@ -75,18 +75,31 @@ impl GrantRow {
 }
 
 /// A `refresh_tokens` row: user_id, credential_version, client_id, scope,
-/// issued_at, expires_at.
-struct RefreshRow(String, i64, String, String, i64, i64);
+/// issued_at, expires_at, family and used_at (both NULL on rows from before
+/// families).
+struct RefreshRow(
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
 
 impl RefreshRow {
     fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        let (c0, c1, c2, c3, c4, c5) = r.try_into()?;
-        Ok(Self(c0, c1, c2, c3, c4, c5))
+        let (c0, c1, c2, c3, c4, c5, c6, c7) = r.try_into()?;
+        Ok(Self(c0, c1, c2, c3, c4, c5, c6, c7))
     }
 
     fn into_token(self, digest: SecretDigest) -> Result<RefreshToken, StoreError> {
-        let RefreshRow(user_id, version, client_id, scope, issued_at, expires_at) = self;
+        let RefreshRow(user_id, version, client_id, scope, issued_at, expires_at, family, used_at) =
+            self;
         Ok(RefreshToken {
+            family: family.unwrap_or_else(|| digest.as_str().to_string()),
+            used_at,
             digest,
             user_id: parse_user(&user_id, "refresh token's")?,
             credential_version: CredentialVersion(version as u64),
@@ -96,6 +109,34 @@ impl RefreshRow {
             expires_at,
         })
     }
+}
+
+fn insert_refresh_row(tx: &Connection, r: &RefreshToken) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO refresh_tokens (digest, user_id, credential_version, client_id, scope,
+                                     issued_at, expires_at, family, used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            r.digest.as_str(),
+            r.user_id.as_str(),
+            r.credential_version.0 as i64,
+            r.client_id,
+            r.scope,
+            r.issued_at,
+            r.expires_at,
+            r.family,
+            r.used_at
+        ],
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict("refresh token already stored")
+        }
+        other => other.into(),
+    })?;
+    Ok(())
 }
 
 /// Consumes what the change redeems; `Conflict` when it is already used.
@@ -168,19 +209,7 @@ impl CredentialStore for EmbeddedStore {
             }
             insert_audit(tx, &ch.audit)?;
             if let Some(r) = &ch.session {
-                tx.execute(
-                    "INSERT INTO refresh_tokens (digest, user_id, credential_version, client_id, scope, issued_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        r.digest.as_str(),
-                        r.user_id.as_str(),
-                        r.credential_version.0 as i64,
-                        r.client_id,
-                        r.scope,
-                        r.issued_at,
-                        r.expires_at
-                    ],
-                )?;
+                insert_refresh_row(tx, r)?;
             }
             Ok(())
         })
@@ -269,12 +298,73 @@ impl CredentialStore for EmbeddedStore {
         self.run(move |c| {
             row_by_key(
                 c,
-                "SELECT user_id, credential_version, client_id, scope, issued_at, expires_at
+                "SELECT user_id, credential_version, client_id, scope, issued_at, expires_at,
+                        family, used_at
                  FROM refresh_tokens WHERE digest = ?1",
                 d.as_str(),
                 RefreshRow::read,
                 |row| row.into_token(d.clone()),
             )
+        })
+        .await
+    }
+
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.transact(move |tx| insert_refresh_row(tx, &token))
+            .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &RefreshToken,
+        successor: &RefreshToken,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let (presented, successor) = (presented.clone(), successor.clone());
+        self.transact(move |tx| {
+            let used = tx.execute(
+                "UPDATE refresh_tokens SET used_at = ?1
+                 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
+                params![at, presented.digest.as_str()],
+            )?;
+            one_row(used, "refresh token used, expired or unknown")?;
+            let revoked: bool = tx.query_row(
+                "SELECT COUNT(*) > 0 FROM refresh_families WHERE id = ?1",
+                [presented.family.as_str()],
+                |r| r.get(0),
+            )?;
+            if revoked {
+                return Err(StoreError::Conflict("refresh token family revoked"));
+            }
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT credential_version FROM users WHERE id = ?1",
+                    [presented.user_id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if current != Some(presented.credential_version.0 as i64) {
+                return Err(StoreError::Conflict("credential version moved on"));
+            }
+            insert_refresh_row(tx, &successor)
+        })
+        .await
+    }
+
+    async fn revoke_refresh_family(
+        &self,
+        family: &str,
+        at: UnixTime,
+        _until: UnixTime,
+    ) -> Result<(), StoreError> {
+        let family = family.to_string();
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO refresh_families (id, revoked_at) VALUES (?1, ?2)",
+                params![family, at],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -50,7 +50,13 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     client_id TEXT NOT NULL,
     scope TEXT NOT NULL,
     issued_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    family TEXT,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS refresh_families (
+    id TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rate_counters (
     key TEXT NOT NULL,
@@ -92,6 +98,10 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("grants", "purpose", "TEXT"),
     // NULL: no destination recorded, no Origin check.
     ("grants", "origin", "TEXT"),
+    // NULL: a token from before families, a family of its own.
+    ("refresh_tokens", "family", "TEXT"),
+    // NULL: not rotated yet.
+    ("refresh_tokens", "used_at", "INTEGER"),
 ];
 
 /// Adds each of `ADDED_COLUMNS` its table lacks.
@@ -119,7 +129,7 @@ mod tests {
     use crate::store::{ApiKeyStore, CredentialStore};
 
     #[tokio::test]
-    async fn a_data_dir_from_before_key_organisations_and_grant_purposes_opens() {
+    async fn a_data_dir_from_before_key_organisations_grant_purposes_and_token_families_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rekey.db");
         {
@@ -141,7 +151,17 @@ mod tests {
                     expires_at INTEGER NOT NULL,
                     used_at INTEGER
                 );
-                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);",
+                INSERT INTO grants VALUES ('cd', 'ada-1', 0, 1, 2, NULL);
+                CREATE TABLE refresh_tokens (
+                    digest TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    credential_version INTEGER NOT NULL,
+                    client_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                INSERT INTO refresh_tokens VALUES ('ef', 'ada-1', 0, 'rekey', 'account', 1, 2);",
             )
             .unwrap();
         }
@@ -164,6 +184,14 @@ mod tests {
             assert_eq!((grant.purpose, grant.origin.as_deref()), (None, None));
             assert!(grant.serves(GrantPurpose::AccountRecovery));
             assert!(grant.serves(GrantPurpose::ResetLink));
+            // A refresh token from before families: a family of its own,
+            // named by its digest, not rotated.
+            let token = store
+                .refresh_token(&SecretDigest::from_hex("ef".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((token.family.as_str(), token.used_at), ("ef", None));
         }
     }
 }

@@ -178,6 +178,31 @@ impl CredentialStore for RecordingStore {
             .refresh_token(digest)
             .await
     }
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
+        self.saw(StoreMethod::InsertRefreshToken)
+            .insert_refresh_token(token)
+            .await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        presented: &RefreshToken,
+        successor: &RefreshToken,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::RotateRefreshToken)
+            .rotate_refresh_token(presented, successor, at)
+            .await
+    }
+    async fn revoke_refresh_family(
+        &self,
+        family: &str,
+        at: i64,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::RevokeRefreshFamily)
+            .revoke_refresh_family(family, at, until)
+            .await
+    }
 }
 
 #[async_trait]

@@ -136,6 +136,11 @@ pub struct RefreshRecord {
     pub expires_at: i64,
     #[serde(default)]
     pub ttl: i64,
+    /// Absent on tokens written before families: each is its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
 }
 
 impl Record for RefreshRecord {
@@ -155,6 +160,8 @@ impl From<&RefreshToken> for RefreshRecord {
             issued_at: r.issued_at,
             expires_at: r.expires_at,
             ttl: r.expires_at,
+            family: Some(r.family.clone()),
+            used_at: r.used_at,
         }
     }
 }
@@ -162,8 +169,11 @@ impl From<&RefreshToken> for RefreshRecord {
 impl TryFrom<RefreshRecord> for RefreshToken {
     type Error = StoreError;
     fn try_from(r: RefreshRecord) -> Result<Self, StoreError> {
+        let digest = digest_in(&r.pk, "REFRESH#")?;
         Ok(RefreshToken {
-            digest: digest_in(&r.pk, "REFRESH#")?,
+            family: r.family.unwrap_or_else(|| digest.as_str().to_string()),
+            used_at: r.used_at,
+            digest,
             user_id: user_id(&r.user_id, "refresh token's")?,
             credential_version: CredentialVersion(r.credential_version),
             client_id: r.client_id,
@@ -172,4 +182,20 @@ impl TryFrom<RefreshRecord> for RefreshToken {
             expires_at: r.expires_at,
         })
     }
+}
+
+/// A refresh-token family's state: present once a member was rotated or
+/// the family revoked; `revoked_at` refuses every member's rotation.
+#[derive(Serialize, Deserialize)]
+pub struct FamilyRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    #[serde(default)]
+    pub ttl: i64,
+}
+
+impl Record for FamilyRecord {
+    const KIND: &'static str = "refresh_family";
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiKeyRecord, EmailRecord, UserRecord};
-pub use credentials::{CodeRecord, GrantRecord, RefreshRecord};
+pub use credentials::{CodeRecord, FamilyRecord, GrantRecord, RefreshRecord};
 pub use journal::{AuditRecord, Hits, IntakeRecord, OutboxRecord};
 
 use super::table;

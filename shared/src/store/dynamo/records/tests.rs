@@ -256,6 +256,8 @@ fn the_other_items_keep_their_attributes() {
         scope: "openid".into(),
         issued_at: 5,
         expires_at: 50,
+        family: "fam-1".into(),
+        used_at: None,
     };
     let item: serde_dynamo::Item = RefreshRecord::from(&token).to_item();
     assert_eq!(item["ttl"], n(50));
@@ -269,12 +271,21 @@ fn the_other_items_keep_their_attributes() {
             ("issued_at", "N"),
             ("expires_at", "N"),
             ("ttl", "N"),
+            ("family", "S"),
         ])
     );
     assert_eq!(
-        RefreshToken::try_from(RefreshRecord::from_item(item).unwrap()).unwrap(),
+        RefreshToken::try_from(RefreshRecord::from_item(item.clone()).unwrap()).unwrap(),
         token
     );
+    // A token from before families is a family of its own, named by its
+    // digest; a rotated one keeps when.
+    let mut old = item.clone();
+    old.remove("family");
+    old.insert("used_at".into(), n(7));
+    let read = RefreshToken::try_from(RefreshRecord::from_item(old).unwrap()).unwrap();
+    assert_eq!(read.family, digest.as_str());
+    assert_eq!(read.used_at, Some(7));
 
     let _ = (digest, user);
     let request = crate::domain::IntakeItem {

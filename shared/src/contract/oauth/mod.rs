@@ -1,0 +1,105 @@
+//! The OAuth 2.0 token endpoint (RFC 6749: the password and refresh-token
+//! grants) and token revocation (RFC 7009). Form bodies in, JSON out,
+//! errors in the [`OAuth`] dialect; nothing here or in its errors is cached.
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::App;
+use crate::http;
+use crate::reset::{Session, TokenRefusal};
+use crate::routes::Function;
+
+mod dialect;
+mod form;
+
+pub(crate) use dialect::OAuth;
+use form::Form;
+
+/// RFC 6749 5.1.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+    scope: String,
+}
+
+/// Answers with `Cache-Control: no-store` and `Pragma: no-cache`.
+fn no_store(status: u16, body: &impl Serialize) -> Response<Body> {
+    let mut resp = http::json_response(status, body);
+    resp.headers_mut().insert(
+        ::http::header::PRAGMA,
+        ::http::HeaderValue::from_static("no-cache"),
+    );
+    resp
+}
+
+/// `POST /oauth/token`: `grant_type=password` (first-party clients) or
+/// `grant_type=refresh_token` (rotates the token).
+pub async fn token(app: &App, req: Request) -> Response<Body> {
+    let function = Function::OAuthToken;
+    super::answer(function, OAuth, async {
+        let caller = super::public_caller(app, function, &req).await?;
+        let form = Form::read(&req)?;
+        let grant_type = form.required("grant_type")?;
+        let client = app.reset.authenticate_client(&form.client(&req)?)?;
+        let issuer = crate::signing::issuer_for(app.reset.session().issuer.as_deref(), &req);
+        let scope = form.get("scope");
+        let session: Session = match grant_type {
+            "password" => {
+                let username = form.required("username")?;
+                let password = form.required("password")?;
+                app.reset
+                    .sign_in_with_password(client, username, password, scope, &caller, &issuer)
+                    .await?
+            }
+            "refresh_token" => {
+                let refresh = form.required("refresh_token")?;
+                app.reset
+                    .refresh_session(client, refresh, scope, &issuer)
+                    .await?
+            }
+            _ => return Err(crate::ResetError::from(TokenRefusal::UnsupportedGrantType).into()),
+        };
+        Ok(no_store(
+            200,
+            &TokenResponse {
+                access_token: session.access_token,
+                token_type: "Bearer",
+                expires_in: session.expires_in,
+                refresh_token: session.refresh_token.expose().to_string(),
+                scope: session.scope,
+            },
+        ))
+    })
+    .await
+}
+
+/// `POST /oauth/revoke`: 200 with an empty body for every well-formed
+/// request from an authenticated client; a refresh token of that client
+/// revokes its whole family.
+pub async fn revoke(app: &App, req: Request) -> Response<Body> {
+    let function = Function::OAuthRevoke;
+    super::answer(function, OAuth, async {
+        super::public_caller(app, function, &req).await?;
+        let form = Form::read(&req)?;
+        let token = form.required("token")?;
+        // `token_type_hint` only says where to look first (RFC 7009 2.1);
+        // there is one place to look, and an unknown hint is no error.
+        let client = app.reset.authenticate_client(&form.client(&req)?)?;
+        app.reset.revoke_token(client, token).await?;
+        let mut resp = Response::builder()
+            .status(200)
+            .header(::http::header::CACHE_CONTROL, "no-store")
+            .body(Body::Empty)
+            .expect("static headers are valid");
+        resp.headers_mut().insert(
+            ::http::header::PRAGMA,
+            ::http::HeaderValue::from_static("no-cache"),
+        );
+        Ok(resp)
+    })
+    .await
+}
