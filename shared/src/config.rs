@@ -138,6 +138,8 @@ pub struct Config {
     pub limits: Limits,
     /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
     pub edge_secret: Option<crate::http::EdgeSecret>,
+    /// `REKEY_DIRECTORY` and the pool's variables: where accounts live.
+    pub directory: crate::directory::DirectoryChoice,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -374,7 +376,9 @@ impl Config {
             ),
         };
 
+        let directory = crate::directory::read_choice(env);
         Some(Config {
+            directory,
             keys: keys?,
             links: LinkTemplates {
                 default: default_link?,

@@ -92,7 +92,8 @@ macro_rules! store_methods {
 }
 
 store_methods! {
-    AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
+    AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash,
+        ClaimPasswordChange, ReleasePasswordChange;
     ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
     CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
         ClaimCodeAttempt, RefreshToken;

@@ -2,11 +2,17 @@
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
 pub mod app;
-#[cfg(any(feature = "dynamodb", feature = "ses", feature = "kms"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "ses",
+    feature = "kms",
+    feature = "cognito"
+))]
 pub mod aws;
 pub mod config;
 pub mod contract;
 pub mod crypto;
+pub mod directory;
 pub mod domain;
 pub mod http;
 pub mod iam;

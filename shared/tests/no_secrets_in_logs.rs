@@ -173,6 +173,7 @@ async fn no_secret_reaches_a_log_line() {
         )),
         keys: config.keys.clone(),
         product_name: "Acme".into(),
+        directory: None,
     };
     let app = App::new(&config, store);
     let secrets = run_flow(&app, &outbox, Some(&mut stream)).await;
@@ -190,6 +191,7 @@ async fn no_secret_reaches_a_log_line() {
         )),
         keys: config.keys.clone(),
         product_name: "Acme".into(),
+        directory: None,
     };
     let app = App::new(&config, store);
     let secrets = run_flow(&app, &outbox, None).await;

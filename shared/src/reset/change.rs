@@ -97,6 +97,11 @@ impl ResetService {
         action: &'static str,
         client: &ClientInfo,
     ) -> Result<PasswordChange, SetPasswordError> {
+        if self.directory.keeps_passwords() {
+            return self
+                .set_directory_password(user, password, redemption, session, action, client)
+                .await;
+        }
         let new_hash = self
             .hasher
             .hash_off_executor(password)
@@ -116,7 +121,7 @@ impl ResetService {
         Ok(change)
     }
 
-    fn password_change(
+    pub(super) fn password_change(
         &self,
         user: &User,
         new_hash: String,

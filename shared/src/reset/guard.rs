@@ -176,7 +176,7 @@ impl ResetService {
         let email_ref = self.config.keys.log_ref(email.as_str());
         // Counted for every address, known or not: the same work either way.
         let limited = self.limit_mail_to(email).await;
-        let user = self.store.user_by_email(email).await?;
+        let user = self.directory.user_by_email(email).await?;
         match (user, limited) {
             (_, Err(ResetError::RateLimited { .. })) => {
                 tracing::info!(email_ref, what, "address past its mail limit; no mail");

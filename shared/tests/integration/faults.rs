@@ -1242,6 +1242,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         mailer: mailer.clone(),
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
+        directory: None,
     };
     let mut stream = StreamReader::open(&table).await;
     stream.next_event().await; // the setup's writes

@@ -145,6 +145,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         )),
         keys: config.keys.clone(),
         product_name: "Acme".into(),
+        directory: None,
     };
     let mut r = Reach {
         app,
@@ -276,6 +277,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         )),
         keys: r.config.keys.clone(),
         product_name: "Acme".into(),
+        directory: None,
     };
     for subs in [
         &[

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod cognito_pool;
 mod contracts;
 mod cross_contract;
 mod events;

@@ -52,6 +52,7 @@ async fn deploy(verify_sender: bool) -> Deployment {
             mailer: Arc::new(ses_mailer(verify_sender).await),
             keys: config.keys.clone(),
             product_name: config.product_name.clone(),
+            directory: None,
         },
         table,
         key,
