@@ -225,3 +225,56 @@ impl Directory for RekeyAccounts {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(vars: &[(&str, &str)]) -> (DirectoryChoice, Vec<String>) {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut env = EnvReader::new(|k| vars.get(k).cloned());
+        let c = read_choice(&mut env);
+        (c, env.problems)
+    }
+
+    #[test]
+    fn rekey_by_default_and_a_pool_only_when_asked_for_with_its_id() {
+        assert_eq!(choice(&[]), (DirectoryChoice::Rekey, vec![]));
+        assert_eq!(
+            choice(&[(DIRECTORY_VAR, "cognito"), (POOL_ID_VAR, "us-east-1_Abc")]),
+            (
+                DirectoryChoice::Cognito {
+                    pool_id: "us-east-1_Abc".into(),
+                    client_id: None
+                },
+                vec![]
+            )
+        );
+        let (_, problems) = choice(&[(DIRECTORY_VAR, "cognito")]);
+        assert!(problems[0].contains(POOL_ID_VAR), "{problems:?}");
+        let (_, problems) = choice(&[(POOL_ID_VAR, "us-east-1_Abc")]);
+        assert!(problems[0].contains(DIRECTORY_VAR), "{problems:?}");
+        let (_, problems) = choice(&[(DIRECTORY_VAR, "ldap")]);
+        assert!(problems[0].contains("ldap"), "{problems:?}");
+    }
+
+    #[test]
+    fn directory_errors_map_to_the_reset_errors_each_dialect_renders() {
+        use crate::ResetError;
+        assert!(matches!(
+            ResetError::from(DirectoryError::NotConfigured(CLIENT_ID_VAR)),
+            ResetError::Unavailable(m) if m.contains(CLIENT_ID_VAR)
+        ));
+        assert!(matches!(
+            ResetError::from(DirectoryError::Unavailable("ListUsers: throttled".into())),
+            ResetError::Unavailable(_)
+        ));
+        assert!(matches!(
+            ResetError::from(DirectoryError::UserGone),
+            ResetError::InvalidToken
+        ));
+    }
+}

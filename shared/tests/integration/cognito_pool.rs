@@ -591,3 +591,91 @@ impl Directory for NoSignOut {
         self.0.sign_in(user, password).await
     }
 }
+
+/// Not a check: the figures of docs/benchmarks.md ("A reset with a Cognito
+/// pool"). `cargo test -p rekey --all-features --test integration
+/// pool_reset_latency_by_call -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn pool_reset_latency_by_call() {
+    use std::time::Instant;
+    const RUNS: usize = 20;
+    let s = TestStore::new(StoreKind::Dynamo).await;
+    let pool = TestPool::new(None).await;
+    let app = pool_app(s.store.clone(), &pool, true).await;
+    let own = App::new(&shared_config(), s.store.clone());
+    let directory = pool.directory(s.store.clone(), true).await;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+    let (mut pool_reset, mut own_reset) = (Vec::new(), Vec::new());
+    let (mut by_sub, mut set, mut sign_out, mut by_address) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..RUNS {
+        let user = pool.add_user(&unique_email()).await;
+        let token = link_for(&app, &user, AddressRequest::ResetLink { entry: None }).await;
+        let t = Instant::now();
+        app.reset
+            .reset_with_token(
+                &token,
+                &format!("Timed-Horse-{i}-Battery"),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap();
+        pool_reset.push(ms(t));
+
+        let t = Instant::now();
+        let account = directory.user(&user.sub).await.unwrap().unwrap();
+        by_sub.push(ms(t));
+        let t = Instant::now();
+        directory.user_by_email(&user.email).await.unwrap().unwrap();
+        by_address.push(ms(t));
+        let t = Instant::now();
+        directory
+            .set_password(
+                &account,
+                &rekey::password::NewPassword::normalize(NEW_PASSWORD),
+            )
+            .await
+            .unwrap();
+        set.push(ms(t));
+        let t = Instant::now();
+        directory.sign_out(&account.id).await.unwrap();
+        sign_out.push(ms(t));
+
+        let own_user = add_user(&**own.reset.store(), &shared_config(), &unique_email()).await;
+        deliver_now(
+            &own.reset,
+            AddressRequest::ResetLink { entry: None },
+            &own_user.email,
+            &ClientInfo::default(),
+        )
+        .await;
+        let token = latest_token(&own).await;
+        let t = Instant::now();
+        own.reset
+            .reset_with_token(
+                &token,
+                &format!("Timed-Horse-{i}-Battery"),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap();
+        own_reset.push(ms(t));
+    }
+    println!(
+        "{}",
+        json!({
+            "runs": RUNS,
+            "reset_with_pool_ms": median(pool_reset),
+            "reset_with_rekey_accounts_ms": median(own_reset),
+            "look_up_by_sub_ms (ListUsers + record GetItem)": median(by_sub),
+            "look_up_by_address_ms (ListUsers + record GetItem)": median(by_address),
+            "AdminSetUserPassword_ms": median(set),
+            "AdminUserGlobalSignOut_ms (username cached)": median(sign_out),
+        })
+    );
+}
