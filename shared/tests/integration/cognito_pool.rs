@@ -336,6 +336,52 @@ async fn the_pools_policy_is_the_dialects_policy_error() {
         app.reset.inspect_token(&token).await.is_ok(),
         "the link is unspent"
     );
+    // The account-recovery and django dialects' policy errors, too.
+    let recovery = link_for(&app, &user, AddressRequest::Recovery).await;
+    let (status, body) = post_json(
+        &app,
+        Function::ResetAccount,
+        &[JSON],
+        json!({"validation_code": recovery, "password": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("directory_policy"),
+        "{body}"
+    );
+    let account = app
+        .reset
+        .directory()
+        .user(&user.sub)
+        .await
+        .unwrap()
+        .unwrap();
+    let ts = now();
+    let sig = app
+        .reset
+        .issue_signed_link(&account, ts, &ClientInfo::default())
+        .await
+        .unwrap();
+    let (status, body) = post_json(
+        &app,
+        Function::ResetPasswordSigned,
+        &[JSON],
+        json!({"user_id": user.sub.as_str(), "timestamp": ts, "signature": sig, "password": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["password"][0].as_str().unwrap().contains("user pool"),
+        "{body}"
+    );
     let long = "Forty-Characters-Long-Passphrase-Horse-77";
     app.reset
         .reset_with_token(&token, long, &ClientInfo::default())
