@@ -725,3 +725,39 @@ async fn pool_reset_latency_by_call() {
         })
     );
 }
+
+/// A pool that fails at delivery leaves the request to be retried without
+/// spending the address's mail limit: the retry mails.
+#[tokio::test]
+async fn a_pool_outage_at_delivery_spends_no_mail_limit() {
+    let s = TestStore::new(StoreKind::Embedded).await;
+    let pool = TestPool::new(None).await;
+    let user = pool.add_user(&unique_email()).await;
+    let cfg = config_with(&[("REKEY_LIMIT_EMAIL_PER_MINUTE", "1")]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let sdk = aws_config()
+        .await
+        .into_builder()
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .build();
+    let down = rekey::ResetService::new(&cfg, s.store.clone()).with_directory(Arc::new(
+        CognitoPool::from_sdk_config(&sdk, pool.pool_id.clone(), None, s.store.clone()),
+    ));
+    down.accept_address_request(
+        AddressRequest::ResetLink { entry: None },
+        &user.email,
+        &ClientInfo::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        down.drain_intake(10).await.is_err() || s.store.pending_mail(10).await.unwrap().is_empty()
+    );
+    let up = rekey::ResetService::new(&cfg, s.store.clone())
+        .with_directory(pool.directory(s.store.clone(), false).await);
+    up.drain_intake(10).await.unwrap();
+    assert_eq!(take_links(&s.store, &cfg).await.len(), 1, "the retry mails");
+}
