@@ -16,6 +16,8 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
+use rekey::directory::cognito::CognitoPool;
+use rekey::directory::{Directory, DirectoryChoice};
 use rekey::domain::{OrgBinding, Scope};
 use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
@@ -36,6 +38,16 @@ pub struct ServeArgs {
     /// environment) instead of writing .eml files to <data-dir>/outbox.
     #[arg(long)]
     ses: bool,
+    /// Look accounts up in, and set passwords in, this Amazon Cognito user
+    /// pool (region, credentials and endpoint from the standard AWS
+    /// variables: AWS_REGION, AWS_ENDPOINT_URL, profiles...). Overrides
+    /// REKEY_DIRECTORY / REKEY_COGNITO_USER_POOL_ID.
+    #[arg(long, value_name = "POOL_ID")]
+    cognito: Option<String>,
+    /// The pool's app client (ALLOW_ADMIN_USER_PASSWORD_AUTH, no secret)
+    /// the account-recovery log-in signs in with.
+    #[arg(long, value_name = "CLIENT_ID", requires = "cognito")]
+    cognito_client: Option<String>,
 }
 
 const LOCAL_SENDER: &str = "rekey <no-reply@rekey.localhost>";
@@ -75,6 +87,33 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
         webhooks: crate::webhooks::local_sender(g, &config.keys)?,
+        directory: None,
+    };
+    let choice = match args.cognito {
+        Some(pool_id) => DirectoryChoice::Cognito {
+            pool_id,
+            client_id: args.cognito_client,
+        },
+        None => config.directory.clone(),
+    };
+    let (directory, worker_directory) = match &choice {
+        DirectoryChoice::Rekey => (None, None),
+        DirectoryChoice::Cognito { pool_id, client_id } => {
+            let sdk = rekey::aws::sdk_config().await;
+            let pool = |store| -> Arc<dyn Directory> {
+                Arc::new(CognitoPool::from_sdk_config(
+                    &sdk,
+                    pool_id.clone(),
+                    client_id.clone(),
+                    store,
+                ))
+            };
+            (Some(pool(store.clone())), Some(pool(outbox.store.clone())))
+        }
+    };
+    let outbox = Outbox {
+        directory: worker_directory.clone(),
+        ..outbox
     };
     let wake = Arc::new(Notify::new());
     let notify = wake.clone();
@@ -82,7 +121,15 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     let app = App::new(&config, store.clone())
         .with_mail_queued_hook(move || notify.notify_one())
         .with_signer(Arc::new(signer));
+    let app = match &directory {
+        Some(d) => app.with_directory(d.clone()),
+        None => app,
+    };
     let intake = rekey::ResetService::new(&config, outbox.store.clone());
+    let intake = match worker_directory {
+        Some(d) => intake.with_directory(d),
+        None => intake,
+    };
     tokio::spawn(outbox_worker(intake, outbox, wake));
 
     if !g.dynamodb {
@@ -91,6 +138,12 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     println!("rekey listening on http://{addr}");
     for e in &config.webhooks.endpoints {
         println!("  webhook {} -> {}", e.name, e.url);
+    }
+    if let DirectoryChoice::Cognito { pool_id, client_id } = &choice {
+        println!(
+            "  accounts: Cognito user pool {pool_id} (log-in client: {})",
+            client_id.as_deref().unwrap_or("none; set --cognito-client")
+        );
     }
     println!(
         "  data: {}  mail: {}",

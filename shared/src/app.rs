@@ -27,6 +27,13 @@ impl App {
         }
     }
 
+    /// Looks accounts up in `directory` (see `ResetService::with_directory`).
+    pub fn with_directory(self, directory: Arc<dyn crate::directory::Directory>) -> Self {
+        Self {
+            reset: self.reset.with_directory(directory),
+        }
+    }
+
     /// Signs access tokens with `signer`. Without one, the log-in after
     /// recovery answers 503 and the functions that issue no tokens work.
     pub fn with_signer(self, signer: Arc<dyn AccessTokenSigner>) -> Self {
@@ -51,8 +58,9 @@ impl App {
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
         let config = Config::from_env()?;
-        let store = crate::store::dynamo::DynamoStore::from_env().await?;
-        let app = Self::new(&config, Arc::new(store));
+        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
+        let directory = crate::directory::from_environment(&config.directory, store.clone())?;
+        let app = Self::new(&config, store).with_directory(directory);
         #[cfg(feature = "kms")]
         if let Some(signer) = crate::signing::kms::KmsSigner::from_env() {
             return Ok(app.with_signer(Arc::new(signer)));

@@ -150,6 +150,8 @@ pub struct Config {
     /// `REKEY_WEBHOOKS`: where changes are reported (without the secrets,
     /// which only the sender reads).
     pub webhooks: crate::webhook::Endpoints,
+    /// `REKEY_DIRECTORY` and the pool's variables: where accounts live.
+    pub directory: crate::directory::DirectoryChoice,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -389,7 +391,9 @@ impl Config {
         };
 
         let webhooks = crate::webhook::Endpoints::read(env, false);
+        let directory = crate::directory::read_choice(env);
         Some(Config {
+            directory,
             keys: keys?,
             links: LinkTemplates {
                 default: default_link?,

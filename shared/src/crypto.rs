@@ -65,6 +65,12 @@ impl BearerSecret {
         (decoded.len() == RANDOM_BYTES).then(|| Self(raw.to_string().into()))
     }
 
+    /// A bearer secret another issuer made (a Cognito pool's refresh
+    /// token): kept as opaque as rekey's own.
+    pub fn issued_elsewhere(secret: SecretString) -> Self {
+        Self(secret)
+    }
+
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }

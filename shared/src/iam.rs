@@ -32,6 +32,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::routes::Function;
 use crate::store::dynamo::keys::prefix;
 
+/// What functions call only with a Cognito pool as the directory.
+mod pool;
+pub use pool::*;
+
 pub const GET_ITEM: &str = "dynamodb:GetItem";
 pub const PUT_ITEM: &str = "dynamodb:PutItem";
 pub const UPDATE_ITEM: &str = "dynamodb:UpdateItem";
@@ -106,7 +110,8 @@ macro_rules! store_methods {
 }
 
 store_methods! {
-    AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash;
+    AccountStore: InsertUser, User, UserByEmail, Users, SetUserDisabled, UpdatePasswordHash,
+        ClaimPasswordChange, ReleasePasswordChange;
     ApiKeyStore: InsertApiKey, ApiKey, ApiKeys, RevokeApiKey;
     CredentialStore: InsertGrant, Grant, ChangePassword, ReplaceResetCode, ResetCode,
         ClaimCodeAttempt, RefreshToken, InsertRefreshToken, RotateRefreshToken,

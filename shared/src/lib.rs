@@ -6,12 +6,14 @@ pub mod app;
     feature = "dynamodb",
     feature = "ses",
     feature = "kms",
-    feature = "sqs"
+    feature = "sqs",
+    feature = "cognito"
 ))]
 pub mod aws;
 pub mod config;
 pub mod contract;
 pub mod crypto;
+pub mod directory;
 pub mod domain;
 pub mod http;
 pub mod iam;

@@ -295,6 +295,7 @@ async fn no_secret_reaches_a_log_line() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: None,
+        directory: None,
     };
     let app = App::new(&config, store).with_signer(support::signer());
     let secrets = run_flow(&app, &outbox, Some(&mut stream)).await;
@@ -313,10 +314,83 @@ async fn no_secret_reaches_a_log_line() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: None,
+        directory: None,
     };
     let app = App::new(&config, store).with_signer(support::signer());
     let secrets = run_flow(&app, &outbox, None).await;
     assert_clean(&secrets);
+
+    // A Cognito pool (moto) as the directory: look-ups of one user and of
+    // an address two users share, a password the pool refuses, the change,
+    // and the log-in answering the pool's tokens.
+    let store: Arc<dyn rekey::Store> = Arc::new(embedded.store.clone());
+    let pool = support::cognito::TestPool::new(Some(24)).await;
+    let app = App::new(&config, store.clone()).with_directory(pool.directory(store, true).await);
+    let email = unique_email();
+    let user = pool.add_user(&email).await;
+    let shared = unique_email();
+    pool.add_user(&shared).await;
+    pool.add_user(&shared).await;
+    let client = rekey::domain::ClientInfo::default();
+    for address in [&shared, &email] {
+        let address = rekey::domain::EmailAddress::parse(address).unwrap();
+        deliver_now(
+            &app.reset,
+            rekey::reset::AddressRequest::Recovery,
+            &address,
+            &client,
+        )
+        .await;
+    }
+    let link = take_links(app.reset.store(), &config).await.pop().unwrap();
+    let token = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "validation_code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let refused = "Short-Passw0rd-horse";
+    let long = "A-Longer-Passw0rd-the-Pool-Takes";
+    let mut refresh = String::new();
+    for password in [refused, long] {
+        let body = serde_json::json!({"validation_code": token, "password": password}).to_string();
+        let req = apigw_request(
+            "POST",
+            "/api/v2/account/reset/",
+            &[],
+            &[("content-type", "application/json")],
+            Some(&body),
+        );
+        let resp = Function::ResetAccount.handle(&app, req).await;
+        if password == long {
+            assert_eq!(resp.status(), 200);
+            refresh = response_json(&resp)["token"]["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        } else {
+            assert_eq!(resp.status(), 400);
+        }
+    }
+    assert_clean(&Secrets {
+        token,
+        key: refresh,
+        email: email.clone(),
+        oauth: Vec::new(),
+    });
+    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
+    for (what, secret) in [
+        ("shared address", shared.as_str()),
+        ("pool password", pool.password.as_str()),
+        ("refused password", refused),
+        ("new password", long),
+    ] {
+        assert!(!text.contains(secret), "a log line contains the {what}");
+    }
+    assert!(
+        text.contains(user.sub.as_str()),
+        "pool users are logged by sub"
+    );
 }
 
 /// A password change told to a webhook endpoint that fails once: neither
@@ -378,6 +452,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: Some(sender.clone()),
+        directory: None,
     };
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;

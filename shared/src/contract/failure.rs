@@ -96,6 +96,9 @@ impl Failure {
                     crate::reset::TokenRefusal::InvalidGrant => "invalid_grant",
                     crate::reset::TokenRefusal::InvalidScope => "invalid_scope",
                     crate::reset::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
+                    crate::reset::TokenRefusal::PasswordGrantUnavailable => {
+                        "password_grant_unavailable"
+                    }
                 },
                 ResetError::RateLimited { .. } => "rate_limited",
                 ResetError::Unavailable(_) => "unavailable",

@@ -51,6 +51,10 @@ pub enum MailMessage {
     PasswordChanged {
         changed_at: UnixTime,
         source_ip: Option<String>,
+        /// The directory's sign-out of the user failed after the password
+        /// was set there: delivery retries it before sending.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sign_out_pending: bool,
     },
 }
 
@@ -131,6 +135,7 @@ impl MailJob {
             MailMessage::PasswordChanged {
                 changed_at,
                 source_ip,
+                ..
             } => (
                 "password_changed",
                 vec![
@@ -291,6 +296,9 @@ pub enum DeliveryError {
     /// A webhook's retry could not be queued (or dead-lettered).
     #[error("webhook retry queue unavailable: {0}")]
     RetryQueue(String),
+    /// The directory sign-out a notice carries failed again.
+    #[error("sign-out not done: {0}")]
+    SignOut(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -316,6 +324,9 @@ pub struct Outbox {
     /// (then a webhook item stays queued and is reported as failed).
     #[cfg(feature = "webhook-delivery")]
     pub webhooks: Option<std::sync::Arc<crate::webhook::delivery::WebhookSender>>,
+    /// Retries the directory sign-outs notices carry; None with rekey's
+    /// own accounts (their notices never carry one).
+    pub directory: Option<Arc<dyn crate::directory::Directory>>,
 }
 
 impl Outbox {
@@ -327,16 +338,22 @@ impl Outbox {
         let mut env = EnvReader::process();
         let keys = read_keys(&mut env);
         let product_name = read_product_name(&env);
+        let directory = crate::directory::read_choice(&mut env);
         if let Err(e) = templates::init() {
             env.problems.push(e);
         }
         #[cfg(feature = "sqs")]
         let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
         env.finish()?;
-        let store = crate::store::dynamo::DynamoStore::from_env().await?;
+        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
         let mailer = ses::SesMailer::from_env().await?;
+        let directory = match directory {
+            crate::directory::DirectoryChoice::Rekey => None,
+            pool => Some(crate::directory::from_environment(&pool, store.clone())?),
+        };
         Ok(Self {
-            store: Arc::new(store),
+            directory,
+            store,
             mailer: Arc::new(mailer),
             keys: keys.expect("checked"),
             product_name,
@@ -365,6 +382,20 @@ impl Outbox {
             return self.send_webhook(item).await;
         }
         let job = MailJob::open(&self.keys, item)?;
+        if let MailMessage::PasswordChanged {
+            sign_out_pending: true,
+            ..
+        } = &job.message
+        {
+            let directory = self.directory.as_ref().ok_or_else(|| {
+                DeliveryError::SignOut("this worker has no directory configured".into())
+            })?;
+            directory
+                .sign_out(&job.user_id)
+                .await
+                .map_err(|e| DeliveryError::SignOut(e.to_string()))?;
+            tracing::info!(outbox_id = %item.id, user_id = %job.user_id, "queued sign-out done");
+        }
         let mail = job.render(&self.product_name);
         self.mailer.send(&mail).await?;
         self.store.mail_delivered(&item.id).await?;

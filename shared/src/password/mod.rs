@@ -23,6 +23,9 @@ pub enum PolicyRule {
     ContainsEmail,
     Reused,
     ControlCharacters,
+    /// A rule of the directory that keeps the password (a Cognito user
+    /// pool's policy, stricter than rekey's).
+    DirectoryPolicy,
 }
 
 impl PolicyRule {
@@ -35,6 +38,7 @@ impl PolicyRule {
             Self::ContainsEmail => "contains_email",
             Self::Reused => "reused",
             Self::ControlCharacters => "control_characters",
+            Self::DirectoryPolicy => "directory_policy",
         }
     }
 }

@@ -97,6 +97,11 @@ impl ResetService {
         action: &'static str,
         client: &ClientInfo,
     ) -> Result<PasswordChange, SetPasswordError> {
+        if self.directory.keeps_passwords() {
+            return self
+                .set_directory_password(user, password, redemption, session, action, client)
+                .await;
+        }
         let new_hash = self
             .hasher
             .hash_off_executor(password)
@@ -116,7 +121,7 @@ impl ResetService {
         Ok(change)
     }
 
-    fn password_change(
+    pub(super) fn password_change(
         &self,
         user: &User,
         new_hash: String,
@@ -125,11 +130,11 @@ impl ResetService {
         client: &ClientInfo,
     ) -> PasswordChange {
         let changed_at = now();
-        let event = crate::webhook::WebhookEvent::password_changed(
-            user, changed_at, action, true, &new_hash,
-        );
+        // A directory that keeps the password has no PHC string to tell.
+        let hash =
+            Some(new_hash.as_str()).filter(|h| *h != super::directory::DIRECTORY_KEEPS_PASSWORD);
         PasswordChange {
-            webhooks: self.config.webhooks.queue(&event, &self.config.keys),
+            webhooks: self.change_webhooks(user, changed_at, action, true, hash),
             user_id: user.id.clone(),
             expected: user.credential_version,
             new_hash,
@@ -139,6 +144,26 @@ impl ResetService {
             session,
             audit: self.audit_event(user, action, "success", client),
         }
+    }
+
+    /// The `password.changed` items for the endpoints that take it; for
+    /// rekey's own accounts the change always revokes every session.
+    pub(super) fn change_webhooks(
+        &self,
+        user: &User,
+        changed_at: crate::domain::UnixTime,
+        action: &str,
+        sessions_revoked: bool,
+        new_hash: Option<&str>,
+    ) -> Vec<crate::domain::OutboxItem> {
+        let event = crate::webhook::WebhookEvent::password_changed(
+            user,
+            changed_at,
+            action,
+            sessions_revoked,
+            new_hash,
+        );
+        self.config.webhooks.queue(&event, &self.config.keys)
     }
 
     /// Whether `password` is the user's current password: the one

@@ -51,8 +51,7 @@ impl ResetService {
     /// `UserNotFound`: Zitadel does not tell a disabled user, or one of
     /// another organisation, from a missing one.
     async fn code_user(&self, user_id: &UserId, key: &ApiKey) -> Result<User, ResetError> {
-        self.store
-            .user(user_id)
+        self.find_user(user_id)
             .await?
             .filter(|u| !u.disabled && self.key_reaches(key, u))
             .ok_or(ResetError::UserNotFound)

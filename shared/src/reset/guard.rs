@@ -185,9 +185,12 @@ impl ResetService {
     ) -> Result<Option<User>, ResetError> {
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
         let email_ref = self.config.keys.log_ref(email.as_str());
-        // Counted for every address, known or not: the same work either way.
+        // Looked up first: a directory that fails (a pool's outage) leaves the
+        // request to be retried without having spent the address's mail
+        // limit. Counted for every address, known or not: the same work
+        // either way.
+        let user = self.directory.user_by_email(email).await?;
         let limited = self.limit_mail_to(email).await;
-        let user = self.store.user_by_email(email).await?;
         match (user, limited) {
             (_, Err(ResetError::RateLimited { .. })) => {
                 tracing::info!(email_ref, what, "address past its mail limit; no mail");

@@ -118,8 +118,7 @@ impl ResetService {
             return Err(ResetError::InvalidToken);
         }
         let user = self
-            .store
-            .user(&grant.user_id)
+            .find_user(&grant.user_id)
             .await?
             .filter(|u| !u.disabled)
             .ok_or(ResetError::InvalidToken)?;

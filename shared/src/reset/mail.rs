@@ -48,6 +48,23 @@ impl ResetService {
         let message = MailMessage::PasswordChanged {
             changed_at,
             source_ip: client.source_ip.clone(),
+            sign_out_pending: false,
+        };
+        addressed(user, client, message).seal(&self.config.keys)
+    }
+
+    /// The "password changed" notice of a change whose directory sign-out
+    /// failed: delivering it retries the sign-out first.
+    pub(super) fn sign_out_notice(
+        &self,
+        user: &User,
+        changed_at: UnixTime,
+        client: &ClientInfo,
+    ) -> OutboxItem {
+        let message = MailMessage::PasswordChanged {
+            changed_at,
+            source_ip: client.source_ip.clone(),
+            sign_out_pending: true,
         };
         addressed(user, client, message).seal(&self.config.keys)
     }

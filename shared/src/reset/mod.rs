@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, LinkTemplates};
+use crate::directory::{Directory, RekeyAccounts};
 use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
 use crate::signing::AccessTokenSigner;
@@ -18,6 +19,7 @@ use crate::store::{Store, StoreError};
 
 mod change;
 mod code;
+mod directory;
 mod disable;
 mod guard;
 mod intake;
@@ -83,6 +85,17 @@ pub enum ResetError {
     Internal(String),
 }
 
+/// What a flow's look-up of its user needs: the directory's errors in the
+/// reset's terms.
+impl ResetService {
+    async fn find_user(
+        &self,
+        id: &crate::domain::UserId,
+    ) -> Result<Option<crate::domain::User>, ResetError> {
+        self.directory.user(id).await.map_err(ResetError::from)
+    }
+}
+
 impl From<StoreError> for ResetError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -100,6 +113,9 @@ pub type MailQueuedHook = Arc<dyn Fn() + Send + Sync>;
 #[derive(Clone)]
 pub struct ResetService {
     store: Arc<dyn Store>,
+    /// Where accounts live and new passwords go: rekey's own table unless
+    /// a Cognito pool is configured.
+    directory: Arc<dyn Directory>,
     config: Arc<Config>,
     hasher: CredentialHasher,
     on_mail_queued: Option<MailQueuedHook>,
@@ -114,6 +130,7 @@ pub struct ResetService {
 impl ResetService {
     pub fn new(config: &Config, store: Arc<dyn Store>) -> Self {
         Self {
+            directory: Arc::new(RekeyAccounts::new(store.clone())),
             store,
             hasher: CredentialHasher::new(config.hash_params),
             config: Arc::new(config.clone()),
@@ -127,6 +144,16 @@ impl ResetService {
     pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
         self.signer = Some(signer);
         self
+    }
+
+    /// Looks accounts up in, and sets passwords through, `directory`.
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = directory;
+        self
+    }
+
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
     }
 
     /// Runs `hook` after every queued mail (the local server wakes its

@@ -46,6 +46,11 @@ impl ResetService {
         client: &ClientInfo,
         issuer: &str,
     ) -> Result<Session, ResetError> {
+        if self.directory.keeps_passwords() {
+            return self
+                .reset_and_sign_in(raw_token, raw_password, client)
+                .await;
+        }
         let session = &self.config.session;
         let signer = self.signer()?;
         let (_, user) = self.inspect_token(raw_token).await?;
@@ -88,6 +93,42 @@ impl ResetService {
         })
     }
 
+    /// The log-in after recovery with a directory that keeps passwords: the
+    /// directory's own tokens (a Cognito pool's, which APIs that trust the
+    /// pool accept), signed in with the new password once it is set and
+    /// every older session signed out. A directory that cannot sign in
+    /// (no app client configured) is found out before the link is spent.
+    async fn reset_and_sign_in(
+        &self,
+        raw_token: &str,
+        raw_password: &str,
+        client: &ClientInfo,
+    ) -> Result<Session, ResetError> {
+        self.directory.can_sign_in()?;
+        let user = self
+            .redeem_token(
+                raw_token,
+                raw_password,
+                None,
+                GrantPurpose::AccountRecovery,
+                client,
+            )
+            .await?;
+        let password = crate::password::NewPassword::normalize(raw_password);
+        let signed_in = self
+            .directory
+            .sign_in(&user, &password)
+            .await?
+            .ok_or_else(|| ResetError::Internal("the directory issued no tokens".into()))?;
+        Ok(Session {
+            access_token: signed_in.access_token,
+            expires_in: signed_in.expires_in,
+            refresh_token: BearerSecret::issued_elsewhere(signed_in.refresh_token),
+            client_id: signed_in.client_id,
+            scope: signed_in.scope,
+        })
+    }
+
     /// The access-token signer; a deployment without one answers 503 and
     /// logs the variable to set.
     pub fn signer(&self) -> Result<&Arc<dyn AccessTokenSigner>, SigningError> {
@@ -107,8 +148,7 @@ impl ResetService {
             .await?
             .filter(|t| t.expires_at > now() && t.used_at.is_none())
             .ok_or(ResetError::InvalidToken)?;
-        self.store
-            .user(&stored.user_id)
+        self.find_user(&stored.user_id)
             .await?
             .filter(|u| !u.disabled && u.credential_version == stored.credential_version)
             .ok_or(ResetError::InvalidToken)

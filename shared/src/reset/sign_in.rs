@@ -31,6 +31,12 @@ pub enum TokenRefusal {
     InvalidScope,
     #[error("the grant type is not supported")]
     UnsupportedGrantType,
+    /// The accounts live in a directory that keeps the passwords (a
+    /// Cognito pool): rekey has no hash to check, sign in at the pool.
+    #[error(
+        "the password grant is not available: accounts live in a Cognito user pool, sign in against the pool"
+    )]
+    PasswordGrantUnavailable,
 }
 
 /// The scope granted for `requested` (space-separated) out of `allowed`,
@@ -89,9 +95,12 @@ impl ResetService {
         let allowed: Vec<&str> = client.scopes.iter().map(String::as_str).collect();
         let default: Vec<&str> = client.default_scope.iter().map(String::as_str).collect();
         let scope = granted_scope(scope, &allowed, &default)?;
+        if self.directory().keeps_passwords() {
+            return Err(TokenRefusal::PasswordGrantUnavailable.into());
+        }
         let signer = self.signer()?;
         let user = match EmailAddress::parse(username) {
-            Some(email) => self.store.user_by_email(&email).await?,
+            Some(email) => self.directory().user_by_email(&email).await?,
             None => None,
         };
         let verified = match &user {
@@ -158,7 +167,7 @@ impl ResetService {
             return Err(TokenRefusal::InvalidGrant.into());
         }
         let user = self
-            .store
+            .directory()
             .user(&stored.user_id)
             .await?
             .filter(|u| !u.disabled && u.credential_version == stored.credential_version)

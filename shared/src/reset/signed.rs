@@ -141,7 +141,7 @@ impl ResetService {
         signature: &str,
     ) -> Result<(User, SecretDigest), ResetError> {
         let user = match UserId::parse(user_id) {
-            Some(id) => self.store.user(&id).await?,
+            Some(id) => self.find_user(&id).await?,
             None => None,
         }
         .filter(|u| !u.disabled)

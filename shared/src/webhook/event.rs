@@ -84,7 +84,7 @@ impl WebhookEvent {
         changed_at: UnixTime,
         action: &str,
         sessions_revoked: bool,
-        new_hash: &str,
+        new_hash: Option<&str>,
     ) -> Self {
         Self {
             event_type: EventType::PasswordChanged,
@@ -97,7 +97,7 @@ impl WebhookEvent {
                 "action": action,
                 "sessions_revoked": sessions_revoked,
             })),
-            password_hash: Some(new_hash.to_string()),
+            password_hash: new_hash.map(str::to_string),
         }
     }
 
@@ -164,7 +164,7 @@ mod tests {
             1_700_000_000,
             "password_reset_code",
             true,
-            "$argon2id$h",
+            Some("$argon2id$h"),
         );
         let plain: Value = serde_json::from_str(&event.body_for(false)).unwrap();
         assert_eq!(plain["type"], "password.changed");

@@ -209,6 +209,7 @@ async fn each_event_gets_its_status() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: None,
+        directory: None,
     };
     deliver_now(
         &app.reset,

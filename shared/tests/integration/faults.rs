@@ -1246,6 +1246,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
         webhooks: None,
+        directory: None,
     };
     let mut stream = StreamReader::open(&table).await;
     stream.next_event().await; // the setup's writes

@@ -146,6 +146,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: None,
+        directory: None,
     };
     let mut r = Reach {
         app,
@@ -324,6 +325,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         keys: r.config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: None,
+        directory: None,
     };
     for subs in [
         &[

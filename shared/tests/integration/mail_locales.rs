@@ -59,6 +59,7 @@ fn reset_job(locale: Option<&str>, accept_language: Option<&str>) -> MailJob {
 fn notice_job(locale: Option<&str>) -> MailJob {
     MailJob {
         message: MailMessage::PasswordChanged {
+            sign_out_pending: false,
             changed_at: 1_700_000_000,
             source_ip: Some("192.0.2.1".into()),
         },

@@ -9,8 +9,10 @@
 
 mod support;
 
+mod cognito_pool;
 mod contracts;
 mod cross_contract;
+mod directory_conformance;
 mod events;
 mod faults;
 mod iam_reach;

@@ -53,6 +53,7 @@ async fn deploy(verify_sender: bool) -> Deployment {
             keys: config.keys.clone(),
             product_name: config.product_name.clone(),
             webhooks: None,
+            directory: None,
         },
         table,
         key,

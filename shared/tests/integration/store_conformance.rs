@@ -680,6 +680,61 @@ async fn password_hash_is_upgraded_only_if_unchanged(s: &dyn Store) {
     ));
 }
 
+/// A claim on the next password change: one holder per credential
+/// version while it lasts; given back, run out, or ended by the change
+/// (which moves the version), another may claim. Nothing else changes.
+async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
+    let user = add_user(s, &config(), &unique_email()).await;
+    let v = user.credential_version;
+    let t = now();
+    s.claim_password_change(&user.id, v, "a", t, t + 30)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.claim_password_change(&user.id, v, "b", t, t + 30).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The holder may renew its own claim; nobody else may release it.
+    s.claim_password_change(&user.id, v, "a", t, t + 30)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.release_password_change(&user.id, "b").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.user(&user.id).await.unwrap().unwrap(),
+        user,
+        "a claim is not a change"
+    );
+    s.release_password_change(&user.id, "a").await.unwrap();
+    s.claim_password_change(&user.id, v, "b", t, t + 30)
+        .await
+        .unwrap();
+    // Run out: another claims.
+    s.claim_password_change(&user.id, v, "c", t + 31, t + 61)
+        .await
+        .unwrap();
+    // A stale version, or no such user: refused.
+    assert!(matches!(
+        s.claim_password_change(&user.id, v.next(), "d", t + 100, t + 130)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.claim_password_change(&UserId::generate(), v, "d", t, t + 30)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The change moves the version: the claim under the old one is over.
+    s.change_password(&change_for(&user, v), &Redemption::Nothing)
+        .await
+        .unwrap();
+    s.claim_password_change(&user.id, v.next(), "e", t + 32, t + 62)
+        .await
+        .unwrap();
+}
+
 /// Keys are listed with digests and metadata only, and revoked by digest.
 async fn api_keys_are_listed_and_revoked(s: &dyn Store) {
     assert!(s.api_keys().await.unwrap().is_empty());
@@ -798,6 +853,11 @@ macro_rules! conformance {
             async fn password_hash_is_upgraded_only_if_unchanged() {
                 let s = $subject;
                 super::password_hash_is_upgraded_only_if_unchanged(&*s.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn password_changes_are_claimed_one_holder_at_a_time() {
+                let s = $subject;
+                super::password_changes_are_claimed_one_holder_at_a_time(&*s.store).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn api_keys_are_listed_and_revoked() {

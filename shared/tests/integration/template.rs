@@ -461,6 +461,11 @@ fn each_role_grants_exactly_what_the_code_calls() {
         // Each table action: the `pk` patterns its LeadingKeys condition allows.
         let mut granted_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for policy in rp["Policies"].as_sequence().expect("inline Policies") {
+            // Granted only with a pool: checked by
+            // pool_statements_grant_what_the_code_calls_on_that_pool_alone.
+            if intrinsic(policy, "If").is_some() {
+                continue;
+            }
             let who = format!("{role_id}/{}", policy["PolicyName"].as_str().unwrap_or("?"));
             for st in policy["PolicyDocument"]["Statement"]
                 .as_sequence()
@@ -544,6 +549,99 @@ fn each_role_grants_exactly_what_the_code_calls() {
     }
 }
 
+/// With `CognitoUserPoolId` set, each role gets one more policy: the
+/// Cognito actions `rekey::iam::cognito_actions` names, on that pool's ARN
+/// alone, and the table writes of `rekey::iam::pool_store_calls`; without
+/// it, nothing (`AWS::NoValue`). Functions that touch no pool get none.
+#[test]
+fn pool_statements_grant_what_the_code_calls_on_that_pool_alone() {
+    let (table, _) = only("AWS::DynamoDB::Table");
+    let pool_arn = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${CognitoUserPoolId}";
+    let mut with_pool = BTreeSet::new();
+    for (name, f) in deployed() {
+        let (role_id, _) = get_att(&f.props()["Role"]).unwrap();
+        let conditional: Vec<&Value> = resource(role_id)["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|p| intrinsic(p, "If"))
+            .collect();
+        let cognito = iam::cognito_actions(name);
+        if cognito.is_empty() {
+            assert!(
+                conditional.is_empty(),
+                "{role_id}: no pool, no conditional policy"
+            );
+            assert!(iam::pool_store_calls(name).is_empty(), "{name}");
+            continue;
+        }
+        with_pool.insert(name);
+        assert_eq!(
+            conditional.len(),
+            1,
+            "{role_id}: one policy only with a pool"
+        );
+        let branches = conditional[0]
+            .as_sequence()
+            .expect("[condition, then, else]");
+        assert_eq!(branches[0].as_str(), Some("HasCognitoPool"), "{role_id}");
+        assert_eq!(ref_of(&branches[2]), Some("AWS::NoValue"), "{role_id}");
+        let mut granted_cognito = BTreeSet::new();
+        let mut granted_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for st in branches[1]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap()
+        {
+            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{role_id}");
+            let actions: Vec<String> = one_or_many(&st["Action"])
+                .into_iter()
+                .map(|a| str_at(a, role_id).to_string())
+                .collect();
+            let resource = &st["Resource"];
+            if sub_of(resource) == Some(pool_arn) {
+                assert!(st.get("Condition").is_none(), "{role_id}");
+                granted_cognito.extend(actions);
+            } else {
+                assert_eq!(
+                    get_att(resource),
+                    Some((table, "Arn")),
+                    "{role_id}: {resource:?}"
+                );
+                let prefixes = leading_keys_condition(st, role_id);
+                for a in actions {
+                    granted_keys
+                        .entry(a)
+                        .or_default()
+                        .extend(prefixes.iter().cloned());
+                }
+            }
+        }
+        let expected: BTreeSet<String> = cognito.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            granted_cognito, expected,
+            "{role_id} ({name}): cognito-idp actions"
+        );
+        let expected_keys: BTreeMap<String, BTreeSet<String>> = iam::pool_leading_keys(name)
+            .into_iter()
+            .map(|(a, p)| {
+                (
+                    a.to_string(),
+                    p.into_iter().map(|p| format!("{p}*")).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            granted_keys, expected_keys,
+            "{role_id} ({name}): pool-only table writes"
+        );
+        let env = variables(&f.props()["Environment"]);
+        for var in ["REKEY_DIRECTORY", "REKEY_COGNITO_USER_POOL_ID"] {
+            assert!(env.iter().any(|(k, _)| *k == var), "{name} sets {var}");
+        }
+    }
+    assert!(with_pool.contains("reset-account") && with_pool.contains(iam::STREAM_FUNCTION));
+}
+
 /// The `pk` patterns of a table statement's one condition,
 /// `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: DynamoDB matches
 /// every partition key a request touches (each item of a transaction)
@@ -599,6 +697,7 @@ fn iam_places_every_store_method() {
             );
             placed.insert(method);
         }
+        placed.extend(iam::pool_store_calls(f).iter().map(|c| c.method));
     }
     let unplaced: Vec<_> = methods.difference(&placed).collect();
     let unknown: Vec<_> = placed.difference(&methods).collect();

@@ -102,7 +102,7 @@ async fn a_change_queues_its_webhooks_in_its_transaction(store: Arc<dyn Store>) 
         changed_at: now(),
         notice: jobs[0].0.clone_with_new_id(),
         webhooks: config.webhooks.queue(
-            &rekey::webhook::WebhookEvent::password_changed(&user, now(), "t", true, "h"),
+            &rekey::webhook::WebhookEvent::password_changed(&user, now(), "t", true, Some("h")),
             &config.keys,
         ),
         session: None,
@@ -337,6 +337,7 @@ async fn the_outbox_hands_a_failed_webhook_to_the_retry_queue() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
         webhooks: Some(Arc::new(sender_to(&receiver.url, &config, retries.clone()))),
+        directory: None,
     };
     let (failing, _) = test_item(&config, "app");
     let (passing, _) = test_item(&config, "app");

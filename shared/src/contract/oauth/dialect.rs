@@ -107,5 +107,6 @@ fn token_refusal(refusal: TokenRefusal) -> Response<Body> {
         TokenRefusal::UnsupportedGrantType => {
             oauth_error(400, "unsupported_grant_type", description)
         }
+        TokenRefusal::PasswordGrantUnavailable => oauth_error(400, "invalid_request", description),
     }
 }

@@ -9,7 +9,7 @@ use super::keys::Key;
 use super::records::{ApiKeyRecord, EmailRecord, OutboxRecord, UserRecord};
 use super::transactions::{n, put_new, s};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, EmailAddress, OutboxItem, User, UserId};
+use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OutboxItem, UnixTime, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 #[async_trait]
@@ -89,6 +89,46 @@ impl AccountStore for DynamoStore {
             .send()
             .await
             .map_err(|e| classify(e).conflict_as("password hash changed meanwhile"))?;
+        Ok(())
+    }
+
+    async fn claim_password_change(
+        &self,
+        id: &UserId,
+        expected: CredentialVersion,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<(), StoreError> {
+        // A claim made under an older version ended with the change that
+        // moved it; one under this version blocks until it runs out.
+        self.update(Key::user(id))
+            .update_expression(
+                "SET change_holder = :holder, change_until = :until, change_version = :expected",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND credential_version = :expected AND \
+                 (attribute_not_exists(change_until) OR change_until <= :now \
+                  OR change_version <> :expected OR change_holder = :holder)",
+            )
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":expected", n(expected.0))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map_err(|e| classify(e).conflict_as("password change claimed or credential moved"))?;
+        Ok(())
+    }
+
+    async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError> {
+        self.update(Key::user(id))
+            .update_expression("REMOVE change_holder, change_until, change_version")
+            .condition_expression("change_holder = :holder")
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await
+            .map_err(|e| classify(e).conflict_as("claim no longer held"))?;
         Ok(())
     }
 }

@@ -92,6 +92,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 /// definition). A data dir from before gets them on open; their NULL in
 /// existing rows reads as the value the record had before the column.
 pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // A claim on the next password change, for a directory that keeps
+    // passwords outside the store (see `claim_password_change`).
+    ("users", "change_holder", "TEXT"),
+    ("users", "change_until", "INTEGER"),
+    ("users", "change_version", "INTEGER"),
     // NULL: the default organisation.
     ("api_keys", "org", "TEXT"),
     // NULL: a grant of before purposes, redeemable as a link or a recovery.

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rekey::crypto::SecretDigest;
 use rekey::domain::{
-    ApiKey, AuditEvent, EmailAddress, IntakeItem, OutboxItem, PasswordChange, Redemption,
-    RefreshToken, ResetCode, ResetGrant, User, UserId,
+    ApiKey, AuditEvent, CredentialVersion, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
+    Redemption, RefreshToken, ResetCode, ResetGrant, UnixTime, User, UserId,
 };
 use rekey::iam::{Redeeming, StoreMethod};
 use rekey::store::dynamo::records::IntakeRecord;
@@ -105,6 +105,23 @@ impl AccountStore for RecordingStore {
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::UpdatePasswordHash)
             .update_password_hash(id, expected, new_hash)
+            .await
+    }
+    async fn claim_password_change(
+        &self,
+        id: &UserId,
+        expected: CredentialVersion,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.saw(StoreMethod::ClaimPasswordChange)
+            .claim_password_change(id, expected, holder, now, until)
+            .await
+    }
+    async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError> {
+        self.saw(StoreMethod::ReleasePasswordChange)
+            .release_password_change(id, holder)
             .await
     }
 }

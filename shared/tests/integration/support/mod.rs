@@ -2,6 +2,7 @@
 //! moto server that scripts/test starts), configuration, fixtures.
 #![allow(dead_code)]
 
+pub mod cognito;
 mod imported_hashes;
 mod outbox;
 mod test_app;
