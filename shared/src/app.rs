@@ -35,12 +35,13 @@ impl App {
         }
     }
 
-    /// What the discovery routes publish: the configured issuer and this
-    /// app's signer.
+    /// What the discovery routes publish: the configured issuer and scopes,
+    /// and this app's public keys.
     pub fn discovery(&self) -> crate::contract::discovery::Discovery {
         crate::contract::discovery::Discovery::new(
             self.reset.session().issuer.clone(),
-            self.reset.signer().ok().cloned(),
+            self.reset.public_keys().cloned(),
+            &self.reset.session().scope,
         )
     }
 

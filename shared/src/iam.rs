@@ -60,11 +60,12 @@ pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 
 /// The KMS actions on the access-token signing keys `function` needs:
 /// reset-account signs (`kms:Sign`) and names the key by its public half's
-/// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves.
+/// thumbprint (`kms:GetPublicKey`); discovery publishes the public halves,
+/// and oauth-userinfo verifies tokens with them.
 pub fn kms_actions(function: &str) -> &'static [&'static str] {
     match function {
         "reset-account" => &["kms:GetPublicKey", "kms:Sign"],
-        "discovery" => &["kms:GetPublicKey"],
+        "discovery" | "oauth-userinfo" => &["kms:GetPublicKey"],
         _ => &[],
     }
 }
@@ -426,6 +427,10 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // contract::discovery::serve: the issuer and the signer's public
         // keys; no store (its role grants its logs and kms:GetPublicKey).
         "discovery" => &[],
+        // contract::userinfo::userinfo -> ResetService::userinfo: the
+        // signer's public keys (KMS, not the table), then the token's
+        // account (user). No rate limit: a refusal costs one RSA verify.
+        "oauth-userinfo" => &[USER],
         // mail::stream::consume_batch: an intake item -> deliver_intake
         // (intake_pending; api_key, for a Payabli request's key) ->
         // request_link_by_key, request_recovery or send_signed_link ->

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{account, discovery, django, page, payabli, unleash, zitadel};
+use crate::contract::{account, discovery, django, page, payabli, unleash, userinfo, zitadel};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,10 +24,12 @@ pub enum Function {
     ResetPage,
     /// OpenID Connect Discovery and the JWKS (no store, no secret).
     Discovery,
+    /// OpenID Connect userinfo: the account an access token speaks for.
+    OAuthUserinfo,
 }
 
 impl Function {
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 13] = [
         Function::RequestReset,
         Function::ValidateToken,
         Function::ResetPassword,
@@ -40,6 +42,7 @@ impl Function {
         Function::ResetAccount,
         Function::ResetPage,
         Function::Discovery,
+        Function::OAuthUserinfo,
     ];
 
     /// The function's crate under functions/ and its name in template.yaml.
@@ -57,6 +60,7 @@ impl Function {
             Function::ResetAccount => "reset-account",
             Function::ResetPage => "reset-page",
             Function::Discovery => "discovery",
+            Function::OAuthUserinfo => "oauth-userinfo",
         }
     }
 }
@@ -103,6 +107,7 @@ operations! {
     ResetPasswordSigned => django::reset_password,
     RecoverAccount => account::recover,
     ResetAccount => account::reset,
+    OAuthUserinfo => userinfo::userinfo,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -197,6 +202,16 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: discovery::JWKS_PATH,
         function: Function::Discovery,
+    },
+    Route {
+        method: "GET",
+        path: userinfo::PATH,
+        function: Function::OAuthUserinfo,
+    },
+    Route {
+        method: "POST",
+        path: userinfo::PATH,
+        function: Function::OAuthUserinfo,
     },
 ];
 

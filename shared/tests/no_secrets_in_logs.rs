@@ -46,12 +46,13 @@ struct Secrets {
     token: String,
     key: String,
     email: String,
+    access_token: String,
 }
 
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
     let store = app.reset.store().clone();
     let email = unique_email();
-    add_user(&*store, &config(), &email).await;
+    let user = add_user(&*store, &config(), &email).await;
     let key = add_key(&*store, &[Scope::ResetRequest]).await;
     let body = serde_json::json!({"email": email}).to_string();
     let headers = [
@@ -124,7 +125,49 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         Function::ValidatePassword.handle(app, req).await.status(),
         200
     );
-    Secrets { token, key, email }
+    // userinfo with a valid token, a tampered one and an expired one (the
+    // refusals log their reason).
+    let user = store.user(&user.id).await.unwrap().unwrap();
+    let now = rekey::domain::now();
+    let claims = |exp| rekey::signing::AccessClaims {
+        iss: "https://api.example.com".into(),
+        sub: user.id.to_string(),
+        aud: "rekey".into(),
+        exp,
+        iat: now,
+        jti: "j-1".into(),
+        client_id: "rekey".into(),
+        scope: "account".into(),
+        ver: user.credential_version.0,
+    };
+    let sign = |exp| async move {
+        rekey::signing::jwt::sign_access_token(signer().as_ref(), &claims(exp))
+            .await
+            .unwrap()
+    };
+    let access_token = sign(now + 600).await;
+    let expired = sign(now - 600).await;
+    let tampered = format!("{}AA", &access_token[..access_token.len() - 2]);
+    for (token, status) in [(&access_token, 200), (&tampered, 401), (&expired, 401)] {
+        let bearer = format!("Bearer {token}");
+        let req = apigw_request(
+            "GET",
+            "/oauth/userinfo",
+            &[],
+            &[("authorization", &bearer)],
+            None,
+        );
+        assert_eq!(
+            Function::OAuthUserinfo.handle(app, req).await.status(),
+            status
+        );
+    }
+    Secrets {
+        token,
+        key,
+        email,
+        access_token,
+    }
 }
 
 fn assert_clean(secrets: &Secrets) {
@@ -134,6 +177,11 @@ fn assert_clean(secrets: &Secrets) {
         ("link token", secrets.token.as_str()),
         ("link token body", &secrets.token[4..]),
         ("API key", secrets.key.as_str()),
+        ("access token", secrets.access_token.as_str()),
+        (
+            "access token signature",
+            secrets.access_token.rsplit('.').next().unwrap(),
+        ),
         ("email address", secrets.email.as_str()),
         ("old password", OLD_PASSWORD),
         ("new password", NEW_PASSWORD),
@@ -174,7 +222,7 @@ async fn no_secret_reaches_a_log_line() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
     };
-    let app = App::new(&config, store);
+    let app = App::new(&config, store).with_signer(signer());
     let secrets = run_flow(&app, &outbox, Some(&mut stream)).await;
     assert_clean(&secrets);
 
@@ -191,7 +239,7 @@ async fn no_secret_reaches_a_log_line() {
         keys: config.keys.clone(),
         product_name: "Acme".into(),
     };
-    let app = App::new(&config, store);
+    let app = App::new(&config, store).with_signer(signer());
     let secrets = run_flow(&app, &outbox, None).await;
     assert_clean(&secrets);
 }

@@ -10,6 +10,7 @@ pub mod django;
 pub mod page;
 pub mod payabli;
 pub mod unleash;
+pub mod userinfo;
 pub mod zitadel;
 
 mod failure;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::config::{Config, LinkTemplates};
 use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
-use crate::signing::AccessTokenSigner;
+use crate::signing::{AccessTokenSigner, PublicKeySet, SignerKeys};
 use crate::store::{Store, StoreError};
 
 mod change;
@@ -24,10 +24,12 @@ mod link;
 mod mail;
 mod session;
 mod signed;
+mod userinfo;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
 pub use intake::{AddressRequest, IntakeDelivery};
 pub use session::Session;
+pub use userinfo::UserInfo;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +102,9 @@ pub struct ResetService {
     /// Signs the access tokens a log-in answers with; functions that issue
     /// none run without one.
     signer: Option<Arc<dyn AccessTokenSigner>>,
+    /// The keys access tokens verify under (userinfo): the signer's, or a
+    /// key set of their own where nothing signs.
+    public_keys: Option<Arc<dyn PublicKeySet>>,
 }
 
 impl ResetService {
@@ -110,12 +115,24 @@ impl ResetService {
             config: Arc::new(config.clone()),
             on_mail_queued: None,
             signer: None,
+            public_keys: None,
         }
     }
 
-    /// Signs access tokens with `signer` (the log-in after recovery).
+    /// Signs access tokens with `signer` (the log-in after recovery), and
+    /// verifies them with its published keys unless a key set is given.
     pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
+        if self.public_keys.is_none() {
+            self.public_keys = Some(Arc::new(SignerKeys(signer.clone())));
+        }
         self.signer = Some(signer);
+        self
+    }
+
+    /// Verifies access tokens with `keys` (a function that checks tokens
+    /// and signs none).
+    pub fn with_public_keys(mut self, keys: Arc<dyn PublicKeySet>) -> Self {
+        self.public_keys = Some(keys);
         self
     }
 
@@ -124,6 +141,11 @@ impl ResetService {
     pub fn with_mail_queued_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_mail_queued = Some(Arc::new(hook));
         self
+    }
+
+    /// The keys access tokens verify under, when there are any.
+    pub fn public_keys(&self) -> Option<&Arc<dyn PublicKeySet>> {
+        self.public_keys.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod kms;
 #[cfg(feature = "local-signer")]
 pub mod local;
+pub mod verify;
 
 pub use jwt::AccessClaims;
 
@@ -130,6 +131,24 @@ pub trait AccessTokenSigner: Send + Sync {
     /// Every key to publish: the current one, and the next and previous
     /// when a rotation is under way.
     async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError>;
+}
+
+/// The public half of the port: the keys tokens verify under, for what
+/// publishes or checks tokens without signing (discovery, userinfo).
+#[async_trait]
+pub trait PublicKeySet: Send + Sync {
+    /// Every published key: current, and next and previous in a rotation.
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError>;
+}
+
+/// A signer's published keys as a [`PublicKeySet`].
+pub struct SignerKeys(pub std::sync::Arc<dyn AccessTokenSigner>);
+
+#[async_trait]
+impl PublicKeySet for SignerKeys {
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {
+        self.0.published_keys().await
+    }
 }
 
 /// The issuer tokens name and discovery publishes: `REKEY_TOKEN_ISSUER`

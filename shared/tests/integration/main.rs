@@ -29,4 +29,5 @@ mod signing;
 mod store_conformance;
 mod template;
 mod tenancy;
+mod userinfo;
 mod zitadel;
