@@ -15,8 +15,6 @@ use lambda_http::{Body, Request, Response};
 use super::Failure;
 use crate::reset::ResetError;
 use crate::routes::Function;
-#[cfg(feature = "kms")]
-use crate::signing::SignerKeys;
 use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 
 pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
@@ -55,13 +53,22 @@ impl Discovery {
         }
     }
 
-    /// `REKEY_TOKEN_ISSUER` and the KMS keys (`REKEY_SIGNING_KEY`, `_NEXT`,
-    /// `_PREVIOUS`) from the environment: the discovery Lambda's init.
-    #[cfg(feature = "kms")]
+    /// `REKEY_TOKEN_ISSUER`, `REKEY_OAUTH_SCOPE` and the KMS keys'
+    /// public halves (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`) from the
+    /// environment: the discovery Lambda's init. No AWS SDK: the keys come
+    /// from the small `GetPublicKey` client.
+    #[cfg(feature = "kms-keys")]
     pub fn from_env() -> Self {
         let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let keys = crate::signing::kms::KmsSigner::from_env()
-            .map(|s| Arc::new(SignerKeys(Arc::new(s))) as Arc<dyn PublicKeySet>);
+        let keys = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
+            Some(Ok(keys)) => Some(Arc::new(keys) as Arc<dyn PublicKeySet>),
+            Some(Err(e)) => {
+                // The JWKS answers 503 until the configuration is fixed.
+                tracing::error!(error = %e, "configuration error: the KMS endpoint");
+                None
+            }
+            None => None,
+        };
         let scopes =
             var("REKEY_OAUTH_SCOPE").unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
         Self::new(var("REKEY_TOKEN_ISSUER"), keys, &scopes)

@@ -15,8 +15,12 @@ mod der;
 pub mod jwt;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "kms-keys")]
+pub mod kms_keys;
 #[cfg(feature = "local-signer")]
 pub mod local;
+#[cfg(feature = "kms-keys")]
+pub mod sigv4;
 pub mod verify;
 
 pub use jwt::AccessClaims;
@@ -24,6 +28,11 @@ pub use jwt::AccessClaims;
 /// The variable naming the signing key (a KMS key; rekeyctl serve makes a
 /// local one instead).
 pub const SIGNING_KEY_VAR: &str = "REKEY_SIGNING_KEY";
+/// A key published before it signs.
+pub const SIGNING_KEY_NEXT_VAR: &str = "REKEY_SIGNING_KEY_NEXT";
+/// The key that signed before the last rotation, published until its
+/// tokens expire.
+pub const SIGNING_KEY_PREVIOUS_VAR: &str = "REKEY_SIGNING_KEY_PREVIOUS";
 
 /// What can go wrong signing or publishing.
 #[derive(Debug, thiserror::Error)]

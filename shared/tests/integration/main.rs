@@ -14,6 +14,7 @@ mod cross_contract;
 mod events;
 mod faults;
 mod iam_reach;
+mod kms_keys;
 mod limits_and_audit;
 mod mail_locales;
 mod moto_flow;
