@@ -17,7 +17,9 @@ use crate::support::{apigw_request, aws_config, moto_endpoint, response_json};
 fn credentials(session_token: Option<&str>) -> AwsCredentials {
     AwsCredentials {
         access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string().into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+            .to_string()
+            .into(),
         session_token: session_token.map(str::to_string),
     }
 }
@@ -152,7 +154,12 @@ async fn kms_key(client: &aws_sdk_kms::Client) -> String {
 async fn the_small_client_reads_the_keys_the_sdk_reads() {
     let client = aws_sdk_kms::Client::new(&aws_config().await);
     let (current, previous) = (kms_key(&client).await, kms_key(&client).await);
-    let sdk = KmsSigner::new(client.clone(), current.clone(), None, Some(previous.clone()));
+    let sdk = KmsSigner::new(
+        client.clone(),
+        current.clone(),
+        None,
+        Some(previous.clone()),
+    );
     let small = on_moto(&current, None, Some(&previous));
     let ours = small.published_keys().await.unwrap();
     let theirs = AccessTokenSigner::published_keys(&sdk).await.unwrap();
@@ -209,8 +216,10 @@ async fn the_small_client_reads_the_keys_the_sdk_reads() {
 async fn failures_are_unavailable() {
     let missing = on_moto("alias/rekey-nowhere", None, None);
     let err = missing.published_keys().await.unwrap_err();
+    // NotFoundException from moto (or, when the shared moto is slow, a
+    // timeout): either way unavailable, naming the call and the key.
     assert!(
-        matches!(&err, SigningError::Unavailable(m) if m.contains("NotFoundException")),
+        matches!(&err, SigningError::Unavailable(m) if m.contains("kms:GetPublicKey on alias/rekey-nowhere")),
         "{err:?}"
     );
     let closed = KmsPublicKeys::new(
@@ -259,4 +268,108 @@ async fn failures_are_unavailable() {
         )
         .await;
     assert_eq!(userinfo.status(), 503);
+}
+
+/// A TLS 1.3 server on loopback with the test CA's `localhost` certificate
+/// (RSA, as AWS endpoints' are) that answers every request with `answer`.
+async fn tls_server(answer: String) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("tls-server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("tls-server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(
+        rustls::crypto::ring::default_provider().into(),
+    )
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, answer) = (acceptor.clone(), answer.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                // The request's head and its small JSON body.
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = tls.write_all(resp.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+fn test_ca() -> rustls::pki_types::CertificateDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/integration/fixtures/tls-ca.pem");
+    rustls::pki_types::CertificateDer::from_pem_file(path).unwrap()
+}
+
+/// The client's own TLS settings (TLS 1.3, X25519, AES-GCM, RSA chains)
+/// complete a handshake and verify the chain; a server the roots do not
+/// vouch for is refused.
+#[tokio::test]
+async fn the_small_client_speaks_tls_and_checks_the_chain() {
+    use base64::Engine;
+    let client = aws_sdk_kms::Client::new(&aws_config().await);
+    let arn = kms_key(&client).await;
+    let der = client
+        .get_public_key()
+        .key_id(&arn)
+        .send()
+        .await
+        .unwrap()
+        .public_key()
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let answer = serde_json::json!({
+        "KeyId": arn,
+        "KeyUsage": "SIGN_VERIFY",
+        "KeySpec": "RSA_2048",
+        "PublicKey": base64::engine::general_purpose::STANDARD.encode(&der),
+    })
+    .to_string();
+    let port = tls_server(answer).await;
+    let endpoint = format!("https://localhost:{port}");
+    let keys = |roots: Vec<rustls::pki_types::CertificateDer<'static>>| {
+        KmsPublicKeys::new(
+            KmsEndpoint::new("us-east-1", Some(&endpoint)).unwrap(),
+            Some(credentials(None)),
+            arn.clone(),
+            None,
+            None,
+        )
+        .with_root_certificates(roots)
+    };
+    let published = keys(vec![test_ca()]).published_keys().await.unwrap();
+    assert_eq!(
+        published[0].key,
+        rekey::signing::RsaPublicKey::from_spki_der(&der).unwrap()
+    );
+    // Without the test CA among the roots the chain does not verify.
+    assert!(matches!(
+        keys(vec![]).published_keys().await,
+        Err(SigningError::Unavailable(_))
+    ));
 }
