@@ -21,6 +21,8 @@ pub mod kms_keys;
 pub mod local;
 #[cfg(feature = "kms-keys")]
 pub mod sigv4;
+#[cfg(feature = "kms-keys")]
+mod tls;
 pub mod verify;
 
 pub use jwt::AccessClaims;
