@@ -34,7 +34,8 @@ pub const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "clien
 /// it signs.
 pub const MAX_AGE_SECS: u64 = 300;
 
-/// What discovery publishes: the issuer and the signer's keys.
+/// What discovery publishes: the issuer, the scopes and the signing keys'
+/// public halves.
 #[derive(Clone)]
 pub struct Discovery {
     issuer: Option<String>,
@@ -124,12 +125,12 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
                 Ok(cached(&doc))
             }
             JWKS_PATH => {
-                let signer = discovery
+                let key_set = discovery
                     .keys
                     .as_ref()
                     .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))
                     .map_err(ResetError::from)?;
-                let keys = signer.published_keys().await.map_err(ResetError::from)?;
+                let keys = key_set.published_keys().await.map_err(ResetError::from)?;
                 let keys: Vec<_> = keys.iter().map(|k| k.key.jwk()).collect();
                 Ok(cached(&serde_json::json!({ "keys": keys })))
             }
