@@ -8,7 +8,9 @@ Starts `rekeyctl serve` on a fresh data dir with one account, recovers it
 /api/v2/account/reset/), then verifies the access token with PyJWT
 (pinned in scripts/requirements-test.txt): the issuer's discovery document
 names the jwks_uri, PyJWKClient fetches the key by the token's kid, and
-jwt.decode checks the RS256 signature, iss, aud and exp. Prints `ok - ...` /
+jwt.decode checks the RS256 signature, iss, aud and exp; the discovery
+document's userinfo_endpoint answers for the token and refuses it
+tampered. Prints `ok - ...` /
 `not ok - ...` lines and `jwks: N passed, M failed`; exits 0 iff all passed.
 """
 
@@ -20,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,8 +98,31 @@ def main(binary):
             assert status == 200, status
             assert doc["issuer"] == base, doc
             assert "max-age" in headers.get("Cache-Control", ""), headers
-            assert "token_endpoint" not in doc, doc
+            for endpoint, path in [("token_endpoint", "/oauth/token"), ("revocation_endpoint", "/oauth/revoke"),
+                                   ("userinfo_endpoint", "/oauth/userinfo")]:
+                assert doc[endpoint] == base + path, (endpoint, doc)
+            assert doc["grant_types_supported"] == ["password", "refresh_token"], doc
+            for methods in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"]:
+                assert doc[methods] == ["none", "client_secret_basic", "client_secret_post"], doc
             state["issuer"], state["jwks_uri"] = doc["issuer"], doc["jwks_uri"]
+            state["userinfo"] = doc["userinfo_endpoint"]
+
+        def userinfo(token):
+            req = urllib.request.Request(state["userinfo"], headers={"Authorization": "Bearer " + token})
+            try:
+                with OPENER.open(req, timeout=30) as resp:
+                    return resp.status, resp.headers, json.loads(resp.read() or b"{}")
+            except urllib.error.HTTPError as e:
+                return e.code, e.headers, json.loads(e.read() or b"{}")
+
+        def userinfo_answers_and_refuses():
+            status, headers, body = userinfo(state["token"])
+            assert status == 200, (status, body)
+            assert body["email"] == EMAIL and body["sub"], body
+            assert headers.get("Cache-Control") == "no-store", headers
+            status, headers, body = userinfo(state["token"][:-2] + "AA")
+            assert status == 401, (status, body)
+            assert headers.get("WWW-Authenticate") == 'Bearer error="invalid_token"', headers
 
         def verify():
             header = jwt.get_unverified_header(state["token"])
@@ -124,6 +150,7 @@ def main(binary):
         check("discovery names the issuer and jwks_uri, cacheable", discovery)
         check("PyJWKClient + jwt.decode verify RS256, kid, iss, aud, exp", verify)
         check("another audience and a tampered signature are refused", refuses_other_audience_and_tampering)
+        check("userinfo answers the token's account and refuses a tampered one", userinfo_answers_and_refuses)
     except Exception:  # noqa: BLE001
         results.append(False)
         print("not ok - setup")

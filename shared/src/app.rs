@@ -42,18 +42,28 @@ impl App {
         }
     }
 
-    /// What the discovery routes publish: the configured issuer and this
-    /// app's signer.
+    /// Verifies access tokens with `keys` (oauth-userinfo: the KMS keys'
+    /// public halves, no signer).
+    pub fn with_public_keys(self, keys: Arc<dyn crate::signing::PublicKeySet>) -> Self {
+        Self {
+            reset: self.reset.with_public_keys(keys),
+        }
+    }
+
+    /// What the discovery routes publish: the configured issuer and scopes,
+    /// and this app's public keys.
     pub fn discovery(&self) -> crate::contract::discovery::Discovery {
         crate::contract::discovery::Discovery::new(
             self.reset.session().issuer.clone(),
-            self.reset.signer().ok().cloned(),
+            self.reset.public_keys().cloned(),
+            &self.reset.session().scope,
         )
     }
 
     /// Configuration and the DynamoDB store from the environment: what every
-    /// HTTP Lambda does at init, and the KMS signer when the function is
-    /// built with it and `REKEY_SIGNING_KEY` is set. Builds clients only; no
+    /// HTTP Lambda does at init, and the KMS signer (feature `kms`) or the
+    /// KMS keys' public halves (feature `kms-keys`) when the function is
+    /// built with them and `REKEY_SIGNING_KEY` is set. Builds clients only; no
     /// network.
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
@@ -61,6 +71,15 @@ impl App {
         let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
         let directory = crate::directory::from_environment(&config.directory, store.clone())?;
         let app = Self::new(&config, store).with_directory(directory);
+        // The public keys tokens verify under, without the AWS SDK (a
+        // function that signs also gets them, and keeps these).
+        #[cfg(feature = "kms-keys")]
+        let app = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
+            Some(keys) => app.with_public_keys(Arc::new(keys.map_err(|e| crate::ConfigError {
+                problems: vec![e.to_string()],
+            })?)),
+            None => app,
+        };
         #[cfg(feature = "kms")]
         if let Some(signer) = crate::signing::kms::KmsSigner::from_env() {
             return Ok(app.with_signer(Arc::new(signer)));

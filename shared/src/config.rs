@@ -115,6 +115,9 @@ pub struct Limits {
     pub audit_retention: Duration,
 }
 
+/// The scope tokens carry when `REKEY_OAUTH_SCOPE` is not set.
+pub const DEFAULT_OAUTH_SCOPE: &str = "account";
+
 /// The log-in that account recovery ends with (the account-recovery contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
@@ -343,7 +346,7 @@ impl Config {
                 .unwrap_or_else(|| "rekey".into()),
             scope: env
                 .optional("REKEY_OAUTH_SCOPE")
-                .unwrap_or_else(|| "account".into()),
+                .unwrap_or_else(|| DEFAULT_OAUTH_SCOPE.into()),
             access_ttl: Duration::from_secs(env.parsed(
                 "REKEY_ACCESS_TOKEN_TTL_SECONDS",
                 600,

@@ -238,9 +238,41 @@ pub fn json_response(status: u16, body: &impl Serialize) -> Response<Body> {
         .expect("static headers are valid")
 }
 
+/// A response handed to the Lambda runtime as it is. lambda_http re-reads
+/// a `Response<Body>` through its body conversion, which decodes text by
+/// the content type's charset and so links encoding_rs's tables (150 KiB);
+/// rekey's bodies are already UTF-8 text, so a function on a size budget
+/// (discovery) answers with this instead.
+pub struct AsIs(pub Response<Body>);
+
+impl lambda_http::IntoResponse for AsIs {
+    fn into_response(
+        self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as_is_hands_the_response_over_unchanged() {
+        use lambda_http::IntoResponse;
+        let resp = json_response(201, &serde_json::json!({"a": 1}));
+        let out = block_on(AsIs(resp).into_response());
+        assert_eq!(out.status(), 201);
+        assert_eq!(out.headers()["cache-control"], "no-store");
+        assert!(matches!(out.body(), Body::Text(t) if t == r#"{"a":1}"#));
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]

@@ -78,11 +78,11 @@ pub const WEBHOOK_DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 /// The KMS actions on the access-token signing keys `function` needs:
 /// reset-account and oauth-token sign (`kms:Sign`) and name the key by its
 /// public half's thumbprint (`kms:GetPublicKey`); discovery publishes the
-/// public halves.
+/// public halves, and oauth-userinfo verifies tokens with them.
 pub fn kms_actions(function: &str) -> &'static [&'static str] {
     match function {
         "reset-account" | "oauth-token" => &["kms:GetPublicKey", "kms:Sign"],
-        "discovery" => &["kms:GetPublicKey"],
+        "discovery" | "oauth-userinfo" => &["kms:GetPublicKey"],
         _ => &[],
     }
 }
@@ -499,6 +499,10 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // oauth::revoke -> limit_source (count_hit) -> revoke_token
         // (refresh_token, revoke_refresh_family).
         "oauth-revoke" => &[COUNT_HIT, REFRESH_TOKEN, REVOKE_REFRESH_FAMILY],
+        // contract::userinfo::userinfo -> ResetService::userinfo: the
+        // signer's public keys (KMS, not the table), then the token's
+        // account (user). No rate limit: a refusal costs one RSA verify.
+        "oauth-userinfo" => &[USER],
         // mail::stream::consume_batch: an intake item -> deliver_intake
         // (intake_pending; api_key, for a Payabli request's key) ->
         // request_link_by_key, request_recovery or send_signed_link ->

@@ -4,7 +4,9 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::App;
-use crate::contract::{account, discovery, django, oauth, page, payabli, unleash, zitadel};
+use crate::contract::{
+    account, discovery, django, oauth, page, payabli, unleash, userinfo, zitadel,
+};
 
 /// One Lambda function of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,10 +31,12 @@ pub enum Function {
     OAuthToken,
     /// OAuth 2.0 token revocation (RFC 7009).
     OAuthRevoke,
+    /// OpenID Connect userinfo: the account an access token speaks for.
+    OAuthUserinfo,
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 15] = [
         Function::RequestReset,
         Function::ValidateToken,
         Function::ResetPassword,
@@ -47,6 +51,7 @@ impl Function {
         Function::Discovery,
         Function::OAuthToken,
         Function::OAuthRevoke,
+        Function::OAuthUserinfo,
     ];
 
     /// The function's crate under functions/ and its name in template.yaml.
@@ -66,6 +71,7 @@ impl Function {
             Function::Discovery => "discovery",
             Function::OAuthToken => "oauth-token",
             Function::OAuthRevoke => "oauth-revoke",
+            Function::OAuthUserinfo => "oauth-userinfo",
         }
     }
 }
@@ -116,6 +122,7 @@ operations! {
     ResetAccount => account::reset,
     OAuthToken => oauth::token,
     OAuthRevoke => oauth::revoke,
+    OAuthUserinfo => userinfo::userinfo,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -225,6 +232,16 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/oauth/revoke",
         function: Function::OAuthRevoke,
+    },
+    Route {
+        method: "GET",
+        path: userinfo::PATH,
+        function: Function::OAuthUserinfo,
+    },
+    Route {
+        method: "POST",
+        path: userinfo::PATH,
+        function: Function::OAuthUserinfo,
     },
 ];
 

@@ -157,7 +157,7 @@ async fn run_oauth_flow(app: &App, email: &str) -> Vec<(&'static str, String)> {
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
     let store = app.reset.store().clone();
     let email = unique_email();
-    add_user(&*store, &config(), &email).await;
+    let user = add_user(&*store, &config(), &email).await;
     let key = add_key(&*store, &[Scope::ResetRequest]).await;
     let body = serde_json::json!({"email": email}).to_string();
     let headers = [
@@ -236,7 +236,49 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         Function::ValidatePassword.handle(app, req).await.status(),
         200
     );
-    let oauth = run_oauth_flow(app, &email).await;
+    let mut oauth = run_oauth_flow(app, &email).await;
+    // userinfo with a valid token, a tampered one and an expired one (the
+    // refusals log their reason).
+    let user = store.user(&user.id).await.unwrap().unwrap();
+    let now = rekey::domain::now();
+    let claims = |exp| rekey::signing::AccessClaims {
+        iss: "https://api.example.com".into(),
+        sub: user.id.to_string(),
+        aud: "rekey".into(),
+        exp,
+        iat: now,
+        jti: "j-1".into(),
+        client_id: "rekey".into(),
+        scope: "account".into(),
+        ver: user.credential_version.0,
+    };
+    let sign = |exp| async move {
+        rekey::signing::jwt::sign_access_token(signer().as_ref(), &claims(exp))
+            .await
+            .unwrap()
+    };
+    let access_token = sign(now + 600).await;
+    let expired = sign(now - 600).await;
+    let tampered = format!("{}AA", &access_token[..access_token.len() - 2]);
+    for (token, status) in [(&access_token, 200), (&tampered, 401), (&expired, 401)] {
+        let bearer = format!("Bearer {token}");
+        let req = apigw_request(
+            "GET",
+            "/oauth/userinfo",
+            &[],
+            &[("authorization", &bearer)],
+            None,
+        );
+        assert_eq!(
+            Function::OAuthUserinfo.handle(app, req).await.status(),
+            status
+        );
+    }
+    oauth.push(("userinfo access token", access_token.clone()));
+    oauth.push((
+        "userinfo access token's signature",
+        access_token.rsplit('.').next().unwrap().to_string(),
+    ));
     Secrets {
         token,
         key,

@@ -3,8 +3,10 @@
 //! authorizer, a JOSE library) needs to verify rekey's access tokens. No
 //! store call and no service secret: the issuer and the signer's public keys.
 //!
-//! The metadata lists only what exists: no token, revocation or userinfo
-//! endpoint yet, and no authorization endpoint, so no response types.
+//! The metadata lists the token, revocation and userinfo endpoints, the
+//! grants and client authentication methods the token endpoint takes, and
+//! the configured scopes. There is no authorization endpoint yet, so no
+//! response types.
 
 use std::sync::Arc;
 
@@ -13,38 +15,64 @@ use lambda_http::{Body, Request, Response};
 use super::Failure;
 use crate::reset::ResetError;
 use crate::routes::Function;
-use crate::signing::{AccessTokenSigner, SIGNING_KEY_VAR, SigningError, issuer_for};
+use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 
 pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const TOKEN_PATH: &str = "/oauth/token";
+pub const REVOCATION_PATH: &str = "/oauth/revoke";
+
+/// The grants `POST /oauth/token` takes.
+pub const GRANT_TYPES: &[&str] = &["password", "refresh_token"];
+/// How clients authenticate at the token and revocation endpoints: public
+/// clients send only their id; confidential ones a secret in the
+/// `Authorization: Basic` header or the form.
+pub const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
 
 /// How long consumers may cache either document: a next key must be
 /// published at least this long (plus consumers' own JWKS caching) before
 /// it signs.
 pub const MAX_AGE_SECS: u64 = 300;
 
-/// What discovery publishes: the issuer and the signer's keys.
+/// What discovery publishes: the issuer, the scopes and the signing keys'
+/// public halves.
 #[derive(Clone)]
 pub struct Discovery {
     issuer: Option<String>,
-    signer: Option<Arc<dyn AccessTokenSigner>>,
+    keys: Option<Arc<dyn PublicKeySet>>,
+    scopes: Vec<String>,
 }
 
 impl Discovery {
-    pub fn new(issuer: Option<String>, signer: Option<Arc<dyn AccessTokenSigner>>) -> Self {
-        Self { issuer, signer }
+    /// `scopes`: the configured scope list (space-separated, as
+    /// `REKEY_OAUTH_SCOPE`); empty, no `scopes_supported` is published.
+    pub fn new(issuer: Option<String>, keys: Option<Arc<dyn PublicKeySet>>, scopes: &str) -> Self {
+        Self {
+            issuer,
+            keys,
+            scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        }
     }
 
-    /// `REKEY_TOKEN_ISSUER` and the KMS keys (`REKEY_SIGNING_KEY`, `_NEXT`,
-    /// `_PREVIOUS`) from the environment: the discovery Lambda's init.
-    #[cfg(feature = "kms")]
+    /// `REKEY_TOKEN_ISSUER`, `REKEY_OAUTH_SCOPE` and the KMS keys'
+    /// public halves (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`) from the
+    /// environment: the discovery Lambda's init. No AWS SDK: the keys come
+    /// from the small `GetPublicKey` client.
+    #[cfg(feature = "kms-keys")]
     pub fn from_env() -> Self {
-        let issuer = std::env::var("REKEY_TOKEN_ISSUER")
-            .ok()
-            .filter(|v| !v.is_empty());
-        let signer = crate::signing::kms::KmsSigner::from_env()
-            .map(|s| Arc::new(s) as Arc<dyn AccessTokenSigner>);
-        Self::new(issuer, signer)
+        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let keys = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
+            Some(Ok(keys)) => Some(Arc::new(keys) as Arc<dyn PublicKeySet>),
+            Some(Err(e)) => {
+                // The JWKS answers 503 until the configuration is fixed.
+                tracing::error!(error = %e, "configuration error: the KMS endpoint");
+                None
+            }
+            None => None,
+        };
+        let scopes =
+            var("REKEY_OAUTH_SCOPE").unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
+        Self::new(var("REKEY_TOKEN_ISSUER"), keys, &scopes)
     }
 }
 
@@ -76,21 +104,33 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
     super::answer(Function::Discovery, WellKnown, async {
         let issuer = issuer_for(discovery.issuer.as_deref(), req);
         match req.uri().path() {
-            CONFIGURATION_PATH => Ok(cached(&serde_json::json!({
-                "issuer": issuer,
-                "jwks_uri": format!("{issuer}{JWKS_PATH}"),
-                // No authorization endpoint yet: no response type is served.
-                "response_types_supported": [],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }))),
+            CONFIGURATION_PATH => {
+                let mut doc = serde_json::json!({
+                    "issuer": issuer,
+                    "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+                    "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+                    "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+                    "userinfo_endpoint": format!("{issuer}{}", super::userinfo::PATH),
+                    "grant_types_supported": GRANT_TYPES,
+                    "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+                    "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+                    // No authorization endpoint yet: no response type is served.
+                    "response_types_supported": [],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                });
+                if !discovery.scopes.is_empty() {
+                    doc["scopes_supported"] = serde_json::json!(discovery.scopes);
+                }
+                Ok(cached(&doc))
+            }
             JWKS_PATH => {
-                let signer = discovery
-                    .signer
+                let key_set = discovery
+                    .keys
                     .as_ref()
                     .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))
                     .map_err(ResetError::from)?;
-                let keys = signer.published_keys().await.map_err(ResetError::from)?;
+                let keys = key_set.published_keys().await.map_err(ResetError::from)?;
                 let keys: Vec<_> = keys.iter().map(|k| k.key.jwk()).collect();
                 Ok(cached(&serde_json::json!({ "keys": keys })))
             }

@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod page;
 pub mod payabli;
 pub mod unleash;
+pub mod userinfo;
 pub mod zitadel;
 
 mod failure;

@@ -19,6 +19,8 @@ use crate::store::{Store, StoreError};
 
 #[cfg(feature = "cognito")]
 pub mod cognito;
+#[cfg(not(feature = "cognito"))]
+mod unlinked;
 
 /// `REKEY_DIRECTORY`: which directory holds the accounts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,12 +95,10 @@ pub fn from_environment(
                 store,
             )))
         }
+        // The functions that never touch the pool are built without its
+        // SDK; they only need to know that rekey holds no passwords.
         #[cfg(not(feature = "cognito"))]
-        DirectoryChoice::Cognito { .. } => Err(crate::ConfigError {
-            problems: vec![format!(
-                "{DIRECTORY_VAR}=cognito, but this function is built without the `cognito` feature"
-            )],
-        }),
+        DirectoryChoice::Cognito { .. } => Ok(Arc::new(unlinked::PoolNotLinked)),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::config::{Config, LinkTemplates};
 use crate::directory::{Directory, RekeyAccounts};
 use crate::domain::Scope;
 use crate::password::{CredentialHasher, PolicyViolation};
-use crate::signing::AccessTokenSigner;
+use crate::signing::{AccessTokenSigner, PublicKeySet, SignerKeys};
 use crate::store::{Store, StoreError};
 
 mod change;
@@ -28,11 +28,13 @@ mod mail;
 mod session;
 mod sign_in;
 mod signed;
+mod userinfo;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
 pub use intake::{AddressRequest, IntakeDelivery};
 pub use session::Session;
 pub use sign_in::TokenRefusal;
+pub use userinfo::UserInfo;
 
 /// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,9 @@ pub struct ResetService {
     /// An argon2id hash of a random secret, made on first use: what a
     /// sign-in without an account compares with.
     dummy_hash: Arc<std::sync::OnceLock<String>>,
+    /// The keys access tokens verify under (userinfo): the signer's, or a
+    /// key set of their own where nothing signs.
+    public_keys: Option<Arc<dyn PublicKeySet>>,
 }
 
 impl ResetService {
@@ -137,11 +142,16 @@ impl ResetService {
             on_mail_queued: None,
             signer: None,
             dummy_hash: Arc::default(),
+            public_keys: None,
         }
     }
 
-    /// Signs access tokens with `signer` (the log-in after recovery).
+    /// Signs access tokens with `signer` (the log-in after recovery), and
+    /// verifies them with its published keys unless a key set is given.
     pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
+        if self.public_keys.is_none() {
+            self.public_keys = Some(Arc::new(SignerKeys(signer.clone())));
+        }
         self.signer = Some(signer);
         self
     }
@@ -156,11 +166,23 @@ impl ResetService {
         &self.directory
     }
 
+    /// Verifies access tokens with `keys` (a function that checks tokens
+    /// and signs none).
+    pub fn with_public_keys(mut self, keys: Arc<dyn PublicKeySet>) -> Self {
+        self.public_keys = Some(keys);
+        self
+    }
+
     /// Runs `hook` after every queued mail (the local server wakes its
     /// outbox worker with it; in AWS the table's stream does that).
     pub fn with_mail_queued_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_mail_queued = Some(Arc::new(hook));
         self
+    }
+
+    /// The keys access tokens verify under, when there are any.
+    pub fn public_keys(&self) -> Option<&Arc<dyn PublicKeySet>> {
+        self.public_keys.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -14,9 +14,9 @@ use super::{AccessTokenSigner, KeyState, PublishedKey, RsaPublicKey, SigningErro
 /// `REKEY_SIGNING_KEY` (key id, ARN or alias) names the key that signs.
 use super::SIGNING_KEY_VAR as CURRENT_VAR;
 /// `REKEY_SIGNING_KEY_NEXT`: published before it signs.
-pub const NEXT_VAR: &str = "REKEY_SIGNING_KEY_NEXT";
+pub const NEXT_VAR: &str = super::SIGNING_KEY_NEXT_VAR;
 /// `REKEY_SIGNING_KEY_PREVIOUS`: published until its tokens expire.
-pub const PREVIOUS_VAR: &str = "REKEY_SIGNING_KEY_PREVIOUS";
+pub const PREVIOUS_VAR: &str = super::SIGNING_KEY_PREVIOUS_VAR;
 
 struct KmsKey {
     state: KeyState,

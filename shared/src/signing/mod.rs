@@ -15,14 +15,26 @@ mod der;
 pub mod jwt;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "kms-keys")]
+pub mod kms_keys;
 #[cfg(feature = "local-signer")]
 pub mod local;
+#[cfg(feature = "kms-keys")]
+pub mod sigv4;
+#[cfg(feature = "kms-keys")]
+mod tls;
+pub mod verify;
 
 pub use jwt::AccessClaims;
 
 /// The variable naming the signing key (a KMS key; rekeyctl serve makes a
 /// local one instead).
 pub const SIGNING_KEY_VAR: &str = "REKEY_SIGNING_KEY";
+/// A key published before it signs.
+pub const SIGNING_KEY_NEXT_VAR: &str = "REKEY_SIGNING_KEY_NEXT";
+/// The key that signed before the last rotation, published until its
+/// tokens expire.
+pub const SIGNING_KEY_PREVIOUS_VAR: &str = "REKEY_SIGNING_KEY_PREVIOUS";
 
 /// What can go wrong signing or publishing.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +142,24 @@ pub trait AccessTokenSigner: Send + Sync {
     /// Every key to publish: the current one, and the next and previous
     /// when a rotation is under way.
     async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError>;
+}
+
+/// The public half of the port: the keys tokens verify under, for what
+/// publishes or checks tokens without signing (discovery, userinfo).
+#[async_trait]
+pub trait PublicKeySet: Send + Sync {
+    /// Every published key: current, and next and previous in a rotation.
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError>;
+}
+
+/// A signer's published keys as a [`PublicKeySet`].
+pub struct SignerKeys(pub std::sync::Arc<dyn AccessTokenSigner>);
+
+#[async_trait]
+impl PublicKeySet for SignerKeys {
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {
+        self.0.published_keys().await
+    }
 }
 
 /// The issuer tokens name and discovery publishes: `REKEY_TOKEN_ISSUER`

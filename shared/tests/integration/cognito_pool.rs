@@ -792,7 +792,10 @@ async fn the_password_grant_is_refused_with_a_pool() {
     let body = response_json(&resp);
     assert_eq!(body["error"], "invalid_request");
     assert!(
-        body["error_description"].as_str().unwrap().contains("Cognito"),
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Cognito"),
         "{body}"
     );
     assert!(body.get("access_token").is_none());

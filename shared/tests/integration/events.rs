@@ -36,6 +36,7 @@ async fn invoke(app: &App, function: Function, substitutions: &[(&str, &str)]) -
 const KEY: &str = "rkk_EXAMPLE_API_KEY_REPLACE_ME_000000000000000";
 const TOKEN: &str = "rkt_EXAMPLE_LINK_TOKEN_REPLACE_ME_00000000000";
 const USER: &str = "EXAMPLE-USER-ID";
+const ACCESS: &str = "eyJ_EXAMPLE_ACCESS_TOKEN_REPLACE_ME";
 
 #[test]
 fn every_function_has_an_event_file_and_every_file_a_function() {
@@ -183,6 +184,12 @@ async fn each_event_gets_its_status() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token"]["token_type"], "Bearer");
+    // userinfo: the sample's placeholder replaced by that access token.
+    let access = body["token"]["access_token"].as_str().unwrap().to_string();
+    let (status, info) = invoke(&app, Function::OAuthUserinfo, &[(ACCESS, &access)]).await;
+    assert_eq!((status, info["sub"].as_str()), (200, Some(user_id)));
+    // As shipped, the placeholder is refused like any bad token.
+    assert_eq!(invoke(&app, Function::OAuthUserinfo, &[]).await.0, 401);
     // Sign in with the password the reset-account sample set; revoke the
     // session it started, and the sample's unknown token too (200 both).
     let (status, body) = invoke(&app, Function::OAuthToken, &[]).await;

@@ -21,6 +21,7 @@ use rekey::store::{AccountStore, IntakeStore, OutboxStore};
 const KEY: &str = "rkk_EXAMPLE_API_KEY_REPLACE_ME_000000000000000";
 const TOKEN: &str = "rkt_EXAMPLE_LINK_TOKEN_REPLACE_ME_00000000000";
 const USER: &str = "EXAMPLE-USER-ID";
+const ACCESS: &str = "eyJ_EXAMPLE_ACCESS_TOKEN_REPLACE_ME";
 const EMAIL: &str = "ada@example.com";
 
 fn event_text(name: &str, substitutions: &[(&str, &str)]) -> String {
@@ -265,6 +266,12 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let access = body["token"]["access_token"].as_str().unwrap().to_string();
+    let (status, body) = r
+        .invoke(Function::OAuthUserinfo, &[(ACCESS, &access)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(r.invoke(Function::OAuthUserinfo, &[]).await.0, 401);
 
     // Sign in with the password that set; rotate; present the rotated
     // token again (its family is revoked); revoke; a wrong password.

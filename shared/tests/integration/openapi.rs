@@ -249,7 +249,19 @@ fn operations_have_unique_ids_tags_and_documented_responses() {
             );
         }
 
-        if o.method == "post" {
+        let userinfo = o.op["x-rekey-function"].as_str() == Some(Function::OAuthUserinfo.name());
+        if userinfo && o.method == "post" {
+            // RFC 6750 2.2: the token may come as a form field; the header
+            // alone is a whole request, so the body is optional.
+            let body = resolve(&doc, &o.op["requestBody"]);
+            assert_eq!(body["required"], Value::Bool(false), "{name}");
+            let content = body["content"].as_object().expect("content");
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                ["application/x-www-form-urlencoded"],
+                "{name}: the body is a form (RFC 6750 2.2)"
+            );
+        } else if o.method == "post" {
             // The transport rules: every POST body is JSON of a shape, at most 16 KiB.
             let body = resolve(&doc, &o.op["requestBody"]);
             assert_eq!(
@@ -354,6 +366,8 @@ fn security_follows_each_contract() {
         let (expected, takes_key): (&[&str], bool) = match function {
             Function::RequestReset => (&["requestToken"], true),
             Function::RequestUserReset | Function::SetPassword => (&["bearer"], true),
+            // An access token, not an API key.
+            Function::OAuthUserinfo => (&["accessToken"], true),
             // The token, signature or nothing is the credential.
             _ => (&[], false),
         };

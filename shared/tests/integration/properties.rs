@@ -354,6 +354,15 @@ fn dialect(function: Function, connect: bool, status: u16, body: &Value) -> Test
         .ok_or_else(|| fail("the body is not a JSON object"))?;
     let keys = sorted_keys(obj);
     match function {
+        Function::OAuthUserinfo => {
+            if status == 200 {
+                prop_assert!(keys.contains(&"sub") && keys.contains(&"email"));
+            } else {
+                // RFC 6750: a challenge and at most an error code.
+                prop_assert!(matches!(status, 400 | 401), "status {status}");
+                prop_assert!(keys.is_empty() || keys == ["error"], "{keys:?}");
+            }
+        }
         Function::RequestReset => {
             prop_assert_eq!(keys, ["isSuccess", "responseText"]);
             prop_assert_eq!(obj["isSuccess"].as_bool(), Some(status == 200));
@@ -730,6 +739,7 @@ fn shaped(h: &Harness, function: Function, marker: &str) -> BoxedStrategy<Value>
         Function::ValidateToken | Function::ResetPage | Function::Discovery => {
             object(&["token"], plain, marker)
         }
+        Function::OAuthUserinfo => object(&["access_token"], plain, marker),
         Function::ResetPassword => object(&["token", "password"], plain, marker),
         Function::ValidatePassword => object(&["password"], plain, marker),
         Function::RequestUserReset => {
@@ -855,9 +865,10 @@ fn near_valid(h: &Harness, function: Function, marker: &str) -> BoxedStrategy<Va
                 None => json!({ "email": email }),
             })
             .boxed(),
-        Function::ValidateToken | Function::ResetPage | Function::Discovery => {
-            Just(json!({})).boxed()
-        }
+        Function::ValidateToken
+        | Function::ResetPage
+        | Function::Discovery
+        | Function::OAuthUserinfo => Just(json!({})).boxed(),
         Function::ResetPassword | Function::ResetAccount => {
             let name = if function == Function::ResetPassword {
                 "token"

@@ -77,9 +77,38 @@ async fn discovery_lists_the_issuer_and_keys_and_may_be_cached() {
         doc["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
     );
-    for absent in ["token_endpoint", "revocation_endpoint", "userinfo_endpoint"] {
-        assert!(doc.get(absent).is_none(), "{absent} does not exist yet");
+    for (endpoint, path) in [
+        ("token_endpoint", "/oauth/token"),
+        ("revocation_endpoint", "/oauth/revoke"),
+        ("userinfo_endpoint", "/oauth/userinfo"),
+    ] {
+        assert_eq!(doc[endpoint], format!("https://api.example.com{path}"));
     }
+    assert!(rekey::routes::find("GET", "/oauth/userinfo").is_some());
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["password", "refresh_token"])
+    );
+    for methods in [
+        "token_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+    ] {
+        assert_eq!(
+            doc[methods],
+            serde_json::json!(["none", "client_secret_basic", "client_secret_post"])
+        );
+    }
+    assert_eq!(doc["scopes_supported"], serde_json::json!(["account"]));
+    let scoped = crate::support::TestApp::embedded(crate::support::config_with(&[(
+        "REKEY_OAUTH_SCOPE",
+        "account profile",
+    )]))
+    .await;
+    let doc = response_json(&get(&scoped.app, "/.well-known/openid-configuration").await);
+    assert_eq!(
+        doc["scopes_supported"],
+        serde_json::json!(["account", "profile"])
+    );
 
     let resp = get(&t.app, "/.well-known/jwks.json").await;
     assert_eq!(resp.status(), 200);
