@@ -259,8 +259,17 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     };
     let access_token = sign(now + 600).await;
     let expired = sign(now - 600).await;
-    let tampered = format!("{}AA", &access_token[..access_token.len() - 2]);
-    for (token, status) in [(&access_token, 200), (&tampered, 401), (&expired, 401)] {
+    // One signature character changed, whatever it was (replacing the
+    // last two with "AA" left one token in 256 unchanged).
+    let mut tampered = access_token.clone().into_bytes();
+    let middle = tampered.len() - 20;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for (what, token, status) in [
+        ("valid", &access_token, 200),
+        ("tampered", &tampered, 401),
+        ("expired", &expired, 401),
+    ] {
         let bearer = format!("Bearer {token}");
         let req = apigw_request(
             "GET",
@@ -271,7 +280,8 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         );
         assert_eq!(
             Function::OAuthUserinfo.handle(app, req).await.status(),
-            status
+            status,
+            "userinfo with the {what} token"
         );
     }
     oauth.push(("userinfo access token", access_token.clone()));
