@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::rand_core::OsRng;
 use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
-use sha2::{Digest, Sha256};
+use rsa::RsaPrivateKey;
 
 use super::{AccessTokenSigner, KeyState, PublishedKey, RsaPublicKey, SigningError};
 
@@ -150,7 +149,7 @@ impl LocalKeyDir {
         }
         Ok(LocalSigner {
             kid: public_key(&current).thumbprint(),
-            current,
+            current: ring_key(&current)?,
             published,
         })
     }
@@ -172,11 +171,21 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(contents)
 }
 
-/// Signs in process with the current key file's key.
+/// Signs in process with the current key file's key. The `rsa` crate
+/// makes and stores keys; ring, which rustls links anyway, signs: about
+/// three times faster, which is most of the token endpoint's own time.
 pub struct LocalSigner {
-    current: RsaPrivateKey,
+    current: ring::signature::RsaKeyPair,
     kid: String,
     published: Vec<PublishedKey>,
+}
+
+fn ring_key(key: &RsaPrivateKey) -> Result<ring::signature::RsaKeyPair, SigningError> {
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| SigningError::BadKey(e.to_string()))?;
+    ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+        .map_err(|e| SigningError::BadKey(e.to_string()))
 }
 
 impl LocalSigner {
@@ -191,7 +200,7 @@ impl LocalSigner {
                 state: KeyState::Current,
                 key,
             }],
-            current,
+            current: ring_key(&current)?,
         })
     }
 }
@@ -203,11 +212,18 @@ impl AccessTokenSigner for LocalSigner {
     }
 
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SigningError> {
-        let digest = Sha256::digest(signing_input);
-        // With blinding (the rng): the signing time says nothing of the key.
+        // ring hashes the input itself and blinds with the rng, so the
+        // signing time says nothing of the key.
+        let mut signature = vec![0; self.current.public().modulus_len()];
         self.current
-            .sign_with_rng(&mut OsRng, Pkcs1v15Sign::new::<Sha256>(), &digest)
-            .map_err(|e| SigningError::BadKey(e.to_string()))
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signing_input,
+                &mut signature,
+            )
+            .map_err(|e| SigningError::BadKey(e.to_string()))?;
+        Ok(signature)
     }
 
     async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {
