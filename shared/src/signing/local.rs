@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use rsa::RsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::rand_core::OsRng;
 use rsa::traits::PublicKeyParts;
-use rsa::RsaPrivateKey;
 
 use super::{AccessTokenSigner, KeyState, PublishedKey, RsaPublicKey, SigningError};
 
