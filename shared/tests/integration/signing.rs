@@ -240,3 +240,49 @@ async fn kms_signs_tokens_its_published_key_verifies() {
         Err(SigningError::Unavailable(_))
     ));
 }
+
+/// Signing an access token with KMS on moto, by the numbers (not a test of
+/// speed: moto's latency is not KMS's). Run by hand and copied into
+/// docs/benchmarks.md: `cargo test -p rekey --all-features --test integration
+/// signing::kms_signing_latency_on_moto -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn kms_signing_latency_on_moto() {
+    let client = aws_sdk_kms::Client::new(&aws_config().await);
+    let key = kms_key(&client).await;
+    let signer = KmsSigner::new(client, key, None, None);
+    let now = rekey::domain::now();
+    let claims = AccessClaims {
+        iss: "https://id.example.com".into(),
+        sub: "user-1".into(),
+        aud: "rekey".into(),
+        exp: now + 600,
+        iat: now,
+        jti: "j".into(),
+        client_id: "rekey".into(),
+        scope: "account".into(),
+        ver: 0,
+    };
+    // The first call also reads the public key (the kid): counted apart.
+    let start = std::time::Instant::now();
+    rekey::signing::jwt::sign_access_token(&signer, &claims)
+        .await
+        .unwrap();
+    let first = start.elapsed();
+    let mut samples: Vec<std::time::Duration> = Vec::new();
+    for _ in 0..100 {
+        let start = std::time::Instant::now();
+        rekey::signing::jwt::sign_access_token(&signer, &claims)
+            .await
+            .unwrap();
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    println!(
+        "KMS Sign on moto: first (GetPublicKey + Sign) {:.2} ms, then p50 {:.2} ms, p99 {:.2} ms (n = 100)",
+        first.as_secs_f64() * 1000.0,
+        samples[50].as_secs_f64() * 1000.0,
+        samples[99].as_secs_f64() * 1000.0
+    );
+    assert!(samples[50] > std::time::Duration::ZERO);
+}
