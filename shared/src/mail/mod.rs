@@ -58,29 +58,42 @@ pub enum MailMessage {
     },
 }
 
+/// An outbox item holding `job` sealed under the service keys, bound to
+/// its id: the table never holds an address, a link or an event in clear.
+pub(crate) fn seal_job(job: &impl Serialize, id: String, keys: &ServiceKeys) -> OutboxItem {
+    let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(job).expect("serialisable"));
+    OutboxItem {
+        sealed: keys.seal(&plaintext, id.as_bytes()),
+        id,
+        created_at: now(),
+    }
+}
+
+/// The job sealed in `item`.
+pub(crate) fn open_job<T: serde::de::DeserializeOwned>(
+    keys: &ServiceKeys,
+    item: &OutboxItem,
+) -> Result<T, DeliveryError> {
+    let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
+    // serde_json's message quotes the value it choked on (an address, a
+    // link): keep only where and what kind of fault.
+    serde_json::from_slice(&plaintext).map_err(|e| {
+        DeliveryError::Undecodable(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 impl MailJob {
     pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
-        let id = uuid::Uuid::new_v4().to_string();
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(self).expect("serialisable"));
-        OutboxItem {
-            sealed: keys.seal(&plaintext, id.as_bytes()),
-            id,
-            created_at: now(),
-        }
+        seal_job(self, uuid::Uuid::new_v4().to_string(), keys)
     }
 
     pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
-        let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
-        // serde_json's message quotes the value it choked on (an address, a
-        // link): keep only where and what kind of fault.
-        serde_json::from_slice(&plaintext).map_err(|e| {
-            DeliveryError::Undecodable(format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
-        })
+        open_job(keys, item)
     }
 
     /// Renders with the process's templates (see `templates::current`).

@@ -110,20 +110,13 @@ impl KmsPublicKeys {
         next: Option<String>,
         previous: Option<String>,
     ) -> Self {
-        let keys = [
-            (KeyState::Current, Some(current)),
-            (KeyState::Next, next),
-            (KeyState::Previous, previous),
-        ]
-        .into_iter()
-        .filter_map(|(state, id)| {
-            id.map(|key_id| KmsKey {
+        let keys = super::key_slots(current, next, previous)
+            .map(|(state, key_id)| KmsKey {
                 state,
                 key_id,
                 public: OnceCell::new(),
             })
-        })
-        .collect();
+            .collect();
         Self {
             http: https_client(native_roots()),
             endpoint,

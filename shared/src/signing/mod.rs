@@ -181,6 +181,23 @@ pub fn issuer_for(configured: Option<&str>, req: &lambda_http::Request) -> Strin
     .unwrap_or_else(|| "rekey".to_string())
 }
 
+/// The configured KMS keys by state, the absent ones left out: what both
+/// KMS adapters (the SDK signer and the SDK-free key reader) publish.
+#[cfg(any(feature = "kms", feature = "kms-keys"))]
+pub(crate) fn key_slots(
+    current: String,
+    next: Option<String>,
+    previous: Option<String>,
+) -> impl Iterator<Item = (KeyState, String)> {
+    [
+        (KeyState::Current, Some(current)),
+        (KeyState::Next, next),
+        (KeyState::Previous, previous),
+    ]
+    .into_iter()
+    .filter_map(|(state, id)| id.map(|id| (state, id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::ServiceKeys;
-use crate::domain::{OutboxItem, now};
+use crate::domain::OutboxItem;
 use crate::mail::DeliveryError;
 
 #[cfg(feature = "webhook-delivery")]
@@ -52,24 +52,11 @@ pub struct WebhookJob {
 impl WebhookJob {
     pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
         let id = format!("{ITEM_PREFIX}{}", uuid::Uuid::new_v4());
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(self).expect("serialisable"));
-        OutboxItem {
-            sealed: keys.seal(&plaintext, id.as_bytes()),
-            id,
-            created_at: now(),
-        }
+        crate::mail::seal_job(self, id, keys)
     }
 
     pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
-        let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
-        serde_json::from_slice(&plaintext).map_err(|e| {
-            DeliveryError::Undecodable(format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
-        })
+        crate::mail::open_job(keys, item)
     }
 }
 
