@@ -23,6 +23,7 @@ is always stopped and the data dir removed.
 """
 
 import datetime
+import email
 import os
 import queue
 import re
@@ -180,6 +181,26 @@ def eml_files_to(outbox, address):
         if re.search(r"^To:.*%s" % re.escape(address), text, re.M | re.I):
             found.append(name)
     return found
+
+
+def validation_code(path):
+    """The recovery link's validation_code in the mail at `path`."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        message = email.message_from_file(f)
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if payload:
+            found = re.search(r"validation_code=(rkt_[A-Za-z0-9_-]+)", payload.decode("utf-8", "replace"))
+            if found:
+                return found.group(1)
+    raise AssertionError("no validation_code link in %s" % path)
+
+
+def tampered(token):
+    """`token` with one signature character changed, whatever it was
+    (replacing the last two with "AA" left one token in 256 unchanged)."""
+    i = len(token) - 20
+    return token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
 
 
 # --- Payabli -----------------------------------------------------------------

@@ -24,7 +24,7 @@ import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sdk_check import Server, rekeyctl  # noqa: E402
+from sdk_check import Server, rekeyctl, tampered  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT)
 from authlib.integrations.httpx_client import OAuth2Client  # noqa: E402
@@ -144,7 +144,7 @@ def main(binary):
         def tampering_refused():
             token = state["first"]["access_token"]
             key = jwks.get_signing_key_from_jwt(token)
-            for t, audience in [(token, "someone-else"), (token[:-2] + "AA", AUDIENCE)]:
+            for t, audience in [(token, "someone-else"), (tampered(token), AUDIENCE)]:
                 try:
                     jwt.decode(t, key, algorithms=["RS256"], audience=audience, issuer=doc["issuer"])
                 except jwt.InvalidTokenError:

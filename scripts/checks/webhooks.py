@@ -19,7 +19,6 @@ reaches a configured endpoint and a URL given with --secret. Prints
 exits 0 iff all passed.
 """
 
-import email
 import http.server
 import json
 import os
@@ -34,7 +33,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sdk_check  # noqa: E402
-from sdk_check import Server, eml_files_to, rekeyctl, wait_for  # noqa: E402
+from sdk_check import Server, eml_files_to, rekeyctl, validation_code, wait_for  # noqa: E402
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError  # noqa: E402
 
@@ -107,18 +106,6 @@ def call(method, url, body=None):
         req.add_header("Content-Type", "application/json")
     with OPENER.open(req, timeout=30) as resp:
         return resp.status, json.loads(resp.read() or b"{}")
-
-
-def validation_code(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        message = email.message_from_file(f)
-    for part in message.walk():
-        payload = part.get_payload(decode=True)
-        if payload:
-            found = re.search(r"validation_code=(rkt_[A-Za-z0-9_-]+)", payload.decode("utf-8", "replace"))
-            if found:
-                return found.group(1)
-    raise AssertionError("no validation_code link in %s" % path)
 
 
 def main(binary):
