@@ -131,8 +131,7 @@ impl ResetService {
     ) -> PasswordChange {
         let changed_at = now();
         // A directory that keeps the password has no PHC string to tell.
-        let hash =
-            Some(new_hash.as_str()).filter(|h| *h != super::directory::DIRECTORY_KEEPS_PASSWORD);
+        let hash = (!self.directory.keeps_passwords()).then_some(new_hash.as_str());
         PasswordChange {
             webhooks: self.change_webhooks(user, changed_at, action, true, hash),
             user_id: user.id.clone(),
