@@ -15,8 +15,6 @@ use crate::routes::Function;
 
 pub const PATH: &str = "/oauth/userinfo";
 
-const FORM: &str = "application/x-www-form-urlencoded";
-
 fn bearer_error(status: u16, challenge: &'static str, error: Option<&str>) -> Response<Body> {
     let body = match error {
         Some(error) => serde_json::json!({ "error": error }),
@@ -89,18 +87,10 @@ fn header_token(req: &Request) -> Result<Option<String>, Failure> {
     Ok((!token.is_empty()).then(|| token.to_string()))
 }
 
-fn is_form(req: &Request) -> bool {
-    req.headers()
-        .get(::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(FORM))
-}
-
 /// The form body's `access_token` (RFC 6750 2.2): only in a POST whose
 /// body is a form.
 fn form_token(req: &Request) -> Result<Option<String>, Failure> {
-    if req.method() != ::http::Method::POST || !is_form(req) {
+    if req.method() != ::http::Method::POST || !super::oauth::form::is_form(req) {
         return Ok(None);
     }
     let bytes = http::body_bytes(req);

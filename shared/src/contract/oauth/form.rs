@@ -15,6 +15,20 @@ use crate::reset::{ResetError, TokenRefusal};
 
 use super::super::Failure;
 
+/// Whether the body is declared `application/x-www-form-urlencoded` (a
+/// `charset` or other parameter allowed).
+pub(crate) fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// The body's parameters, each at most once. Values are zeroized on drop:
 /// they hold passwords, secrets and tokens.
 pub(super) struct Form(BTreeMap<String, Zeroizing<String>>);
@@ -23,16 +37,7 @@ impl Form {
     /// Reads the body: another media type, a parameter twice, bad
     /// percent-encoding or UTF-8 are `invalid_request`, never naming a value.
     pub(super) fn read(req: &Request) -> Result<Self, RequestError> {
-        let is_form = req
-            .headers()
-            .get(::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|e| {
-                e.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !is_form {
+        if !is_form(req) {
             return Err(RequestError::invalid(
                 "Content-Type",
                 "the body must be application/x-www-form-urlencoded",

@@ -11,7 +11,7 @@ use crate::reset::{Session, TokenRefusal};
 use crate::routes::Function;
 
 mod dialect;
-mod form;
+pub(crate) mod form;
 
 pub(crate) use dialect::OAuth;
 use form::Form;
