@@ -1,10 +1,10 @@
 //! Address requests waiting for the local worker, in SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::credentials::insert_grant_row;
-use super::journal::insert_outbox;
+use super::journal::{insert_outbox, oldest_sealed, sealed_pending};
 use super::{EmbeddedStore, one_row};
 use crate::domain::{IntakeItem, OutboxItem, ResetGrant};
 use crate::store::{IntakeStore, StoreError};
@@ -24,35 +24,20 @@ impl IntakeStore for EmbeddedStore {
     }
 
     async fn pending_intake(&self, limit: usize) -> Result<Vec<IntakeItem>, StoreError> {
-        self.run(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT id, sealed, created_at FROM intake ORDER BY created_at, rowid LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], |r| {
-                Ok(read_columns!(
-                    r,
-                    IntakeItem {
-                        id,
-                        sealed,
-                        created_at
-                    }
-                ))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        let rows = self.run(move |c| oldest_sealed(c, "intake", limit)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sealed, created_at)| IntakeItem {
+                id,
+                sealed,
+                created_at,
+            })
+            .collect())
     }
 
     async fn intake_pending(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
-        self.run(move |c| {
-            Ok(
-                c.query_row("SELECT 1 FROM intake WHERE id = ?1", [&id], |_| Ok(()))
-                    .optional()?
-                    .is_some(),
-            )
-        })
-        .await
+        self.run(move |c| sealed_pending(c, "intake", &id)).await
     }
 
     async fn complete_intake(

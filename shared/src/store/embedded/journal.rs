@@ -33,6 +33,39 @@ pub(super) fn insert_outbox(conn: &Connection, mail: &OutboxItem) -> Result<(), 
     Ok(())
 }
 
+/// The two sealed queues, `outbox` (mail and webhooks) and `intake`
+/// (address requests), hold the same (id, sealed, created_at) rows.
+pub(super) type SealedRow = (String, String, i64);
+
+/// A sealed queue's oldest `limit` rows, in the order they were written.
+pub(super) fn oldest_sealed(
+    conn: &Connection,
+    table: &'static str,
+    limit: usize,
+) -> Result<Vec<SealedRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, sealed, created_at FROM {table} ORDER BY created_at, rowid LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether a sealed queue still holds the row `id`.
+pub(super) fn sealed_pending(
+    conn: &Connection,
+    table: &'static str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+            [id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 #[async_trait]
 impl CounterStore for EmbeddedStore {
     async fn count_hit(
@@ -94,35 +127,20 @@ impl OutboxStore for EmbeddedStore {
     }
 
     async fn pending_mail(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        self.run(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT id, sealed, created_at FROM outbox ORDER BY created_at, rowid LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], |r| {
-                Ok(read_columns!(
-                    r,
-                    OutboxItem {
-                        id,
-                        sealed,
-                        created_at
-                    }
-                ))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        let rows = self.run(move |c| oldest_sealed(c, "outbox", limit)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sealed, created_at)| OutboxItem {
+                id,
+                sealed,
+                created_at,
+            })
+            .collect())
     }
 
     async fn mail_pending(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
-        self.run(move |c| {
-            Ok(
-                c.query_row("SELECT 1 FROM outbox WHERE id = ?1", [&id], |_| Ok(()))
-                    .optional()?
-                    .is_some(),
-            )
-        })
-        .await
+        self.run(move |c| sealed_pending(c, "outbox", &id)).await
     }
 
     async fn mail_delivered(&self, id: &str) -> Result<(), StoreError> {
