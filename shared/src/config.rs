@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::crypto::{ServiceKeys, ServiceSecret};
 use crate::link::{CodeUrlTemplate, LinkTemplate};
-use crate::password::{HashParams, PasswordPolicy};
+use crate::password::{HashParams, PasswordPolicies};
 
 mod clients;
 pub use clients::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, is_scope_token};
@@ -137,7 +137,8 @@ pub struct Config {
     pub links: LinkTemplates,
     pub product_name: String,
     pub token_ttl: Duration,
-    pub policy: PasswordPolicy,
+    /// The password profiles, the blocklists and the optional range check.
+    pub policy: PasswordPolicies,
     pub hash_params: HashParams,
     pub codes: CodePolicy,
     pub signed_links: SignedLinkPolicy,
@@ -312,7 +313,7 @@ impl Config {
                 "REKEY_TOKEN_TTL_SECONDS={ttl_secs} is out of range: 1 to 604800"
             ));
         }
-        let policy = PasswordPolicy::read(env);
+        let policy = PasswordPolicies::read(env, &product_name);
         let hash_params = HashParams::read(env);
         let codes = CodePolicy {
             length: env.parsed("REKEY_CODE_LENGTH", 6, "a whole number"),
@@ -585,7 +586,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
-        assert_eq!(c.policy, PasswordPolicy::default());
+        assert_eq!(c.policy.default, crate::password::PasswordPolicy::nist());
+        assert_eq!(c.policy.account_recovery, crate::password::PasswordPolicy::account_recovery());
         assert_eq!(c.hash_params, HashParams::default());
         let t = [("token", "t")];
         let org = c.default_org.as_str();

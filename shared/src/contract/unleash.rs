@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::Failure;
 use crate::App;
 use crate::http::{self, RequestError};
+use crate::password::Profile;
 use crate::reset::ResetError;
 use crate::routes::Function;
 
@@ -169,7 +170,9 @@ pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidatePassword;
     super::answer(function, Unleash, async {
         let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
-        app.reset.check_password(&body.password, None).await?;
+        app.reset
+            .check_password(&body.password, None, Profile::Nist)
+            .await?;
         Ok(http::json_response(200, &Empty {}))
     })
     .await

@@ -1,5 +1,6 @@
 //! Link tokens: a mailed single-use token, redeemed to set a new password.
 
+use crate::password::Profile;
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
     ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User, now,
@@ -170,7 +171,16 @@ impl ResetService {
             tracing::info!(user_id = %user.id, purpose = purpose.as_str(), "grant refused: another purpose or origin");
             return Err(ResetError::InvalidToken);
         }
-        let password = self.check_password(raw_password, Some(&user)).await?;
+        // The log-in after recovery is seed 004's contract, which states its
+        // own rule; every other link reset follows NIST.
+        let profile = if session.is_some() {
+            Profile::AccountRecovery
+        } else {
+            Profile::Nist
+        };
+        let password = self
+            .check_password(raw_password, Some(&user), profile)
+            .await?;
         // The token is verified (not yet consumed): now the history may speak.
         self.refuse_reused(&user, &password, client).await?;
         let action = if session.is_some() {

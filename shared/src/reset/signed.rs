@@ -6,6 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::password::Profile;
 use crate::crypto::{SecretDigest, random_bytes};
 use crate::domain::{
     ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, User, UserId, now,
@@ -198,7 +199,9 @@ impl ResetService {
         let (user, nonce) = self
             .inspect_signed_link(user_id, timestamp, signature)
             .await?;
-        let password = self.check_password(raw_password, Some(&user)).await?;
+        let password = self
+            .check_password(raw_password, Some(&user), Profile::Nist)
+            .await?;
         // The signature is verified: now the history may speak.
         self.refuse_reused(&user, &password, client).await?;
         match self
