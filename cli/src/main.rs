@@ -1,5 +1,6 @@
 //! rekeyctl: rekey's local server and operator commands.
 
+mod blocklist;
 mod local;
 mod operator;
 mod serve;
@@ -70,6 +71,9 @@ enum Command {
     /// Signed change notifications (Standard Webhooks).
     #[command(subcommand)]
     Webhook(webhooks::WebhookCommand),
+    /// Password blocklists (build one to replace or extend the bundled list).
+    #[command(subcommand)]
+    Password(blocklist::PasswordCommand),
     /// An account's audit trail, newest first: time, action, outcome,
     /// source address, user agent (tab-separated).
     #[command(
@@ -228,6 +232,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
         Command::Webhook(cmd) => webhooks::run(&cli.global, cmd).await,
+        Command::Password(cmd) => blocklist::run(cmd),
         Command::User(cmd) => {
             let store = local::open_operator_store(&cli.global).await?;
             match cmd {

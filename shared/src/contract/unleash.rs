@@ -25,6 +25,9 @@ struct UnleashError {
     name: &'static str,
     message: String,
     details: Vec<ErrorDetail>,
+    /// validate-password only: the password profile that applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<&'static str>,
 }
 
 fn error(
@@ -48,6 +51,32 @@ fn error(
             name,
             message: message.to_string(),
             details,
+            profile: None,
+        },
+    )
+}
+
+/// A refused password: one detail per failed rule, each with its name;
+/// validate-password also names the profile.
+fn policy_error(
+    failed: Vec<crate::password::PolicyViolation>,
+    profile: Option<Profile>,
+) -> Response<Body> {
+    let message = "The password does not meet the password policy";
+    http::json_response(
+        400,
+        &UnleashError {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: "PasswordPolicyError",
+            message: message.to_string(),
+            details: failed
+                .into_iter()
+                .map(|v| ErrorDetail {
+                    message: format!("The password {}.", v.message),
+                    rule: Some(v.rule.name()),
+                })
+                .collect(),
+            profile: profile.map(Profile::name),
         },
     )
 }
@@ -78,18 +107,7 @@ impl super::Dialect for Unleash {
                 ResetError::UsedToken => {
                     error(403, "UsedTokenError", "Token has already been used", vec![])
                 }
-                ResetError::WeakPassword(failed) => error(
-                    400,
-                    "PasswordPolicyError",
-                    "The password does not meet the password policy",
-                    failed
-                        .into_iter()
-                        .map(|v| ErrorDetail {
-                            message: format!("The password {}.", v.message),
-                            rule: Some(v.rule.name()),
-                        })
-                        .collect(),
-                ),
+                ResetError::WeakPassword(failed) => policy_error(failed, None),
                 ResetError::Unavailable(_) => error(
                     503,
                     "ServiceUnavailableError",
@@ -165,15 +183,26 @@ struct ValidatePassword {
     password: String,
 }
 
-/// `POST /auth/reset/validate-password {password}`: the policy, rule by rule.
+#[derive(Serialize)]
+struct ProfileApplied {
+    profile: &'static str,
+}
+
+/// `POST /auth/reset/validate-password {password}`: the default profile's
+/// rules, rule by rule; both answers name the profile (`profile`).
 pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidatePassword;
+    let profile = Profile::Nist;
     super::answer(function, Unleash, async {
         let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
-        app.reset
-            .check_password(&body.password, None, Profile::Nist)
-            .await?;
-        Ok(http::json_response(200, &Empty {}))
+        match app.reset.check_password(&body.password, None, profile).await {
+            Ok(_) => Ok(http::json_response(200, &ProfileApplied { profile: profile.name() })),
+            Err(ResetError::WeakPassword(failed)) => {
+                Failure::Reset(ResetError::WeakPassword(failed.clone())).log(function);
+                Ok(policy_error(failed, Some(profile)))
+            }
+            Err(e) => Err(e.into()),
+        }
     })
     .await
 }

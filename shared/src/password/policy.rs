@@ -303,10 +303,15 @@ impl PasswordPolicy {
                 fail(PolicyRule::ContextWords, "must not contain the service's name or the user's name".into());
             }
         }
-        if self.reject_common && screen.common(pw, &folded) {
+        let listed = self.reject_common && screen.common(pw, &folded);
+        if listed {
             fail(PolicyRule::Common, "is a commonly used password".into());
         }
-        if self.reject_guessable && log2_guesses(&folded, &|w| screen.word_bits(w)) < GUESSABLE_BELOW_BITS {
+        // A listed password is guessable too; the list says it better.
+        if self.reject_guessable
+            && !listed
+            && log2_guesses(&folded, &|w| screen.word_bits(w)) < GUESSABLE_BELOW_BITS
+        {
             fail(
                 PolicyRule::Guessable,
                 "is too easy to guess: a keyboard pattern, sequence, repetition, date or common word".into(),

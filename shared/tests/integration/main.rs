@@ -21,6 +21,7 @@ mod limits_and_audit;
 mod mail_locales;
 mod moto_flow;
 mod oauth;
+mod password_profiles;
 mod openapi;
 mod operator_accounts;
 mod properties;
