@@ -94,7 +94,7 @@ async fn blocklist_refuses_listed_passwords_in_every_contract() {
     let config = config();
     let mut app = TestApp::embedded(config.clone()).await;
     app.app = app.app.with_signer(signer());
-    let user = add_user(&**app.store, &config, &unique_email()).await;
+    let user = add_user(&*app.store, &config, &unique_email()).await;
     let listed = include_str!("../../data/common-passwords.txt");
     // Entries of the list as they are, and folded or in l33t: NFKC's
     // full-width forms, upper case, substitutions.
@@ -119,7 +119,7 @@ async fn each_contract_applies_its_profile() {
     let config = config();
     let mut app = TestApp::embedded(config.clone()).await;
     app.app = app.app.with_signer(signer());
-    let user = add_user(&**app.store, &config, &unique_email()).await;
+    let user = add_user(&*app.store, &config, &unique_email()).await;
     // 24 lower-case letters and spaces: NIST accepts it; seed 004 wants 3 classes.
     let lower = "quiet orbital hampton sky";
     // 9 characters of 4 classes: seed 004 accepts it; NIST wants 15.
