@@ -375,12 +375,22 @@ fn dialect(function: Function, connect: bool, status: u16, body: &Value) -> Test
                 if function == Function::ValidateToken {
                     prop_assert_eq!(keys, ["email", "id", "name"]);
                     prop_assert!(obj.values().all(Value::is_string));
+                } else if function == Function::ValidatePassword {
+                    // It names the profile that applied.
+                    prop_assert_eq!(keys, ["profile"]);
                 } else {
                     prop_assert!(obj.is_empty());
                 }
                 return Ok(());
             }
-            prop_assert_eq!(keys, ["details", "id", "message", "name"]);
+            // validate-password's policy refusal also names the profile.
+            let policy_refusal = function == Function::ValidatePassword
+                && obj["name"] == "PasswordPolicyError";
+            if policy_refusal {
+                prop_assert_eq!(keys, ["details", "id", "message", "name", "profile"]);
+            } else {
+                prop_assert_eq!(keys, ["details", "id", "message", "name"]);
+            }
             prop_assert!(
                 obj["id"]
                     .as_str()
