@@ -94,10 +94,21 @@ fn bundle_blocklist(manifest: &Path) {
     println!("cargo:rerun-if-changed={}", source.display());
     let text = std::fs::read_to_string(&source)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
-    let keys: Vec<u64> = text.lines().filter_map(blocklist_format::line_key).collect();
-    assert_eq!(keys.len(), 100_000, "{} should list 100 000 passwords", source.display());
+    let keys: Vec<u64> = text
+        .lines()
+        .filter_map(blocklist_format::line_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        100_000,
+        "{} should list 100 000 passwords",
+        source.display()
+    );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
-    for (name, take) in [("common-passwords-100k.rkbl", 100_000), ("common-passwords-10k.rkbl", 10_000)] {
+    for (name, take) in [
+        ("common-passwords-100k.rkbl", 100_000),
+        ("common-passwords-10k.rkbl", 10_000),
+    ] {
         let file = blocklist_format::build(keys[..take].to_vec()).expect("the bundled list builds");
         std::fs::write(out.join(name), file).expect("cannot write the bundled blocklist");
     }

@@ -22,7 +22,9 @@ pub enum BlocklistCommand {
     /// after NFKC and case folding), or one SHA-1 a line, in hex, with an
     /// optional `:count` (a Pwned Passwords download, compared as typed).
     /// Blank lines and lines that are not UTF-8 are skipped and counted.
-    #[command(after_help = "Examples:\n  rekeyctl password blocklist build company-words.txt\n  rekeyctl password blocklist build pwned-top.txt --top 10000000 --out /opt/rekey/blocklist.rkbl")]
+    #[command(
+        after_help = "Examples:\n  rekeyctl password blocklist build company-words.txt\n  rekeyctl password blocklist build pwned-top.txt --top 10000000 --out /opt/rekey/blocklist.rkbl"
+    )]
     Build {
         /// The list (`-` for standard input).
         file: PathBuf,
@@ -35,7 +37,9 @@ pub enum BlocklistCommand {
     },
     /// Whether the password on standard input's first line is in a list
     /// file (as the functions compare it: as typed, and folded).
-    #[command(after_help = "Example:\n  printf 'hunter2\\n' | rekeyctl password blocklist check blocklist.rkbl")]
+    #[command(
+        after_help = "Example:\n  printf 'hunter2\\n' | rekeyctl password blocklist check blocklist.rkbl"
+    )]
     Check {
         /// A file written by `build`.
         list: PathBuf,
@@ -49,7 +53,9 @@ pub fn run(cmd: PasswordCommand) -> Result<(), String> {
         BlocklistCommand::Check { list } => {
             let list = Blocklist::load(&list).map_err(|e| e.to_string())?;
             let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
             let password = line.trim_end_matches(['\r', '\n']);
             let listed = list.contains(password) || list.contains(&format::fold(password));
             println!("{}", if listed { "listed" } else { "not listed" });
@@ -66,14 +72,18 @@ fn build(file: &Path, out: Option<PathBuf>, top: Option<usize>) -> Result<(), St
     };
     let out = match out {
         Some(out) => out,
-        None if file == Path::new("-") => return Err("--out is needed when the list is read from standard input".into()),
+        None if file == Path::new("-") => {
+            return Err("--out is needed when the list is read from standard input".into());
+        }
         None => file.with_extension("rkbl"),
     };
     let mut reader = BufReader::new(input);
     let (mut keys, mut skipped, mut raw) = (Vec::new(), 0usize, Vec::new());
     while top.is_none_or(|n| keys.len() < n) {
         raw.clear();
-        let read = reader.read_until(b'\n', &mut raw).map_err(|e| format!("{}: {e}", file.display()))?;
+        let read = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
         if read == 0 {
             break;
         }
@@ -93,7 +103,8 @@ fn build(file: &Path, out: Option<PathBuf>, top: Option<usize>) -> Result<(), St
     let bytes = format::build(keys).map_err(|e| format!("{}: {e}", file.display()))?;
     let list = Blocklist::from_bytes(&bytes)?;
     let mut f = std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    f.write_all(&bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    f.write_all(&bytes)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
         "{}: {} distinct entries of {read} read ({skipped} lines skipped), {} bytes",
         out.display(),

@@ -587,7 +587,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
         assert_eq!(c.policy.default, crate::password::PasswordPolicy::nist());
-        assert_eq!(c.policy.account_recovery, crate::password::PasswordPolicy::account_recovery());
+        assert_eq!(
+            c.policy.account_recovery,
+            crate::password::PasswordPolicy::account_recovery()
+        );
         assert_eq!(c.hash_params, HashParams::default());
         let t = [("token", "t")];
         let org = c.default_org.as_str();

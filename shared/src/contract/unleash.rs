@@ -195,8 +195,17 @@ pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let profile = Profile::Nist;
     super::answer(function, Unleash, async {
         let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
-        match app.reset.check_password(&body.password, None, profile).await {
-            Ok(_) => Ok(http::json_response(200, &ProfileApplied { profile: profile.name() })),
+        match app
+            .reset
+            .check_password(&body.password, None, profile)
+            .await
+        {
+            Ok(_) => Ok(http::json_response(
+                200,
+                &ProfileApplied {
+                    profile: profile.name(),
+                },
+            )),
             Err(ResetError::WeakPassword(failed)) => {
                 Failure::Reset(ResetError::WeakPassword(failed.clone())).log(function);
                 Ok(policy_error(failed, Some(profile)))

@@ -115,20 +115,26 @@ fn key_position(c: char) -> Option<(u8, i32, i32)> {
         ("asdfghjkl;'", "ASDFGHJKL:\"", 7),
         ("zxcvbnm,./", "ZXCVBNM<>?", 9),
     ];
-    ROWS.iter().enumerate().find_map(|(row, (plain, shifted, offset))| {
-        plain
-            .chars()
-            .position(|k| k == c)
-            .or_else(|| shifted.chars().position(|k| k == c))
-            .map(|col| (0, row as i32, col as i32 * 4 + offset))
-    })
+    ROWS.iter()
+        .enumerate()
+        .find_map(|(row, (plain, shifted, offset))| {
+            plain
+                .chars()
+                .position(|k| k == c)
+                .or_else(|| shifted.chars().position(|k| k == c))
+                .map(|col| (0, row as i32, col as i32 * 4 + offset))
+        })
 }
 
 fn keypad_position(c: char) -> Option<(u8, i32, i32)> {
     ["789", "456", "123", "\00."]
         .iter()
         .enumerate()
-        .find_map(|(row, keys)| keys.chars().position(|k| k == c).map(|col| (1, row as i32, col as i32 * 4)))
+        .find_map(|(row, keys)| {
+            keys.chars()
+                .position(|k| k == c)
+                .map(|col| (1, row as i32, col as i32 * 4))
+        })
 }
 
 /// The direction from key `a` to key `b` when they touch.
@@ -214,12 +220,15 @@ fn dates(s: &[char], out: &mut [Vec<(usize, f64)>]) {
             (1..=12).contains(&m) && (1..=31).contains(&d)
         };
         let dm = |a: &str, b: &str| md(a, b) || md(b, a);
-        if digits.len() >= 8 && (year(&digits[..4]) && md(&digits[4..6], &digits[6..8])
-            || year(&digits[4..8]) && dm(&digits[..2], &digits[2..4]))
+        if digits.len() >= 8
+            && (year(&digits[..4]) && md(&digits[4..6], &digits[6..8])
+                || year(&digits[4..8]) && dm(&digits[..2], &digits[2..4]))
         {
             out[i].push((8, day_bits));
         }
-        if digits.len() >= 6 && (dm(&digits[..2], &digits[2..4]) || md(&digits[2..4], &digits[4..6])) {
+        if digits.len() >= 6
+            && (dm(&digits[..2], &digits[2..4]) || md(&digits[2..4], &digits[4..6]))
+        {
             out[i].push((6, day_bits));
         }
         if digits.len() >= 4 && year(&digits[..4]) {
@@ -229,7 +238,11 @@ fn dates(s: &[char], out: &mut [Vec<(usize, f64)>]) {
         let parts: Vec<&str> = window.splitn(4, ['/', '-', '.', ' ', '_']).collect();
         if parts.len() >= 3 {
             let (a, b) = (parts[0], parts[1]);
-            let c: String = parts[2].chars().take_while(char::is_ascii_digit).take(4).collect();
+            let c: String = parts[2]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .take(4)
+                .collect();
             let numeric = [a, b, c.as_str()]
                 .iter()
                 .all(|p| (1..=4).contains(&p.len()) && p.bytes().all(|x| x.is_ascii_digit()));
@@ -308,4 +321,3 @@ fn words(s: &[char], word_bits: &dyn Fn(&str) -> Option<f64>, out: &mut [Vec<(us
         i = end;
     }
 }
-

@@ -183,7 +183,10 @@ impl PasswordPolicies {
         d.min_length = env.parsed("REKEY_PASSWORD_MIN_LENGTH", d.min_length, "a whole number");
         d.max_length = env.parsed("REKEY_PASSWORD_MAX_LENGTH", d.max_length, "a whole number");
         let floor = if second_factor { 8 } else { 15 };
-        if d.min_length < floor || d.min_length > d.max_length || !(64..=ABSOLUTE_MAX_LENGTH).contains(&d.max_length) {
+        if d.min_length < floor
+            || d.min_length > d.max_length
+            || !(64..=ABSOLUTE_MAX_LENGTH).contains(&d.max_length)
+        {
             env.problems.push(format!(
                 "password lengths {}..{} are not valid: NIST SP 800-63B rev. 4 needs {floor} <= REKEY_PASSWORD_MIN_LENGTH <= REKEY_PASSWORD_MAX_LENGTH and 64 <= REKEY_PASSWORD_MAX_LENGTH <= {ABSOLUTE_MAX_LENGTH}{}",
                 d.min_length,
@@ -195,10 +198,26 @@ impl PasswordPolicies {
             env.problems.push("REKEY_PASSWORD_MIN_CLASSES is no longer read: NIST SP 800-63B rev. 4 forbids composition rules; the account-recovery contract keeps its own (REKEY_RECOVERY_PASSWORD_MIN_CLASSES)".into());
         }
         let r = &mut p.account_recovery;
-        r.min_length = env.parsed("REKEY_RECOVERY_PASSWORD_MIN_LENGTH", r.min_length, "a whole number");
-        r.max_length = env.parsed("REKEY_RECOVERY_PASSWORD_MAX_LENGTH", r.max_length, "a whole number");
-        r.min_classes = env.parsed("REKEY_RECOVERY_PASSWORD_MIN_CLASSES", r.min_classes, "0 to 4");
-        if r.min_length == 0 || r.min_length > r.max_length || r.max_length > ABSOLUTE_MAX_LENGTH || r.min_classes > 4 {
+        r.min_length = env.parsed(
+            "REKEY_RECOVERY_PASSWORD_MIN_LENGTH",
+            r.min_length,
+            "a whole number",
+        );
+        r.max_length = env.parsed(
+            "REKEY_RECOVERY_PASSWORD_MAX_LENGTH",
+            r.max_length,
+            "a whole number",
+        );
+        r.min_classes = env.parsed(
+            "REKEY_RECOVERY_PASSWORD_MIN_CLASSES",
+            r.min_classes,
+            "0 to 4",
+        );
+        if r.min_length == 0
+            || r.min_length > r.max_length
+            || r.max_length > ABSOLUTE_MAX_LENGTH
+            || r.min_classes > 4
+        {
             env.problems.push(format!(
                 "account-recovery password rule {}..{}, {} classes is not valid: need 1 <= REKEY_RECOVERY_PASSWORD_MIN_LENGTH <= _MAX_LENGTH <= {ABSOLUTE_MAX_LENGTH} and _MIN_CLASSES 0 to 4",
                 r.min_length, r.max_length, r.min_classes
@@ -216,10 +235,15 @@ impl PasswordPolicies {
         }
         p.history = env.parsed("REKEY_PASSWORD_HISTORY", 0, "a whole number");
         if p.history > 24 {
-            env.problems.push("REKEY_PASSWORD_HISTORY must be 0 to 24".to_string());
+            env.problems
+                .push("REKEY_PASSWORD_HISTORY must be 0 to 24".to_string());
         }
-        let words = env.optional("REKEY_PASSWORD_CONTEXT_WORDS").unwrap_or_default();
-        p.screen.context_words.extend(context_words(words.split(',')));
+        let words = env
+            .optional("REKEY_PASSWORD_CONTEXT_WORDS")
+            .unwrap_or_default();
+        p.screen
+            .context_words
+            .extend(context_words(words.split(',')));
         p.screen.bundled = env.parsed("REKEY_PASSWORD_BLOCKLIST_BUNDLED", true, "true or false");
         match env.optional("REKEY_PASSWORD_BLOCKLIST_FILE") {
             Some(path) => match Blocklist::load(&PathBuf::from(&path)) {
@@ -251,17 +275,26 @@ impl PasswordPolicy {
         let pw = password.expose();
         let len = password.char_count();
         if len < self.min_length {
-            fail(PolicyRule::MinLength, format!("must be at least {} characters long", self.min_length));
+            fail(
+                PolicyRule::MinLength,
+                format!("must be at least {} characters long", self.min_length),
+            );
         }
         if len > self.max_length {
-            fail(PolicyRule::MaxLength, format!("must be at most {} characters long", self.max_length));
+            fail(
+                PolicyRule::MaxLength,
+                format!("must be at most {} characters long", self.max_length),
+            );
             // Nothing more is computed on an oversized input.
             return failed;
         }
         // NUL and other control characters: invisible, untypeable on most
         // keyboards, and a classic way to truncate a value in C libraries.
         if pw.chars().any(char::is_control) {
-            fail(PolicyRule::ControlCharacters, "must not contain control characters".into());
+            fail(
+                PolicyRule::ControlCharacters,
+                "must not contain control characters".into(),
+            );
         }
         if self.min_classes > 0 {
             let classes = [
@@ -287,20 +320,42 @@ impl PasswordPolicy {
             return failed;
         }
         let folded = fold(pw);
-        let readings = [folded.clone(), unleet_str(&folded, false), unleet_str(&folded, true)];
+        let readings = [
+            folded.clone(),
+            unleet_str(&folded, false),
+            unleet_str(&folded, true),
+        ];
         let contains = |word: &str| readings.iter().any(|r| r.contains(word));
         if self.reject_context {
-            let local = who.email.and_then(|e| e.rsplit_once('@')).map(|(l, _)| fold(l));
+            let local = who
+                .email
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(l, _)| fold(l));
             let local_words = local.iter().flat_map(|l| {
-                let parts = l.split(|c: char| !c.is_alphanumeric()).filter(|p| p.chars().count() >= 4);
-                std::iter::once(l.as_str()).filter(|l| l.chars().count() >= 3).chain(parts)
+                let parts = l
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|p| p.chars().count() >= 4);
+                std::iter::once(l.as_str())
+                    .filter(|l| l.chars().count() >= 3)
+                    .chain(parts)
             });
             if local_words.clone().any(contains) {
-                fail(PolicyRule::ContainsEmail, "must not contain the account's email address".into());
+                fail(
+                    PolicyRule::ContainsEmail,
+                    "must not contain the account's email address".into(),
+                );
             }
             let name_words = who.name.map(|n| context_words([n])).unwrap_or_default();
-            if screen.context_words.iter().chain(&name_words).any(|w| contains(w)) {
-                fail(PolicyRule::ContextWords, "must not contain the service's name or the user's name".into());
+            if screen
+                .context_words
+                .iter()
+                .chain(&name_words)
+                .any(|w| contains(w))
+            {
+                fail(
+                    PolicyRule::ContextWords,
+                    "must not contain the service's name or the user's name".into(),
+                );
             }
         }
         let listed = self.reject_common && screen.common(pw, &folded);

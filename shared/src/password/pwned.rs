@@ -87,11 +87,17 @@ pub fn count_in_range(body: &str, suffix: &str) -> Option<u64> {
 impl PwnedCheck {
     /// None when the check is off; problems are reported to `env`.
     pub fn read(env: &mut EnvReader<'_>) -> Option<Self> {
-        let on = match env.optional("REKEY_PWNED_PASSWORDS").as_deref().map(str::trim) {
+        let on = match env
+            .optional("REKEY_PWNED_PASSWORDS")
+            .as_deref()
+            .map(str::trim)
+        {
             None | Some("off") => false,
             Some("on") => true,
             Some(other) => {
-                env.problems.push(format!("REKEY_PWNED_PASSWORDS={other:?} is not valid: expected on or off"));
+                env.problems.push(format!(
+                    "REKEY_PWNED_PASSWORDS={other:?} is not valid: expected on or off"
+                ));
                 false
             }
         };
@@ -130,11 +136,23 @@ impl PwnedCheck {
                 "REKEY_PWNED_PASSWORDS_TIMEOUT_MS must be 50 to 5000 and REKEY_PWNED_PASSWORDS_MIN_COUNT at least 1".into(),
             );
         }
-        Self::build(base_url, Duration::from_millis(timeout_ms), on_error, min_count, env)
+        Self::build(
+            base_url,
+            Duration::from_millis(timeout_ms),
+            on_error,
+            min_count,
+            env,
+        )
     }
 
     #[cfg(feature = "pwned-passwords")]
-    fn build(base_url: String, timeout: Duration, on_error: OnError, min_count: u64, _: &mut EnvReader<'_>) -> Option<Self> {
+    fn build(
+        base_url: String,
+        timeout: Duration,
+        on_error: OnError,
+        min_count: u64,
+        _: &mut EnvReader<'_>,
+    ) -> Option<Self> {
         Some(Self::new(base_url, timeout, on_error, min_count))
     }
 
@@ -196,9 +214,18 @@ impl PwnedCheck {
             .header("user-agent", concat!("rekey/", env!("CARGO_PKG_VERSION")))
             .body(SdkBody::empty())
             .map_err(|e| e.to_string())
-            .and_then(|r| aws_smithy_runtime_api::http::Request::try_from(r).map_err(|e| e.to_string()))?;
+            .and_then(|r| {
+                aws_smithy_runtime_api::http::Request::try_from(r).map_err(|e| e.to_string())
+            })?;
         let response = self.client.call(request).await.map_err(|e| {
-            if e.is_timeout() { "timeout" } else if e.is_io() { "connection failed" } else { "transport error" }.to_string()
+            if e.is_timeout() {
+                "timeout"
+            } else if e.is_io() {
+                "connection failed"
+            } else {
+                "transport error"
+            }
+            .to_string()
         })?;
         let status = response.status().as_u16();
         if status != 200 {
@@ -206,7 +233,11 @@ impl PwnedCheck {
         }
         let mut stream = ByteStream::new(response.into_body());
         let mut body = Vec::new();
-        while let Some(chunk) = stream.try_next().await.map_err(|_| "body not read".to_string())? {
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|_| "body not read".to_string())?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BODY {
                 return Err("answer too large".into());
@@ -236,7 +267,10 @@ mod tests {
         assert_eq!(suffix, "1E4C9B93F3F0682250B6CF8331B7EE68FD8");
         let body = "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n1E4C9B93F3F0682250B6CF8331B7EE68FD8:9545824\r\n";
         assert_eq!(count_in_range(body, &suffix), Some(9_545_824));
-        assert_eq!(count_in_range(body, "0018A45C4D1DEF81644B54AB7F969B88D65"), Some(0));
+        assert_eq!(
+            count_in_range(body, "0018A45C4D1DEF81644B54AB7F969B88D65"),
+            Some(0)
+        );
         assert_eq!(count_in_range("", &suffix), Some(0));
         assert_eq!(count_in_range("<html>busy</html>", &suffix), None);
     }

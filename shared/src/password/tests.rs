@@ -26,7 +26,11 @@ fn bits(pw: &str) -> f64 {
 
 #[test]
 fn strong_passwords_pass_both_profiles() {
-    for pw in ["Tr0ub4dor&3-horse-staple", "correct horse battery staple", "Fresh-Horse-42-Battery"] {
+    for pw in [
+        "Tr0ub4dor&3-horse-staple",
+        "correct horse battery staple",
+        "Fresh-Horse-42-Battery",
+    ] {
         assert!(rules(pw, Some("ada@example.com")).is_empty(), "{pw}");
     }
     assert!(rules_in(Profile::AccountRecovery, "Zq8!vKw3", None).is_empty());
@@ -40,7 +44,10 @@ fn the_nist_profile_has_length_and_no_composition_rules() {
     assert!(rules(&"zq8v".repeat(16), None).contains(&PolicyRule::Guessable));
     assert_eq!(rules(&"x".repeat(129), None), [PolicyRule::MaxLength]);
     let nist = PasswordPolicy::nist();
-    assert_eq!((nist.min_length, nist.max_length, nist.min_classes), (15, 128, 0));
+    assert_eq!(
+        (nist.min_length, nist.max_length, nist.min_classes),
+        (15, 128, 0)
+    );
 }
 
 #[test]
@@ -53,7 +60,14 @@ fn the_account_recovery_profile_keeps_seed_004s_rule() {
     assert!(r(&"Zq8!".repeat(33)).contains(&PolicyRule::MaxLength)); // 132
     assert!(r("Password1").contains(&PolicyRule::Common));
     let recovery = PasswordPolicy::account_recovery();
-    assert_eq!((recovery.min_length, recovery.max_length, recovery.min_classes), (8, 128, 3));
+    assert_eq!(
+        (
+            recovery.min_length,
+            recovery.max_length,
+            recovery.min_classes
+        ),
+        (8, 128, 3)
+    );
     assert_eq!(Profile::AccountRecovery.name(), "account-recovery");
     assert_eq!(Profile::Nist.name(), "nist-800-63b-rev4");
 }
@@ -64,7 +78,10 @@ fn each_rule_is_named() {
     assert!(rules(&"aB1!".repeat(40), None).contains(&PolicyRule::MaxLength));
     assert!(rules("Password1", None).contains(&PolicyRule::Common));
     assert!(rules("qwertyuiopasdfgh", None).contains(&PolicyRule::Guessable));
-    assert!(rules("Zq8!adalovelace-xk", Some("adalovelace@example.com")).contains(&PolicyRule::ContainsEmail));
+    assert!(
+        rules("Zq8!adalovelace-xk", Some("adalovelace@example.com"))
+            .contains(&PolicyRule::ContainsEmail)
+    );
     assert!(rules("my-rekey-account-key", None).contains(&PolicyRule::ContextWords));
     let weak = rules("password", None);
     assert!(weak.contains(&PolicyRule::MinLength) && weak.contains(&PolicyRule::Common));
@@ -72,29 +89,52 @@ fn each_rule_is_named() {
 
 #[test]
 fn listed_passwords_are_refused_after_normalisation_folding_and_l33t() {
-    for pw in ["baseball", "BASEBALL", "ＢａｓｅＢａｌｌ", "b@5eb@ll", "iloveyou", "ILoveYou", "1l0v3y0u"] {
-        assert!(rules_in(Profile::AccountRecovery, pw, None).contains(&PolicyRule::Common), "{pw}");
+    for pw in [
+        "baseball",
+        "BASEBALL",
+        "ＢａｓｅＢａｌｌ",
+        "b@5eb@ll",
+        "iloveyou",
+        "ILoveYou",
+        "1l0v3y0u",
+    ] {
+        assert!(
+            rules_in(Profile::AccountRecovery, pw, None).contains(&PolicyRule::Common),
+            "{pw}"
+        );
     }
     assert!(!rules_in(Profile::AccountRecovery, "Zq8!vKw3", None).contains(&PolicyRule::Common));
     // Every 1 000th entry of the published list, in every profile.
     let source = include_str!("../../data/common-passwords.txt");
     for line in source.lines().step_by(1000) {
         for profile in [Profile::Nist, Profile::AccountRecovery] {
-            assert!(rules_in(profile, line, None).contains(&PolicyRule::Common), "{line:?}");
+            assert!(
+                rules_in(profile, line, None).contains(&PolicyRule::Common),
+                "{line:?}"
+            );
         }
     }
 }
 
 #[test]
 fn an_operators_list_extends_or_replaces_the_bundled_one() {
-    let keys = ["Hampton-Orbital-Mechanics", "Zq8!vKw3"].iter().filter_map(|l| blocklist::format::line_key(l)).collect();
-    let list = std::sync::Arc::new(blocklist::Blocklist::from_bytes(&blocklist::format::build(keys).unwrap()).unwrap());
+    let keys = ["Hampton-Orbital-Mechanics", "Zq8!vKw3"]
+        .iter()
+        .filter_map(|l| blocklist::format::line_key(l))
+        .collect();
+    let list = std::sync::Arc::new(
+        blocklist::Blocklist::from_bytes(&blocklist::format::build(keys).unwrap()).unwrap(),
+    );
     let mut p = policies();
     p.screen.lists.push(list);
     let check = |p: &PasswordPolicies, pw| {
-        p.check(Profile::AccountRecovery, &NewPassword::normalize(pw), PasswordContext::default())
-            .iter()
-            .any(|v| v.rule == PolicyRule::Common)
+        p.check(
+            Profile::AccountRecovery,
+            &NewPassword::normalize(pw),
+            PasswordContext::default(),
+        )
+        .iter()
+        .any(|v| v.rule == PolicyRule::Common)
     };
     assert!(check(&p, "hampton-orbital-mechanics") && check(&p, "Zq8!vKw3"));
     assert!(check(&p, "baseball"));
@@ -105,9 +145,15 @@ fn an_operators_list_extends_or_replaces_the_bundled_one() {
 #[test]
 fn context_words_are_the_product_the_address_and_the_name() {
     let p = policies();
-    let who = PasswordContext { email: Some("ada.lovelace@example.com"), name: Some("Augusta Byron") };
+    let who = PasswordContext {
+        email: Some("ada.lovelace@example.com"),
+        name: Some("Augusta Byron"),
+    };
     let failed = |pw: &str| -> Vec<PolicyRule> {
-        p.check(Profile::Nist, &NewPassword::normalize(pw), who).into_iter().map(|v| v.rule).collect()
+        p.check(Profile::Nist, &NewPassword::normalize(pw), who)
+            .into_iter()
+            .map(|v| v.rule)
+            .collect()
     };
     assert!(failed("Lovelace-Quiet-Lake-77").contains(&PolicyRule::ContainsEmail));
     assert!(failed("Quiet-Lake-77-BYR0N-x").contains(&PolicyRule::ContextWords));
@@ -132,7 +178,11 @@ fn nfkc_normalises_before_checking() {
 
 #[test]
 fn oversized_input_is_refused_without_further_work() {
-    let v = policies().check(Profile::Nist, &NewPassword::normalize(&"x".repeat(10_000)), PasswordContext::default());
+    let v = policies().check(
+        Profile::Nist,
+        &NewPassword::normalize(&"x".repeat(10_000)),
+        PasswordContext::default(),
+    );
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].rule, PolicyRule::MaxLength);
 }
@@ -144,11 +194,17 @@ fn every_rule_sees_the_whole_password() {
     let tail = |t: &str| NewPassword::normalize(&("Tr0ub4dor&3-horse-".repeat(10) + t));
     let rules = |pw: &NewPassword, email| {
         let who = PasswordContext { email, name: None };
-        p.check(Profile::Nist, pw, who).into_iter().map(|v| v.rule).collect::<Vec<_>>()
+        p.check(Profile::Nist, pw, who)
+            .into_iter()
+            .map(|v| v.rule)
+            .collect::<Vec<_>>()
     };
     assert!(tail("").char_count() > 100);
     assert!(rules(&tail(""), Some("ada@example.com")).is_empty());
-    assert_eq!(rules(&tail("adalovelace"), Some("adalovelace@example.com")), [PolicyRule::ContainsEmail]);
+    assert_eq!(
+        rules(&tail("adalovelace"), Some("adalovelace@example.com")),
+        [PolicyRule::ContainsEmail]
+    );
     assert_eq!(rules(&tail("\u{7}"), None), [PolicyRule::ControlCharacters]);
 }
 
@@ -156,15 +212,32 @@ fn every_rule_sees_the_whole_password() {
 fn the_estimate_catches_walks_sequences_repeats_dates_and_l33t() {
     let guessable = |pw: &str| bits(pw) < GUESSABLE_BELOW_BITS;
     // Keyboard walks: rows, shifted, columns, the keypad.
-    for pw in ["qwertyuiopasdfgh", "zxcvbnm,./", "!@#$%^&*()_+", "QWERTYUIOP{}", "1qaz", "7894561230"] {
+    for pw in [
+        "qwertyuiopasdfgh",
+        "zxcvbnm,./",
+        "!@#$%^&*()_+",
+        "QWERTYUIOP{}",
+        "1qaz",
+        "7894561230",
+    ] {
         assert!(guessable(pw), "walk {pw}: {}", bits(pw));
     }
     // Sequences, up and down, by one or two.
-    for pw in ["abcdefghijklmnop", "1234567890123456", "zyxwvutsrqponm", "13579bdfhjlnprtv"] {
+    for pw in [
+        "abcdefghijklmnop",
+        "1234567890123456",
+        "zyxwvutsrqponm",
+        "13579bdfhjlnprtv",
+    ] {
         assert!(guessable(pw), "sequence {pw}: {}", bits(pw));
     }
     // Repeats of a character, a block, a word.
-    for pw in ["aaaaaaaaaaaaaaaaaaaa", "abcabcabcabcabcabc", "xk7!xk7!xk7!xk7!", "monkeymonkeymonkey"] {
+    for pw in [
+        "aaaaaaaaaaaaaaaaaaaa",
+        "abcabcabcabcabcabc",
+        "xk7!xk7!xk7!xk7!",
+        "monkeymonkeymonkey",
+    ] {
         assert!(guessable(pw), "repeat {pw}: {}", bits(pw));
     }
     // Dates and years.
@@ -172,11 +245,23 @@ fn the_estimate_catches_walks_sequences_repeats_dates_and_l33t() {
         assert!(guessable(pw), "date {pw}: {}", bits(pw));
     }
     // Listed words in l33t, with cheap decorations.
-    for pw in ["p@ssw0rd", "p@55w0rd123", "Dr@g0n2024", "iloveyou2024!!!", "1l0v3y0u"] {
+    for pw in [
+        "p@ssw0rd",
+        "p@55w0rd123",
+        "Dr@g0n2024",
+        "iloveyou2024!!!",
+        "1l0v3y0u",
+    ] {
         assert!(guessable(pw), "l33t {pw}: {}", bits(pw));
     }
     // Each costs what its random part costs.
-    for pw in ["Xk7#mPq2", "dragon8472916350", "Tr0ub4dor&3-horse-staple", "Orbital-Mechanics-62-Hampton", "correct horse battery staple"] {
+    for pw in [
+        "Xk7#mPq2",
+        "dragon8472916350",
+        "Tr0ub4dor&3-horse-staple",
+        "Orbital-Mechanics-62-Hampton",
+        "correct horse battery staple",
+    ] {
         assert!(!guessable(pw), "{pw}: {}", bits(pw));
     }
 }
@@ -187,7 +272,13 @@ fn the_estimate_is_linear_in_steps_whatever_the_input() {
     // number a character. Check the largest allowed inputs all finish with
     // a finite cost (the timing is in scripts/bench's worst-case table).
     let unit = "4@8({[</369&#!1/|0$5+7%2";
-    for pw in [unit.repeat(43), "a".repeat(1024), "qwerty".repeat(170), "é".repeat(1024), "p@55w0rd".repeat(128)] {
+    for pw in [
+        unit.repeat(43),
+        "a".repeat(1024),
+        "qwerty".repeat(170),
+        "é".repeat(1024),
+        "p@55w0rd".repeat(128),
+    ] {
         assert!(bits(&pw).is_finite());
     }
 }

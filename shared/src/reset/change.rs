@@ -5,7 +5,9 @@ use crate::domain::{
     AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User, expiry, now,
 };
 use crate::password::pwned::{OnError, PwnedVerdict};
-use crate::password::{NewPassword, PasswordContext, PolicyRule, PolicyViolation, Profile, Verification};
+use crate::password::{
+    NewPassword, PasswordContext, PolicyRule, PolicyViolation, Profile, Verification,
+};
 use crate::store::StoreError;
 
 use super::{ResetError, ResetService};
@@ -64,7 +66,9 @@ impl ResetService {
                 PwnedVerdict::Unavailable(reason) => {
                     tracing::warn!(reason = %reason, on_error = ?pwned.on_error, "Pwned Passwords range check unavailable");
                     if pwned.on_error == OnError::Refuse {
-                        return Err(ResetError::Unavailable(format!("Pwned Passwords: {reason}")));
+                        return Err(ResetError::Unavailable(format!(
+                            "Pwned Passwords: {reason}"
+                        )));
                     }
                 }
             }
@@ -286,7 +290,9 @@ mod tests {
 
     /// The policy, then (as after a proof) the history.
     async fn checked(f: &Fixture, raw: &str, user: &User) -> Result<(), ResetError> {
-        let password = f.service.check_password(raw, Some(user), Profile::Nist)
+        let password = f
+            .service
+            .check_password(raw, Some(user), Profile::Nist)
             .await?;
         f.service
             .refuse_reused(user, &password, &ClientInfo::default())
@@ -308,11 +314,15 @@ mod tests {
         assert!(
             f.service
                 .check_password(OLD_PASSWORD, Some(&user), Profile::Nist)
-            .await
+                .await
                 .is_ok()
         );
-        assert!(f.service.check_password(OLD_PASSWORD, None, Profile::Nist)
-            .await.is_ok());
+        assert!(
+            f.service
+                .check_password(OLD_PASSWORD, None, Profile::Nist)
+                .await
+                .is_ok()
+        );
 
         let passwords = [NEW_PASSWORD, "Third-Lantern-77-Orbit"];
         let mut current = user;
@@ -320,7 +330,7 @@ mod tests {
             let checked = f
                 .service
                 .check_password(next, Some(&current), Profile::Nist)
-            .await
+                .await
                 .unwrap();
             f.service
                 .set_password(&current, checked, Redemption::Nothing, None, "t", &client)
@@ -363,8 +373,9 @@ mod tests {
         let user = f.add_user("ada@example.com").await;
         assert!(checked(&f, OLD_PASSWORD, &user).await.is_ok());
         assert!(matches!(
-            f.service.check_password("short", Some(&user), Profile::Nist)
-            .await,
+            f.service
+                .check_password("short", Some(&user), Profile::Nist)
+                .await,
             Err(ResetError::WeakPassword(_))
         ));
     }

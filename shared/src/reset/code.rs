@@ -1,12 +1,12 @@
 //! Zitadel's reset codes: a short code per user, returned or mailed, and
 //! SetPassword with a code, the current password, or an admin's key.
 
-use crate::password::Profile;
 use crate::crypto::short_code;
 use crate::domain::{
     ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId, now,
 };
 use crate::link::CodeUrlTemplate;
+use crate::password::Profile;
 use crate::store::StoreError;
 
 use super::change::SetPasswordError;

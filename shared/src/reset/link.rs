@@ -1,11 +1,11 @@
 //! Link tokens: a mailed single-use token, redeemed to set a new password.
 
-use crate::password::Profile;
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
     ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User, now,
 };
 use crate::link::LinkTemplate;
+use crate::password::Profile;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};

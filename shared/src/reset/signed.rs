@@ -6,11 +6,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::password::Profile;
 use crate::crypto::{SecretDigest, random_bytes};
 use crate::domain::{
     ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, User, UserId, now,
 };
+use crate::password::Profile;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};

@@ -41,18 +41,41 @@ async fn link(app: &TestApp) -> String {
 }
 
 /// Sets `password` through `contract`'s operation, with a fresh credential.
-async fn set_through(app: &TestApp, contract: Contract, user: &User, password: &str) -> Result<(), ResetError> {
+async fn set_through(
+    app: &TestApp,
+    contract: Contract,
+    user: &User,
+    password: &str,
+) -> Result<(), ResetError> {
     let client = ClientInfo::default();
     let reset: &App = &app.app;
     match contract {
         Contract::Unleash => {
-            deliver_now(&reset.reset, AddressRequest::ResetLink { entry: None }, &user.email, &client).await;
+            deliver_now(
+                &reset.reset,
+                AddressRequest::ResetLink { entry: None },
+                &user.email,
+                &client,
+            )
+            .await;
             let token = link(app).await;
-            reset.reset.reset_with_token(&token, password, &client).await.map(|_| ())
+            reset
+                .reset
+                .reset_with_token(&token, password, &client)
+                .await
+                .map(|_| ())
         }
         Contract::Zitadel => {
-            let raw = add_key(&**reset.reset.store(), &[Scope::UsersWrite, Scope::UsersAdmin]).await;
-            let key = reset.reset.authorize(Some(&raw), Scope::UsersWrite).await.unwrap();
+            let raw = add_key(
+                &**reset.reset.store(),
+                &[Scope::UsersWrite, Scope::UsersAdmin],
+            )
+            .await;
+            let key = reset
+                .reset
+                .authorize(Some(&raw), Scope::UsersWrite)
+                .await
+                .unwrap();
             let (_, code) = reset
                 .reset
                 .issue_code(&user.id, CodeDelivery::ReturnCode, &key, &client)
@@ -60,14 +83,24 @@ async fn set_through(app: &TestApp, contract: Contract, user: &User, password: &
                 .unwrap();
             reset
                 .reset
-                .set_password_with_proof(&user.id, password, PasswordProof::Code(code.unwrap()), &key, &client)
+                .set_password_with_proof(
+                    &user.id,
+                    password,
+                    PasswordProof::Code(code.unwrap()),
+                    &key,
+                    &client,
+                )
                 .await
                 .map(|_| ())
         }
         Contract::Django => {
             let ts = now();
             let current = reset.reset.store().user(&user.id).await.unwrap().unwrap();
-            let sig = reset.reset.issue_signed_link(&current, ts, &client).await.unwrap();
+            let sig = reset
+                .reset
+                .issue_signed_link(&current, ts, &client)
+                .await
+                .unwrap();
             reset
                 .reset
                 .reset_with_signature(user.id.as_str(), ts, &sig, password, &client)
@@ -77,7 +110,11 @@ async fn set_through(app: &TestApp, contract: Contract, user: &User, password: &
         Contract::AccountRecovery => {
             deliver_now(&reset.reset, AddressRequest::Recovery, &user.email, &client).await;
             let code = link(app).await;
-            reset.reset.reset_and_log_in(&code, password, &client, "rekey").await.map(|_| ())
+            reset
+                .reset
+                .reset_and_log_in(&code, password, &client, "rekey")
+                .await
+                .map(|_| ())
         }
     }
 }
@@ -102,15 +139,29 @@ async fn blocklist_refuses_listed_passwords_in_every_contract() {
         .lines()
         .step_by(9973)
         .map(str::to_string)
-        .chain(["ＢＡＳＥＢＡＬＬ", "BaseBall", "b@5eb@ll", "P@SSW0RD", "1l0v3y0u"].map(String::from))
+        .chain(
+            [
+                "ＢＡＳＥＢＡＬＬ",
+                "BaseBall",
+                "b@5eb@ll",
+                "P@SSW0RD",
+                "1l0v3y0u",
+            ]
+            .map(String::from),
+        )
         .collect();
     for contract in CONTRACTS {
         for pw in &samples {
             let rules = failed_rules(set_through(&app, contract, &user, pw).await);
-            assert!(rules.contains(&PolicyRule::Common), "{contract:?} {pw:?}: {rules:?}");
+            assert!(
+                rules.contains(&PolicyRule::Common),
+                "{contract:?} {pw:?}: {rules:?}"
+            );
         }
         // A good password goes through, so the refusals above are the list's.
-        set_through(&app, contract, &user, "Orbital-Mechanics-62-Hampton").await.unwrap();
+        set_through(&app, contract, &user, "Orbital-Mechanics-62-Hampton")
+            .await
+            .unwrap();
     }
 }
 
@@ -129,11 +180,19 @@ async fn each_contract_applies_its_profile() {
         let lower_result = set_through(&app, contract, &user, lower).await;
         let short_result = set_through(&app, contract, &user, short).await;
         if recovery {
-            assert_eq!(failed_rules(lower_result), [PolicyRule::CharacterClasses], "{contract:?}");
+            assert_eq!(
+                failed_rules(lower_result),
+                [PolicyRule::CharacterClasses],
+                "{contract:?}"
+            );
             short_result.unwrap();
         } else {
             lower_result.unwrap();
-            assert_eq!(failed_rules(short_result), [PolicyRule::MinLength], "{contract:?}");
+            assert_eq!(
+                failed_rules(short_result),
+                [PolicyRule::MinLength],
+                "{contract:?}"
+            );
         }
     }
 }
@@ -160,7 +219,12 @@ async fn range_server(corpus: Vec<(String, u64)>, delay: Duration, broken: bool)
                 let request = String::from_utf8_lossy(&buf[..n]).to_string();
                 log.lock().unwrap().push(request.clone());
                 tokio::time::sleep(delay).await;
-                let prefix = request.split_whitespace().nth(1).and_then(|p| p.strip_prefix("/range/")).unwrap_or("").to_string();
+                let prefix = request
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.strip_prefix("/range/"))
+                    .unwrap_or("")
+                    .to_string();
                 let mut body: String = corpus
                     .iter()
                     .filter(|(h, _)| h.starts_with(&prefix))
@@ -171,7 +235,10 @@ async fn range_server(corpus: Vec<(String, u64)>, delay: Duration, broken: bool)
                 if broken {
                     body = "<html>maintenance</html>".into();
                 }
-                let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
                 let _ = socket.write_all(answer.as_bytes()).await;
             });
         }
@@ -180,7 +247,8 @@ async fn range_server(corpus: Vec<(String, u64)>, delay: Duration, broken: bool)
 }
 
 fn sha1_hex(password: &str) -> String {
-    rekey::password::pwned::range_parts(password).0 + &rekey::password::pwned::range_parts(password).1
+    rekey::password::pwned::range_parts(password).0
+        + &rekey::password::pwned::range_parts(password).1
 }
 
 async fn pwned_app(server: &RangeServer, on_error: &str) -> TestApp {
@@ -200,9 +268,18 @@ async fn pwned_passwords_range_check_sends_only_the_prefix() {
     let app = pwned_app(&server, "accept").await;
     let check = |pw: &'static str| {
         let app = &app;
-        async move { app.app.reset.check_password(pw, None, Profile::Nist).await.map(|_| ()) }
+        async move {
+            app.app
+                .reset
+                .check_password(pw, None, Profile::Nist)
+                .await
+                .map(|_| ())
+        }
     };
-    assert_eq!(failed_rules(check(breached).await), [PolicyRule::Compromised]);
+    assert_eq!(
+        failed_rules(check(breached).await),
+        [PolicyRule::Compromised]
+    );
     check("Orbital-Mechanics-62-Hampton").await.unwrap();
     // A password the other rules refuse never reaches the service.
     let before = server.seen.lock().unwrap().len();
@@ -211,9 +288,18 @@ async fn pwned_passwords_range_check_sends_only_the_prefix() {
     assert_eq!(seen.len(), before);
     for (request, pw) in seen.iter().zip([breached, "Orbital-Mechanics-62-Hampton"]) {
         let full = sha1_hex(pw);
-        assert!(request.starts_with(&format!("GET /range/{} ", &full[..5])), "{request}");
-        assert!(!request.contains(&full[5..]) && !request.contains(pw), "more than the prefix left: {request}");
-        assert!(request.to_ascii_lowercase().contains("add-padding: true"), "{request}");
+        assert!(
+            request.starts_with(&format!("GET /range/{} ", &full[..5])),
+            "{request}"
+        );
+        assert!(
+            !request.contains(&full[5..]) && !request.contains(pw),
+            "more than the prefix left: {request}"
+        );
+        assert!(
+            request.to_ascii_lowercase().contains("add-padding: true"),
+            "{request}"
+        );
     }
 }
 
@@ -225,17 +311,47 @@ async fn pwned_passwords_timeout_and_broken_answers_follow_the_fail_mode() {
     for server in [&slow, &broken] {
         let accept = pwned_app(server, "accept").await;
         let started = std::time::Instant::now();
-        accept.app.reset.check_password(good, None, Profile::Nist).await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(2), "bounded by the timeout");
+        accept
+            .app
+            .reset
+            .check_password(good, None, Profile::Nist)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the timeout"
+        );
         let refuse = pwned_app(server, "refuse").await;
-        let result = refuse.app.reset.check_password(good, None, Profile::Nist).await;
-        assert!(matches!(result, Err(ResetError::Unavailable(_))), "{:?}", result.err());
+        let result = refuse
+            .app
+            .reset
+            .check_password(good, None, Profile::Nist)
+            .await;
+        assert!(
+            matches!(result, Err(ResetError::Unavailable(_))),
+            "{:?}",
+            result.err()
+        );
     }
     // Nothing listening at all: the same.
-    let closed = RangeServer { url: "http://127.0.0.1:9".into(), seen: Default::default() };
-    pwned_app(&closed, "accept").await.app.reset.check_password(good, None, Profile::Nist).await.unwrap();
+    let closed = RangeServer {
+        url: "http://127.0.0.1:9".into(),
+        seen: Default::default(),
+    };
+    pwned_app(&closed, "accept")
+        .await
+        .app
+        .reset
+        .check_password(good, None, Profile::Nist)
+        .await
+        .unwrap();
     assert!(matches!(
-        pwned_app(&closed, "refuse").await.app.reset.check_password(good, None, Profile::Nist).await,
+        pwned_app(&closed, "refuse")
+            .await
+            .app
+            .reset
+            .check_password(good, None, Profile::Nist)
+            .await,
         Err(ResetError::Unavailable(_))
     ));
 }

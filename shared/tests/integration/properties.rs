@@ -384,8 +384,8 @@ fn dialect(function: Function, connect: bool, status: u16, body: &Value) -> Test
                 return Ok(());
             }
             // validate-password's policy refusal also names the profile.
-            let policy_refusal = function == Function::ValidatePassword
-                && obj["name"] == "PasswordPolicyError";
+            let policy_refusal =
+                function == Function::ValidatePassword && obj["name"] == "PasswordPolicyError";
             if policy_refusal {
                 prop_assert_eq!(keys, ["details", "id", "message", "name", "profile"]);
             } else {
@@ -2350,7 +2350,11 @@ fn passwords_over_the_maximum_get_exactly_one_violation() {
                 email: Some("ada@example.com"),
                 name: None,
             };
-            let failed = policy.check(&Screen::bundled("rekey"), &NewPassword::normalize(&raw), who);
+            let failed = policy.check(
+                &Screen::bundled("rekey"),
+                &NewPassword::normalize(&raw),
+                who,
+            );
             prop_assert_eq!(failed.len(), 1);
             prop_assert_eq!(failed[0].rule, PolicyRule::MaxLength);
             Ok(())

@@ -43,7 +43,11 @@ pub fn line_key(line: &str) -> Option<u64> {
         return None;
     }
     let hash = line.split_once(':').map_or(line, |(h, count)| {
-        if count.bytes().all(|b| b.is_ascii_digit()) { h } else { line }
+        if count.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            line
+        }
     });
     if hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         let mut first = [0u8; 8];
@@ -81,7 +85,9 @@ pub fn build(mut keys: Vec<u64>) -> Result<Vec<u8>, String> {
 /// fingerprints: (number of keys, descriptor, number of fingerprints).
 pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), String> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-        return Err("not a rekey blocklist (build one with `rekeyctl password blocklist build`)".into());
+        return Err(
+            "not a rekey blocklist (build one with `rekeyctl password blocklist build`)".into(),
+        );
     }
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
     let count = word(8);

@@ -22,10 +22,14 @@ pub use format::fold;
 #[repr(C, align(8))]
 struct Aligned<B: ?Sized>(B);
 
-static BUNDLED_TOP: &Aligned<[u8]> =
-    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords-100k.rkbl")));
-static BUNDLED_HEAD: &Aligned<[u8]> =
-    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords-10k.rkbl")));
+static BUNDLED_TOP: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/common-passwords-100k.rkbl"
+)));
+static BUNDLED_HEAD: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/common-passwords-10k.rkbl"
+)));
 
 /// How many entries the bundled list has, and its first tier's (the
 /// estimate prices a word from the first tier lower).
@@ -142,7 +146,11 @@ mod tests {
     fn the_bundled_list_holds_the_published_list_and_nothing_else_much() {
         let list = Blocklist::bundled();
         // Folding merges a few entries (`Password` and `password`).
-        assert!(list.entries() <= BUNDLED_ENTRIES && list.entries() > 95_000, "{}", list.entries());
+        assert!(
+            list.entries() <= BUNDLED_ENTRIES && list.entries() > 95_000,
+            "{}",
+            list.entries()
+        );
         let source = include_str!("../../../data/common-passwords.txt");
         let mut checked = 0;
         for line in source.lines().step_by(97) {
