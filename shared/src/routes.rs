@@ -76,6 +76,22 @@ impl Function {
     }
 }
 
+impl Function {
+    /// Whether the function checks a new password against the policy: the
+    /// functions built with the `pwned-passwords` feature (template.rs
+    /// checks their manifests), and the only ones that link the blocklist.
+    pub fn checks_passwords(self) -> bool {
+        matches!(
+            self,
+            Function::ResetPassword
+                | Function::ValidatePassword
+                | Function::SetPassword
+                | Function::ResetPasswordSigned
+                | Function::ResetAccount
+        )
+    }
+}
+
 /// One table: the contract operation that serves each function. `handle`
 /// dispatches by it (rekeyctl serve, tests); each function's main.rs calls
 /// its operation directly, and shared/tests/integration/template.rs checks it is the

@@ -81,8 +81,12 @@ fn policy_error(
     )
 }
 
-/// Unleash's dialect, the one place its errors are rendered.
-struct Unleash;
+/// Unleash's dialect, the one place its errors are rendered. validate-password
+/// renders with the profile it applied, which its 400 names.
+#[derive(Default)]
+struct Unleash {
+    profile: Option<Profile>,
+}
 
 impl super::Dialect for Unleash {
     fn render(&self, failure: Failure) -> Response<Body> {
@@ -107,7 +111,7 @@ impl super::Dialect for Unleash {
                 ResetError::UsedToken => {
                     error(403, "UsedTokenError", "Token has already been used", vec![])
                 }
-                ResetError::WeakPassword(failed) => policy_error(failed, None),
+                ResetError::WeakPassword(failed) => policy_error(failed, self.profile),
                 ResetError::Unavailable(_) => error(
                     503,
                     "ServiceUnavailableError",
@@ -142,7 +146,7 @@ struct TokenUser {
 /// consumes the token.
 pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidateToken;
-    super::answer(function, Unleash, async {
+    super::answer(function, Unleash::default(), async {
         super::public_caller(app, function, &req).await?;
         let token = http::query_param(&req, "token")
             .ok_or_else(|| RequestError::invalid("token", "token is required"))?;
@@ -168,7 +172,7 @@ struct ChangePassword {
 /// `POST /auth/reset/password {token, password}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ResetPassword;
-    super::answer(function, Unleash, async {
+    super::answer(function, Unleash::default(), async {
         let (client, body): (_, ChangePassword) = super::public_json(app, function, &req).await?;
         app.reset
             .reset_with_token(&body.token, &body.password, &client)
@@ -193,25 +197,20 @@ struct ProfileApplied {
 pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidatePassword;
     let profile = Profile::Nist;
-    super::answer(function, Unleash, async {
+    let dialect = Unleash {
+        profile: Some(profile),
+    };
+    super::answer(function, dialect, async {
         let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
-        match app
-            .reset
+        app.reset
             .check_password(&body.password, None, profile)
-            .await
-        {
-            Ok(_) => Ok(http::json_response(
-                200,
-                &ProfileApplied {
-                    profile: profile.name(),
-                },
-            )),
-            Err(ResetError::WeakPassword(failed)) => {
-                Failure::Reset(ResetError::WeakPassword(failed.clone())).log(function);
-                Ok(policy_error(failed, Some(profile)))
-            }
-            Err(e) => Err(e.into()),
-        }
+            .await?;
+        Ok(http::json_response(
+            200,
+            &ProfileApplied {
+                profile: profile.name(),
+            },
+        ))
     })
     .await
 }

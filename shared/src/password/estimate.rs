@@ -127,14 +127,22 @@ fn key_position(c: char) -> Option<(u8, i32, i32)> {
 }
 
 fn keypad_position(c: char) -> Option<(u8, i32, i32)> {
-    ["789", "456", "123", "\00."]
-        .iter()
-        .enumerate()
-        .find_map(|(row, keys)| {
-            keys.chars()
-                .position(|k| k == c)
-                .map(|col| (1, row as i32, col as i32 * 4))
-        })
+    // The wide 0 sits under 1 and 2; it is placed under 2, touching 1 to 3.
+    let (row, col) = match c {
+        '7' => (0, 0),
+        '8' => (0, 1),
+        '9' => (0, 2),
+        '4' => (1, 0),
+        '5' => (1, 1),
+        '6' => (1, 2),
+        '1' => (2, 0),
+        '2' => (2, 1),
+        '3' => (2, 2),
+        '0' => (3, 1),
+        '.' => (3, 2),
+        _ => return None,
+    };
+    Some((1, row, col * 4))
 }
 
 /// The direction from key `a` to key `b` when they touch.

@@ -10,6 +10,9 @@ use super::pwned::PwnedCheck;
 use super::{ABSOLUTE_MAX_LENGTH, NewPassword, PolicyRule, PolicyViolation, Profile};
 use crate::config::EnvReader;
 
+/// How much of the user's name is looked for in a password.
+const NAME_CHARS: usize = 128;
+
 /// One profile's rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordPolicy {
@@ -87,8 +90,9 @@ impl Screen {
     }
 
     fn listed(&self, text: &str) -> bool {
-        (self.bundled && Blocklist::bundled().contains(text))
-            || self.lists.iter().any(|l| l.contains(text))
+        let key = blocklist::format::key_of(text.as_bytes());
+        (self.bundled && Blocklist::bundled().contains_key(key))
+            || self.lists.iter().any(|l| l.contains_key(key))
     }
 
     /// On a list, as typed (SHA-1 lists hash passwords as typed), folded,
@@ -110,10 +114,11 @@ impl Screen {
     }
 
     fn word_bits(&self, word: &str) -> Option<f64> {
-        if self.bundled && Blocklist::bundled_head().contains(word) {
+        let key = blocklist::format::key_of(word.as_bytes());
+        if self.bundled && Blocklist::bundled_head().contains_key(key) {
             Some((blocklist::BUNDLED_HEAD_ENTRIES as f64).log2())
-        } else if (self.bundled && Blocklist::bundled().contains(word))
-            || self.lists.iter().any(|l| l.contains(word))
+        } else if (self.bundled && Blocklist::bundled().contains_key(key))
+            || self.lists.iter().any(|l| l.contains_key(key))
         {
             Some((blocklist::BUNDLED_ENTRIES as f64).log2())
         } else {
@@ -345,7 +350,14 @@ impl PasswordPolicy {
                     "must not contain the account's email address".into(),
                 );
             }
-            let name_words = who.name.map(|n| context_words([n])).unwrap_or_default();
+            // A name is the user's own data, of any length: only its start
+            // is compared, so the check stays bounded by the password's length.
+            let name_words = who
+                .name
+                .map(|n| {
+                    context_words([n.char_indices().nth(NAME_CHARS).map_or(n, |(i, _)| &n[..i])])
+                })
+                .unwrap_or_default();
             if screen
                 .context_words
                 .iter()

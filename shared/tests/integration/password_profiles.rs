@@ -4,15 +4,19 @@
 //! Pwned Passwords range check against a local server that speaks the
 //! range protocol from data made here.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use lambda_http::RequestExt;
 use rekey::domain::{ClientInfo, Scope, User, now};
 use rekey::password::{PolicyRule, Profile};
 use rekey::reset::{AddressRequest, CodeDelivery, PasswordProof};
+use rekey::routes::Function;
 use rekey::{App, ResetError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use serde_json::json;
 
+use crate::support::range_api::*;
 use crate::support::*;
 
 #[derive(Clone, Copy, Debug)]
@@ -197,60 +201,6 @@ async fn each_contract_applies_its_profile() {
     }
 }
 
-/// A range API on the loopback: answers `/range/{prefix}` from `corpus`
-/// (full SHA-1s in hex with counts) with padding lines, after `delay`;
-/// records every request line and header block it gets.
-struct RangeServer {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-async fn range_server(corpus: Vec<(String, u64)>, delay: Duration, broken: bool) -> RangeServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (corpus, log) = (corpus.clone(), log.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                log.lock().unwrap().push(request.clone());
-                tokio::time::sleep(delay).await;
-                let prefix = request
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.strip_prefix("/range/"))
-                    .unwrap_or("")
-                    .to_string();
-                let mut body: String = corpus
-                    .iter()
-                    .filter(|(h, _)| h.starts_with(&prefix))
-                    .map(|(h, n)| format!("{}:{n}\r\n", &h[5..]))
-                    .collect();
-                // Padding, as the service adds it: zero counts.
-                body.push_str("0000000000000000000000000000000000A:0\r\n");
-                if broken {
-                    body = "<html>maintenance</html>".into();
-                }
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
-        }
-    });
-    RangeServer { url, seen }
-}
-
-fn sha1_hex(password: &str) -> String {
-    rekey::password::pwned::range_parts(password).0
-        + &rekey::password::pwned::range_parts(password).1
-}
-
 async fn pwned_app(server: &RangeServer, on_error: &str) -> TestApp {
     let config = config_with(&[
         ("REKEY_PWNED_PASSWORDS", "on"),
@@ -333,11 +283,8 @@ async fn pwned_passwords_timeout_and_broken_answers_follow_the_fail_mode() {
             result.err()
         );
     }
-    // Nothing listening at all: the same.
-    let closed = RangeServer {
-        url: "http://127.0.0.1:9".into(),
-        seen: Default::default(),
-    };
+    // Nothing listening at all (a port just freed): the same.
+    let closed = closed_range_server();
     pwned_app(&closed, "accept")
         .await
         .app
@@ -354,4 +301,164 @@ async fn pwned_passwords_timeout_and_broken_answers_follow_the_fail_mode() {
             .await,
         Err(ResetError::Unavailable(_))
     ));
+}
+
+/// A request to one password function's route, as API Gateway delivers it,
+/// with a fresh credential (link, code, signed link) for `user`.
+async fn password_request(
+    app: &TestApp,
+    name: &str,
+    user: &User,
+    password: &str,
+) -> (Function, lambda_http::Request) {
+    const JSON: (&str, &str) = ("content-type", "application/json");
+    let reset = &app.app.reset;
+    let client = ClientInfo::default();
+    let id = user.id.as_str();
+    let code = || async {
+        // Returning the code in the answer takes users:admin.
+        let raw = add_key(&**reset.store(), &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+        let key = reset
+            .authorize(Some(&raw), Scope::UsersWrite)
+            .await
+            .unwrap();
+        let (_, code) = reset
+            .issue_code(&user.id, CodeDelivery::ReturnCode, &key, &client)
+            .await
+            .unwrap();
+        (format!("Bearer {raw}"), code.unwrap())
+    };
+    match name {
+        "unleash validate-password" => (
+            Function::ValidatePassword,
+            post(
+                "/auth/reset/validate-password",
+                &[JSON],
+                &json!({"password": password}),
+            ),
+        ),
+        "unleash reset-password" => {
+            deliver_now(
+                reset,
+                AddressRequest::ResetLink { entry: None },
+                &user.email,
+                &client,
+            )
+            .await;
+            let token = link(app).await;
+            (
+                Function::ResetPassword,
+                post(
+                    "/auth/reset/password",
+                    &[JSON],
+                    &json!({"token": token, "password": password}),
+                ),
+            )
+        }
+        "zitadel rest SetPassword" => {
+            let (bearer, code) = code().await;
+            (
+                Function::SetPassword,
+                post(
+                    &format!("/v2/users/{id}/password"),
+                    &[JSON, ("authorization", bearer.as_str())],
+                    &json!({"newPassword": {"password": password}, "verificationCode": code}),
+                )
+                .with_path_parameters(HashMap::from([("userId".to_string(), id.to_string())])),
+            )
+        }
+        "zitadel connect SetPassword" => {
+            let (bearer, code) = code().await;
+            (
+                Function::SetPassword,
+                post(
+                    "/zitadel.user.v2.UserService/SetPassword",
+                    &[JSON, ("authorization", bearer.as_str())],
+                    &json!({"userId": id, "newPassword": {"password": password}, "verificationCode": code}),
+                ),
+            )
+        }
+        "django reset-password" => {
+            let ts = now();
+            let current = reset.store().user(&user.id).await.unwrap().unwrap();
+            let signature = reset
+                .issue_signed_link(&current, ts, &client)
+                .await
+                .unwrap();
+            (
+                Function::ResetPasswordSigned,
+                post(
+                    "/api/v1/iam/accounts/reset-password/",
+                    &[JSON],
+                    &json!({"user_id": id, "timestamp": ts, "signature": signature, "password": password}),
+                ),
+            )
+        }
+        "oauth reset-account" => {
+            deliver_now(reset, AddressRequest::Recovery, &user.email, &client).await;
+            let code = link(app).await;
+            (
+                Function::ResetAccount,
+                post(
+                    "/api/v2/account/reset/",
+                    &[JSON],
+                    &json!({"validation_code": code, "password": password}),
+                ),
+            )
+        }
+        other => panic!("unknown call {other}"),
+    }
+}
+
+/// With `REKEY_PWNED_PASSWORDS_ON_ERROR=refuse`, a range API that answers
+/// nonsense makes every password function answer its dialect's 503; the
+/// link, code or signed link is not consumed: the same request succeeds
+/// once the service is back.
+#[tokio::test]
+async fn a_failed_range_check_is_the_contracts_503_and_consumes_nothing() {
+    let server = range_server(vec![], Duration::ZERO, true).await;
+    let app = pwned_app(&server, "refuse").await;
+    let user = add_user(&*app.store, &app.config, &unique_email()).await;
+    for (i, name) in [
+        "unleash validate-password",
+        "unleash reset-password",
+        "zitadel rest SetPassword",
+        "zitadel connect SetPassword",
+        "django reset-password",
+        "oauth reset-account",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let password = format!("Orbital-Mechanics-{i}-Hampton");
+        server.broken.store(true, Ordering::SeqCst);
+        let (function, req) = password_request(&app, name, &user, &password).await;
+        let again = retry_of(&req);
+        let asked = server.seen.lock().unwrap().len();
+        let resp = app.handle(function, req).await;
+        crate::faults::assert_unavailable(name, function, &resp);
+        assert_eq!(
+            server.seen.lock().unwrap().len(),
+            asked + 1,
+            "{name}: the range API was asked once"
+        );
+        server.broken.store(false, Ordering::SeqCst);
+        let resp = app.handle(function, again).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{name}: the credential was kept: {}",
+            String::from_utf8_lossy(resp.body())
+        );
+    }
+}
+
+/// The same request again (a client's retry).
+fn retry_of(req: &lambda_http::Request) -> lambda_http::Request {
+    let mut again = lambda_http::Request::new(req.body().clone());
+    *again.method_mut() = req.method().clone();
+    *again.uri_mut() = req.uri().clone();
+    *again.headers_mut() = req.headers().clone();
+    *again.extensions_mut() = req.extensions().clone();
+    again
 }

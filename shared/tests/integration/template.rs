@@ -199,6 +199,29 @@ fn every_route_is_an_http_api_event_of_its_function() {
     );
 }
 
+/// The Pwned Passwords range check (feature `pwned-passwords`) is built
+/// into exactly the functions that check new passwords: without it a
+/// password function would ignore `REKEY_PWNED_PASSWORDS=on`, and with it
+/// another function would link an HTTPS client path it never uses.
+#[test]
+fn only_the_password_functions_are_built_with_the_range_check() {
+    for function in Function::ALL {
+        let name = function.name();
+        let manifest =
+            std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
+                .unwrap();
+        let rekey = manifest
+            .lines()
+            .find(|l| l.trim_start().starts_with("rekey"))
+            .unwrap_or_else(|| panic!("functions/{name}/Cargo.toml has no rekey dependency"));
+        assert_eq!(
+            rekey.contains("\"pwned-passwords\""),
+            function.checks_passwords(),
+            "functions/{name}: {rekey}"
+        );
+    }
+}
+
 #[test]
 fn every_function_crate_is_deployed() {
     let crates = function_crates();

@@ -125,7 +125,12 @@ impl Blocklist {
     /// Whether `text`, already folded (or, for SHA-1 lists, as typed), is
     /// on the list. A false positive has a chance of 2^-16.
     pub fn contains(&self, text: &str) -> bool {
-        let key = format::key_of(text.as_bytes());
+        self.contains_key(format::key_of(text.as_bytes()))
+    }
+
+    /// `contains` for a key already computed (`format::key_of`): one SHA-1
+    /// serves every list a password is looked up in.
+    pub fn contains_key(&self, key: u64) -> bool {
         match &self.filter {
             Fingerprints::Static(f) => f.contains(&key),
             Fingerprints::Owned(f) => f.contains(&key),
