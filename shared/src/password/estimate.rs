@@ -5,11 +5,12 @@
 //! regexes with backtracking: a crafted 100-character password cost it half
 //! a second (docs/benchmarks.md). Here every matcher is a table filled
 //! right to left in one pass (sequences, keyboard walks, repeats), a fixed
-//! window (dates) or one list lookup per letter run (words, l33t undone),
-//! and one left-to-right pass takes the cheapest cover of the password by
-//! those patterns and single characters. Work is linear in the length with
-//! a constant of a few dozen steps a character; the list lookups are at
-//! most six SHA-1s per run of four or more letters.
+//! window (dates) or a few list look-ups per letter run or repeated block
+//! (words, l33t undone), and one left-to-right pass takes the cheapest
+//! cover of the password by those patterns and single characters. Work is
+//! linear in the length with a constant of a few dozen steps a character;
+//! the list look-ups (a SHA-1 of at most 32 characters each) are fewer
+//! than one per character (tests.rs counts them on adversarial inputs).
 //!
 //! What it still catches, priced roughly as zxcvbn prices them:
 //! keyboard walks (qwerty rows and columns, shifted or not, and the
@@ -201,7 +202,7 @@ fn repeats(s: &[char], word_bits: &dyn Fn(&str) -> Option<f64>, out: &mut [Vec<(
                 let block = &s[i..i + k];
                 let starts_here = i == 0 || same[i - 1] == 0;
                 let listed = (starts_here && WORD_LENGTHS.contains(&k))
-                    .then(|| word_bits(&block.iter().collect::<String>()))
+                    .then(|| listed_block(block, word_bits))
                     .flatten();
                 let base = out[i]
                     .iter()
@@ -213,6 +214,21 @@ fn repeats(s: &[char], word_bits: &dyn Fn(&str) -> Option<f64>, out: &mut [Vec<(
             }
         }
     }
+}
+
+/// A repeated block as a listed word, whole or without the digits and
+/// symbols at its ends (`dragon` in `Dr@g0n!`), those priced as characters.
+fn listed_block(block: &[char], word_bits: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    let first = block.iter().position(|c| c.is_alphabetic())?;
+    let last = block.iter().rposition(|c| c.is_alphabetic())? + 1;
+    let core = ((first, last) != (0, block.len()) && WORD_LENGTHS.contains(&(last - first)))
+        .then(|| word_price(&block[first..last], word_bits))
+        .flatten()
+        .map(|bits| bits + block_bits(&block[..first]) + block_bits(&block[last..]));
+    [word_price(block, word_bits), core]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min)
 }
 
 /// Dates of digits, with or without separators, and years: a day of 130
@@ -291,6 +307,25 @@ pub fn unleet_str(folded: &str, second: bool) -> String {
     folded.chars().map(|c| unleet(c, second)).collect()
 }
 
+/// What a listed word costs, read with l33t undone (the other reading too
+/// where it differs): its list's price, and a bit a substitution. None when
+/// neither reading is listed. One or two look-ups.
+fn word_price(chars: &[char], word_bits: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    let subs = chars.iter().filter(|c| !c.is_alphabetic()).count();
+    let reading = |second| chars.iter().map(|&c| unleet(c, second)).collect::<String>();
+    let usual = reading(false);
+    let other = chars
+        .iter()
+        .any(|&c| unleet(c, true) != unleet(c, false))
+        .then(|| reading(true));
+    [Some(usual), other]
+        .into_iter()
+        .flatten()
+        .filter_map(|word| word_bits(&word))
+        .reduce(f64::min)
+        .map(|bits| bits + subs as f64)
+}
+
 /// Listed words in runs of letters (l33t read as letters), each run also
 /// without the digits and symbols at its ends (`password` in `p@ssword123`).
 fn words(s: &[char], word_bits: &dyn Fn(&str) -> Option<f64>, out: &mut [Vec<(usize, f64)>]) {
@@ -314,16 +349,8 @@ fn words(s: &[char], word_bits: &dyn Fn(&str) -> Option<f64>, out: &mut [Vec<(us
             if !WORD_LENGTHS.contains(&(b - a)) {
                 continue;
             }
-            let subs = s[a..b].iter().filter(|c| !c.is_alphabetic()).count();
-            let found = [false, true]
-                .iter()
-                .filter_map(|&second| {
-                    let word: String = s[a..b].iter().map(|&c| unleet(c, second)).collect();
-                    word_bits(&word)
-                })
-                .fold(f64::INFINITY, f64::min);
-            if found.is_finite() {
-                out[a].push((b - a, found + subs as f64));
+            if let Some(bits) = word_price(&s[a..b], word_bits) {
+                out[a].push((b - a, bits));
             }
         }
         i = end;
