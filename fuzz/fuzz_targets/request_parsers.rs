@@ -75,6 +75,8 @@ async fn add_key(store: &dyn Store, scope: Scope) -> String {
             scopes: vec![scope],
             created_at: now(),
             revoked: false,
+            // The default organisation, where the harness's users are.
+            org: Default::default(),
         })
         .await
         .unwrap();
