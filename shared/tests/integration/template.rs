@@ -232,10 +232,12 @@ fn every_function_crate_is_deployed() {
             "{}: Metadata.BuildMethod",
             f.id
         );
+        // cargo run in the function's own crate builds it with its own
+        // features; from the workspace root, every member's would unify.
         assert_eq!(
             f.props()["CodeUri"].as_str(),
-            Some("."),
-            "{}: CodeUri must be the workspace root",
+            Some(format!("functions/{name}").as_str()),
+            "{}: CodeUri must be the function's own crate, so sam build builds it alone",
             f.id
         );
         assert_eq!(
@@ -258,7 +260,18 @@ fn every_function_crate_is_deployed() {
             "{}: one architecture",
             f.id
         );
-        assert_eq!(arch[0].as_str(), Some("arm64"), "{}: Architectures", f.id);
+        assert_eq!(
+            ref_of(&arch[0]),
+            Some("Architecture"),
+            "{}: Architectures: [!Ref Architecture]",
+            f.id
+        );
+        let param = &TEMPLATE["Parameters"]["Architecture"];
+        assert_eq!(
+            param["Default"].as_str(),
+            Some("arm64"),
+            "Architecture: arm64 by default"
+        );
 
         // HTTP functions are fed by the API only; send-email by the stream
         // and the webhook retry queue.
