@@ -9,6 +9,7 @@ use crate::link::{CodeUrlTemplate, LinkTemplate};
 use crate::password::{HashParams, PasswordPolicy};
 
 mod clients;
+pub mod settings;
 pub use clients::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, is_scope_token};
 
 #[derive(Debug, thiserror::Error)]
@@ -161,17 +162,23 @@ pub struct Config {
 type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
 /// Reads variables from a lookup function so tests need not touch the
-/// process environment.
+/// process environment. The settings in `REKEY_SETTINGS` read as variables
+/// too (`settings`).
 pub struct EnvReader<'a> {
     lookup: Lookup<'a>,
+    settings: BTreeMap<String, String>,
     pub problems: Vec<String>,
 }
 
 impl<'a> EnvReader<'a> {
     pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        let (settings, problems) = settings::parse(lookup(settings::VARIABLE).as_deref(), |name| {
+            lookup(name).is_some()
+        });
         Self {
             lookup: Box::new(lookup),
-            problems: Vec::new(),
+            settings,
+            problems,
         }
     }
 
@@ -180,7 +187,7 @@ impl<'a> EnvReader<'a> {
     }
 
     pub fn optional(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+        (self.lookup)(name).or_else(|| self.settings.get(name).cloned())
     }
 
     pub fn required(&mut self, name: &str, what: &str) -> Option<String> {
