@@ -38,17 +38,18 @@ pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
         aws_sdk_sesv2::Client::new(&sdk(env, "SESV2")),
         from.expect("reported when missing"),
     );
-    // Notices that carry a pool sign-out retry it through the directory.
-    let directory = match &config.directory {
-        crate::directory::DirectoryChoice::Rekey => None,
-        pool => Some(crate::directory::from_environment(
-            pool,
-            store.clone(),
-            &|n| env.get(n),
-        )?),
-    };
+    // Intake delivery looks each address up where the accounts live (with
+    // a pool, the pool: rekey's own table holds only a `<sub>@cognito.invalid`
+    // record per pool user); notices that carry a pool sign-out retry it
+    // through the same directory.
+    let directory =
+        crate::directory::from_environment(&config.directory, store.clone(), &|n| env.get(n))?;
+    let pool = matches!(
+        config.directory,
+        crate::directory::DirectoryChoice::Cognito { .. }
+    );
     let outbox = Outbox {
-        directory,
+        directory: pool.then(|| directory.clone()),
         store: store.clone(),
         mailer: Arc::new(mailer),
         keys: config.keys.clone(),
@@ -58,6 +59,6 @@ pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
         #[cfg(feature = "sqs")]
         webhooks,
     };
-    let reset = ResetService::new(&config, store);
+    let reset = ResetService::new(&config, store).with_directory(directory);
     Ok(SendEmail { reset, outbox })
 }
