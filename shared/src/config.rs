@@ -553,6 +553,38 @@ mod tests {
     }
 
     #[test]
+    fn settings_read_as_variables_and_their_problems_are_reported_with_the_rest() {
+        let secret = crate::crypto::ServiceSecret::generate().1;
+        let c = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_PASSWORD_HISTORY": 4, "REKEY_DEFAULT_ORG": "acme"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.policy.history, 4);
+        assert_eq!(c.default_org, "acme");
+        let err = read(&[
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_PASSWORD_MIN_CLASSES": 9, "REKEY_TABLE": "x"}"#,
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        for problem in [
+            "REKEY_SECRET is not set",
+            "REKEY_TABLE is not a setting",
+            "REKEY_PASSWORD_MIN_CLASSES must be 0 to 4",
+        ] {
+            assert!(err.contains(problem), "{problem} missing from:\n{err}");
+        }
+    }
+
+    #[test]
     fn link_origins_may_be_tagged_with_an_organisation() {
         let secret = crate::crypto::ServiceSecret::generate().1;
         let c = read(&[

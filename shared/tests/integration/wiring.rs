@@ -73,6 +73,7 @@ fn parameter_sets() -> Vec<(&'static str, BTreeMap<&'static str, String>)> {
         .chain([
             ("SecretRotation", "previous"),
             ("EdgeProtection", "cloudfront-waf"),
+            ("Settings", r#"{"REKEY_PASSWORD_HISTORY": 3}"#),
         ])
         .collect();
     vec![
