@@ -54,7 +54,7 @@ impl KmsSigner {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let current = var(CURRENT_VAR)?;
-        let config = crate::aws::sdk_config_from_vars("KMS", &var);
+        let config = crate::aws::sdk_config_from_vars("KMS", var);
         Some(Self::new(
             aws_sdk_kms::Client::new(&config),
             current,
