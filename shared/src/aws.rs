@@ -55,7 +55,9 @@ pub fn environment_sdk_config(service: &str) -> aws_config::SdkConfig {
     sdk_config_from_vars(service, |name| std::env::var(name).ok())
 }
 
-fn sdk_config_from_vars(
+/// As `environment_sdk_config`, with the variables from `lookup` (a
+/// function's `wiring::Environment`).
+pub fn sdk_config_from_vars(
     service: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> aws_config::SdkConfig {

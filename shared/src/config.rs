@@ -9,6 +9,7 @@ use crate::link::{CodeUrlTemplate, LinkTemplate};
 use crate::password::{HashParams, PasswordPolicies};
 
 mod clients;
+pub mod settings;
 pub use clients::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, is_scope_token};
 
 #[derive(Debug, thiserror::Error)]
@@ -162,17 +163,23 @@ pub struct Config {
 type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
 /// Reads variables from a lookup function so tests need not touch the
-/// process environment.
+/// process environment. The settings in `REKEY_SETTINGS` read as variables
+/// too (`settings`).
 pub struct EnvReader<'a> {
     lookup: Lookup<'a>,
+    settings: BTreeMap<String, String>,
     pub problems: Vec<String>,
 }
 
 impl<'a> EnvReader<'a> {
     pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        let (settings, problems) = settings::parse(lookup(settings::VARIABLE).as_deref(), |name| {
+            lookup(name).is_some()
+        });
         Self {
             lookup: Box::new(lookup),
-            problems: Vec::new(),
+            settings,
+            problems,
         }
     }
 
@@ -181,7 +188,7 @@ impl<'a> EnvReader<'a> {
     }
 
     pub fn optional(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+        (self.lookup)(name).or_else(|| self.settings.get(name).cloned())
     }
 
     pub fn required(&mut self, name: &str, what: &str) -> Option<String> {
@@ -544,6 +551,38 @@ mod tests {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
         assert_eq!(err.problems.len(), 5);
+    }
+
+    #[test]
+    fn settings_read_as_variables_and_their_problems_are_reported_with_the_rest() {
+        let secret = crate::crypto::ServiceSecret::generate().1;
+        let c = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_PASSWORD_HISTORY": 4, "REKEY_DEFAULT_ORG": "acme"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.policy.history, 4);
+        assert_eq!(c.default_org, "acme");
+        let err = read(&[
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_RECOVERY_PASSWORD_MIN_CLASSES": 9, "REKEY_TABLE": "x"}"#,
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        for problem in [
+            "REKEY_SECRET is not set",
+            "REKEY_TABLE is not a setting",
+            "account-recovery password rule 8..128, 9 classes is not valid",
+        ] {
+            assert!(err.contains(problem), "{problem} missing from:\n{err}");
+        }
     }
 
     #[test]

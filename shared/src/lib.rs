@@ -27,6 +27,7 @@ pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;
+pub mod wiring;
 
 pub use app::App;
 pub use config::{Config, ConfigError};

@@ -54,25 +54,10 @@ impl Discovery {
         }
     }
 
-    /// `REKEY_TOKEN_ISSUER`, `REKEY_OAUTH_SCOPE` and the KMS keys'
-    /// public halves (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`) from the
-    /// environment: the discovery Lambda's init. No AWS SDK: the keys come
-    /// from the small `GetPublicKey` client.
-    #[cfg(feature = "kms-keys")]
-    pub fn from_env() -> Self {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let keys = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
-            Some(Ok(keys)) => Some(Arc::new(keys) as Arc<dyn PublicKeySet>),
-            Some(Err(e)) => {
-                // The JWKS answers 503 until the configuration is fixed.
-                tracing::error!(error = %e, "configuration error: the KMS endpoint");
-                None
-            }
-            None => None,
-        };
-        let scopes =
-            var("REKEY_OAUTH_SCOPE").unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
-        Self::new(var("REKEY_TOKEN_ISSUER"), keys, &scopes)
+    /// Whether keys are configured to publish (without, the JWKS answers
+    /// 503).
+    pub fn publishes_keys(&self) -> bool {
+        self.keys.is_some()
     }
 }
 

@@ -75,21 +75,26 @@ pub fn read_choice(env: &mut EnvReader<'_>) -> DirectoryChoice {
 }
 
 /// The directory `choice` names, over `store`, with the Lambdas' SDK
-/// configuration (region, credentials and endpoint from the environment;
-/// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` wins over
-/// `AWS_ENDPOINT_URL`). A pool in a build without the `cognito` feature is
+/// configuration (region, credentials and endpoint from `lookup`, the
+/// function's environment; `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`
+/// wins over `AWS_ENDPOINT_URL`). A pool in a build without the `cognito` feature is
 /// a configuration error: such a function would look accounts up in the
 /// wrong place.
 pub fn from_environment(
     choice: &DirectoryChoice,
     store: Arc<dyn Store>,
+    #[cfg_attr(not(feature = "cognito"), allow(unused_variables))] lookup: &dyn Fn(
+        &str,
+    ) -> Option<
+        String,
+    >,
 ) -> Result<Arc<dyn Directory>, crate::ConfigError> {
     match choice {
         DirectoryChoice::Rekey => Ok(Arc::new(RekeyAccounts::new(store))),
         #[cfg(feature = "cognito")]
         DirectoryChoice::Cognito { pool_id, client_id } => {
             Ok(Arc::new(cognito::CognitoPool::from_sdk_config(
-                &crate::aws::environment_sdk_config("COGNITO_IDENTITY_PROVIDER"),
+                &crate::aws::sdk_config_from_vars("COGNITO_IDENTITY_PROVIDER", lookup),
                 pool_id.clone(),
                 client_id.clone(),
                 store,

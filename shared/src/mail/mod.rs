@@ -343,40 +343,6 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// What the send-email function builds at init: the DynamoDB store, the
-    /// SES mailer, and the keys that open sealed items.
-    #[cfg(all(feature = "dynamodb", feature = "ses"))]
-    pub async fn from_env() -> Result<Self, crate::ConfigError> {
-        use crate::config::{EnvReader, read_keys, read_product_name};
-        let mut env = EnvReader::process();
-        let keys = read_keys(&mut env);
-        let product_name = read_product_name(&env);
-        let directory = crate::directory::read_choice(&mut env);
-        if let Err(e) = templates::init() {
-            env.problems.push(e);
-        }
-        #[cfg(feature = "sqs")]
-        let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
-        env.finish()?;
-        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
-        let mailer = ses::SesMailer::from_env().await?;
-        let directory = match directory {
-            crate::directory::DirectoryChoice::Rekey => None,
-            pool => Some(crate::directory::from_environment(&pool, store.clone())?),
-        };
-        Ok(Self {
-            directory,
-            store,
-            mailer: Arc::new(mailer),
-            keys: keys.expect("checked"),
-            product_name,
-            #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
-            webhooks: None,
-            #[cfg(feature = "sqs")]
-            webhooks,
-        })
-    }
-
     pub async fn deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
         let result = self.try_deliver(item).await;
         crate::metrics::count(match result {

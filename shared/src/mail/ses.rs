@@ -33,15 +33,7 @@ impl SesMailer {
         }
     }
 
-    /// What send-email builds at init: reads `REKEY_MAIL_FROM`, and region,
-    /// credentials and `AWS_ENDPOINT_URL[_SESV2]` from the environment only.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let from = sender_from_env()?;
-        let config = crate::aws::environment_sdk_config("SESV2");
-        Ok(Self::new(Client::new(&config), from))
-    }
-
-    /// As `from_env`, with the SDK's default chain (profiles, SSO) for
+    /// `REKEY_MAIL_FROM`, with the SDK's default chain (profiles, SSO) for
     /// region and credentials: for `rekeyctl serve --ses`.
     pub async fn from_env_and_profile() -> Result<Self, ConfigError> {
         let from = sender_from_env()?;

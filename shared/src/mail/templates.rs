@@ -53,9 +53,14 @@ impl Templates {
 
     /// The bundled templates, overridden by `REKEY_TEMPLATE_DIR` if set.
     pub fn from_env() -> Result<Self, String> {
+        Self::from_dir(std::env::var("REKEY_TEMPLATE_DIR").ok())
+    }
+
+    /// The bundled templates, overridden by the folder `dir` if given.
+    pub fn from_dir(dir: Option<String>) -> Result<Self, String> {
         let t = Self::bundled();
-        match std::env::var("REKEY_TEMPLATE_DIR") {
-            Ok(dir) if !dir.is_empty() => t.with_dir(Path::new(&dir)),
+        match dir {
+            Some(dir) if !dir.is_empty() => t.with_dir(Path::new(&dir)),
             _ => Ok(t),
         }
     }
@@ -188,10 +193,15 @@ static TEMPLATES: OnceLock<Templates> = OnceLock::new();
 /// Reads `REKEY_TEMPLATE_DIR` (if set) once, at start-up; an error names
 /// the file and what is wrong with it.
 pub fn init() -> Result<&'static Templates, String> {
+    init_from(std::env::var("REKEY_TEMPLATE_DIR").ok())
+}
+
+/// As `init`, with the folder given (a function's `REKEY_TEMPLATE_DIR`).
+pub fn init_from(dir: Option<String>) -> Result<&'static Templates, String> {
     if let Some(t) = TEMPLATES.get() {
         return Ok(t);
     }
-    let t = Templates::from_env()?;
+    let t = Templates::from_dir(dir)?;
     Ok(TEMPLATES.get_or_init(|| t))
 }
 

@@ -48,13 +48,13 @@ impl KmsSigner {
         Self { client, keys }
     }
 
-    /// The keys from the environment with the Lambdas' SDK configuration;
-    /// None when `REKEY_SIGNING_KEY` is not set (a function that does not
-    /// sign). Builds the client only; no network.
-    pub fn from_env() -> Option<Self> {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    /// The keys from `lookup` (a function's environment) with the Lambdas'
+    /// SDK configuration; None when `REKEY_SIGNING_KEY` is not set (a
+    /// function that does not sign). Builds the client only; no network.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let current = var(CURRENT_VAR)?;
-        let config = crate::aws::environment_sdk_config("KMS");
+        let config = crate::aws::sdk_config_from_vars("KMS", var);
         Some(Self::new(
             aws_sdk_kms::Client::new(&config),
             current,

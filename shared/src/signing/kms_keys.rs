@@ -140,12 +140,11 @@ impl KmsPublicKeys {
     /// The keys (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`), region
     /// (`AWS_REGION`), endpoint (`AWS_ENDPOINT_URL_KMS`, else
     /// `AWS_ENDPOINT_URL`) and credentials (`AWS_ACCESS_KEY_ID`, ...) from
-    /// the environment, where Lambda puts them; None without a signing key.
-    pub fn from_env() -> Option<Result<Self, SigningError>> {
-        Self::from_vars(|name| std::env::var(name).ok())
-    }
-
-    fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Option<Result<Self, SigningError>> {
+    /// `lookup` (a function's environment, where Lambda puts them); None
+    /// without a signing key.
+    pub fn from_vars(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Option<Result<Self, SigningError>> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let current = var(SIGNING_KEY_VAR)?;
         let region = var("AWS_REGION")

@@ -132,7 +132,9 @@ pub fn sender_from_env(
     let what = "the webhook retry queues (template.yaml sets both)";
     let retry = env.required("REKEY_WEBHOOK_RETRY_QUEUE_URL", what);
     let dead = env.required("REKEY_WEBHOOK_DEAD_LETTER_URL", what);
-    let client = aws_sdk_sqs::Client::new(&crate::aws::environment_sdk_config("SQS"));
+    let client = aws_sdk_sqs::Client::new(&crate::aws::sdk_config_from_vars("SQS", |n| {
+        env.optional(n)
+    }));
     Some(Arc::new(WebhookSender {
         endpoints,
         keys: keys?.clone(),

@@ -37,4 +37,5 @@ mod template;
 mod tenancy;
 mod userinfo;
 mod webhooks;
+mod wiring;
 mod zitadel;

@@ -22,8 +22,6 @@ use lambda_http::{Body, Request, Response};
 
 pub use continue_url::ContinueUrl;
 
-use crate::config::{ConfigError, EnvReader};
-
 /// Where token and signed links point.
 pub const PAGE_PATH: &str = "/reset";
 /// Where recovery links point unless `REKEY_RECOVER_URL` says otherwise:
@@ -95,15 +93,6 @@ impl Page {
             html,
             recovery_html,
         }
-    }
-
-    /// What the reset-page Lambda reads at init: `REKEY_CONTINUE_URL` (and
-    /// `REKEY_ALLOWED_LINK_ORIGINS`, which it must be on when set).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let continue_url = ContinueUrl::read(&mut env);
-        env.finish()?;
-        Ok(Self::new(continue_url.as_ref()))
     }
 
     /// Which document `path` asks for. Matched by suffix, so a stage or

@@ -12,7 +12,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::keys::Key;
 use super::records::Record;
 use super::table;
-use crate::config::{ConfigError, EnvReader};
 use crate::store::StoreError;
 
 /// Attempts at a transaction that DynamoDB cancelled only because another
@@ -76,20 +75,6 @@ impl DynamoStore {
             client,
             table: table.into(),
         }
-    }
-
-    /// What a Lambda builds at init: reads `REKEY_TABLE`, and region,
-    /// credentials and `AWS_ENDPOINT_URL[_DYNAMODB]` from the environment
-    /// only (`aws::environment_sdk_config`).
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let table = env.required(
-            "REKEY_TABLE",
-            "the DynamoDB table name (template output TableName)",
-        );
-        env.finish()?;
-        let sdk = crate::aws::environment_sdk_config("DYNAMODB");
-        Ok(Self::new(Client::new(&sdk), table.expect("checked")))
     }
 
     /// A client for `table` configured by the SDK's default chain
