@@ -106,6 +106,13 @@ enum UserCommand {
         /// Read an initial password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+        /// An E.164 phone number reset codes may be texted to
+        /// (e.g. +15555550100); taken as verified unless --phone-unverified.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Store --phone as unverified: it is never texted.
+        #[arg(long, requires = "phone")]
+        phone_unverified: bool,
     },
     /// List accounts: id, email, name, state (tab-separated).
     #[command(
@@ -113,7 +120,9 @@ enum UserCommand {
     )]
     List,
     /// Import accounts from JSON lines, one object per line:
-    /// {"email": ..., "name"?, "org"?, "id"?, "locale"?, "password_hash"?}.
+    /// {"email": ..., "name"?, "org"?, "id"?, "locale"?, "password_hash"?,
+    /// "phone"?, "phone_verified"?} (phone: E.164, verified unless
+    /// phone_verified is false).
     ///
     /// password_hash is stored as given and may be argon2 ($argon2id$...,
     /// $argon2i$...), bcrypt ($2a$, $2b$, $2y$) or Django
@@ -242,7 +251,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                     org,
                     id,
                     password_stdin,
+                    phone,
+                    phone_unverified,
                 } => {
+                    let phone = phone
+                        .map(|raw| {
+                            rekey::domain::PhoneNumber::parse(&raw)
+                                .map(|p| (p, !phone_unverified))
+                                .ok_or_else(|| {
+                                    "--phone is not an E.164 number: a + then the country calling code and number, e.g. +15555550100".to_string()
+                                })
+                        })
+                        .transpose()?;
                     let password = if password_stdin {
                         let mut line = String::new();
                         std::io::stdin()
@@ -253,8 +273,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                         None
                     };
                     let config = local::config(&cli.global, None)?;
-                    let id = add_user(&*store, &config, &email, name, org, id, password.as_deref())
-                        .await?;
+                    let account = NewAccount {
+                        email: &email,
+                        name,
+                        org,
+                        phone,
+                        id,
+                    };
+                    let id = add_user(&*store, &config, account, password.as_deref()).await?;
                     println!("{id}");
                     Ok(())
                 }
@@ -359,15 +385,30 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// What `user add` (and the demo account) is given.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub name: Option<String>,
+    pub org: Option<String>,
+    /// The number and whether it is verified.
+    pub phone: Option<(rekey::domain::PhoneNumber, bool)>,
+    /// The id to use; None, a new one.
+    pub id: Option<String>,
+}
+
 pub async fn add_user(
     store: &dyn Store,
     config: &rekey::Config,
-    email: &str,
-    name: Option<String>,
-    org: Option<String>,
-    id: Option<String>,
+    account: NewAccount<'_>,
     password: Option<&str>,
 ) -> Result<UserId, String> {
+    let NewAccount {
+        email,
+        name,
+        org,
+        phone,
+        id,
+    } = account;
     let email = EmailAddress::parse(email)
         .ok_or_else(|| format!("{email:?} is not a valid email address"))?;
     let id = match id {
@@ -379,6 +420,10 @@ pub async fn add_user(
     let mut user = User::new(id.clone(), email);
     user.name = name;
     user.org = org;
+    if let Some((phone, verified)) = phone {
+        user.phone = Some(phone);
+        user.phone_verified = verified;
+    }
     if let Some(raw) = password {
         let password = NewPassword::normalize(raw);
         let who = rekey::password::PasswordContext {

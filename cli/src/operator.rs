@@ -53,6 +53,17 @@ pub fn show_user(u: &User) -> String {
         ("name", opt(&u.name)),
         ("org", opt(&u.org)),
         ("locale", opt(&u.locale)),
+        (
+            "phone",
+            u.phone.as_ref().map_or("-".to_string(), |p| {
+                let state = if u.phone_verified {
+                    "verified"
+                } else {
+                    "unverified"
+                };
+                format!("{} ({state})", p.masked())
+            }),
+        ),
         ("password", hash_kind(u).to_string()),
         (
             "state",
@@ -167,7 +178,16 @@ pub async fn revoke_key(store: &dyn Store, prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
-const FIELDS: [&str; 6] = ["email", "name", "org", "id", "locale", "password_hash"];
+const FIELDS: [&str; 8] = [
+    "email",
+    "name",
+    "org",
+    "id",
+    "locale",
+    "password_hash",
+    "phone",
+    "phone_verified",
+];
 
 /// One import line, checked; the reason it is bad names fields and rules,
 /// never a value.
@@ -217,7 +237,20 @@ fn parse_line(line: &str) -> Result<User, String> {
     let password_hash = field("password_hash")?
         .map(|h| HashScheme::validate(&h).map(|_| h))
         .transpose()?;
+    let phone = field("phone")?
+        .map(|p| {
+            rekey::domain::PhoneNumber::parse(&p)
+                .ok_or("phone is not an E.164 number (like +15555550100)")
+        })
+        .transpose()?;
+    let phone_verified = match map.get("phone_verified") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("phone_verified must be true or false".to_string()),
+    };
     let mut user = User::new(id, email);
+    user.phone_verified = phone.is_some() && phone_verified;
+    user.phone = phone;
     user.name = field("name")?;
     user.org = field("org")?;
     user.locale = locale;
@@ -303,10 +336,34 @@ mod tests {
                 r#"{"email": "a@example.com", "name": 5}"#,
                 "name must be a string",
             ),
+            (
+                r#"{"email": "a@example.com", "phone": "5555550100"}"#,
+                "phone is not an E.164 number",
+            ),
+            (
+                r#"{"email": "a@example.com", "phone": "+15555550100", "phone_verified": "yes"}"#,
+                "phone_verified must be true or false",
+            ),
         ] {
             let err = parse_line(line).unwrap_err();
             assert!(err.contains(expect), "{line}: {err}");
             assert!(!err.contains("hunter2") && !err.contains("R9h"), "{err}");
+            assert!(!err.contains("5555550100"), "{err}");
         }
+    }
+
+    #[test]
+    fn imported_phones_are_verified_unless_said_otherwise() {
+        let u = parse_line(r#"{"email": "a@example.com", "phone": "+1 555 555 0100"}"#).unwrap();
+        assert_eq!(u.phone.as_ref().unwrap().as_str(), "+15555550100");
+        assert!(u.phone_verified);
+        let u = parse_line(
+            r#"{"email": "a@example.com", "phone": "+15555550100", "phone_verified": false}"#,
+        )
+        .unwrap();
+        assert!(!u.phone_verified);
+        let shown = show_user(&u);
+        assert!(shown.contains("+1********00 (unverified)"), "{shown}");
+        assert!(!shown.contains("5555550100"), "{shown}");
     }
 }

@@ -260,16 +260,14 @@ async fn first_start(
     }
     // Random, and passes the default policy (upper, lower, digit, other).
     let password = format!("Rk-{}-9", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let id = crate::add_user(
-        store,
-        config,
-        "demo@example.com",
-        Some("Demo User".into()),
-        Some(DEMO_ORG.into()),
-        None,
-        Some(&password),
-    )
-    .await;
+    let demo = crate::NewAccount {
+        email: "demo@example.com",
+        name: Some("Demo User".into()),
+        org: Some(DEMO_ORG.into()),
+        phone: None,
+        id: None,
+    };
+    let id = crate::add_user(store, config, demo, Some(&password)).await;
     // Bound to the demo user's organisation, like a partner's key.
     let key = crate::create_key(
         store,

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, SecretDigest};
 
+mod phone;
+pub use phone::{CallingCode, PhoneNumber};
+
 /// Seconds since the Unix epoch; the store's one time unit.
 pub type UnixTime = i64;
 
@@ -118,6 +121,12 @@ pub struct User {
     /// `details.sequence`.
     pub sequence: u64,
     pub changed_at: UnixTime,
+    /// The number reset codes may be texted to, and whether it was
+    /// verified: only a verified number is ever texted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNumber>,
+    #[serde(default)]
+    pub phone_verified: bool,
 }
 
 impl User {
@@ -135,7 +144,14 @@ impl User {
             created_at: now(),
             sequence: 0,
             changed_at: now(),
+            phone: None,
+            phone_verified: false,
         }
+    }
+
+    /// The number a code may be texted to: set and verified.
+    pub fn verified_phone(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref().filter(|_| self.phone_verified)
     }
 
     /// Display name for a greeting: the name, else the address's local part.

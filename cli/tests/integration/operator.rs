@@ -508,3 +508,96 @@ fn signing_key_list_and_two_step_rotate() {
         ]
     );
 }
+
+/// `user add --phone` (verified unless `--phone-unverified`), a bad number
+/// refused without an account, `user import` with `phone`, and `user show`
+/// masking the number; the store keeps it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_numbers_are_added_imported_and_shown_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let id = ok(
+        run(
+            dir,
+            &[
+                "user",
+                "add",
+                "--email",
+                "ph.one@example.com",
+                "--phone",
+                "+1 555 555 0100",
+            ],
+            None,
+            &[],
+        ),
+        "add",
+    );
+    let shown = ok(run(dir, &["user", "show", id.trim()], None, &[]), "show");
+    assert!(shown.contains("phone:\t+1********00 (verified)"), "{shown}");
+    assert!(!shown.contains("5550100"), "{shown}");
+    ok(
+        run(
+            dir,
+            &[
+                "user",
+                "add",
+                "--email",
+                "ph.two@example.com",
+                "--phone",
+                "+447700900123",
+                "--phone-unverified",
+            ],
+            None,
+            &[],
+        ),
+        "add unverified",
+    );
+    let shown = ok(
+        run(dir, &["user", "show", "ph.two@example.com"], None, &[]),
+        "show",
+    );
+    assert!(shown.contains("(unverified)"), "{shown}");
+    let bad = run(
+        dir,
+        &[
+            "user",
+            "add",
+            "--email",
+            "ph.three@example.com",
+            "--phone",
+            "5557777",
+        ],
+        None,
+        &[],
+    );
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("E.164"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("5557777"), "{}", bad.stderr);
+    let lines = [
+        json!({"email": "ph.four@example.com", "phone": "+15555550142"}).to_string(),
+        json!({"email": "ph.five@example.com", "phone": "0100"}).to_string(),
+    ]
+    .join("\n");
+    let r = run(dir, &["user", "import", "-"], Some(&lines), &[]);
+    assert_eq!(r.code, 1, "one bad line: {}", r.stderr);
+    assert!(
+        r.stderr.contains("line 2: phone is not an E.164 number"),
+        "{}",
+        r.stderr
+    );
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.join("rekey.db")).unwrap());
+    let four = store
+        .user_by_email(&EmailAddress::parse("ph.four@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(four.phone.unwrap().as_str(), "+15555550142");
+    assert!(four.phone_verified);
+    for missing in ["ph.three@example.com", "ph.five@example.com"] {
+        let email = EmailAddress::parse(missing).unwrap();
+        assert!(
+            store.user_by_email(&email).await.unwrap().is_none(),
+            "{missing}"
+        );
+    }
+}

@@ -33,6 +33,8 @@ struct PoolUser {
     email: Option<String>,
     name: Option<String>,
     locale: Option<String>,
+    phone: Option<crate::domain::PhoneNumber>,
+    phone_verified: bool,
     enabled: bool,
     confirmed: bool,
 }
@@ -64,6 +66,10 @@ impl PoolUser {
             email: attr("email"),
             name,
             locale: attr("locale"),
+            // Only Cognito's own "true" counts: a number the user changed
+            // is unverified until confirmed (see docs/deploy.md).
+            phone: attr("phone_number").and_then(|p| crate::domain::PhoneNumber::parse(&p)),
+            phone_verified: attr("phone_number_verified").as_deref() == Some("true"),
             enabled,
             confirmed: status == Some(&UserStatusType::Confirmed),
         }
@@ -220,6 +226,9 @@ impl CognitoPool {
             password_hash: None,
             password_history: Vec::new(),
             disabled: record.disabled || !pool.confirmed,
+            // The pool's number, never the record's: the pool owns it.
+            phone_verified: pool.phone.is_some() && pool.phone_verified,
+            phone: pool.phone,
             ..record
         }))
     }

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 const USER_COLUMNS: &str = "id, email, name, org, locale, password_hash, credential_version, \
-     password_history, disabled, created_at, sequence, changed_at";
+     password_history, disabled, created_at, sequence, changed_at, phone, phone_verified";
 
 /// A `users` row as SQLite holds it (in `USER_COLUMNS` order).
 struct UserRow {
@@ -28,6 +28,8 @@ struct UserRow {
     created_at: i64,
     sequence: i64,
     changed_at: i64,
+    phone: Option<String>,
+    phone_verified: i64,
 }
 
 impl UserRow {
@@ -46,7 +48,9 @@ impl UserRow {
                 disabled,
                 created_at,
                 sequence,
-                changed_at
+                changed_at,
+                phone,
+                phone_verified
             }
         ))
     }
@@ -71,6 +75,14 @@ impl TryFrom<UserRow> for User {
             created_at: r.created_at,
             sequence: r.sequence as u64,
             changed_at: r.changed_at,
+            phone: r
+                .phone
+                .map(|p| {
+                    crate::domain::PhoneNumber::parse(&p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("phone of user {id}")))
+                })
+                .transpose()?,
+            phone_verified: r.phone_verified != 0,
         })
     }
 }
@@ -123,7 +135,7 @@ impl AccountStore for EmbeddedStore {
             let history = serde_json::to_string(&u.password_history).expect("strings serialise");
             c.execute(
                 &format!(
-                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                 ),
                 params![
                     u.id.as_str(),
@@ -137,7 +149,9 @@ impl AccountStore for EmbeddedStore {
                     u.disabled as i64,
                     u.created_at,
                     u.sequence as i64,
-                    u.changed_at
+                    u.changed_at,
+                    u.phone.as_ref().map(|p| p.as_str().to_string()),
+                    u.phone_verified as i64
                 ],
             )
             .map_err(|e| StoreError::from(e).conflict_as("a user with that id or email exists"))?;

@@ -97,6 +97,9 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("users", "change_holder", "TEXT"),
     ("users", "change_until", "INTEGER"),
     ("users", "change_version", "INTEGER"),
+    // NULL: no phone number; texts go only to a verified one.
+    ("users", "phone", "TEXT"),
+    ("users", "phone_verified", "INTEGER NOT NULL DEFAULT 0"),
     // NULL: the default organisation.
     ("api_keys", "org", "TEXT"),
     // NULL: a grant of before purposes, redeemable as a link or a recovery.

@@ -32,6 +32,10 @@ pub struct UserRecord {
     pub sequence: u64,
     #[serde(default)]
     pub changed_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub phone_verified: bool,
 }
 
 impl Record for UserRecord {
@@ -56,6 +60,8 @@ impl From<&User> for UserRecord {
             created_at: u.created_at,
             sequence: u.sequence,
             changed_at: u.changed_at,
+            phone: u.phone.as_ref().map(|p| p.as_str().to_string()),
+            phone_verified: u.phone_verified,
         }
     }
 }
@@ -67,7 +73,6 @@ impl TryFrom<UserRecord> for User {
         Ok(User {
             email: EmailAddress::parse(&r.email)
                 .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
-            id,
             name: r.name,
             org: r.org,
             locale: r.locale,
@@ -78,6 +83,15 @@ impl TryFrom<UserRecord> for User {
             created_at: r.created_at,
             sequence: r.sequence,
             changed_at: r.changed_at,
+            phone: r
+                .phone
+                .map(|p| {
+                    crate::domain::PhoneNumber::parse(&p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("phone of user {id}")))
+                })
+                .transpose()?,
+            phone_verified: r.phone_verified,
+            id,
         })
     }
 }
