@@ -83,6 +83,9 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     // that follow, or their timing would say an address had an account.
     let outbox = Outbox {
         store: local::open_store(g).await?,
+        texts: Some(Arc::new(rekey::sms::file::FileTexter::new(
+            local::outbox_dir(&g.data_dir),
+        ))),
         mailer,
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),

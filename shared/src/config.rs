@@ -116,6 +116,54 @@ pub struct Limits {
     pub audit_retention: Duration,
 }
 
+/// Reset codes by text message: where texts may go and how many.
+#[derive(Clone, Debug)]
+pub struct TextPolicy {
+    /// `REKEY_SMS_COUNTRY_CALLING_CODES` (`+1,+44`): the only countries
+    /// texted. Empty, the default: texts are off.
+    pub calling_codes: Vec<crate::domain::CallingCode>,
+    /// Texts to one number; past either, 429.
+    pub per_number_per_minute: u64,
+    pub per_number_per_hour: u64,
+    /// Texts from the whole deployment in an hour: the ceiling on what
+    /// SMS pumping can cost. Past it, 429 for everyone.
+    pub per_hour: u64,
+}
+
+impl TextPolicy {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let mut calling_codes = Vec::new();
+        for raw in env
+            .optional("REKEY_SMS_COUNTRY_CALLING_CODES")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|c| !c.trim().is_empty())
+        {
+            match crate::domain::CallingCode::parse(raw) {
+                Some(code) => calling_codes.push(code),
+                None => env.problems.push(format!(
+                    "REKEY_SMS_COUNTRY_CALLING_CODES: {:?} is not a country calling code; list them like +1,+44",
+                    raw.trim()
+                )),
+            }
+        }
+        Self {
+            calling_codes,
+            per_number_per_minute: env.parsed(
+                "REKEY_LIMIT_SMS_PER_NUMBER_PER_MINUTE",
+                1,
+                "a whole number",
+            ),
+            per_number_per_hour: env.parsed(
+                "REKEY_LIMIT_SMS_PER_NUMBER_PER_HOUR",
+                3,
+                "a whole number",
+            ),
+            per_hour: env.parsed("REKEY_LIMIT_SMS_PER_HOUR", 100, "a whole number"),
+        }
+    }
+}
+
 /// The scope tokens carry when `REKEY_OAUTH_SCOPE` is not set.
 pub const DEFAULT_OAUTH_SCOPE: &str = "account";
 
@@ -150,6 +198,7 @@ pub struct Config {
     /// `resourceOwner` of users without an org.
     pub default_org: String,
     pub limits: Limits,
+    pub sms: TextPolicy,
     /// `REKEY_EDGE_SECRET`: set when the CloudFront edge is deployed.
     pub edge_secret: Option<crate::http::EdgeSecret>,
     /// `REKEY_WEBHOOKS`: where changes are reported (without the secrets,
@@ -401,9 +450,11 @@ impl Config {
             ),
         };
 
+        let sms = TextPolicy::read(env);
         let webhooks = crate::webhook::Endpoints::read(env, false);
         let directory = crate::directory::read_choice(env);
         Some(Config {
+            sms,
             directory,
             keys: keys?,
             links: LinkTemplates {

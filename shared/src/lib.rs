@@ -5,6 +5,7 @@ pub mod app;
 #[cfg(any(
     feature = "dynamodb",
     feature = "ses",
+    feature = "sns",
     feature = "kms",
     feature = "sqs",
     feature = "cognito"
@@ -24,6 +25,7 @@ pub mod password;
 pub mod reset;
 pub mod routes;
 pub mod signing;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;

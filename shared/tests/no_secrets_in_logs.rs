@@ -340,6 +340,7 @@ async fn no_secret_reaches_a_log_line() {
         .unwrap();
     let outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::ses::SesMailer::new(
             ses,
             "no-reply@acme.example",
@@ -359,6 +360,7 @@ async fn no_secret_reaches_a_log_line() {
     let store: Arc<dyn rekey::Store> = Arc::new(embedded.store.clone());
     let outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -504,6 +506,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -648,5 +651,129 @@ async fn no_range_check_detail_reaches_a_log_line() {
                 hit.unwrap_or_default().replace(&secret, "<SECRET>")
             );
         }
+    }
+}
+
+/// Reset by text on DynamoDB and SNS (moto), the stream feeding
+/// send-email: the request in both Zitadel dialects, the text sent, the
+/// code used, an opted-out number dead-lettered, a user without a verified
+/// number refused. Neither number (with or without its `+`), nor the code,
+/// nor the link reaches a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_phone_number_or_texted_code_reaches_a_log_line() {
+    logs();
+    let config = config_with(&[("REKEY_SMS_COUNTRY_CALLING_CODES", "+1")]);
+    let store = dynamo_store().await;
+    let mut stream = StreamReader::open(store.table_name()).await;
+    let store: Arc<dyn rekey::Store> = Arc::new(store);
+    let outbox = Outbox {
+        store: store.clone(),
+        texts: Some(Arc::new(sns_texter().await)),
+        mailer: Arc::new(rekey::mail::file::FileMailer::new(
+            tempfile::tempdir().unwrap().keep(),
+            "no-reply@acme.example",
+        )),
+        keys: config.keys.clone(),
+        product_name: "Acme".into(),
+        webhooks: None,
+        directory: None,
+    };
+    let app = App::new(&config, store.clone());
+    let key = add_key_for(
+        &*store,
+        &[Scope::UsersWrite],
+        rekey::domain::OrgBinding::AllOrgs,
+    )
+    .await;
+    let auth = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    let add = |phone: rekey::domain::PhoneNumber, verified: bool| {
+        let store = store.clone();
+        async move {
+            let mut user = rekey::domain::User::new(
+                rekey::domain::UserId::generate(),
+                rekey::domain::EmailAddress::parse(&unique_email()).unwrap(),
+            );
+            user.phone = Some(phone);
+            user.phone_verified = verified;
+            store.insert_user(&user).await.unwrap();
+            user
+        }
+    };
+    let post = |path: &str, body: serde_json::Value| {
+        apigw_request("POST", path, &[], &headers, Some(&body.to_string()))
+    };
+    let sms = serde_json::json!({"notificationType": "NOTIFICATION_TYPE_SMS"});
+    let (phone, opted_out, unverified) = (unique_phone(), opted_out_number(), unique_phone());
+    let user = add(phone.clone(), true).await;
+    let gone = add(opted_out.clone(), true).await;
+    let refused = add(unverified.clone(), false).await;
+    stream.next_event().await; // the setup's writes
+    for u in [&user, &gone, &refused] {
+        let resp = Function::RequestUserReset
+            .handle(
+                &app,
+                post(
+                    "/zitadel.user.v2.UserService/PasswordReset",
+                    serde_json::json!({"userId": u.id.as_str(), "sendLink": sms}),
+                ),
+            )
+            .await;
+        let expected = if u.id == refused.id { 400 } else { 200 };
+        assert_eq!(resp.status(), expected);
+    }
+    // The outbox items hold no number (the account records keep theirs, as
+    // they keep the address).
+    let (raw, event) = stream.next_event().await;
+    let queued: Vec<String> = raw["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dynamodb"]["NewImage"]["kind"]["S"] == "outbox")
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(queued.len(), 2, "two texts queued");
+    for number in [&phone, &opted_out, &unverified] {
+        let digits = &number.as_str()[1..];
+        assert!(
+            queued.iter().all(|r| !r.contains(digits)),
+            "an outbox item holds a number"
+        );
+    }
+    let r = rekey::mail::stream::consume_batch(&app.reset, &outbox, event).await;
+    assert!(r.batch_item_failures.is_empty());
+    let text = sent_texts(phone.as_str()).await.pop().expect("texted");
+    let code = text.split("code is ").nth(1).unwrap()[..6].to_string();
+    let link = text.lines().last().unwrap().to_string();
+    let body =
+        serde_json::json!({"newPassword": {"password": NEW_PASSWORD}, "verificationCode": code});
+    let path = format!("/v2/users/{}/password", user.id.as_str());
+    let req = lambda_http::RequestExt::with_path_parameters(
+        post(&path, body),
+        std::collections::HashMap::from([("userId".to_string(), user.id.to_string())]),
+    );
+    assert_eq!(Function::SetPassword.handle(&app, req).await.status(), 200);
+    let logged = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("dead-lettered"),
+        "the opted-out text is logged"
+    );
+    for (what, secret) in [
+        ("number", phone.as_str()),
+        ("number's digits", &phone.as_str()[1..]),
+        ("opted-out number", &opted_out.as_str()[1..]),
+        ("unverified number", &unverified.as_str()[1..]),
+        ("texted code", &code),
+        ("texted link", &link),
+    ] {
+        let hit = logged.lines().find(|l| l.contains(secret));
+        assert!(
+            hit.is_none(),
+            "a log line contains the {what}: {}",
+            hit.unwrap_or_default().replace(secret, "<SECRET>")
+        );
     }
 }

@@ -90,6 +90,8 @@ impl Failure {
                 ResetError::InvalidSignature => "invalid_signature",
                 ResetError::SignatureExpired => "signature_expired",
                 ResetError::NotConfigured(_) => "not_configured",
+                ResetError::NoVerifiedPhone => "no_verified_phone",
+                ResetError::PhoneCountryNotAllowed => "phone_country_not_allowed",
                 ResetError::Token(r) => match r {
                     crate::reset::TokenRefusal::InvalidClient { .. } => "invalid_client",
                     crate::reset::TokenRefusal::UnauthorizedClient => "unauthorized_client",

@@ -188,7 +188,11 @@ pub fn format_time(t: UnixTime) -> String {
 
 /// Replaces each `{{key}}` of `vars` in one pass: a value that itself
 /// contains `{{...}}` is never expanded again.
-fn fill(template: &str, vars: &[(&str, String)], escape: impl Fn(&str) -> String) -> String {
+pub(crate) fn fill(
+    template: &str,
+    vars: &[(&str, String)],
+    escape: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -312,6 +316,8 @@ pub enum DeliveryError {
     /// The directory sign-out a notice carries failed again.
     #[error("sign-out not done: {0}")]
     SignOut(String),
+    #[error(transparent)]
+    Text(#[from] crate::sms::TextError),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -322,6 +328,9 @@ pub enum Delivery {
     Deferred,
     /// Delivered by an earlier attempt: a stream retry or a second worker.
     AlreadyDelivered,
+    /// A text the service refused for good (opted out, invalid number):
+    /// taken off the outbox with the reason logged, never retried.
+    DeadLettered(String),
 }
 
 /// Turns outbox items into sent mail: opens, renders, sends, then marks the
@@ -331,6 +340,9 @@ pub enum Delivery {
 pub struct Outbox {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
+    /// Sends the outbox's texts; None where SMS is not configured (then a
+    /// text stays queued and is reported as failed).
+    pub texts: Option<Arc<dyn crate::sms::TextSender>>,
     pub keys: ServiceKeys,
     pub product_name: String,
     /// Sends the outbox's webhook items; None where none are configured
@@ -348,7 +360,7 @@ impl Outbox {
         crate::metrics::count(match result {
             Ok(Delivery::Sent) => crate::metrics::Metric::MailsSent,
             Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => return result,
-            Err(_) => crate::metrics::Metric::MailsFailed,
+            Ok(Delivery::DeadLettered(_)) | Err(_) => crate::metrics::Metric::MailsFailed,
         });
         result
     }
@@ -359,6 +371,9 @@ impl Outbox {
         }
         if crate::webhook::is_webhook(item) {
             return self.send_webhook(item).await;
+        }
+        if crate::sms::is_text(item) {
+            return self.send_text(item).await;
         }
         let job = MailJob::open(&self.keys, item)?;
         if let MailMessage::PasswordChanged {
@@ -382,6 +397,32 @@ impl Outbox {
         Ok(Delivery::Sent)
     }
 
+    /// Sends a queued text. A permanent refusal takes the item off the
+    /// outbox (a retry would only be refused again, and billed attempts
+    /// are what SMS pumping is after); anything else is retried.
+    async fn send_text(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
+        let texts = self.texts.as_ref().ok_or_else(|| {
+            DeliveryError::Text(crate::sms::TextError::Unavailable(
+                "this worker has no text sender configured".into(),
+            ))
+        })?;
+        let job = crate::sms::TextJob::open(&self.keys, item)?;
+        let text = job.render(&self.product_name);
+        match texts.send(&text).await {
+            Ok(()) => {
+                self.store.mail_delivered(&item.id).await?;
+                tracing::info!(outbox_id = %item.id, user_id = %job.user_id, "text sent");
+                Ok(Delivery::Sent)
+            }
+            Err(crate::sms::TextError::Rejected(reason)) => {
+                self.store.mail_delivered(&item.id).await?;
+                tracing::error!(outbox_id = %item.id, user_id = %job.user_id, reason = %reason, "text refused for good; dead-lettered");
+                Ok(Delivery::DeadLettered(reason))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Delivers what is pending, oldest first; for the local worker. Returns
     /// how many were sent; failures stay queued for the next round.
     pub async fn drain(&self, limit: usize) -> Result<usize, StoreError> {
@@ -389,7 +430,8 @@ impl Outbox {
         for item in self.store.pending_mail(limit).await? {
             match self.deliver(&item).await {
                 Ok(Delivery::Sent) => sent += 1,
-                Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => {}
+                Ok(Delivery::AlreadyDelivered | Delivery::Deferred | Delivery::DeadLettered(_)) => {
+                }
                 Err(e) => {
                     tracing::warn!(outbox_id = %item.id, error = %e, "mail delivery failed; will retry")
                 }

@@ -81,7 +81,7 @@ async fn deliver_mail(outbox: &Outbox, image: serde_dynamo::Item) -> bool {
             tracing::info!(outbox_id = %item.id, "already delivered; skipped");
             true
         }
-        Ok(Delivery::Deferred) => true,
+        Ok(Delivery::Deferred | Delivery::DeadLettered(_)) => true,
         Err(e) => {
             tracing::warn!(outbox_id = %item.id, error = %e, "delivery failed; reported for retry");
             false

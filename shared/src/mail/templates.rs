@@ -15,7 +15,7 @@ pub const DEFAULT_LOCALE: &str = "en";
 
 /// Every template a locale may provide. One a locale lacks comes from
 /// English.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "reset_link.subject",
     "reset_link.txt",
     "reset_link.html",
@@ -24,13 +24,18 @@ pub const NAMES: [&str; 8] = [
     "password_changed.txt",
     "password_changed.html",
     "origin",
+    "reset_code.sms",
 ];
 
 /// One-line templates: a trailing newline in the file is not part of them.
 fn is_fragment(name: &str) -> bool {
     matches!(
         name,
-        "reset_link.subject" | "password_changed.subject" | "reset_link.code" | "origin"
+        "reset_link.subject"
+            | "password_changed.subject"
+            | "reset_link.code"
+            | "origin"
+            | "reset_code.sms"
     )
 }
 

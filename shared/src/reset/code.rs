@@ -26,6 +26,17 @@ pub enum CodeDelivery {
     ReturnCode,
     /// Mailed as a link from the client's template, or the configured one.
     SendLink(Option<CodeUrlTemplate>),
+    /// Texted to the user's verified phone number, with the same link.
+    SendText(Option<CodeUrlTemplate>),
+}
+
+impl CodeDelivery {
+    fn template(&self) -> Option<&CodeUrlTemplate> {
+        match self {
+            CodeDelivery::SendLink(t) | CodeDelivery::SendText(t) => t.as_ref(),
+            CodeDelivery::ReturnCode => None,
+        }
+    }
 }
 
 /// What proves the caller may set a user's password (Zitadel SetPassword).
@@ -74,7 +85,7 @@ impl ResetService {
         }
         crate::metrics::count(crate::metrics::Metric::ResetsRequested);
         let user = self.code_user(user_id, key).await?;
-        if let CodeDelivery::SendLink(Some(template)) = &delivery
+        if let Some(template) = delivery.template()
             && !self
                 .config
                 .links
@@ -82,11 +93,16 @@ impl ResetService {
         {
             return Err(ResetError::DestinationNotAllowed);
         }
-        if matches!(delivery, CodeDelivery::SendLink(_)) {
-            // The caller names the user, so it may hear that the address is
-            // past its mail limits: 429, as for any other limit.
-            self.limit_mail_to(&user.email).await?;
-        }
+        // The caller names the user, so it may hear that the address or
+        // number is past its limits (429), or why no text can go.
+        let text_to = match &delivery {
+            CodeDelivery::SendLink(_) => {
+                self.limit_mail_to(&user.email).await?;
+                None
+            }
+            CodeDelivery::SendText(_) => Some(self.text_destination(&user).await?),
+            CodeDelivery::ReturnCode => None,
+        };
         let codes = &self.config.codes;
         let code = short_code(codes.length);
         let stored = ResetCode::issue(
@@ -95,12 +111,31 @@ impl ResetService {
             user.credential_version,
             codes.ttl,
         );
-        let (mail, returned) = match delivery {
-            CodeDelivery::ReturnCode => (None, Some(code.clone())),
-            CodeDelivery::SendLink(template) => {
-                let template = template.as_ref().unwrap_or(&self.config.links.code);
-                let link = template.render(user.id.as_str(), &code, &self.org_of(&user));
-                let mail = self.reset_mail(&user, link, Some(code), stored.expires_at, client);
+        let link = |template: Option<&CodeUrlTemplate>| {
+            template.unwrap_or(&self.config.links.code).render(
+                user.id.as_str(),
+                &code,
+                &self.org_of(&user),
+            )
+        };
+        let (mail, returned) = match (&delivery, text_to) {
+            (CodeDelivery::ReturnCode, _) => (None, Some(code.clone())),
+            (CodeDelivery::SendText(template), Some(to)) => {
+                let link = link(template.as_ref());
+                let text = self.reset_text(
+                    &user,
+                    to,
+                    code.clone(),
+                    Some(link),
+                    stored.expires_at,
+                    client,
+                );
+                (Some(text), None)
+            }
+            (delivery, _) => {
+                let link = link(delivery.template());
+                let mail =
+                    self.reset_mail(&user, link, Some(code.clone()), stored.expires_at, client);
                 (Some(mail), None)
             }
         };

@@ -28,6 +28,7 @@ mod mail;
 mod session;
 mod sign_in;
 mod signed;
+mod text;
 mod userinfo;
 
 pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
@@ -71,6 +72,12 @@ pub enum ResetError {
     InvalidSignature,
     #[error("signature expired")]
     SignatureExpired,
+    /// A text was asked for a user with no verified phone number.
+    #[error("the user has no verified phone number to text the code to")]
+    NoVerifiedPhone,
+    /// The user's number is in a country this deployment does not text.
+    #[error("texts to the user's country calling code are not enabled")]
+    PhoneCountryNotAllowed,
     /// A delivery channel or feature this deployment does not have.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),

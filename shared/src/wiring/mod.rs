@@ -17,11 +17,11 @@ use crate::config::EnvReader;
 use crate::config::{Config, ConfigError};
 
 mod http;
-#[cfg(all(feature = "dynamodb", feature = "ses"))]
+#[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
 mod send_email;
 
 pub use http::*;
-#[cfg(all(feature = "dynamodb", feature = "ses"))]
+#[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
 pub use send_email::{SendEmail, send_email};
 
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -99,6 +99,7 @@ fn config<T>(
 #[cfg(any(
     feature = "dynamodb",
     feature = "ses",
+    feature = "sns",
     feature = "kms",
     feature = "sqs",
     feature = "cognito"

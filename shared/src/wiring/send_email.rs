@@ -28,6 +28,22 @@ pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
     if let Err(e) = crate::mail::templates::init_from(vars.optional("REKEY_TEMPLATE_DIR")) {
         vars.problems.push(e);
     }
+    let sender_id = vars.optional("REKEY_SMS_SENDER_ID");
+    if let Some(id) = &sender_id
+        && !crate::sms::sns::valid_sender_id(id)
+    {
+        vars.problems.push(
+            "REKEY_SMS_SENDER_ID must be 1 to 11 letters and digits, at least one a letter".into(),
+        );
+    }
+    let origination = vars.optional("REKEY_SMS_ORIGINATION_NUMBER");
+    if let Some(n) = &origination
+        && crate::domain::PhoneNumber::parse(n).is_none()
+    {
+        vars.problems.push(
+            "REKEY_SMS_ORIGINATION_NUMBER must be an E.164 number the account owns, e.g. +15555550199".into(),
+        );
+    }
     #[cfg(feature = "sqs")]
     let webhooks =
         crate::webhook::sqs::sender_from_env(&mut vars, config.as_ref().map(|c| &c.keys));
@@ -51,6 +67,11 @@ pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
     let outbox = Outbox {
         directory: pool.then(|| directory.clone()),
         store: store.clone(),
+        texts: Some(Arc::new(crate::sms::sns::SnsTexter::new(
+            aws_sdk_sns::Client::new(&sdk(env, "SNS")),
+            sender_id,
+            origination,
+        ))),
         mailer: Arc::new(mailer),
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),

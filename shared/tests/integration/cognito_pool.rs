@@ -582,6 +582,7 @@ async fn a_failed_sign_out_is_retried_from_the_outbox() {
     let cfg = shared_config();
     let outbox = rekey::mail::Outbox {
         store: s.store.clone(),
+        texts: None,
         mailer,
         keys: cfg.keys.clone(),
         product_name: cfg.product_name.clone(),

@@ -209,6 +209,7 @@ async fn each_event_gets_its_status() {
     let outbox_dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
         store: app.reset.store().clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             outbox_dir.path().to_path_buf(),
             "no-reply@acme.example",

@@ -1242,6 +1242,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
     });
     let outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: mailer.clone(),
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),

@@ -140,6 +140,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     let intake_dir = tempfile::tempdir().unwrap();
     let intake_outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             intake_dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -325,6 +326,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     let outbox_dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
         store: r.store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             outbox_dir.path().to_path_buf(),
             "no-reply@acme.example",

@@ -49,6 +49,7 @@ async fn deploy(verify_sender: bool) -> Deployment {
         app: App::new(&config, store.clone()),
         outbox: Outbox {
             store,
+            texts: None,
             mailer: Arc::new(ses_mailer(verify_sender).await),
             keys: config.keys.clone(),
             product_name: config.product_name.clone(),

@@ -330,6 +330,7 @@ async fn the_outbox_hands_a_failed_webhook_to_the_retry_queue() {
     let retries = Arc::new(RecordedRetries::default());
     let outbox = Outbox {
         store: store.clone(),
+        texts: None,
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             tempfile::tempdir().unwrap().keep(),
             "no-reply@acme.example",

@@ -112,10 +112,10 @@ fn delivery(
             Some(template)
         }
     };
-    if medium == NotificationType::Sms {
-        return Err(ResetError::NotConfigured("SMS delivery").into());
-    }
-    Ok(CodeDelivery::SendLink(template))
+    Ok(match medium {
+        NotificationType::Sms => CodeDelivery::SendText(template),
+        NotificationType::Unspecified | NotificationType::Email => CodeDelivery::SendLink(template),
+    })
 }
 
 #[derive(Serialize)]

@@ -126,7 +126,13 @@ pub(super) fn status_of(failure: &Failure) -> Status {
             ResetError::CodeExpired
             | ResetError::UsedToken
             | ResetError::SignatureExpired
-            | ResetError::NotConfigured(_) => Status::new(Code::FailedPrecondition, e.to_string()),
+            | ResetError::NotConfigured(_)
+            // The caller holds a key for this user: it may hear why no
+            // text can go (Zitadel answers the same for a missing phone).
+            | ResetError::NoVerifiedPhone
+            | ResetError::PhoneCountryNotAllowed => {
+                Status::new(Code::FailedPrecondition, e.to_string())
+            }
             ResetError::WeakPassword(failed) => {
                 let listed: Vec<String> = failed
                     .iter()
@@ -209,6 +215,16 @@ mod tests {
             (ResetError::UserNotFound.into(), Code::NotFound, 404),
             (
                 ResetError::CodeExpired.into(),
+                Code::FailedPrecondition,
+                400,
+            ),
+            (
+                ResetError::NoVerifiedPhone.into(),
+                Code::FailedPrecondition,
+                400,
+            ),
+            (
+                ResetError::PhoneCountryNotAllowed.into(),
                 Code::FailedPrecondition,
                 400,
             ),

@@ -348,6 +348,58 @@ pub async fn sent_mail(to: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Texts moto's SNS accepted for `number` (E.164), oldest first. moto
+/// keeps them across accounts and regions: numbers must be unique per test.
+pub async fn sent_texts(number: &str) -> Vec<String> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["sns"]["SMS"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["phone_number"] == number)
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A fresh E.164 number in the +1 555 range. It never ends in 99: moto
+/// reports those as opted out (`opted_out_number` is one).
+pub fn unique_phone() -> rekey::domain::PhoneNumber {
+    let digits: String = uuid::Uuid::new_v4()
+        .as_u128()
+        .to_string()
+        .chars()
+        .take(7)
+        .collect();
+    let digits = if digits.ends_with("99") {
+        format!("{}42", &digits[..5])
+    } else {
+        digits
+    };
+    rekey::domain::PhoneNumber::parse(&format!("+1555{digits}")).unwrap()
+}
+
+/// A fresh number moto's SNS says opted out of texts.
+pub fn opted_out_number() -> rekey::domain::PhoneNumber {
+    let n = unique_phone();
+    rekey::domain::PhoneNumber::parse(&format!("{}99", &n.as_str()[..n.as_str().len() - 2]))
+        .unwrap()
+}
+
+/// An SNS text sender on moto.
+pub async fn sns_texter() -> rekey::sms::sns::SnsTexter {
+    rekey::sms::sns::SnsTexter::new(
+        aws_sdk_sns::Client::new(&aws_config().await),
+        Some("Acme".into()),
+        Some("+15555550123".into()),
+    )
+}
+
 /// The decoded text part and subject of a MIME message.
 pub fn text_and_subject(raw: &[u8]) -> (String, String) {
     let msg = mail_parser::MessageParser::default()

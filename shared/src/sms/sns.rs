@@ -1,0 +1,172 @@
+//! Amazon SNS: asks whether the number opted out (Publish itself succeeds
+//! for an opted-out number and fails later, out of sight), then publishes
+//! the text to the phone number as a transactional SMS, with the optional
+//! sender ID and origination number.
+
+use async_trait::async_trait;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::{TextError, TextMessage, TextSender};
+
+/// SNS answers that will not change on a retry. Throttling, internal
+/// errors, KMS (topics only) and anything unknown are retried.
+const PERMANENT: &[&str] = &[
+    "InvalidParameter",
+    "ParameterValueInvalid",
+    "ValidationException",
+    "NotFound",
+    "EndpointDisabled",
+    "PlatformApplicationDisabled",
+    // A misconfigured role or SMS not enabled: retrying will not fix it.
+    "AuthorizationError",
+    "OptedOut",
+];
+
+pub struct SnsTexter {
+    client: Client,
+    /// `AWS.SNS.SMS.SenderID`: 1-11 letters and digits, where supported.
+    sender_id: Option<String>,
+    /// `AWS.MM.SMS.OriginationNumber`: an E.164 number the account owns.
+    origination_number: Option<String>,
+}
+
+impl SnsTexter {
+    pub fn new(
+        client: Client,
+        sender_id: Option<String>,
+        origination_number: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            sender_id,
+            origination_number,
+        }
+    }
+}
+
+/// `AWS.SNS.SMS.SenderID`'s rule: 1-11 letters and digits, one a letter.
+pub fn valid_sender_id(id: &str) -> bool {
+    (1..=11).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && id.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+fn attribute(value: &str) -> Result<MessageAttributeValue, TextError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|_| TextError::Rejected("message attribute construction".into()))
+}
+
+#[async_trait]
+impl TextSender for SnsTexter {
+    async fn send(&self, text: &TextMessage) -> Result<(), TextError> {
+        let opted_out = self
+            .client
+            .check_if_phone_number_is_opted_out()
+            .phone_number(text.to.as_str())
+            .send()
+            .await
+            .map_err(|e| failure(&e))?
+            .is_opted_out();
+        if opted_out {
+            return Err(TextError::Rejected("OptedOut".into()));
+        }
+        let mut publish = self
+            .client
+            .publish()
+            .phone_number(text.to.as_str())
+            .message(&text.body)
+            .message_attributes("AWS.SNS.SMS.SMSType", attribute("Transactional")?);
+        if let Some(id) = &self.sender_id {
+            publish = publish.message_attributes("AWS.SNS.SMS.SenderID", attribute(id)?);
+        }
+        if let Some(number) = &self.origination_number {
+            publish =
+                publish.message_attributes("AWS.MM.SMS.OriginationNumber", attribute(number)?);
+        }
+        // Never Debug-print the request: the SDK redacts the number but
+        // not the message, which holds the code.
+        publish.send().await.map_err(|e| failure(&e))?;
+        Ok(())
+    }
+}
+
+/// The text error for a failed SNS call: its kind only. SNS's message for
+/// an invalid number quotes the number ("+1555... is not valid to publish
+/// to"), so it is never kept.
+fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> TextError {
+    let kind = match e {
+        SdkError::ServiceError(_) => match e.code() {
+            Some(code) if is_error_code(code) => code.to_string(),
+            Some(_) => "service error with an unrecognised code".to_string(),
+            None => "service error without a code".to_string(),
+        },
+        SdkError::TimeoutError(_) => "timeout".to_string(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
+        SdkError::ResponseError(_) => "unreadable response".to_string(),
+        SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
+        _ => "unknown SDK error".to_string(),
+    };
+    if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
+        TextError::Rejected(kind)
+    } else {
+        TextError::Unavailable(kind)
+    }
+}
+
+/// An error code as AWS writes them: kept only if it looks like one.
+fn is_error_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sns::error::ErrorMetadata;
+    use aws_sdk_sns::operation::publish::PublishError;
+
+    const SNS_TEXT: &str =
+        "Invalid parameter: PhoneNumber Reason: +15555550100 is not valid to publish to";
+
+    fn meta(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder()
+            .code(code)
+            .message(SNS_TEXT)
+            .build()
+    }
+
+    #[test]
+    fn errors_keep_their_code_never_the_number_sns_quotes() {
+        for (code, permanent) in [
+            ("InvalidParameter", true),
+            ("ParameterValueInvalid", true),
+            ("AuthorizationError", true),
+            ("Throttling", false),
+            ("InternalError", false),
+            ("KMSThrottling", false),
+            ("SomethingNew", false),
+        ] {
+            let e = failure(&SdkError::<_, ()>::service_error(
+                PublishError::generic(meta(code)),
+                (),
+            ));
+            match (&e, permanent) {
+                (TextError::Rejected(kind), true) | (TextError::Unavailable(kind), false) => {
+                    assert_eq!(kind, code)
+                }
+                _ => panic!("{code}: {e:?}"),
+            }
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("5555550100"), "{shown}");
+        }
+        let e = failure(&SdkError::<PublishError, ()>::timeout_error(SNS_TEXT));
+        assert!(matches!(&e, TextError::Unavailable(kind) if kind == "timeout"));
+        let odd = PublishError::generic(meta("see +15555550100"));
+        let e = failure(&SdkError::<_, ()>::service_error(odd, ()));
+        assert!(!format!("{e:?}").contains("5555550100"));
+    }
+}
