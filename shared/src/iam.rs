@@ -58,6 +58,15 @@ pub const STREAM_ACTIONS: &[&str] = &[
 /// is SES v1's action). Only send-email.
 pub const SES_ACTIONS: &[&str] = &["ses:SendEmail"];
 
+/// `sms::sns::SnsTexter::send`: `CheckIfPhoneNumberIsOptedOut`, then
+/// `Publish` to the number. Neither has a resource ARN for a phone number,
+/// so both are granted on `*`; `Publish` is denied on every SNS ARN
+/// (`SNS_DENIED_RESOURCE`: topics, platform endpoints). Only send-email.
+pub const SNS_ACTIONS: &[&str] = &["sns:CheckIfPhoneNumberIsOptedOut", "sns:Publish"];
+
+/// What send-email may never publish to: any SNS resource.
+pub const SNS_DENIED_RESOURCE: &str = "arn:${AWS::Partition}:sns:*:*:*";
+
 /// The event source mapping's on-failure destination, sent with the
 /// function's role. Only send-email.
 pub const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];

@@ -502,6 +502,11 @@ fn each_role_grants_exactly_what_the_code_calls() {
             if intrinsic(policy, "If").is_some() {
                 continue;
             }
+            // On "*" with a Deny: checked by
+            // the_sms_policy_texts_phone_numbers_and_nothing_else.
+            if name == iam::STREAM_FUNCTION && policy["PolicyName"].as_str() == Some("sms") {
+                continue;
+            }
             let who = format!("{role_id}/{}", policy["PolicyName"].as_str().unwrap_or("?"));
             for st in policy["PolicyDocument"]["Statement"]
                 .as_sequence()
@@ -583,6 +588,80 @@ fn each_role_grants_exactly_what_the_code_calls() {
              prefixes its store calls touch (rekey::iam::leading_keys)"
         );
     }
+}
+
+/// send-email's "sms" policy: `sns:Publish` and
+/// `sns:CheckIfPhoneNumberIsOptedOut` on "*" (a phone number has no ARN),
+/// and a Deny of `sns:Publish` on every SNS ARN, so no topic or platform
+/// endpoint can be published to. No other role has any SNS action, and the
+/// functions that decide whether to text get the allow-list.
+#[test]
+fn the_sms_policy_texts_phone_numbers_and_nothing_else() {
+    for (name, f) in deployed() {
+        let (role_id, _) = get_att(&f.props()["Role"]).unwrap();
+        let policies = resource(role_id)["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap();
+        let sms: Vec<&Value> = policies
+            .iter()
+            .filter(|p| p["PolicyName"].as_str() == Some("sms"))
+            .collect();
+        let all_actions = serde_json::to_string(policies).unwrap();
+        if name != iam::STREAM_FUNCTION {
+            assert!(sms.is_empty(), "{name}: no sms policy");
+            assert!(!all_actions.contains("sns:"), "{name}: no SNS action");
+            continue;
+        }
+        assert_eq!(sms.len(), 1, "{name}: one sms policy");
+        let statements = sms[0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+        let mut allowed = BTreeSet::new();
+        let mut denied = Vec::new();
+        for st in statements {
+            let actions: Vec<String> = one_or_many(&st["Action"])
+                .into_iter()
+                .map(|a| str_at(a, "sms").to_string())
+                .collect();
+            assert!(st.get("Condition").is_none() && st.get("NotResource").is_none());
+            match st["Effect"].as_str() {
+                Some("Allow") => {
+                    assert_eq!(st["Resource"].as_str(), Some("*"), "{st:?}");
+                    allowed.extend(actions);
+                }
+                Some("Deny") => {
+                    assert_eq!(actions, ["sns:Publish"], "{st:?}");
+                    denied.push(sub_of(&st["Resource"]).expect("!Sub ARN").to_string());
+                }
+                other => panic!("sms: effect {other:?}"),
+            }
+        }
+        let expected: BTreeSet<String> = iam::SNS_ACTIONS.iter().map(|a| a.to_string()).collect();
+        assert_eq!(allowed, expected, "exactly what SnsTexter calls");
+        assert_eq!(
+            denied,
+            [iam::SNS_DENIED_RESOURCE],
+            "every topic and endpoint"
+        );
+        let env = variables(&f.props()["Environment"]);
+        for var in ["REKEY_SMS_SENDER_ID", "REKEY_SMS_ORIGINATION_NUMBER"] {
+            assert!(env.iter().any(|(k, _)| *k == var), "{name} sets {var}");
+        }
+    }
+    let globals = variables(&globals()["Environment"]);
+    for (var, param) in [
+        ("REKEY_SMS_COUNTRY_CALLING_CODES", "SmsCountryCallingCodes"),
+        ("REKEY_LIMIT_SMS_PER_HOUR", "LimitSmsPerHour"),
+    ] {
+        let (_, value) = globals
+            .iter()
+            .find(|(k, _)| *k == var)
+            .unwrap_or_else(|| panic!("Globals set {var}"));
+        assert_eq!(ref_of(value), Some(param), "{var}");
+    }
+    // Texts are off until the operator lists countries.
+    assert_eq!(
+        TEMPLATE["Parameters"]["SmsCountryCallingCodes"]["Default"].as_str(),
+        Some("")
+    );
 }
 
 /// With `CognitoUserPoolId` set, each role gets one more policy: the
