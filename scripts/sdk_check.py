@@ -16,7 +16,8 @@ scripts/requirements-test.txt):
 - zitadel-client (Zitadel's Python SDK): `zitadel.users.password_reset(...)`
   and `zitadel.users.set_password(...)`, i.e. the Connect paths
   POST /zitadel.user.v2.UserService/{PasswordReset,SetPassword} with
-  `Authorization: Bearer <key>`.
+  `Authorization: Bearer <key>`; with `NOTIFICATION_TYPE_SMS` the code is
+  read from the text (the outbox folder locally, moto's SNS for a stack).
 
 The SDKs are only configured through their public options (base URL, API
 key or token, retries, HTTP client); their request paths and bodies are
@@ -44,6 +45,11 @@ DEADLINE = 30.0
 USER_EMAIL = "ada@example.com"
 USER_NAME = "Ada"
 USER_ORG = "acme"
+# A second account with a verified phone number, for reset by text; 555
+# numbers are fictional. Not ending in 99: moto's SNS calls those opted out.
+SMS_USER_EMAIL = "grace@example.com"
+SMS_USER_PHONE = "+15555550142"
+SMS_CODE_RE = re.compile(r"code is ([A-Z0-9]{6})\b")
 OLD_PASSWORD = "Old-Passw0rd-kept-long"
 NEW_PASSWORD = "New-Passw0rd-from-sdk-7q!"
 CODE_RE = re.compile(r"^[A-Z0-9]{6}$")
@@ -287,6 +293,12 @@ def zitadel_checks(ctx):
         from zitadel_client.models.user_service_set_password_request import (
             UserServiceSetPasswordRequest,
         )
+        from zitadel_client.models.user_service_send_password_reset_link import (
+            UserServiceSendPasswordResetLink,
+        )
+        from zitadel_client.models.user_service_notification_type import (
+            UserServiceNotificationType,
+        )
 
     # PAT authentication; an http:// host is kept as given (the SDK only
     # prefixes https:// when no scheme is present). Its HTTP layer is a plain
@@ -393,6 +405,57 @@ def zitadel_checks(ctx):
             state["set_seq"],
         )
 
+    def sms_request():
+        target = ctx["target"]
+        before = len(target.texts_to(SMS_USER_PHONE))
+        resp = client(ctx["key"]).users.password_reset(
+            UserServicePasswordResetRequest(
+                user_id=ctx["sms_user_id"],
+                send_link=UserServiceSendPasswordResetLink(
+                    notification_type=UserServiceNotificationType.NOTIFICATION_TYPE_SMS
+                ),
+            )
+        )
+        assert resp.verification_code is None, "a texted code was returned too"
+        state["sms_seq"] = details_ok(resp.details, "PasswordReset by SMS")
+        texts = wait_for(
+            "a text to the account's number",
+            lambda: target.texts_to(SMS_USER_PHONE)[before:] or None,
+        )
+        found = SMS_CODE_RE.search(texts[-1])
+        assert found, "no code in the text %r" % (texts[-1],)
+        state["sms_code"] = found.group(1)
+
+    def sms_set_password():
+        if "sms_code" not in state:
+            raise Skip("needs the PasswordReset by SMS check")
+        resp = client(ctx["key"]).users.set_password(
+            UserServiceSetPasswordRequest(
+                user_id=ctx["sms_user_id"],
+                new_password=UserServicePassword(password=NEW_PASSWORD),
+                verification_code=state["sms_code"],
+            )
+        )
+        seq = details_ok(resp.details, "SetPassword with the texted code")
+        assert seq > state["sms_seq"], "SetPassword sequence %d <= PasswordReset's %d" % (
+            seq,
+            state["sms_seq"],
+        )
+
+    def sms_without_a_number():
+        expect_api_error(
+            lambda: client(ctx["key"]).users.password_reset(
+                UserServicePasswordResetRequest(
+                    user_id=ctx["user_id"],
+                    send_link=UserServiceSendPasswordResetLink(
+                        notification_type=UserServiceNotificationType.NOTIFICATION_TYPE_SMS
+                    ),
+                )
+            ),
+            400,
+            "failed_precondition",
+        )
+
     def unknown_user():
         expect_api_error(
             lambda: client(ctx["admin_key"]).users.password_reset(
@@ -418,6 +481,10 @@ def zitadel_checks(ctx):
         ("zitadel: SetPassword with the code", set_password),
         ("zitadel: SetPassword with the used code raises ApiError failed_precondition", reused_code),
         ("zitadel: PasswordReset again has a higher sequence", sequence_increases),
+        ("zitadel: PasswordReset with NOTIFICATION_TYPE_SMS texts the code", sms_request),
+        ("zitadel: SetPassword with the texted code", sms_set_password),
+        ("zitadel: NOTIFICATION_TYPE_SMS for a user without a phone raises ApiError failed_precondition",
+         sms_without_a_number),
         ("zitadel: unknown user raises ApiError not_found", unknown_user),
         ("zitadel: unknown token raises ApiError unauthenticated", unknown_token),
     ]
@@ -491,6 +558,11 @@ def main(argv):
                 stdin=OLD_PASSWORD + "\n",
             )
             assert user_id and not re.search(r"\s", user_id), "user add printed %r" % user_id
+            sms_user_id = target.admin(
+                ["user", "add", "--email", SMS_USER_EMAIL, "--name", "Grace",
+                 "--org", USER_ORG, "--phone", SMS_USER_PHONE, "--password-stdin"],
+                stdin=OLD_PASSWORD + "\n",
+            )
             target.start()
         except Exception as e:
             print("not ok - setup: %s" % e)
@@ -498,7 +570,7 @@ def main(argv):
         else:
             print("# rekey at %s" % target.base)
             ctx = {"base": target.base, "key": key, "admin_key": admin_key,
-                   "user_id": user_id, "target": target}
+                   "user_id": user_id, "sms_user_id": sms_user_id, "target": target}
             passed, failed = run_checks(
                 [("payabli", payabli_checks), ("zitadel", zitadel_checks)], ctx
             )

@@ -3,11 +3,12 @@ runs its requests, unchanged either way:
 
 - `rekeyctl serve` on a fresh data dir: the argument is a rekeyctl path;
   accounts and keys are made with rekeyctl, mail is read from the outbox's
-  .eml files;
+  .eml files and texts from its .sms.txt files;
 - a stack under `sam local start-api`: the argument is `--target FILE`, a
   JSON file the sam-local check writes ({"base", "rekeyctl", "env",
   "moto"}); accounts and keys are made with `rekeyctl --dynamodb` in the
-  stack's table on moto, mail is read back from moto's SES.
+  stack's table on moto, mail is read back from moto's SES and texts from
+  moto's SNS.
 """
 
 import email
@@ -74,6 +75,21 @@ class LocalTarget:
                 found.append(f.read())
         return found
 
+    def texts_to(self, number):
+        """The bodies of the texts to `number` in the outbox, oldest first."""
+        outbox = os.path.join(self.data_dir, "outbox")
+        try:
+            names = sorted(n for n in os.listdir(outbox) if n.endswith(".sms.txt"))
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            with open(os.path.join(outbox, name), encoding="utf-8") as f:
+                head, _, body = f.read().partition("\n\n")
+            if head == "To: " + number:
+                found.append(body.rstrip("\n"))
+        return found
+
     def log_tail(self):
         return self.server.stderr_tail() if self.server else []
 
@@ -111,6 +127,9 @@ class StackTarget:
     def mails_to(self, address):
         return [m for m in sent_mail(self.moto) if _addressed_to(m, address)]
 
+    def texts_to(self, number):
+        return [m["message"] for m in sent_texts(self.moto) if m.get("phone_number") == number]
+
     def log_tail(self):
         return ["(the functions' logs are in target/sam-local/)"]
 
@@ -123,6 +142,13 @@ def sent_mail(moto):
     with _OPENER.open(moto + "/moto-api/data.json", timeout=DEADLINE) as resp:
         data = json.loads(resp.read())
     return [m["raw_data"] for m in data.get("ses", {}).get("RawMessage", []) if "raw_data" in m]
+
+
+def sent_texts(moto):
+    """Every text moto's SNS accepted for a phone number, oldest first."""
+    with _OPENER.open(moto + "/moto-api/data.json", timeout=DEADLINE) as resp:
+        data = json.loads(resp.read())
+    return data.get("sns", {}).get("SMS", [])
 
 
 def _addressed_to(message, address):
