@@ -518,11 +518,13 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // active_account (count_hit per email, user_by_email) ->
         // complete_intake (with a grant and its mail, or nothing); an outbox
         // item -> Outbox::deliver -> mail_pending, then (after SES accepted
-        // the mail) mail_delivered.
+        // the mail) mail_delivered; a text first reads its account (user)
+        // to check the number is still the verified one.
         STREAM_FUNCTION => &[
             INTAKE_PENDING,
             API_KEY,
             COUNT_HIT,
+            USER,
             USER_BY_EMAIL,
             COMPLETE_INTAKE,
             MAIL_PENDING,

@@ -407,6 +407,19 @@ impl Outbox {
             ))
         })?;
         let job = crate::sms::TextJob::open(&self.keys, item)?;
+        // The number may have changed or lost its verification since the
+        // code was queued: text only the one the account still has.
+        let current = match &self.directory {
+            Some(directory) => directory.user(&job.user_id).await.map_err(|e| {
+                DeliveryError::Text(crate::sms::TextError::Unavailable(e.to_string()))
+            })?,
+            None => self.store.user(&job.user_id).await?,
+        };
+        if current.as_ref().and_then(|u| u.verified_phone()) != Some(&job.to) {
+            self.store.mail_delivered(&item.id).await?;
+            tracing::warn!(outbox_id = %item.id, user_id = %job.user_id, "the account's verified number changed since the text was queued; dead-lettered");
+            return Ok(Delivery::DeadLettered("number changed".into()));
+        }
         let text = job.render(&self.product_name);
         match texts.send(&text).await {
             Ok(()) => {

@@ -376,8 +376,20 @@ async fn a_pool_users_verified_number_is_texted() {
     use aws_sdk_cognitoidentityprovider::types::AttributeType;
     let pool = crate::support::cognito::TestPool::new(None).await;
     let store: Arc<dyn rekey::Store> = Arc::new(embedded_store().store);
-    let (app, key, outbox) = deployment(store.clone(), &[]).await;
-    let app = app.with_directory(pool.directory(store.clone(), false).await);
+    // Two texts to one number within the minute.
+    let (app, key, outbox) = deployment(
+        store.clone(),
+        &[("REKEY_LIMIT_SMS_PER_NUMBER_PER_MINUTE", "5")],
+    )
+    .await;
+    let directory: Arc<dyn rekey::directory::Directory> =
+        pool.directory(store.clone(), false).await;
+    let app = app.with_directory(directory.clone());
+    // send-email looks pool users up in the pool too (wiring::send_email).
+    let outbox = Outbox {
+        directory: Some(directory),
+        ..outbox
+    };
     let user = pool.add_user(&unique_email()).await;
     let phone = unique_phone();
     let set = |verified: &'static str| {
@@ -441,6 +453,43 @@ async fn a_pool_users_verified_number_is_texted() {
     )
     .await;
     assert_eq!(resp.status(), 200, "{}", response_json(&resp));
+    // A number changed in the pool after the request is not texted: the
+    // queued text goes nowhere. (The password-changed notice is mail.)
+    for item in outbox.store.pending_mail(10).await.unwrap() {
+        assert!(!rekey::sms::is_text(&item));
+        outbox.store.mail_delivered(&item.id).await.unwrap();
+    }
+    let resp = call(
+        &app,
+        Via::Connect,
+        Function::RequestUserReset,
+        &key,
+        &user.username,
+        sms(json!(2)),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "{}", response_json(&resp));
+    let changed = unique_phone();
+    pool.client
+        .admin_update_user_attributes()
+        .user_pool_id(&pool.pool_id)
+        .username(&user.username)
+        .user_attributes(
+            AttributeType::builder()
+                .name("phone_number")
+                .value(changed.as_str())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deliver_text(&outbox, &phone).await,
+        Delivery::DeadLettered("number changed".into())
+    );
+    assert_eq!(sent_texts(phone.as_str()).await.len(), 1);
+    assert!(sent_texts(changed.as_str()).await.is_empty());
     assert!(
         pool.sign_in(&user, NEW_PASSWORD).await.is_some(),
         "the pool has the new password"
