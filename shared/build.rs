@@ -3,6 +3,11 @@
 //! that directory on top (an operator's overrides and extra locales, for the
 //! Lambda functions, which have no template directory at run time).
 
+#![expect(
+    clippy::expect_used,
+    reason = "a build script reports a broken template tree by panicking"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -124,6 +124,5 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
             })
     });
     let config = Config::read(&mut env);
-    env.finish().map_err(|e| e.to_string())?;
-    Ok(config.expect("every problem was reported"))
+    env.finish_with(config).map_err(|e| e.to_string())
 }

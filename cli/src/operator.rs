@@ -239,10 +239,10 @@ pub async fn import(store: &dyn Store, input: Box<dyn BufRead>) -> Result<(usize
         ProgressDrawTarget::hidden()
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} users, {msg}")
-            .expect("a valid template"),
-    );
+    // A template that does not parse leaves the bar in its default style.
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} users, {msg}") {
+        bar.set_style(style);
+    }
     let (mut imported, mut skipped) = (0, 0);
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {

@@ -156,7 +156,7 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         }
         None => configured.endpoints.clone(),
         Some(name) if configured.named(&name).is_some() => {
-            vec![configured.named(&name).cloned().expect("checked")]
+            configured.named(&name).cloned().into_iter().collect()
         }
         Some(raw) => {
             let url = rekey::webhook::endpoint::check_url(&raw).map_err(|e| {
@@ -169,8 +169,14 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
                 (Some(raw), _) => {
                     WebhookSecret::parse(&raw).map_err(|e| format!("--secret: {e}"))?
                 }
-                (None, Some(e)) => e.secret.clone().expect("read with secrets"),
-                (None, None) => {
+                (
+                    None,
+                    Some(Endpoint {
+                        secret: Some(secret),
+                        ..
+                    }),
+                ) => secret.clone(),
+                (None, _) => {
                     return Err("a URL that REKEY_WEBHOOKS does not name needs --secret whsec_... (or REKEY_WEBHOOK_SECRET)".into());
                 }
             };

@@ -10,6 +10,9 @@
 //! With the `local-signer` feature too, sign-in at `POST /oauth/token` split
 //! into argon2id, store calls and signing (a local key).
 
+// Measurement code: a failed unwrap or expect stops the run, as it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

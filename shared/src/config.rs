@@ -215,14 +215,22 @@ impl<'a> EnvReader<'a> {
             })
         }
     }
+
+    /// `finish`, then the value read: every problem, or the value. A value
+    /// missing without a problem reported is a reader's bug, said as one.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, ConfigError> {
+        self.finish()?;
+        value.ok_or_else(|| ConfigError {
+            problems: vec!["a required setting was missing but not reported (a bug)".into()],
+        })
+    }
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut env = EnvReader::process();
         let config = Self::read(&mut env);
-        env.finish()?;
-        Ok(config.expect("every problem was reported"))
+        env.finish_with(config)
     }
 
     /// Reads every variable, recording each problem; returns None when any

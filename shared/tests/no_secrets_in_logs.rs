@@ -3,6 +3,10 @@
 //! Its own test binary: the subscriber is global, so lines from every
 //! thread, SDK and blocking pool are captured.
 
+// Test code: a failed unwrap or expect is a failed test (clippy.toml allows
+// them in #[test] functions; the helpers here need the same).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "integration/support/mod.rs"]
 mod support;
 

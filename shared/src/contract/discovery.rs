@@ -33,6 +33,9 @@ pub const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "clien
 /// published at least this long (plus consumers' own JWKS caching) before
 /// it signs.
 pub const MAX_AGE_SECS: u64 = 300;
+/// Both documents' `Cache-Control`: public, for `MAX_AGE_SECS` (a test
+/// checks the two agree).
+const CACHE_CONTROL: ::http::HeaderValue = ::http::HeaderValue::from_static("public, max-age=300");
 
 /// What discovery publishes: the issuer, the scopes and the signing keys'
 /// public halves.
@@ -92,10 +95,8 @@ impl super::Dialect for WellKnown {
 
 fn cached(body: &serde_json::Value) -> Response<Body> {
     let mut resp = crate::http::json_response(200, body);
-    resp.headers_mut().insert(
-        ::http::header::CACHE_CONTROL,
-        ::http::HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECS}")).expect("ASCII"),
-    );
+    resp.headers_mut()
+        .insert(::http::header::CACHE_CONTROL, CACHE_CONTROL);
     resp
 }
 
@@ -138,4 +139,15 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cache_control_says_max_age_secs() {
+        assert_eq!(
+            super::CACHE_CONTROL.to_str().unwrap(),
+            format!("public, max-age={}", super::MAX_AGE_SECS)
+        );
+    }
 }

@@ -60,6 +60,11 @@ pub enum MailMessage {
 
 /// An outbox item holding `job` sealed under the service keys, bound to
 /// its id: the table never holds an address, a link or an event in clear.
+/// Jobs are structs of strings and numbers, which always serialise.
+#[expect(
+    clippy::expect_used,
+    reason = "mail and webhook jobs are plain structs of strings and numbers"
+)]
 pub(crate) fn seal_job(job: &impl Serialize, id: String, keys: &ServiceKeys) -> OutboxItem {
     let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(job).expect("serialisable"));
     OutboxItem {
@@ -357,7 +362,7 @@ impl Outbox {
         }
         #[cfg(feature = "sqs")]
         let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
-        env.finish()?;
+        let keys = env.finish_with(keys)?;
         let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
         let mailer = ses::SesMailer::from_env().await?;
         let directory = match directory {
@@ -368,7 +373,7 @@ impl Outbox {
             directory,
             store,
             mailer: Arc::new(mailer),
-            keys: keys.expect("checked"),
+            keys,
             product_name,
             #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
             webhooks: None,

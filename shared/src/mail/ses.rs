@@ -56,8 +56,7 @@ fn sender_from_env() -> Result<String, ConfigError> {
         "REKEY_MAIL_FROM",
         "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
     );
-    env.finish()?;
-    Ok(from.expect("checked"))
+    env.finish_with(from)
 }
 
 #[async_trait]

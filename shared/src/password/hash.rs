@@ -53,8 +53,14 @@ impl HashParams {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    #[error("password hashing failed: {0}")]
-    Hashing(String),
+    /// Parameters that argon2 refuses (configuration checks them first).
+    #[error("argon2id parameters are not valid")]
+    Params(#[source] argon2::Error),
+    #[error("password hashing failed")]
+    Hashing(#[source] argon2::password_hash::Error),
+    /// The blocking task that hashes did not finish (it panicked).
+    #[error("the hashing task did not finish")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -78,20 +84,17 @@ impl CredentialHasher {
         Self { params }
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.params.params().expect("validated at configuration"),
-        )
+    fn argon2(&self) -> Result<Argon2<'static>, HashError> {
+        let params = self.params.params().map_err(HashError::Params)?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
     pub fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        self.argon2()
+        self.argon2()?
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| HashError::Hashing(e.to_string()))
+            .map_err(HashError::Hashing)
     }
 
     /// Verifies `password` against a stored hash: argon2id/argon2i (PHC),
@@ -151,7 +154,7 @@ impl CredentialHasher {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.hash(&password))
             .await
-            .map_err(|e| HashError::Hashing(e.to_string()))?
+            .map_err(HashError::Task)?
     }
 
     /// True when `password` matches any of `hashes` (password history).

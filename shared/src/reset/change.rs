@@ -255,7 +255,8 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod tests {
     use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;

@@ -326,7 +326,8 @@ mod window_tests {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod tests {
     use super::super::testing::{Fixture, fixture_with};
     use crate::ResetError;

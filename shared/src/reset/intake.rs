@@ -95,8 +95,10 @@ impl ResetService {
             source_ip: cut(&client.source_ip),
             key: key.cloned(),
         };
-        let mut plaintext =
-            Zeroizing::new(serde_json::to_vec(&payload).expect("a payload serialises"));
+        let mut plaintext = Zeroizing::new(
+            serde_json::to_vec(&payload)
+                .map_err(|e| ResetError::Internal(format!("intake payload: {e}")))?,
+        );
         if plaintext.len() > INTAKE_PLAINTEXT_LEN {
             return Err(ResetError::Internal("intake payload over its size".into()));
         }
@@ -203,7 +205,8 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod tests {
     use super::super::testing::fixture_with;
     use super::*;

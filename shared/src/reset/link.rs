@@ -200,7 +200,8 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod tests {
     use std::time::Duration;
 

@@ -212,5 +212,6 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod testing;

@@ -30,6 +30,7 @@ impl From<SigningError> for ResetError {
                 ResetError::Unavailable(format!("access-token signer: {cause}"))
             }
             SigningError::BadKey(cause) => ResetError::Internal(cause),
+            e @ SigningError::Encoding(_) => ResetError::Internal(e.to_string()),
         }
     }
 }
@@ -155,7 +156,8 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded", feature = "local-signer"))]
+#[cfg(test)]
+#[cfg(all(feature = "embedded", feature = "local-signer"))]
 mod tests {
     use std::sync::Arc;
 

@@ -219,7 +219,8 @@ impl ResetService {
     }
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
+#[cfg(feature = "embedded")]
 mod tests {
     use super::super::testing::{NEW_PASSWORD, fixture_with};
     use crate::ResetError;

@@ -43,8 +43,8 @@ pub async fn sign_access_token(
             alg: "RS256",
             typ: "at+jwt",
             kid: &kid,
-        }),
-        part(claims)
+        })?,
+        part(claims)?
     );
     let signature = signer.sign(signing_input.as_bytes()).await?;
     Ok(format!(
@@ -53,6 +53,7 @@ pub async fn sign_access_token(
     ))
 }
 
-fn part(value: &impl serde::Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("plain structs serialise"))
+fn part(value: &impl serde::Serialize) -> Result<String, SigningError> {
+    let json = serde_json::to_vec(value).map_err(SigningError::Encoding)?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
 }

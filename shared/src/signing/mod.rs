@@ -48,6 +48,9 @@ pub enum SigningError {
     /// A key that is not an RSA key of the expected shape, or unreadable.
     #[error("signing key unusable: {0}")]
     BadKey(String),
+    /// A token's header or claims did not serialise (a bug).
+    #[error("access token could not be encoded")]
+    Encoding(#[source] serde_json::Error),
 }
 
 /// Where a published key is in its rotation.

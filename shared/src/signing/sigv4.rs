@@ -3,7 +3,7 @@
 //! client ([`super::kms_keys`]) signs with, so the functions that only read
 //! public keys need no AWS SDK. The tests compare it with `aws-sigv4`.
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 /// The credentials a request is signed with.
@@ -31,7 +31,7 @@ pub struct Scope<'a> {
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = crate::crypto::hmac_sha256(key);
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }

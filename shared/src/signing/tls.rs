@@ -83,6 +83,7 @@ static RSA_ALGORITHMS: rustls::crypto::WebPkiSupportedAlgorithms =
 /// rustls's default provider also links P-256 and P-384 (a 150 KiB table
 /// alone), ChaCha20 and ECDSA, which would put discovery over its size
 /// budget (docs/benchmarks.md).
+#[expect(clippy::expect_used, reason = "the provider above supports TLS 1.3")]
 fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     use rustls::crypto::ring::{cipher_suite, kx_group};
     let provider = rustls::crypto::CryptoProvider {

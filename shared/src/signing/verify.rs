@@ -180,7 +180,8 @@ pub fn verify_access_token(
     })
 }
 
-#[cfg(all(test, feature = "local-signer"))]
+#[cfg(test)]
+#[cfg(feature = "local-signer")]
 mod tests {
     use super::*;
     use crate::signing::jwt::sign_access_token;

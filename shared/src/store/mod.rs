@@ -43,6 +43,10 @@ pub enum StoreError {
     /// A record that does not decode: a bug or a manual edit.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A request that could not be put together (a field the SDK requires
+    /// left unset, a record that does not serialise): a bug, not an outage.
+    #[error("store request could not be built")]
+    Request(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {

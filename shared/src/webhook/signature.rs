@@ -3,9 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use secrecy::{ExposeSecret, SecretBox};
-use sha2::Sha256;
 
 /// An endpoint's signing secret, given as `whsec_<base64>`: the key is
 /// the decoded part. Never printed.
@@ -36,8 +35,7 @@ impl WebhookSecret {
 
     /// A new random secret in its `whsec_` form, for an operator to configure.
     pub fn generate() -> String {
-        let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::getrandom(key.as_mut()).expect("OS random source");
+        let key = crate::crypto::random_bytes::<32>();
         format!("{SECRET_PREFIX}{}", STANDARD.encode(key.as_ref()))
     }
 }
@@ -50,7 +48,7 @@ impl std::fmt::Debug for WebhookSecret {
 
 /// The `webhook-signature` value for one attempt.
 pub fn sign(secret: &WebhookSecret, message_id: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.expose_secret()).expect("any key length");
+    let mut mac = crate::crypto::hmac_sha256(secret.0.expose_secret());
     mac.update(message_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());

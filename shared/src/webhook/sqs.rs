@@ -102,7 +102,7 @@ impl RetryQueue for SqsRetries {
             created_at: item.created_at,
             attempt,
         })
-        .expect("serialisable");
+        .map_err(|e| DeliveryError::RetryQueue(format!("retry message: {e}")))?;
         self.send(&self.retry_queue_url, body, Some(delay)).await
     }
 
@@ -114,7 +114,7 @@ impl RetryQueue for SqsRetries {
             reason: reason.to_string(),
             dead_lettered_at: now(),
         })
-        .expect("serialisable");
+        .map_err(|e| DeliveryError::RetryQueue(format!("dead letter: {e}")))?;
         self.send(&self.dead_letter_url, body, None).await
     }
 }

@@ -7,6 +7,10 @@
 //! variables, changes the current directory or installs a global subscriber;
 //! each uses its own moto table, data directory, addresses and ports.
 
+// Test code: a failed unwrap or expect is a failed test (clippy.toml allows
+// them in #[test] functions; the helpers here need the same).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod cognito_pool;

@@ -90,12 +90,13 @@ pub async fn revoke(app: &App, req: Request) -> Response<Body> {
         // there is one place to look, and an unknown hint is no error.
         let client = app.reset.authenticate_client(&form.client(&req)?)?;
         app.reset.revoke_token(client, token).await?;
-        let mut resp = Response::builder()
-            .status(200)
-            .header(::http::header::CACHE_CONTROL, "no-store")
-            .body(Body::Empty)
-            .expect("static headers are valid");
-        resp.headers_mut().insert(
+        let mut resp = http::response(200, Body::Empty);
+        let headers = resp.headers_mut();
+        headers.insert(
+            ::http::header::CACHE_CONTROL,
+            ::http::HeaderValue::from_static("no-store"),
+        );
+        headers.insert(
             ::http::header::PRAGMA,
             ::http::HeaderValue::from_static("no-cache"),
         );

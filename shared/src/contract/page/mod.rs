@@ -141,15 +141,16 @@ fn attribute(value: &str) -> String {
 /// `GET /reset/app.css`.
 pub fn serve(page: &Page, req: &Request) -> Response<Body> {
     let (body, content_type) = page.document(req.uri().path());
-    let mut builder = Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, content_type);
+    let mut resp = crate::http::response(200, Body::Text(body.to_string()));
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     for (name, value) in SECURITY_HEADERS {
-        builder = builder.header(name, value);
+        headers.insert(name, http::HeaderValue::from_static(value));
     }
-    builder
-        .body(Body::Text(body.to_string()))
-        .expect("static headers are valid")
+    resp
 }
 
 #[cfg(test)]

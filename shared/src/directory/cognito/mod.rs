@@ -165,12 +165,7 @@ impl CognitoPool {
     }
 
     async fn username(&self, id: &UserId) -> Result<String, DirectoryError> {
-        if let Some(name) = self
-            .usernames
-            .lock()
-            .expect("not poisoned")
-            .get(id.as_str())
-        {
+        if let Some(name) = self.known_usernames().get(id.as_str()) {
             return Ok(name.clone());
         }
         self.find(id)
@@ -180,11 +175,17 @@ impl CognitoPool {
     }
 
     fn remember(&self, user: &PoolUser) -> String {
-        self.usernames
-            .lock()
-            .expect("not poisoned")
+        self.known_usernames()
             .insert(user.sub.clone(), user.username.clone());
         user.username.clone()
+    }
+
+    /// The `sub` -> username cache. A panic while it was held leaves it
+    /// usable (each entry is written whole), so a poisoned lock is taken.
+    fn known_usernames(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.usernames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// rekey's record of the pool user (created on first sight), with the

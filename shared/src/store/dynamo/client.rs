@@ -87,9 +87,9 @@ impl DynamoStore {
             "REKEY_TABLE",
             "the DynamoDB table name (template output TableName)",
         );
-        env.finish()?;
+        let table = env.finish_with(table)?;
         let sdk = crate::aws::environment_sdk_config("DYNAMODB");
-        Ok(Self::new(Client::new(&sdk), table.expect("checked")))
+        Ok(Self::new(Client::new(&sdk), table))
     }
 
     /// A client for `table` configured by the SDK's default chain
@@ -123,7 +123,7 @@ impl DynamoStore {
         self.client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key.to_item()))
+            .set_key(Some(key.to_item()?))
             .consistent_read(true)
             .send()
             .await
@@ -134,11 +134,12 @@ impl DynamoStore {
     }
 
     /// An UpdateItem of the item at `key`, for the caller to complete.
-    pub(super) fn update(&self, key: Key) -> UpdateItemFluentBuilder {
-        self.client
+    pub(super) fn update(&self, key: Key) -> Result<UpdateItemFluentBuilder, StoreError> {
+        Ok(self
+            .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key.to_item()))
+            .set_key(Some(key.to_item()?)))
     }
 
     /// Every record of `R`'s kind (at least `limit` of them when there are

@@ -21,7 +21,7 @@ impl CounterStore for DynamoStore {
         expires_at: i64,
     ) -> Result<u64, StoreError> {
         let out = self
-            .update(Key::rate(counter, window_start))
+            .update(Key::rate(counter, window_start))?
             .update_expression("ADD hits :one SET #ttl = :exp, #kind = :kind")
             .expression_attribute_names("#ttl", table::TTL_ATTRIBUTE)
             .expression_attribute_names("#kind", table::KIND_ATTRIBUTE)
@@ -44,7 +44,7 @@ impl AuditStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(AuditRecord::from(event).to_item()))
+            .set_item(Some(AuditRecord::from(event).to_item()?))
             .send()
             .await
             .map_err(classify)?;
@@ -78,7 +78,7 @@ impl AuditStore for DynamoStore {
 #[async_trait]
 impl OutboxStore for DynamoStore {
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {
-        self.transact(vec![put_new(&self.table, &OutboxRecord::from(mail))])
+        self.transact(vec![put_new(&self.table, &OutboxRecord::from(mail))?])
             .await
     }
 
@@ -102,7 +102,7 @@ impl OutboxStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Key::outbox(id).to_item()))
+            .set_key(Some(Key::outbox(id).to_item()?))
             .send()
             .await
             .map_err(classify)?;
@@ -116,7 +116,7 @@ impl IntakeStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(IntakeRecord::from(item).to_item()))
+            .set_item(Some(IntakeRecord::from(item).to_item()?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -146,12 +146,12 @@ impl IntakeStore for DynamoStore {
         grant: Option<&ResetGrant>,
         mail: Option<&OutboxItem>,
     ) -> Result<(), StoreError> {
-        let mut items = vec![take_intake(&self.table, id)];
+        let mut items = vec![take_intake(&self.table, id)?];
         if let Some(grant) = grant {
-            items.push(put_new(&self.table, &GrantRecord::from(grant)));
+            items.push(put_new(&self.table, &GrantRecord::from(grant))?);
         }
         if let Some(mail) = mail {
-            items.push(put_new(&self.table, &OutboxRecord::from(mail)));
+            items.push(put_new(&self.table, &OutboxRecord::from(mail))?);
         }
         self.transact(items)
             .await

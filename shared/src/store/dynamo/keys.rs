@@ -84,7 +84,7 @@ impl Key {
 
     /// The key as the item that addresses a GetItem, UpdateItem or
     /// DeleteItem.
-    pub fn to_item<I: From<serde_dynamo::Item>>(&self) -> I {
-        serde_dynamo::to_item(self).expect("a key serialises")
+    pub fn to_item<I: From<serde_dynamo::Item>>(&self) -> Result<I, crate::store::StoreError> {
+        serde_dynamo::to_item(self).map_err(|e| crate::store::StoreError::Request(Box::new(e)))
     }
 }

@@ -21,6 +21,7 @@ mod create {
     use crate::store::StoreError;
     use crate::store::dynamo::DynamoStore;
     use crate::store::dynamo::client::classify;
+    use crate::store::dynamo::transactions::built;
 
     impl DynamoStore {
         /// Creates the table as template.yaml defines it, waits until it is
@@ -30,17 +31,16 @@ mod create {
                 .create_table()
                 .table_name(&self.table)
                 .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(attr(PARTITION_KEY))
-                .attribute_definitions(attr(SORT_KEY))
-                .key_schema(key_schema(PARTITION_KEY, KeyType::Hash))
-                .key_schema(key_schema(SORT_KEY, KeyType::Range))
-                .stream_specification(
+                .attribute_definitions(attr(PARTITION_KEY)?)
+                .attribute_definitions(attr(SORT_KEY)?)
+                .key_schema(key_schema(PARTITION_KEY, KeyType::Hash)?)
+                .key_schema(key_schema(SORT_KEY, KeyType::Range)?)
+                .stream_specification(built(
                     StreamSpecification::builder()
                         .stream_enabled(true)
                         .stream_view_type(StreamViewType::NewImage)
-                        .build()
-                        .expect("stream_enabled is set"),
-                )
+                        .build(),
+                )?)
                 // An operator's one-off call, not a request path: a local
                 // endpoint under load may take seconds, and a retry after a
                 // timeout would only find the table "in use".
@@ -74,13 +74,12 @@ mod create {
             self.client
                 .update_time_to_live()
                 .table_name(&self.table)
-                .time_to_live_specification(
+                .time_to_live_specification(built(
                     TimeToLiveSpecification::builder()
                         .enabled(true)
                         .attribute_name(TTL_ATTRIBUTE)
-                        .build()
-                        .expect("fields are set"),
-                )
+                        .build(),
+                )?)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -88,19 +87,21 @@ mod create {
         }
     }
 
-    fn attr(name: &str) -> AttributeDefinition {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("fields are set")
+    fn attr(name: &str) -> Result<AttributeDefinition, StoreError> {
+        built(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build(),
+        )
     }
 
-    fn key_schema(name: &str, kind: KeyType) -> KeySchemaElement {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("fields are set")
+    fn key_schema(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+        built(
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build(),
+        )
     }
 }

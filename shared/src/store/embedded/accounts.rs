@@ -120,7 +120,7 @@ impl AccountStore for EmbeddedStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
         self.run(move |c| {
-            let history = serde_json::to_string(&u.password_history).expect("strings serialise");
+            let history = super::json_column(&u.password_history)?;
             c.execute(
                 &format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -268,7 +268,7 @@ impl ApiKeyStore for EmbeddedStore {
                 params![
                     k.digest.as_str(),
                     k.name,
-                    serde_json::to_string(&k.scopes).expect("scopes serialise"),
+                    super::json_column(&k.scopes)?,
                     k.created_at,
                     k.revoked as i64,
                     k.org.stored()

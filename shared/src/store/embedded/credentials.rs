@@ -196,7 +196,7 @@ impl CredentialStore for EmbeddedStore {
                  WHERE id = ?3 AND credential_version = ?4",
                 params![
                     ch.new_hash,
-                    serde_json::to_string(&ch.history).expect("strings serialise"),
+                    super::json_column(&ch.history)?,
                     ch.user_id.as_str(),
                     ch.expected.0 as i64,
                     ch.changed_at

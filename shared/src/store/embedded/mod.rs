@@ -6,9 +6,13 @@
 /// order of the SELECT's columns, then (after `;`) any given by value.
 macro_rules! read_columns {
     ($row:expr, $ty:ident { $($column:ident),+ $(; $($field:ident: $value:expr),+)? }) => {{
-        let mut index = 0..;
+        let mut index = 0usize;
+        let mut next = || {
+            index += 1;
+            index - 1
+        };
         $ty {
-            $($column: $row.get(index.next().expect("an unbounded range"))?,)+
+            $($column: $row.get(next())?,)+
             $($($field: $value,)+)?
         }
     }};
@@ -47,6 +51,12 @@ impl From<rusqlite::Error> for StoreError {
             _ => StoreError::Unavailable(e.to_string()),
         }
     }
+}
+
+/// A list column's JSON text. Lists of strings always serialise; the error
+/// is carried as SQLite's own, should that ever change.
+fn json_column(value: &impl serde::Serialize) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// An UPDATE or DELETE that had to touch exactly one row, or `Conflict`

@@ -36,14 +36,14 @@ pub(super) const INTAKE_RETENTION_SECS: i64 = 24 * 3600;
 pub trait Record: Serialize + DeserializeOwned {
     const KIND: &'static str;
 
-    fn to_item<I: From<serde_dynamo::Item>>(&self) -> I {
+    fn to_item<I: From<serde_dynamo::Item>>(&self) -> Result<I, StoreError> {
         let mut item: serde_dynamo::Item =
-            serde_dynamo::to_item(self).expect("a record serialises");
+            serde_dynamo::to_item(self).map_err(|e| StoreError::Request(Box::new(e)))?;
         item.insert(
             table::KIND_ATTRIBUTE.to_string(),
             serde_dynamo::AttributeValue::S(Self::KIND.to_string()),
         );
-        item.into()
+        Ok(item.into())
     }
 
     fn from_item<I: Into<serde_dynamo::Item>>(item: I) -> Result<Self, StoreError> {

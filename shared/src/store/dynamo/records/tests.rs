@@ -24,7 +24,7 @@ fn a_user_is_the_item_it_always_was() {
     );
     u.name = Some("Ada".into());
     u.password_history = vec!["h1".into()];
-    let item: serde_dynamo::Item = UserRecord::from(&u).to_item();
+    let item: serde_dynamo::Item = UserRecord::from(&u).to_item().unwrap();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
         ("pk".to_string(), s("USER#ada-1")),
         ("sk".to_string(), s("USER")),
@@ -60,7 +60,7 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         purpose: None,
         origin: None,
     };
-    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item().unwrap();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
         ("pk".to_string(), s(&format!("GRANT#{}", "ab".repeat(32)))),
         ("sk".to_string(), s("GRANT")),
@@ -84,7 +84,7 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         origin: Some("https://app.example.com".into()),
         ..g
     };
-    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item().unwrap();
     assert_eq!(item["purpose"], s("account_recovery"));
     assert_eq!(item["origin"], s("https://app.example.com"));
     assert_eq!(
@@ -103,7 +103,7 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         revoked: false,
         org: OrgBinding::Org("acme".into()),
     };
-    let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item();
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item().unwrap();
     assert_eq!(item["org"], s("acme"));
     assert_eq!(
         item["scopes"],
@@ -125,7 +125,7 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         org: OrgBinding::AllOrgs,
         ..k
     };
-    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item();
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item().unwrap();
     assert_eq!(item["org"], s("*"));
     assert_eq!(
         ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
@@ -174,7 +174,7 @@ fn the_other_items_keep_their_attributes() {
         sealed: "sealed".into(),
         created_at: 10,
     };
-    let item: serde_dynamo::Item = OutboxRecord::from(&mail).to_item();
+    let item: serde_dynamo::Item = OutboxRecord::from(&mail).to_item().unwrap();
     assert_eq!(item["pk"], s("OUTBOX#m-1"));
     assert_eq!(item["ttl"], n(10 + OUTBOX_RETENTION_SECS));
     assert_eq!(
@@ -201,7 +201,7 @@ fn the_other_items_keep_their_attributes() {
         user_agent: Some("ua".into()),
         expires_at: 99,
     };
-    let item: serde_dynamo::Item = AuditRecord::from(&event).to_item();
+    let item: serde_dynamo::Item = AuditRecord::from(&event).to_item().unwrap();
     assert_eq!(item["sk"], s("000000000007#e-1"));
     assert_eq!(
         layout(item.clone()),
@@ -230,7 +230,7 @@ fn the_other_items_keep_their_attributes() {
         expires_at: 50,
         attempts: 2,
     };
-    let item: serde_dynamo::Item = CodeRecord::from(&code).to_item();
+    let item: serde_dynamo::Item = CodeRecord::from(&code).to_item().unwrap();
     assert_eq!((&item["pk"], &item["sk"]), (&s("USER#ada-1"), &s("CODE")));
     assert_eq!(
         layout(item.clone()),
@@ -259,7 +259,7 @@ fn the_other_items_keep_their_attributes() {
         family: "fam-1".into(),
         used_at: None,
     };
-    let item: serde_dynamo::Item = RefreshRecord::from(&token).to_item();
+    let item: serde_dynamo::Item = RefreshRecord::from(&token).to_item().unwrap();
     assert_eq!(item["ttl"], n(50));
     assert_eq!(
         layout(item.clone()),
@@ -293,7 +293,7 @@ fn the_other_items_keep_their_attributes() {
         sealed: "sealed".into(),
         created_at: 10,
     };
-    let item: serde_dynamo::Item = IntakeRecord::from(&request).to_item();
+    let item: serde_dynamo::Item = IntakeRecord::from(&request).to_item().unwrap();
     assert_eq!(item["pk"], s("INTAKE#i-1"));
     assert_eq!(item["kind"], s("intake"));
     assert_eq!(item["ttl"], n(10 + INTAKE_RETENTION_SECS));
@@ -314,7 +314,7 @@ fn the_other_items_keep_their_attributes() {
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
     );
-    let item: serde_dynamo::Item = EmailRecord::from(&owner).to_item();
+    let item: serde_dynamo::Item = EmailRecord::from(&owner).to_item().unwrap();
     assert_eq!(layout(item.clone()), names(&[("user_id", "S")]));
     assert_eq!(item["pk"], s("EMAIL#ada@example.com"));
     assert_eq!(
