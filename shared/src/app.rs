@@ -61,25 +61,15 @@ impl App {
     }
 
     /// Configuration and the DynamoDB store from the environment: what every
-    /// HTTP Lambda does at init, and the KMS signer (feature `kms`) or the
-    /// KMS keys' public halves (feature `kms-keys`) when the function is
-    /// built with them and `REKEY_SIGNING_KEY` is set. Builds clients only; no
-    /// network.
+    /// HTTP Lambda does at init, and the KMS signer (feature `kms`), whose
+    /// keys also verify tokens, when `REKEY_SIGNING_KEY` is set. Builds
+    /// clients only; no network.
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
         let config = Config::from_env()?;
         let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
         let directory = crate::directory::from_environment(&config.directory, store.clone())?;
         let app = Self::new(&config, store).with_directory(directory);
-        // The public keys tokens verify under, without the AWS SDK (a
-        // function that signs also gets them, and keeps these).
-        #[cfg(feature = "kms-keys")]
-        let app = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
-            Some(keys) => app.with_public_keys(Arc::new(keys.map_err(|e| crate::ConfigError {
-                problems: vec![e.to_string()],
-            })?)),
-            None => app,
-        };
         #[cfg(feature = "kms")]
         if let Some(signer) = crate::signing::kms::KmsSigner::from_env() {
             return Ok(app.with_signer(Arc::new(signer)));

@@ -1,8 +1,8 @@
 //! GET /.well-known/openid-configuration and /.well-known/jwks.json: OpenID
 //! Connect Discovery and the access-token signing keys. No store and no
 //! service secret: the issuer and the KMS keys' public halves
-//! (kms:GetPublicKey through rekey's small client, no AWS SDK, cached after
-//! the first call). The documents live in
+//! (kms:GetPublicKey through aws-sdk-kms, cached after the first call). The
+//! documents live in
 //! `rekey` (contract::discovery); this binary only wires them to the Lambda
 //! runtime.
 

@@ -59,20 +59,13 @@ impl Discovery {
 
     /// `REKEY_TOKEN_ISSUER`, `REKEY_OAUTH_SCOPE` and the KMS keys'
     /// public halves (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`) from the
-    /// environment: the discovery Lambda's init. No AWS SDK: the keys come
-    /// from the small `GetPublicKey` client.
-    #[cfg(feature = "kms-keys")]
+    /// environment: the discovery Lambda's init. The keys are read from KMS
+    /// on the first request and cached.
+    #[cfg(feature = "kms")]
     pub fn from_env() -> Self {
         let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let keys = match crate::signing::kms_keys::KmsPublicKeys::from_env() {
-            Some(Ok(keys)) => Some(Arc::new(keys) as Arc<dyn PublicKeySet>),
-            Some(Err(e)) => {
-                // The JWKS answers 503 until the configuration is fixed.
-                tracing::error!(error = %e, "configuration error: the KMS endpoint");
-                None
-            }
-            None => None,
-        };
+        let keys = crate::signing::kms::KmsKeys::from_env()
+            .map(|keys| Arc::new(keys) as Arc<dyn PublicKeySet>);
         let scopes =
             var("REKEY_OAUTH_SCOPE").unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
         Self::new(var("REKEY_TOKEN_ISSUER"), keys, &scopes)

@@ -1,7 +1,12 @@
-//! The AWS KMS adapter: `Sign` (RSASSA_PKCS1_V1_5_SHA_256 over the SHA-256
-//! digest) under the current key, `GetPublicKey` for the JWKS, each public
-//! key cached in memory after its first call. The private key never leaves
-//! KMS.
+//! The AWS KMS adapter, through aws-sdk-kms: `GetPublicKey` for the keys
+//! tokens verify under (each cached in memory after its first call; a
+//! failure is not cached, so the next request tries again) and `Sign`
+//! (RSASSA_PKCS1_V1_5_SHA_256 over the SHA-256 digest) under the current
+//! key. The private key never leaves KMS.
+//!
+//! [`KmsKeys`] is the public half alone (discovery publishes it,
+//! oauth-userinfo verifies with it); [`KmsSigner`] signs with the current
+//! key and publishes the same keys.
 
 use async_trait::async_trait;
 use aws_sdk_kms::primitives::Blob;
@@ -9,14 +14,10 @@ use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::{AccessTokenSigner, KeyState, PublishedKey, RsaPublicKey, SigningError};
-
-/// `REKEY_SIGNING_KEY` (key id, ARN or alias) names the key that signs.
-use super::SIGNING_KEY_VAR as CURRENT_VAR;
-/// `REKEY_SIGNING_KEY_NEXT`: published before it signs.
-pub const NEXT_VAR: &str = super::SIGNING_KEY_NEXT_VAR;
-/// `REKEY_SIGNING_KEY_PREVIOUS`: published until its tokens expire.
-pub const PREVIOUS_VAR: &str = super::SIGNING_KEY_PREVIOUS_VAR;
+use super::{
+    AccessTokenSigner, KeyState, PublicKeySet, PublishedKey, RsaPublicKey, SIGNING_KEY_NEXT_VAR,
+    SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningError,
+};
 
 struct KmsKey {
     state: KeyState,
@@ -24,47 +25,57 @@ struct KmsKey {
     public: OnceCell<RsaPublicKey>,
 }
 
-/// Signs with KMS keys named by id, ARN or alias.
-pub struct KmsSigner {
+/// The configured KMS keys' public halves, read with `GetPublicKey`.
+pub struct KmsKeys {
     client: aws_sdk_kms::Client,
+    /// The current key first, then the next and the previous when set.
     keys: Vec<KmsKey>,
 }
 
-impl KmsSigner {
-    /// `current` signs; `next` and `previous` are only published.
+impl KmsKeys {
+    /// `current` (key id, ARN or alias), and `next` and `previous` during
+    /// a rotation; no network until the first request.
     pub fn new(
         client: aws_sdk_kms::Client,
         current: String,
         next: Option<String>,
         previous: Option<String>,
     ) -> Self {
-        let keys = super::key_slots(current, next, previous)
-            .map(|(state, key_id)| KmsKey {
-                state,
-                key_id,
-                public: OnceCell::new(),
-            })
-            .collect();
+        let keys = [
+            (KeyState::Current, Some(current)),
+            (KeyState::Next, next),
+            (KeyState::Previous, previous),
+        ]
+        .into_iter()
+        .filter_map(|(state, id)| id.map(|key_id| (state, key_id)))
+        .map(|(state, key_id)| KmsKey {
+            state,
+            key_id,
+            public: OnceCell::new(),
+        })
+        .collect();
         Self { client, keys }
     }
 
-    /// The keys from the environment with the Lambdas' SDK configuration;
-    /// None when `REKEY_SIGNING_KEY` is not set (a function that does not
-    /// sign). Builds the client only; no network.
+    /// The keys from the environment (`REKEY_SIGNING_KEY`, `_NEXT`,
+    /// `_PREVIOUS`) with the Lambdas' SDK configuration; None when
+    /// `REKEY_SIGNING_KEY` is not set. Builds the client only; no network.
     pub fn from_env() -> Option<Self> {
         let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let current = var(CURRENT_VAR)?;
+        let current = var(SIGNING_KEY_VAR)?;
         let config = crate::aws::environment_sdk_config("KMS");
         Some(Self::new(
             aws_sdk_kms::Client::new(&config),
             current,
-            var(NEXT_VAR),
-            var(PREVIOUS_VAR),
+            var(SIGNING_KEY_NEXT_VAR),
+            var(SIGNING_KEY_PREVIOUS_VAR),
         ))
     }
 
-    fn current(&self) -> &KmsKey {
-        &self.keys[0]
+    fn current(&self) -> Result<&KmsKey, SigningError> {
+        self.keys
+            .first()
+            .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))
     }
 
     async fn public_key(&self, key: &KmsKey) -> Result<RsaPublicKey, SigningError> {
@@ -93,14 +104,55 @@ fn unavailable(call: &str, key_id: &str, e: impl std::error::Error) -> SigningEr
 }
 
 #[async_trait]
+impl PublicKeySet for KmsKeys {
+    async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {
+        let mut published = Vec::with_capacity(self.keys.len());
+        for key in &self.keys {
+            published.push(PublishedKey {
+                state: key.state,
+                key: self.public_key(key).await?,
+            });
+        }
+        Ok(published)
+    }
+}
+
+/// Signs with the current KMS key and publishes every configured one.
+pub struct KmsSigner {
+    keys: KmsKeys,
+}
+
+impl KmsSigner {
+    /// `current` signs; `next` and `previous` are only published.
+    pub fn new(
+        client: aws_sdk_kms::Client,
+        current: String,
+        next: Option<String>,
+        previous: Option<String>,
+    ) -> Self {
+        Self {
+            keys: KmsKeys::new(client, current, next, previous),
+        }
+    }
+
+    /// As [`KmsKeys::from_env`]; None when `REKEY_SIGNING_KEY` is not set
+    /// (a function that does not sign).
+    pub fn from_env() -> Option<Self> {
+        KmsKeys::from_env().map(|keys| Self { keys })
+    }
+}
+
+#[async_trait]
 impl AccessTokenSigner for KmsSigner {
     async fn key_id(&self) -> Result<String, SigningError> {
-        Ok(self.public_key(self.current()).await?.thumbprint())
+        let current = self.keys.current()?;
+        Ok(self.keys.public_key(current).await?.thumbprint())
     }
 
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SigningError> {
-        let key = self.current();
+        let key = self.keys.current()?;
         let out = self
+            .keys
             .client
             .sign()
             .key_id(&key.key_id)
@@ -116,13 +168,6 @@ impl AccessTokenSigner for KmsSigner {
     }
 
     async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {
-        let mut published = Vec::with_capacity(self.keys.len());
-        for key in &self.keys {
-            published.push(PublishedKey {
-                state: key.state,
-                key: self.public_key(key).await?,
-            });
-        }
-        Ok(published)
+        self.keys.published_keys().await
     }
 }

@@ -11,18 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-mod der;
 pub mod jwt;
 #[cfg(feature = "kms")]
 pub mod kms;
-#[cfg(feature = "kms-keys")]
-pub mod kms_keys;
 #[cfg(feature = "local-signer")]
 pub mod local;
-#[cfg(feature = "kms-keys")]
-pub mod sigv4;
-#[cfg(feature = "kms-keys")]
-mod tls;
 pub mod verify;
 
 pub use jwt::AccessClaims;
@@ -74,6 +67,11 @@ impl KeyState {
     }
 }
 
+/// rsaEncryption (RFC 8017 appendix A.1), the algorithm of an RSA
+/// SubjectPublicKeyInfo.
+const RSA_ENCRYPTION: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 /// An RSA public key: modulus and exponent, big-endian without leading zeros.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsaPublicKey {
@@ -93,11 +91,21 @@ impl RsaPublicKey {
         }
     }
 
-    /// From a DER SubjectPublicKeyInfo, what KMS `GetPublicKey` returns.
+    /// From a DER SubjectPublicKeyInfo, what KMS `GetPublicKey` returns:
+    /// rsaEncryption with a PKCS#1 RSAPublicKey inside (RFC 5280, RFC 8017).
     pub fn from_spki_der(der: &[u8]) -> Result<Self, SigningError> {
-        der::rsa_spki(der)
-            .map(|(n, e)| Self::new(n, e))
-            .ok_or_else(|| SigningError::BadKey("not an RSA SubjectPublicKeyInfo".into()))
+        use spki::der::Decode;
+        let not_rsa = || SigningError::BadKey("not an RSA SubjectPublicKeyInfo".into());
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| not_rsa())?;
+        if info.algorithm.oid != RSA_ENCRYPTION {
+            return Err(not_rsa());
+        }
+        let bits = info.subject_public_key.as_bytes().ok_or_else(not_rsa)?;
+        let key = pkcs1::RsaPublicKey::from_der(bits).map_err(|_| not_rsa())?;
+        Ok(Self::new(
+            key.modulus.as_bytes(),
+            key.public_exponent.as_bytes(),
+        ))
     }
 
     /// The RFC 7638 JWK thumbprint: base64url SHA-256 of the canonical
@@ -184,23 +192,6 @@ pub fn issuer_for(configured: Option<&str>, req: &lambda_http::Request) -> Strin
     .unwrap_or_else(|| "rekey".to_string())
 }
 
-/// The configured KMS keys by state, the absent ones left out: what both
-/// KMS adapters (the SDK signer and the SDK-free key reader) publish.
-#[cfg(any(feature = "kms", feature = "kms-keys"))]
-pub(crate) fn key_slots(
-    current: String,
-    next: Option<String>,
-    previous: Option<String>,
-) -> impl Iterator<Item = (KeyState, String)> {
-    [
-        (KeyState::Current, Some(current)),
-        (KeyState::Next, next),
-        (KeyState::Previous, previous),
-    ]
-    .into_iter()
-    .filter_map(|(state, id)| id.map(|id| (state, id)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +238,41 @@ mod tests {
             issuer_for(None, &req),
             "https://abc.execute-api.us-east-1.amazonaws.com"
         );
+    }
+
+    /// A key's SubjectPublicKeyInfo, as KMS `GetPublicKey` returns it,
+    /// reads back as its modulus and exponent.
+    #[cfg(feature = "local-signer")]
+    #[test]
+    fn reads_an_rsa_subject_public_key_info() {
+        use rsa::pkcs8::EncodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let public = private.to_public_key();
+        let der = public.to_public_key_der().unwrap();
+        let read = RsaPublicKey::from_spki_der(der.as_bytes()).unwrap();
+        assert_eq!(
+            read,
+            RsaPublicKey::new(&public.n().to_bytes_be(), &public.e().to_bytes_be())
+        );
+        assert_eq!(read.e, [1, 0, 1]);
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_rsa_key() {
+        for junk in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x85, 1, 1, 1, 1, 1],
+            &[0x02, 0x01, 0x00],
+        ] {
+            assert!(RsaPublicKey::from_spki_der(junk).is_err(), "{junk:?}");
+        }
+        // An EC key's SPKI (id-ecPublicKey) is not RSA.
+        let ec = [
+            0x30, 0x0d, 0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x03,
+            0x00,
+        ];
+        assert!(RsaPublicKey::from_spki_der(&ec).is_err());
     }
 }

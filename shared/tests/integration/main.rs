@@ -20,7 +20,7 @@ mod directory_conformance;
 mod events;
 mod faults;
 mod iam_reach;
-mod kms_keys;
+mod kms;
 mod limits_and_audit;
 mod mail_locales;
 mod moto_flow;
