@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rekey::config::{Config, EnvReader};
+use rekey::config::{Config, EnvReader, StoreSettings};
 use rekey::crypto::ServiceSecret;
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
@@ -32,9 +32,8 @@ pub async fn open_operator_store(g: &Global) -> Result<Arc<dyn Store>, String> {
 
 async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, String> {
     if g.dynamodb {
-        let table = std::env::var("REKEY_TABLE")
-            .ok()
-            .filter(|t| !t.is_empty())
+        let table = StoreSettings::from_env_if_set()
+            .map(|s| s.table)
             .ok_or_else(|| {
                 "--dynamodb needs REKEY_TABLE (the table name) in the environment, e.g. REKEY_TABLE=rekey"
                     .to_string()
@@ -54,9 +53,7 @@ async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, String> {
 /// The service secret: `REKEY_SECRET` if set, else `<data-dir>/secret`,
 /// generated (mode 0600) on first use.
 fn local_secret(dir: &Path) -> Result<String, String> {
-    if let Ok(s) = std::env::var("REKEY_SECRET")
-        && !s.is_empty()
-    {
+    if let Some(s) = EnvReader::process().optional("REKEY_SECRET") {
         return Ok(s);
     }
     let path = dir.join("secret");
@@ -94,10 +91,7 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
         reset_url.unwrap_or_else(|| "http://127.0.0.1:3000/reset?token={token}".to_string());
     // Signed links open the same hosted page (GET /reset) while the reset
     // links do; with REKEY_RESET_URL set, Config derives them from it.
-    let own_links = std::env::var("REKEY_RESET_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .is_none();
+    let own_links = !EnvReader::process().is_set("REKEY_RESET_URL");
     let signed_url = reset_url
         .split_once("/reset?")
         .filter(|_| own_links)
@@ -111,17 +105,12 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
     let issuer = reset_url
         .split_once("/reset?")
         .map(|(origin, _)| origin.to_string());
-    let mut env = EnvReader::new(move |k| {
-        std::env::var(k)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| match k {
-                "REKEY_SECRET" => Some(secret.clone()),
-                "REKEY_RESET_URL" => Some(reset_url.clone()),
-                "REKEY_SIGNED_RESET_URL" => signed_url.clone(),
-                "REKEY_TOKEN_ISSUER" => issuer.clone(),
-                _ => None,
-            })
+    let mut env = EnvReader::process_or(move |k| match k {
+        "REKEY_SECRET" => Some(secret.clone()),
+        "REKEY_RESET_URL" => Some(reset_url.clone()),
+        "REKEY_SIGNED_RESET_URL" => signed_url.clone(),
+        "REKEY_TOKEN_ISSUER" => issuer.clone(),
+        _ => None,
     });
     let config = Config::read(&mut env);
     env.finish_with(config).map_err(|e| e.to_string())

@@ -16,8 +16,9 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
+use rekey::config::DirectoryChoice;
+use rekey::directory::Directory;
 use rekey::directory::cognito::CognitoPool;
-use rekey::directory::{Directory, DirectoryChoice};
 use rekey::domain::{OrgBinding, Scope};
 use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
@@ -62,9 +63,10 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = local::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
     let store = local::open_store(g).await?;
-    let templates = rekey::mail::templates::init()
+    let template_dir = rekey::config::read_template_dir(&rekey::config::EnvReader::process());
+    let templates = rekey::mail::templates::init(template_dir.as_deref())
         .map_err(|e| format!("mail templates: {e} (fix the files, or unset REKEY_TEMPLATE_DIR)"))?;
-    if std::env::var_os("REKEY_TEMPLATE_DIR").is_some_and(|d| !d.is_empty()) {
+    if template_dir.is_some() {
         eprintln!("mail templates: {}", templates.locales().join(", "));
     }
 
@@ -75,7 +77,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?,
         )
     } else {
-        let from = std::env::var("REKEY_MAIL_FROM").unwrap_or_else(|_| LOCAL_SENDER.to_string());
+        let from = rekey::config::mail_from_or(LOCAL_SENDER);
         Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
     };
     // The worker gets a store of its own (its own SQLite connection): the

@@ -40,7 +40,7 @@ pub enum WebhookCommand {
 /// The configured endpoints, with their secrets.
 pub fn endpoints() -> Result<Endpoints, String> {
     let mut env = EnvReader::process();
-    let endpoints = Endpoints::read(&mut env, true);
+    let endpoints = rekey::config::read_endpoints(&mut env, true);
     env.finish().map_err(|e| e.to_string())?;
     Ok(endpoints)
 }

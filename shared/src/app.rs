@@ -66,12 +66,20 @@ impl App {
     /// clients only; no network.
     #[cfg(feature = "dynamodb")]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
-        let config = Config::from_env()?;
-        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
-        let directory = crate::directory::from_environment(&config.directory, store.clone())?;
-        let app = Self::new(&config, store).with_directory(directory);
+        let settings = crate::config::ServiceSettings::from_env()?;
+        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_settings(
+            &settings.store,
+            &settings.aws,
+        ));
+        let directory = crate::directory::from_environment(
+            &settings.config.directory,
+            store.clone(),
+            &settings.aws,
+        )?;
+        let app = Self::new(&settings.config, store).with_directory(directory);
         #[cfg(feature = "kms")]
-        if let Some(signer) = crate::signing::kms::KmsSigner::from_env() {
+        if let Some(keys) = &settings.signing {
+            let signer = crate::signing::kms::KmsSigner::from_settings(keys, &settings.aws);
             return Ok(app.with_signer(Arc::new(signer)));
         }
         Ok(app)

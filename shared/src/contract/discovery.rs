@@ -57,18 +57,19 @@ impl Discovery {
         }
     }
 
-    /// `REKEY_TOKEN_ISSUER`, `REKEY_OAUTH_SCOPE` and the KMS keys'
-    /// public halves (`REKEY_SIGNING_KEY`, `_NEXT`, `_PREVIOUS`) from the
-    /// environment: the discovery Lambda's init. The keys are read from KMS
-    /// on the first request and cached.
+    /// The issuer, the scopes and the KMS keys' public halves from the
+    /// environment (`config::DiscoverySettings`): the discovery Lambda's
+    /// init. The keys are read from KMS on the first request and cached.
     #[cfg(feature = "kms")]
     pub fn from_env() -> Self {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let keys = crate::signing::kms::KmsKeys::from_env()
-            .map(|keys| Arc::new(keys) as Arc<dyn PublicKeySet>);
-        let scopes =
-            var("REKEY_OAUTH_SCOPE").unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
-        Self::new(var("REKEY_TOKEN_ISSUER"), keys, &scopes)
+        let settings = crate::config::DiscoverySettings::from_env();
+        let keys = settings.signing.as_ref().map(|keys| {
+            Arc::new(crate::signing::kms::KmsKeys::from_settings(
+                keys,
+                &settings.aws,
+            )) as Arc<dyn PublicKeySet>
+        });
+        Self::new(settings.issuer, keys, &settings.scope)
     }
 }
 

@@ -349,36 +349,40 @@ pub struct Outbox {
 
 impl Outbox {
     /// What the send-email function builds at init: the DynamoDB store, the
-    /// SES mailer, and the keys that open sealed items.
+    /// SES mailer, the keys that open sealed items, and the mail templates
+    /// (`config::StreamSettings`, every problem reported together).
     #[cfg(all(feature = "dynamodb", feature = "ses"))]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
-        use crate::config::{EnvReader, read_keys, read_product_name};
-        let mut env = EnvReader::process();
-        let keys = read_keys(&mut env);
-        let product_name = read_product_name(&env);
-        let directory = crate::directory::read_choice(&mut env);
-        if let Err(e) = templates::init() {
-            env.problems.push(e);
-        }
-        #[cfg(feature = "sqs")]
-        let webhooks = crate::webhook::sqs::sender_from_env(&mut env, keys.as_ref());
-        let keys = env.finish_with(keys)?;
-        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_env().await?);
-        let mailer = ses::SesMailer::from_env().await?;
-        let directory = match directory {
-            crate::directory::DirectoryChoice::Rekey => None,
-            pool => Some(crate::directory::from_environment(&pool, store.clone())?),
+        let settings = crate::config::StreamSettings::from_env()?;
+        templates::init(settings.template_dir.as_deref())
+            .map_err(|e| crate::ConfigError { problems: vec![e] })?;
+        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_settings(
+            &settings.store,
+            &settings.aws,
+        ));
+        let mailer = ses::SesMailer::from_settings(&settings.mail_from, &settings.aws);
+        let directory = match &settings.directory {
+            crate::config::DirectoryChoice::Rekey => None,
+            pool => Some(crate::directory::from_environment(
+                pool,
+                store.clone(),
+                &settings.aws,
+            )?),
         };
         Ok(Self {
             directory,
             store,
             mailer: Arc::new(mailer),
-            keys,
-            product_name,
             #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
             webhooks: None,
             #[cfg(feature = "sqs")]
-            webhooks,
+            webhooks: crate::webhook::sqs::sender(
+                &settings.webhooks,
+                &settings.keys,
+                &settings.aws,
+            ),
+            keys: settings.keys,
+            product_name: settings.product_name,
         })
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
 use super::{MailError, Mailer, RenderedMail};
-use crate::config::{ConfigError, EnvReader};
+use crate::config::{AwsEnvironment, ConfigError, EnvReader};
 
 pub struct SesMailer {
     client: Client,
@@ -33,30 +33,23 @@ impl SesMailer {
         }
     }
 
-    /// What send-email builds at init: reads `REKEY_MAIL_FROM`, and region,
-    /// credentials and `AWS_ENDPOINT_URL[_SESV2]` from the environment only.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let from = sender_from_env()?;
-        let config = crate::aws::environment_sdk_config("SESV2");
-        Ok(Self::new(Client::new(&config), from))
+    /// What send-email builds: a client with region, credentials and
+    /// `AWS_ENDPOINT_URL[_SESV2]` from the environment only, sending as
+    /// `from` (`REKEY_MAIL_FROM`).
+    pub fn from_settings(from: &str, aws: &AwsEnvironment) -> Self {
+        let config = crate::aws::environment_sdk_config(aws, "SESV2");
+        Self::new(Client::new(&config), from)
     }
 
-    /// As `from_env`, with the SDK's default chain (profiles, SSO) for
+    /// `REKEY_MAIL_FROM`, with the SDK's default chain (profiles, SSO) for
     /// region and credentials: for `rekeyctl serve --ses`.
     pub async fn from_env_and_profile() -> Result<Self, ConfigError> {
-        let from = sender_from_env()?;
+        let mut env = EnvReader::process();
+        let from = crate::config::read_mail_from(&mut env);
+        let from = env.finish_with(from)?;
         let config = crate::aws::sdk_config().await;
         Ok(Self::new(Client::new(&config), from))
     }
-}
-
-fn sender_from_env() -> Result<String, ConfigError> {
-    let mut env = EnvReader::process();
-    let from = env.required(
-        "REKEY_MAIL_FROM",
-        "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
-    );
-    env.finish_with(from)
 }
 
 #[async_trait]

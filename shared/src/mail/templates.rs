@@ -51,12 +51,13 @@ impl Templates {
         t
     }
 
-    /// The bundled templates, overridden by `REKEY_TEMPLATE_DIR` if set.
-    pub fn from_env() -> Result<Self, String> {
+    /// The bundled templates, overridden by those in `dir`
+    /// (`REKEY_TEMPLATE_DIR`) when one is given.
+    pub fn with_overrides(dir: Option<&Path>) -> Result<Self, String> {
         let t = Self::bundled();
-        match std::env::var("REKEY_TEMPLATE_DIR") {
-            Ok(dir) if !dir.is_empty() => t.with_dir(Path::new(&dir)),
-            _ => Ok(t),
+        match dir {
+            Some(dir) => t.with_dir(dir),
+            None => Ok(t),
         }
     }
 
@@ -185,13 +186,13 @@ impl Templates {
 
 static TEMPLATES: OnceLock<Templates> = OnceLock::new();
 
-/// Reads `REKEY_TEMPLATE_DIR` (if set) once, at start-up; an error names
-/// the file and what is wrong with it.
-pub fn init() -> Result<&'static Templates, String> {
+/// Reads the overrides in `dir` (`REKEY_TEMPLATE_DIR`, if set) once, at
+/// start-up; an error names the file and what is wrong with it.
+pub fn init(dir: Option<&Path>) -> Result<&'static Templates, String> {
     if let Some(t) = TEMPLATES.get() {
         return Ok(t);
     }
-    let t = Templates::from_env()?;
+    let t = Templates::with_overrides(dir)?;
     Ok(TEMPLATES.get_or_init(|| t))
 }
 
@@ -200,7 +201,9 @@ pub fn init() -> Result<&'static Templates, String> {
 /// an error logged).
 pub fn current() -> &'static Templates {
     TEMPLATES.get_or_init(|| {
-        Templates::from_env().unwrap_or_else(|e| {
+        let env = crate::config::EnvReader::process();
+        let dir = crate::config::read_template_dir(&env);
+        Templates::with_overrides(dir.as_deref()).unwrap_or_else(|e| {
             tracing::error!(error = %e, "mail templates: using the bundled ones");
             Templates::bundled()
         })

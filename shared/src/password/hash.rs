@@ -5,7 +5,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::NewPassword;
-use crate::config::EnvReader;
 
 /// argon2id cost parameters (OWASP: m = 19 MiB, t = 2, p = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,27 +25,9 @@ impl Default for HashParams {
 }
 
 impl HashParams {
-    pub fn read(env: &mut EnvReader<'_>) -> Self {
-        let d = Self::default();
-        let p = Self {
-            memory_kib: env.parsed(
-                "REKEY_ARGON2_MEMORY_KIB",
-                d.memory_kib,
-                "KiB as a whole number",
-            ),
-            iterations: env.parsed("REKEY_ARGON2_ITERATIONS", d.iterations, "a whole number"),
-            parallelism: env.parsed("REKEY_ARGON2_PARALLELISM", d.parallelism, "a whole number"),
-        };
-        if p.params().is_err() {
-            env.problems.push(format!(
-                "argon2 parameters m={} KiB, t={}, p={} are not valid (m >= 8*p, t >= 1, p >= 1)",
-                p.memory_kib, p.iterations, p.parallelism
-            ));
-        }
-        p
-    }
-
-    fn params(&self) -> Result<Params, argon2::Error> {
+    /// The argon2 parameters; an error for values argon2 refuses (the
+    /// configuration checks them at start).
+    pub(crate) fn params(&self) -> Result<Params, argon2::Error> {
         Params::new(self.memory_kib, self.iterations, self.parallelism, None)
     }
 }

@@ -10,8 +10,6 @@ pub use hash::{
 use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::config::EnvReader;
-
 /// A rule of the password policy; its name is what clients see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,41 +99,6 @@ impl std::fmt::Debug for NewPassword {
 }
 
 impl PasswordPolicy {
-    pub fn read(env: &mut EnvReader<'_>) -> Self {
-        let d = Self::default();
-        let p = Self {
-            min_length: env.parsed("REKEY_PASSWORD_MIN_LENGTH", d.min_length, "a whole number"),
-            max_length: env.parsed("REKEY_PASSWORD_MAX_LENGTH", d.max_length, "a whole number"),
-            min_classes: env.parsed("REKEY_PASSWORD_MIN_CLASSES", d.min_classes, "0 to 4"),
-            reject_common: env.parsed(
-                "REKEY_PASSWORD_REJECT_COMMON",
-                d.reject_common,
-                "true or false",
-            ),
-            reject_email: env.parsed(
-                "REKEY_PASSWORD_REJECT_EMAIL",
-                d.reject_email,
-                "true or false",
-            ),
-            history: env.parsed("REKEY_PASSWORD_HISTORY", d.history, "a whole number"),
-        };
-        if p.min_length == 0 || p.min_length > p.max_length || p.max_length > ABSOLUTE_MAX_LENGTH {
-            env.problems.push(format!(
-                "password lengths {}..{} are not valid: need 1 <= REKEY_PASSWORD_MIN_LENGTH <= REKEY_PASSWORD_MAX_LENGTH <= {ABSOLUTE_MAX_LENGTH}",
-                p.min_length, p.max_length
-            ));
-        }
-        if p.min_classes > 4 {
-            env.problems
-                .push("REKEY_PASSWORD_MIN_CLASSES must be 0 to 4".to_string());
-        }
-        if p.history > 24 {
-            env.problems
-                .push("REKEY_PASSWORD_HISTORY must be 0 to 24".to_string());
-        }
-        p
-    }
-
     /// Checks every rule that needs no stored hash; returns each failure.
     /// `email` is the account's address, when known.
     pub fn check(&self, password: &NewPassword, email: Option<&str>) -> Vec<PolicyViolation> {

@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::{
-    AccessTokenSigner, KeyState, PublicKeySet, PublishedKey, RsaPublicKey, SIGNING_KEY_NEXT_VAR,
-    SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningError,
+    AccessTokenSigner, KeyState, PublicKeySet, PublishedKey, RsaPublicKey, SIGNING_KEY_VAR,
+    SigningError,
 };
+use crate::config::{AwsEnvironment, SigningKeys};
 
 struct KmsKey {
     state: KeyState,
@@ -57,19 +58,16 @@ impl KmsKeys {
         Self { client, keys }
     }
 
-    /// The keys from the environment (`REKEY_SIGNING_KEY`, `_NEXT`,
-    /// `_PREVIOUS`) with the Lambdas' SDK configuration; None when
-    /// `REKEY_SIGNING_KEY` is not set. Builds the client only; no network.
-    pub fn from_env() -> Option<Self> {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let current = var(SIGNING_KEY_VAR)?;
-        let config = crate::aws::environment_sdk_config("KMS");
-        Some(Self::new(
+    /// The configured keys with the Lambdas' SDK configuration. Builds
+    /// the client only; no network.
+    pub fn from_settings(keys: &SigningKeys, aws: &AwsEnvironment) -> Self {
+        let config = crate::aws::environment_sdk_config(aws, "KMS");
+        Self::new(
             aws_sdk_kms::Client::new(&config),
-            current,
-            var(SIGNING_KEY_NEXT_VAR),
-            var(SIGNING_KEY_PREVIOUS_VAR),
-        ))
+            keys.current.clone(),
+            keys.next.clone(),
+            keys.previous.clone(),
+        )
     }
 
     fn current(&self) -> Result<&KmsKey, SigningError> {
@@ -135,10 +133,11 @@ impl KmsSigner {
         }
     }
 
-    /// As [`KmsKeys::from_env`]; None when `REKEY_SIGNING_KEY` is not set
-    /// (a function that does not sign).
-    pub fn from_env() -> Option<Self> {
-        KmsKeys::from_env().map(|keys| Self { keys })
+    /// As [`KmsKeys::from_settings`].
+    pub fn from_settings(keys: &SigningKeys, aws: &AwsEnvironment) -> Self {
+        Self {
+            keys: KmsKeys::from_settings(keys, aws),
+        }
     }
 }
 

@@ -20,14 +20,7 @@ pub mod verify;
 
 pub use jwt::AccessClaims;
 
-/// The variable naming the signing key (a KMS key; rekeyctl serve makes a
-/// local one instead).
-pub const SIGNING_KEY_VAR: &str = "REKEY_SIGNING_KEY";
-/// A key published before it signs.
-pub const SIGNING_KEY_NEXT_VAR: &str = "REKEY_SIGNING_KEY_NEXT";
-/// The key that signed before the last rotation, published until its
-/// tokens expire.
-pub const SIGNING_KEY_PREVIOUS_VAR: &str = "REKEY_SIGNING_KEY_PREVIOUS";
+pub use crate::config::SIGNING_KEY_VAR;
 
 /// What can go wrong signing or publishing.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
-//! The endpoints webhooks go to, from configuration: `REKEY_WEBHOOKS` (a
-//! JSON array of name, url, events, include_password_hash) everywhere a
-//! change is queued, and `REKEY_WEBHOOK_SECRETS` (a JSON object of name ->
-//! `whsec_...`) only where webhooks are sent.
+//! The endpoints webhooks go to, parsed from configuration
+//! (`config::read_endpoints`): `REKEY_WEBHOOKS` (a JSON array of name, url,
+//! events, include_password_hash) everywhere a change is queued, and
+//! `REKEY_WEBHOOK_SECRETS` (a JSON object of name -> `whsec_...`) only
+//! where webhooks are sent.
 
 use std::time::Duration;
 
@@ -9,7 +10,6 @@ use serde::Deserialize;
 
 use super::event::EventType;
 use super::signature::WebhookSecret;
-use crate::config::EnvReader;
 
 /// At most this many endpoints: each is one more item in the password
 /// change's transaction.
@@ -211,22 +211,6 @@ impl Endpoints {
         } else {
             Err(problems)
         }
-    }
-
-    /// Reads the variables: with the secrets when `sending`.
-    pub fn read(env: &mut EnvReader<'_>, sending: bool) -> Self {
-        let endpoints = env.optional("REKEY_WEBHOOKS");
-        let secrets = sending.then(|| {
-            env.optional("REKEY_WEBHOOK_SECRETS")
-                .unwrap_or_else(|| "{}".into())
-        });
-        let delays = env.optional("REKEY_WEBHOOK_RETRY_DELAYS");
-        Self::parse(endpoints.as_deref(), secrets.as_deref(), delays.as_deref()).unwrap_or_else(
-            |problems| {
-                env.problems.extend(problems);
-                Self::default()
-            },
-        )
     }
 
     pub fn is_empty(&self) -> bool {

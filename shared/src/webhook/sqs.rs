@@ -13,9 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::Endpoints;
 use super::delivery::{RetryQueue, WebhookClient, WebhookSender};
-use crate::config::EnvReader;
+use crate::config::{AwsEnvironment, WebhookDelivery};
 use crate::crypto::ServiceKeys;
 use crate::domain::{OutboxItem, UnixTime, now};
 use crate::mail::DeliveryError;
@@ -119,25 +118,24 @@ impl RetryQueue for SqsRetries {
     }
 }
 
-/// send-email's sender: None without endpoints. With endpoints, the two
-/// queue URLs are required (template.yaml sets them).
-pub fn sender_from_env(
-    env: &mut EnvReader<'_>,
-    keys: Option<&ServiceKeys>,
+/// send-email's sender: None without endpoints (configuration requires
+/// the two queue URLs with endpoints; template.yaml sets them).
+pub fn sender(
+    delivery: &WebhookDelivery,
+    keys: &ServiceKeys,
+    aws: &AwsEnvironment,
 ) -> Option<Arc<WebhookSender>> {
-    let endpoints = Endpoints::read(env, true);
-    if endpoints.is_empty() {
-        return None;
-    }
-    let what = "the webhook retry queues (template.yaml sets both)";
-    let retry = env.required("REKEY_WEBHOOK_RETRY_QUEUE_URL", what);
-    let dead = env.required("REKEY_WEBHOOK_DEAD_LETTER_URL", what);
-    let client = aws_sdk_sqs::Client::new(&crate::aws::environment_sdk_config("SQS"));
+    let queues = delivery.queues.as_ref()?;
+    let client = aws_sdk_sqs::Client::new(&crate::aws::environment_sdk_config(aws, "SQS"));
     Some(Arc::new(WebhookSender {
-        endpoints,
-        keys: keys?.clone(),
+        endpoints: delivery.endpoints.clone(),
+        keys: keys.clone(),
         client: WebhookClient::default(),
-        retries: Arc::new(SqsRetries::new(client, retry?, dead?)),
+        retries: Arc::new(SqsRetries::new(
+            client,
+            queues.retry_queue_url.clone(),
+            queues.dead_letter_url.clone(),
+        )),
     }))
 }
 

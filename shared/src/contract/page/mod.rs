@@ -16,13 +16,9 @@
 //! shared/assets/reset.html has no inline script, style or event handler
 //! (checked by the tests below).
 
-mod continue_url;
-
 use lambda_http::{Body, Request, Response};
 
-pub use continue_url::ContinueUrl;
-
-use crate::config::{ConfigError, EnvReader};
+use crate::config::{ConfigError, ContinueUrl, PageSettings};
 
 /// Where token and signed links point.
 pub const PAGE_PATH: &str = "/reset";
@@ -100,10 +96,8 @@ impl Page {
     /// What the reset-page Lambda reads at init: `REKEY_CONTINUE_URL` (and
     /// `REKEY_ALLOWED_LINK_ORIGINS`, which it must be on when set).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let continue_url = ContinueUrl::read(&mut env);
-        env.finish()?;
-        Ok(Self::new(continue_url.as_ref()))
+        let settings = PageSettings::from_env()?;
+        Ok(Self::new(settings.continue_url.as_ref()))
     }
 
     /// Which document `path` asks for. Matched by suffix, so a stage or

@@ -14,7 +14,8 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserStatusType};
 use secrecy::SecretString;
 
-use super::{CLIENT_ID_VAR, Directory, DirectoryError, DirectorySession};
+use super::{Directory, DirectoryError, DirectorySession};
+use crate::config::CLIENT_ID_VAR;
 use crate::domain::{EmailAddress, User, UserId};
 use crate::password::NewPassword;
 use crate::store::{Store, StoreError};

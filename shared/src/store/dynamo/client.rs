@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::keys::Key;
 use super::records::Record;
 use super::table;
-use crate::config::{ConfigError, EnvReader};
+use crate::config::{AwsEnvironment, StoreSettings};
 use crate::store::StoreError;
 
 /// Attempts at a transaction that DynamoDB cancelled only because another
@@ -78,18 +78,12 @@ impl DynamoStore {
         }
     }
 
-    /// What a Lambda builds at init: reads `REKEY_TABLE`, and region,
-    /// credentials and `AWS_ENDPOINT_URL[_DYNAMODB]` from the environment
-    /// only (`aws::environment_sdk_config`).
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let table = env.required(
-            "REKEY_TABLE",
-            "the DynamoDB table name (template output TableName)",
-        );
-        let table = env.finish_with(table)?;
-        let sdk = crate::aws::environment_sdk_config("DYNAMODB");
-        Ok(Self::new(Client::new(&sdk), table))
+    /// What a Lambda builds at init: the table, with region, credentials
+    /// and `AWS_ENDPOINT_URL[_DYNAMODB]` from the environment only
+    /// (`aws::environment_sdk_config`). Builds the client only; no network.
+    pub fn from_settings(settings: &StoreSettings, aws: &AwsEnvironment) -> Self {
+        let sdk = crate::aws::environment_sdk_config(aws, "DYNAMODB");
+        Self::new(Client::new(&sdk), settings.table.clone())
     }
 
     /// A client for `table` configured by the SDK's default chain

@@ -3,7 +3,7 @@
 
 use url::{Host, Url};
 
-use crate::config::EnvReader;
+use super::EnvReader;
 
 /// The variable naming the application the page links to after success.
 pub const VARIABLE: &str = "REKEY_CONTINUE_URL";
@@ -56,11 +56,12 @@ impl ContinueUrl {
         Ok(Self(url))
     }
 
-    /// `REKEY_CONTINUE_URL`, checked; a bad value is recorded as a problem.
-    pub fn read(env: &mut EnvReader<'_>) -> Option<Self> {
+    /// `REKEY_CONTINUE_URL`, checked against `allowed` (the value of
+    /// `REKEY_ALLOWED_LINK_ORIGINS`, read once by the caller); a bad value
+    /// is recorded as a problem.
+    pub fn read(env: &mut EnvReader<'_>, allowed: Option<&str>) -> Option<Self> {
         let raw = env.optional(VARIABLE)?;
-        let allowed = env.optional("REKEY_ALLOWED_LINK_ORIGINS");
-        match Self::parse(&raw, allowed.as_deref()) {
+        match Self::parse(&raw, allowed) {
             Ok(url) => Some(url),
             Err(e) => {
                 env.problems.push(format!("{VARIABLE} is not valid: {e}"));
@@ -119,11 +120,11 @@ mod tests {
     #[test]
     fn read_reports_a_bad_value_by_name() {
         let mut env = EnvReader::new(|k| (k == VARIABLE).then(|| "http://app.example/".into()));
-        assert!(ContinueUrl::read(&mut env).is_none());
+        assert!(ContinueUrl::read(&mut env, None).is_none());
         assert_eq!(env.problems.len(), 1);
         assert!(env.problems[0].starts_with(VARIABLE), "{:?}", env.problems);
         let mut unset = EnvReader::new(|_| None);
-        assert!(ContinueUrl::read(&mut unset).is_none());
+        assert!(ContinueUrl::read(&mut unset, None).is_none());
         assert!(unset.problems.is_empty());
     }
 }
