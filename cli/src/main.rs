@@ -12,8 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use rekey::clock::{Clock, SystemClock};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret};
-use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::password::{CredentialHasher, NewPassword};
 use rekey::store::Store;
 
@@ -279,7 +280,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 UserCommand::Disable { user } => {
                     let config = local::config(&cli.global, None)?;
-                    let reset = rekey::ResetService::new(&config, store.clone());
+                    let reset =
+                        rekey::ResetService::new(&config, store.clone(), rekey::clock::system());
                     operator::disable(&reset, &*store, &user).await
                 }
                 UserCommand::Enable { user } => operator::set_disabled(&*store, &user, false).await,
@@ -371,7 +373,7 @@ pub async fn add_user(
         })?,
         None => UserId::generate(),
     };
-    let mut user = User::new(id.clone(), email);
+    let mut user = User::new(id.clone(), email, SystemClock.now());
     user.name = name;
     user.org = org;
     if let Some(raw) = password {
@@ -429,7 +431,7 @@ pub async fn create_key(
         digest: secret.digest(),
         name,
         scopes,
-        created_at: now(),
+        created_at: SystemClock.now(),
         revoked: false,
         org,
     };

@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rekey::StoreError;
+use rekey::clock::{Clock, SystemClock};
 use rekey::domain::{ApiKey, EmailAddress, User, UserId};
 use rekey::mail::format_time;
 use rekey::password::HashScheme;
@@ -217,7 +218,7 @@ fn parse_line(line: &str) -> Result<User, String> {
     let password_hash = field("password_hash")?
         .map(|h| HashScheme::validate(&h).map(|_| h))
         .transpose()?;
-    let mut user = User::new(id, email);
+    let mut user = User::new(id, email, SystemClock.now());
     user.name = field("name")?;
     user.org = field("org")?;
     user.locale = locale;

@@ -127,7 +127,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         Some(d) => app.with_directory(d.clone()),
         None => app,
     };
-    let intake = rekey::ResetService::new(&config, outbox.store.clone());
+    let intake = rekey::ResetService::new(&config, outbox.store.clone(), rekey::clock::system());
     let intake = match worker_directory {
         Some(d) => intake.with_directory(d),
         None => intake,

@@ -40,7 +40,7 @@ pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
                     "{}\t{}\t{}",
                     key.kid,
                     key.state.as_str(),
-                    rekey::mail::format_time(created)
+                    rekey::mail::format_time(rekey::domain::UnixTime::from_secs(created))
                 );
             }
             Ok(())

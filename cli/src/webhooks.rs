@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use clap::Subcommand;
+use rekey::clock::{Clock, SystemClock};
 use rekey::config::EnvReader;
 use rekey::crypto::ServiceKeys;
-use rekey::domain::{OutboxItem, now};
+use rekey::domain::OutboxItem;
 use rekey::mail::DeliveryError;
 use rekey::webhook::delivery::{Attempt, RetryQueue, WebhookClient, WebhookSender};
 use rekey::webhook::{Endpoint, Endpoints, EventType, WebhookEvent, WebhookJob, WebhookSecret};
@@ -105,7 +106,7 @@ impl RetryQueue for LocalRetries {
             "outbox_id": item.id,
             "sealed": item.sealed,
             "created_at": item.created_at,
-            "dead_lettered_at": now(),
+            "dead_lettered_at": SystemClock.now(),
             "reason": reason,
         });
         let written = std::fs::OpenOptions::new()
@@ -192,7 +193,7 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         }
     };
     let client = WebhookClient::default();
-    let event = WebhookEvent::test(now());
+    let event = WebhookEvent::test(SystemClock.now());
     let mut failed = 0;
     for endpoint in &chosen {
         let job = WebhookJob {

@@ -20,7 +20,7 @@ use lambda_http::Body;
 use rekey::App;
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::ServiceSecret;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, Scope, UnixTime, User, UserId};
 use rekey::password::{CredentialHasher, NewPassword};
 use rekey::routes::Function;
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn main() {
             digest: raw_key.digest(),
             name: "bench".into(),
             scopes: vec![Scope::ResetRequest],
-            created_at: 0,
+            created_at: UnixTime::EPOCH,
             revoked: false,
             org: Default::default(),
         })
@@ -90,7 +90,11 @@ async fn main() {
     let mut emails = Vec::new();
     for i in 0..iterations {
         let email = format!("bench-{i}@example.com");
-        let user = User::new(UserId::generate(), EmailAddress::parse(&email).unwrap());
+        let user = User::new(
+            UserId::generate(),
+            EmailAddress::parse(&email).unwrap(),
+            UnixTime::EPOCH,
+        );
         app.reset.store().insert_user(&user).await.unwrap();
         emails.push(email);
     }
@@ -294,6 +298,7 @@ async fn password_grants(
     let mut user = User::new(
         UserId::generate(),
         EmailAddress::parse("signer@example.com").unwrap(),
+        UnixTime::EPOCH,
     );
     user.password_hash = Some(hash.clone());
     app.reset.store().insert_user(&user).await.unwrap();

@@ -15,7 +15,7 @@ pub struct App {
 impl App {
     pub fn new(config: &Config, store: Arc<dyn Store>) -> Self {
         Self {
-            reset: ResetService::new(config, store),
+            reset: ResetService::new(config, store, crate::clock::system()),
         }
     }
 
@@ -24,6 +24,13 @@ impl App {
     pub fn with_mail_queued_hook(self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         Self {
             reset: self.reset.with_mail_queued_hook(hook),
+        }
+    }
+
+    /// Takes the time from `clock` (tests move a `clock::ManualClock`).
+    pub fn with_clock(self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        Self {
+            reset: self.reset.with_clock(clock),
         }
     }
 

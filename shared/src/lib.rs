@@ -10,6 +10,7 @@ pub mod app;
     feature = "cognito"
 ))]
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod crypto;

@@ -244,7 +244,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     // userinfo with a valid token, a tampered one and an expired one (the
     // refusals log their reason).
     let user = store.user(&user.id).await.unwrap().unwrap();
-    let now = rekey::domain::now();
+    let now = now_secs();
     let claims = |exp| rekey::signing::AccessClaims {
         iss: "https://api.example.com".into(),
         sub: user.id.to_string(),
@@ -512,7 +512,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
     };
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
-    let reset = rekey::ResetService::new(&config, store.clone());
+    let reset = rekey::ResetService::new(&config, store.clone(), rekey::clock::system());
     reset
         .set_password_with_proof(
             &user.id,

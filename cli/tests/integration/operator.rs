@@ -215,7 +215,7 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
     // The imported hashes verify, and are upgraded on verification.
     let config = local_config(dir);
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.join("rekey.db")).unwrap());
-    let service = ResetService::new(&config, store.clone());
+    let service = ResetService::new(&config, store.clone(), rekey::clock::system());
     for email in ["imp.bcrypt@example.com", "imp.django@example.com"] {
         let user = store
             .user_by_email(&EmailAddress::parse(email).unwrap())

@@ -203,7 +203,13 @@ pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
             unreachable!("refusal() reports every missing field")
         };
         app.reset
-            .reset_with_signature(user_id, timestamp, signature, password, &client)
+            .reset_with_signature(
+                user_id,
+                crate::domain::UnixTime::from_secs(timestamp),
+                signature,
+                password,
+                &client,
+            )
             .await?;
         Ok(detail(200, "Reset password successful"))
     })

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{SealError, ServiceKeys};
-use crate::domain::{OutboxItem, UnixTime, UserId, now};
+use crate::domain::{OutboxItem, UnixTime, UserId};
 use crate::store::{Store, StoreError};
 
 #[cfg(feature = "embedded")]
@@ -65,12 +65,17 @@ pub enum MailMessage {
     clippy::expect_used,
     reason = "mail and webhook jobs are plain structs of strings and numbers"
 )]
-pub(crate) fn seal_job(job: &impl Serialize, id: String, keys: &ServiceKeys) -> OutboxItem {
+pub(crate) fn seal_job(
+    job: &impl Serialize,
+    id: String,
+    keys: &ServiceKeys,
+    at: UnixTime,
+) -> OutboxItem {
     let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(job).expect("serialisable"));
     OutboxItem {
         sealed: keys.seal(&plaintext, id.as_bytes()),
         id,
-        created_at: now(),
+        created_at: at,
     }
 }
 
@@ -93,8 +98,9 @@ pub(crate) fn open_job<T: serde::de::DeserializeOwned>(
 }
 
 impl MailJob {
-    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
-        seal_job(self, uuid::Uuid::new_v4().to_string(), keys)
+    /// The job sealed into an outbox item queued at `at`.
+    pub fn seal(&self, keys: &ServiceKeys, at: UnixTime) -> OutboxItem {
+        seal_job(self, uuid::Uuid::new_v4().to_string(), keys, at)
     }
 
     pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
@@ -144,7 +150,7 @@ impl MailJob {
                     ),
                     (
                         "expires_minutes",
-                        ((expires_at - requested_at).max(60) / 60).to_string(),
+                        (expires_at.seconds_since(*requested_at).max(60) / 60).to_string(),
                     ),
                     ("requested_at", format_time(*requested_at)),
                     ("origin", origin(source_ip)),
@@ -185,7 +191,7 @@ impl MailJob {
 
 pub fn format_time(t: UnixTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(t)
+    time::OffsetDateTime::from_unix_timestamp(t.secs())
         .ok()
         .and_then(|d| d.format(&format).ok())
         .unwrap_or_else(|| t.to_string())
@@ -459,12 +465,12 @@ mod tests {
             message: MailMessage::ResetLink {
                 link: "https://a.example/r?token=rkt_abc&x=1".into(),
                 code: None,
-                requested_at: 1_700_000_000,
-                expires_at: 1_700_003_600,
+                requested_at: UnixTime::from_secs(1_700_000_000),
+                expires_at: UnixTime::from_secs(1_700_003_600),
                 source_ip: Some("192.0.2.1".into()),
             },
         };
-        let item = job.seal(&keys);
+        let item = job.seal(&keys, UnixTime::from_secs(1_700_000_000));
         assert!(!item.sealed.contains("rkt_abc"));
         assert!(!item.sealed.contains("ada@"));
         let mail = MailJob::open(&keys, &item).unwrap().render("Acme");
@@ -488,7 +494,7 @@ mod tests {
         let item = OutboxItem {
             sealed: keys.seal(payload, id.as_bytes()),
             id: id.into(),
-            created_at: 0,
+            created_at: UnixTime::EPOCH,
         };
         let e = MailJob::open(&keys, &item).err().expect("undecodable");
         let shown = format!("{e} {e:?}");

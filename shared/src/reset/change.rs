@@ -1,9 +1,7 @@
 //! The password-change path every flow ends in: the policy check, the
 //! conditional write, the current-password check, and the audit trail.
 
-use crate::domain::{
-    AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User, expiry, now,
-};
+use crate::domain::{AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User};
 use crate::password::{NewPassword, PolicyRule, PolicyViolation, Verification};
 use crate::store::StoreError;
 
@@ -129,7 +127,7 @@ impl ResetService {
         action: &'static str,
         client: &ClientInfo,
     ) -> PasswordChange {
-        let changed_at = now();
+        let changed_at = self.clock.now();
         // A directory that keeps the password has no PHC string to tell.
         let hash = (!self.directory.keeps_passwords()).then_some(new_hash.as_str());
         PasswordChange {
@@ -139,7 +137,7 @@ impl ResetService {
             new_hash,
             history: self.recent_hashes(user),
             changed_at,
-            notice: self.password_changed_mail(user, changed_at, client),
+            notice: self.password_changed_mail(user, changed_at, client, false),
             session,
             audit: self.audit_event(user, action, "success", client),
         }
@@ -226,7 +224,7 @@ impl ResetService {
         outcome: &str,
         client: &ClientInfo,
     ) -> AuditEvent {
-        let at = now();
+        let at = self.clock.now();
         AuditEvent {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user.id.clone(),
@@ -235,7 +233,7 @@ impl ResetService {
             at,
             source_ip: client.source_ip.clone(),
             user_agent: client.user_agent.clone(),
-            expires_at: expiry(at, self.config.limits.audit_retention),
+            expires_at: at.plus(self.config.limits.audit_retention),
         }
     }
 

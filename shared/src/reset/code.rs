@@ -2,9 +2,7 @@
 //! SetPassword with a code, the current password, or an admin's key.
 
 use crate::crypto::short_code;
-use crate::domain::{
-    ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId, now,
-};
+use crate::domain::{ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId};
 use crate::link::CodeUrlTemplate;
 use crate::store::StoreError;
 
@@ -92,6 +90,7 @@ impl ResetService {
             user.id.clone(),
             self.code_digest(&user.id, &code),
             user.credential_version,
+            self.clock.now(),
             codes.ttl,
         );
         let (mail, returned) = match delivery {
@@ -198,7 +197,8 @@ impl ResetService {
             .reset_code(&user.id)
             .await?
             .ok_or(ResetError::CodeExpired)?;
-        if code.credential_version != user.credential_version || code.expires_at <= now() {
+        if code.credential_version != user.credential_version || code.expires_at <= self.clock.now()
+        {
             return Err(ResetError::CodeExpired);
         }
         match self
@@ -235,14 +235,14 @@ mod tests {
     use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use super::{CodeDelivery, PasswordProof};
     use crate::ResetError;
-    use crate::domain::{ApiKey, ClientInfo, Scope, User, now};
+    use crate::domain::{ApiKey, ClientInfo, Scope, User};
 
     fn key(scopes: &[Scope]) -> ApiKey {
         ApiKey {
             digest: crate::crypto::SecretDigest::of("k"),
             name: "test".into(),
             scopes: scopes.to_vec(),
-            created_at: now(),
+            created_at: crate::domain::UnixTime::EPOCH,
             revoked: false,
             org: Default::default(),
         }

@@ -9,7 +9,7 @@
 //! took the password does the change transaction consume the credential and
 //! move the credential version, voiding every other outstanding one.
 
-use crate::domain::{ClientInfo, PasswordChange, Redemption, RefreshToken, User, now};
+use crate::domain::{ClientInfo, PasswordChange, Redemption, RefreshToken, User};
 use crate::password::NewPassword;
 use crate::store::StoreError;
 
@@ -19,7 +19,7 @@ use super::{ResetError, ResetService};
 /// How long a claim lasts: longer than the SDK's 5 s operation timeout for
 /// each of the two directory calls it covers, so it does not run out while
 /// its holder still writes.
-const CHANGE_CLAIM: i64 = 30;
+const CHANGE_CLAIM: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What rekey's record of a pool user holds where a hash would be: never a
 /// PHC string (those start with `$`), so it verifies nothing.
@@ -36,14 +36,14 @@ impl ResetService {
         client: &ClientInfo,
     ) -> Result<PasswordChange, SetPasswordError> {
         let holder = uuid::Uuid::new_v4().to_string();
-        let at = now();
+        let at = self.clock.now();
         self.store
             .claim_password_change(
                 &user.id,
                 user.credential_version,
                 &holder,
                 at,
-                at + CHANGE_CLAIM,
+                at.plus(CHANGE_CLAIM),
             )
             .await
             .map_err(lost_race)?;
@@ -69,7 +69,7 @@ impl ResetService {
             // The notice carries the sign-out: its delivery retries it
             // before the mail goes out, until it succeeds. The webhook says
             // the sessions were not (yet) revoked.
-            change.notice = self.sign_out_notice(user, change.changed_at, client);
+            change.notice = self.password_changed_mail(user, change.changed_at, client, true);
             change.webhooks = self.change_webhooks(user, change.changed_at, action, false, None);
         }
         if let Err(e) = self.store.change_password(&change, &redemption).await {

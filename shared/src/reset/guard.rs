@@ -1,7 +1,7 @@
 //! What stands before every flow: API keys and rate limits.
 
 use crate::crypto::{API_KEY_PREFIX, BearerSecret};
-use crate::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, now};
+use crate::domain::{ApiKey, ClientInfo, EmailAddress, Scope, UnixTime, User};
 
 use super::{ResetError, ResetService};
 
@@ -109,10 +109,14 @@ impl ResetService {
         window: i64,
         limit: u64,
     ) -> Result<(), ResetError> {
-        let (start, retry_after) = window_at(now(), window);
+        let (start, retry_after) = window_at(self.clock.now().secs(), window);
+        let (start, expires) = (
+            UnixTime::from_secs(start),
+            UnixTime::from_secs(start + 2 * window),
+        );
         let mut hits = 0;
         for key in keys {
-            hits = hits.max(self.store.count_hit(key, start, start + 2 * window).await?);
+            hits = hits.max(self.store.count_hit(key, start, expires).await?);
         }
         if hits > limit {
             return Err(ResetError::RateLimited { retry_after });

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::SecretDigest;
-use crate::domain::{ClientInfo, EmailAddress, IntakeItem, OutboxItem, ResetGrant, now};
+use crate::domain::{ClientInfo, EmailAddress, IntakeItem, OutboxItem, ResetGrant};
 use crate::store::StoreError;
 
 use super::{ResetError, ResetService};
@@ -108,7 +108,7 @@ impl ResetService {
         let item = IntakeItem {
             sealed: self.config.keys.seal(&plaintext, &intake_aad(&id)),
             id,
-            created_at: now(),
+            created_at: self.clock.now(),
         };
         self.store.enqueue_intake(&item).await?;
         self.mail_queued();

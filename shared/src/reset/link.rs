@@ -2,7 +2,7 @@
 
 use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
-    ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User, now,
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User,
 };
 use crate::link::LinkTemplate;
 
@@ -84,6 +84,7 @@ impl ResetService {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
+            self.clock.now(),
             self.config.token_ttl,
             purpose,
             link.origin(),
@@ -114,7 +115,7 @@ impl ResetService {
         if grant.used_at.is_some() {
             return Err(ResetError::UsedToken);
         }
-        if grant.is_expired(now()) {
+        if grant.is_expired(self.clock.now()) {
             return Err(ResetError::InvalidToken);
         }
         let user = self
@@ -239,8 +240,12 @@ mod tests {
                 Err(ResetError::InvalidToken)
             ));
         }
-        // A zero lifetime expires at the moment of issue.
-        let (token, _) = f.add_grant(&user, Duration::ZERO).await;
+        // A token expires when its lifetime has passed: time moves, the
+        // lifetime stays what it is.
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
+        f.clock.advance(Duration::from_secs(599));
+        assert!(f.service.inspect_token(token.expose()).await.is_ok());
+        f.clock.advance(Duration::from_secs(1));
         assert!(matches!(
             f.service.inspect_token(token.expose()).await,
             Err(ResetError::InvalidToken)

@@ -1,6 +1,6 @@
 //! The mail the flows queue, sealed for the outbox.
 
-use crate::domain::{ClientInfo, OutboxItem, UnixTime, User, now};
+use crate::domain::{ClientInfo, OutboxItem, UnixTime, User};
 use crate::mail::{MailJob, MailMessage};
 
 use super::ResetService;
@@ -31,41 +31,28 @@ impl ResetService {
         let message = MailMessage::ResetLink {
             link,
             code,
-            requested_at: now(),
+            requested_at: self.clock.now(),
             expires_at,
             source_ip: client.source_ip.clone(),
         };
-        addressed(user, client, message).seal(&self.config.keys)
+        addressed(user, client, message).seal(&self.config.keys, self.clock.now())
     }
 
-    /// The notice that the password changed, sealed.
+    /// The notice that the password changed, sealed; `sign_out_pending`
+    /// when the directory's sign-out failed, so delivering the notice
+    /// retries the sign-out first.
     pub(super) fn password_changed_mail(
         &self,
         user: &User,
         changed_at: UnixTime,
         client: &ClientInfo,
+        sign_out_pending: bool,
     ) -> OutboxItem {
         let message = MailMessage::PasswordChanged {
             changed_at,
             source_ip: client.source_ip.clone(),
-            sign_out_pending: false,
+            sign_out_pending,
         };
-        addressed(user, client, message).seal(&self.config.keys)
-    }
-
-    /// The "password changed" notice of a change whose directory sign-out
-    /// failed: delivering it retries the sign-out first.
-    pub(super) fn sign_out_notice(
-        &self,
-        user: &User,
-        changed_at: UnixTime,
-        client: &ClientInfo,
-    ) -> OutboxItem {
-        let message = MailMessage::PasswordChanged {
-            changed_at,
-            source_ip: client.source_ip.clone(),
-            sign_out_pending: true,
-        };
-        addressed(user, client, message).seal(&self.config.keys)
+        addressed(user, client, message).seal(&self.config.keys, self.clock.now())
     }
 }

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::{Config, LinkTemplates};
 use crate::directory::{Directory, RekeyAccounts};
 use crate::domain::Scope;
@@ -130,10 +131,14 @@ pub struct ResetService {
     /// The keys access tokens verify under (userinfo): the signer's, or a
     /// key set of their own where nothing signs.
     public_keys: Option<Arc<dyn PublicKeySet>>,
+    /// Where every flow gets the time.
+    clock: Arc<dyn Clock>,
 }
 
 impl ResetService {
-    pub fn new(config: &Config, store: Arc<dyn Store>) -> Self {
+    /// The service over `store`, taking the time from `clock` (the
+    /// composition root's choice: the system's clock in every function).
+    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         Self {
             directory: Arc::new(RekeyAccounts::new(store.clone())),
             store,
@@ -143,7 +148,14 @@ impl ResetService {
             signer: None,
             dummy_hash: Arc::default(),
             public_keys: None,
+            clock,
         }
+    }
+
+    /// Takes the time from `clock` (tests move a `ManualClock`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Signs access tokens with `signer` (the log-in after recovery), and

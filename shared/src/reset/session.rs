@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User, expiry, now};
+use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User};
 use crate::signing::jwt::sign_access_token;
 use crate::signing::{AccessClaims, AccessTokenSigner, SigningError};
 
@@ -55,14 +55,14 @@ impl ResetService {
         let session = &self.config.session;
         let signer = self.signer()?;
         let (_, user) = self.inspect_token(raw_token).await?;
-        let issued_at = now();
+        let issued_at = self.clock.now();
         let next_version = user.credential_version.next();
         let claims = AccessClaims {
             iss: issuer.to_string(),
             sub: user.id.to_string(),
             aud: session.audience.clone(),
-            exp: expiry(issued_at, session.access_ttl),
-            iat: issued_at,
+            exp: issued_at.plus(session.access_ttl).secs(),
+            iat: issued_at.secs(),
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: session.client_id.clone(),
             scope: session.scope.clone(),
@@ -147,7 +147,7 @@ impl ResetService {
             .store
             .refresh_token(&token.digest())
             .await?
-            .filter(|t| t.expires_at > now() && t.used_at.is_none())
+            .filter(|t| t.expires_at > self.clock.now() && t.used_at.is_none())
             .ok_or(ResetError::InvalidToken)?;
         self.find_user(&stored.user_id)
             .await?

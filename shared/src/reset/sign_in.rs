@@ -5,7 +5,7 @@
 
 use crate::config::{OAuthClient, PresentedClient, is_scope_token};
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
-use crate::domain::{ClientInfo, EmailAddress, RefreshToken, User, expiry, now};
+use crate::domain::{ClientInfo, EmailAddress, RefreshToken, UnixTime, User};
 use crate::password::Verification;
 use crate::signing::AccessClaims;
 use crate::signing::jwt::sign_access_token;
@@ -124,7 +124,7 @@ impl ResetService {
             (Some(u), true) => u,
             _ => return Err(TokenRefusal::InvalidGrant.into()),
         };
-        let issued_at = now();
+        let issued_at = self.clock.now();
         let access_token = sign_access_token(
             signer.as_ref(),
             &self.access_claims(&user, client, &scope, issuer, issued_at),
@@ -162,7 +162,7 @@ impl ResetService {
         if stored.used_at.is_some() {
             return self.refuse_reuse(&stored).await;
         }
-        let at = now();
+        let at = self.clock.now();
         if stored.expires_at <= at {
             return Err(TokenRefusal::InvalidGrant.into());
         }
@@ -228,9 +228,11 @@ impl ResetService {
     }
 
     async fn revoke_family(&self, token: &RefreshToken) -> Result<(), ResetError> {
-        let at = now();
+        let at = self.clock.now();
         // Kept while any member could still be presented.
-        let until = expiry(at, self.config.session.refresh_ttl).max(token.expires_at);
+        let until = at
+            .plus(self.config.session.refresh_ttl)
+            .max(token.expires_at);
         self.store
             .revoke_refresh_family(&token.family, at, until)
             .await?;
@@ -243,14 +245,14 @@ impl ResetService {
         client: &OAuthClient,
         scope: &str,
         issuer: &str,
-        issued_at: i64,
+        issued_at: UnixTime,
     ) -> AccessClaims {
         AccessClaims {
             iss: issuer.to_string(),
             sub: user.id.to_string(),
             aud: client.audience.clone(),
-            exp: expiry(issued_at, self.config.session.access_ttl),
-            iat: issued_at,
+            exp: issued_at.plus(self.config.session.access_ttl).secs(),
+            iat: issued_at.secs(),
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: client.id.clone(),
             scope: scope.to_string(),

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::crypto::{SecretDigest, random_bytes};
 use crate::domain::{
-    ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, User, UserId, now,
+    ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, UnixTime, User, UserId,
 };
 
 use super::change::SetPasswordError;
@@ -25,11 +25,11 @@ const SIGNED_LINK_PURPOSE: &str = "signed-reset-link";
 /// base64url(nonce || tag).
 const NONCE_BYTES: usize = 16;
 
-fn signed_parts(user: &User, timestamp: i64, nonce: &[u8]) -> [Vec<u8>; 5] {
+fn signed_parts(user: &User, timestamp: UnixTime, nonce: &[u8]) -> [Vec<u8>; 5] {
     [
         SIGNED_LINK_TAG.to_vec(),
         user.id.as_str().as_bytes().to_vec(),
-        timestamp.to_be_bytes().to_vec(),
+        timestamp.secs().to_be_bytes().to_vec(),
         user.credential_version.0.to_be_bytes().to_vec(),
         nonce.to_vec(),
     ]
@@ -44,7 +44,7 @@ impl ResetService {
     /// A `signature` value for a link to `user` at `timestamp` with a fresh
     /// nonce, and the grant that nonce must have to be redeemed. Nothing is
     /// stored: until the grant is, the link is refused.
-    pub fn link_signature(&self, user: &User, timestamp: i64) -> (String, ResetGrant) {
+    pub fn link_signature(&self, user: &User, timestamp: UnixTime) -> (String, ResetGrant) {
         let nonce = random_bytes::<NONCE_BYTES>();
         let parts = signed_parts(user, timestamp, nonce.as_ref());
         let tag = self
@@ -59,7 +59,7 @@ impl ResetService {
             credential_version: user.credential_version,
             issued_at: timestamp,
             // Saturating: tests sign at the ends of i64 (see inspection).
-            expires_at: timestamp.saturating_add(self.config.signed_links.ttl.as_secs() as i64),
+            expires_at: timestamp.plus(self.config.signed_links.ttl),
             used_at: None,
             purpose: Some(GrantPurpose::SignedLink),
             origin: Some(self.config.links.signed.origin()),
@@ -81,7 +81,7 @@ impl ResetService {
             return self.complete_intake(intake, None, None).await;
         };
         let (_, delivered) = self
-            .sign_and_queue(&user, now(), client, Some(intake))
+            .sign_and_queue(&user, self.clock.now(), client, Some(intake))
             .await?;
         Ok(delivered)
     }
@@ -92,7 +92,7 @@ impl ResetService {
     pub async fn issue_signed_link(
         &self,
         user: &User,
-        timestamp: i64,
+        timestamp: UnixTime,
         client: &ClientInfo,
     ) -> Result<String, ResetError> {
         let (signature, _) = self.sign_and_queue(user, timestamp, client, None).await?;
@@ -104,7 +104,7 @@ impl ResetService {
     async fn sign_and_queue(
         &self,
         user: &User,
-        timestamp: i64,
+        timestamp: UnixTime,
         client: &ClientInfo,
         intake: Option<&str>,
     ) -> Result<(String, bool), ResetError> {
@@ -137,7 +137,7 @@ impl ResetService {
     pub async fn inspect_signed_link(
         &self,
         user_id: &str,
-        timestamp: i64,
+        timestamp: UnixTime,
         signature: &str,
     ) -> Result<(User, SecretDigest), ResetError> {
         let user = match UserId::parse(user_id) {
@@ -164,7 +164,7 @@ impl ResetService {
         let policy = &self.config.signed_links;
         // Saturating: a signed timestamp at either end of i64 must not
         // overflow (only the server signs, but the check must hold anyway).
-        let age = now().saturating_sub(timestamp);
+        let age = self.clock.now().seconds_since(timestamp);
         if age > policy.ttl.as_secs() as i64 {
             return Err(ResetError::SignatureExpired);
         }
@@ -190,7 +190,7 @@ impl ResetService {
     pub async fn reset_with_signature(
         &self,
         user_id: &str,
-        timestamp: i64,
+        timestamp: UnixTime,
         signature: &str,
         raw_password: &str,
         client: &ClientInfo,
@@ -224,7 +224,9 @@ impl ResetService {
 mod tests {
     use super::super::testing::{NEW_PASSWORD, fixture_with};
     use crate::ResetError;
-    use crate::domain::{ClientInfo, GrantPurpose, now};
+    use std::time::Duration;
+
+    use crate::domain::{ClientInfo, GrantPurpose, UnixTime};
 
     #[tokio::test]
     async fn age_and_skew_bounds() {
@@ -234,7 +236,7 @@ mod tests {
         ])
         .await;
         let user = f.add_user("ada@example.com").await;
-        let check = |timestamp: i64| {
+        let check = |timestamp: UnixTime| {
             let id = user.id.to_string();
             let (f, user) = (&f, &user);
             async move {
@@ -248,29 +250,56 @@ mod tests {
                     .await
             }
         };
-        let t = now();
+        let t = f.now();
         assert!(check(t).await.is_ok());
         // Well inside the lifetime, and a few seconds from the end of it.
-        assert!(check(t - 300).await.is_ok());
-        assert!(check(t - 590).await.is_ok());
+        assert!(check(t - Duration::from_secs(300)).await.is_ok());
+        assert!(check(t - Duration::from_secs(590)).await.is_ok());
         assert!(matches!(
-            check(t - 700).await,
+            check(t - Duration::from_secs(700)).await,
             Err(ResetError::SignatureExpired)
         ));
         // From a clock a little ahead: tolerated up to the skew.
-        assert!(check(t + 20).await.is_ok());
+        assert!(check(t + Duration::from_secs(20)).await.is_ok());
         assert!(matches!(
-            check(t + 120).await,
+            check(t + Duration::from_secs(120)).await,
             Err(ResetError::InvalidSignature)
         ));
         // The ends of i64 neither overflow nor pass.
         assert!(matches!(
-            check(i64::MIN).await,
+            check(UnixTime::from_secs(i64::MIN)).await,
             Err(ResetError::SignatureExpired)
         ));
         assert!(matches!(
-            check(i64::MAX).await,
+            check(UnixTime::from_secs(i64::MAX)).await,
             Err(ResetError::InvalidSignature)
+        ));
+    }
+
+    /// A link signed now expires when the clock passes its lifetime, and
+    /// not a second before.
+    #[tokio::test]
+    async fn a_link_expires_as_time_passes() {
+        let f = fixture_with(&[("REKEY_SIGNED_LINK_TTL_SECONDS", "600")]).await;
+        let user = f.add_user("ada@example.com").await;
+        let t = f.now();
+        let signature = f
+            .service
+            .issue_signed_link(&user, t, &ClientInfo::default())
+            .await
+            .unwrap();
+        let id = user.id.to_string();
+        f.clock.advance(Duration::from_secs(600));
+        assert!(
+            f.service
+                .inspect_signed_link(&id, t, &signature)
+                .await
+                .is_ok()
+        );
+        f.clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            f.service.inspect_signed_link(&id, t, &signature).await,
+            Err(ResetError::SignatureExpired)
         ));
     }
 
@@ -279,7 +308,7 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let other = f.add_user("grace@example.com").await;
-        let t = now();
+        let t = f.now();
         let client = ClientInfo::default();
         let signature = f
             .service
@@ -289,7 +318,7 @@ mod tests {
         let id = user.id.to_string();
         for (id, timestamp, signature) in [
             (other.id.to_string(), t, signature.clone()),
-            (id.clone(), t - 1, signature.clone()),
+            (id.clone(), t - Duration::from_secs(1), signature.clone()),
             (id.clone(), t, "not base64!".to_string()),
             ("bad id with spaces".to_string(), t, signature.clone()),
         ] {
@@ -318,7 +347,7 @@ mod tests {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
-        let t = now();
+        let t = f.now();
         // Two links of the same second, under the same version: each has
         // its own nonce, so they differ.
         let first = f
@@ -360,7 +389,7 @@ mod tests {
     async fn a_correctly_signed_link_without_its_nonce_is_refused() {
         let f = fixture_with(&[]).await;
         let user = f.add_user("ada@example.com").await;
-        let t = now();
+        let t = f.now();
         // Signed with the service key, but its nonce was never stored (or
         // was revoked): the signature alone does not redeem.
         let (signature, grant) = f.service.link_signature(&user, t);

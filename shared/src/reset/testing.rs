@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, EnvReader};
 use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
 use crate::domain::{
-    ApiKey, ClientInfo, EmailAddress, GrantPurpose, ResetGrant, Scope, User, UserId, now,
+    ApiKey, ClientInfo, EmailAddress, GrantPurpose, ResetGrant, Scope, UnixTime, User, UserId,
 };
 use crate::password::NewPassword;
 use crate::store::embedded::EmbeddedStore;
@@ -19,6 +20,8 @@ pub const NEW_PASSWORD: &str = "Fresh-Horse-42-Battery";
 pub struct Fixture {
     pub service: ResetService,
     pub config: Config,
+    /// The service's clock: tests move it instead of shortening lifetimes.
+    pub clock: ManualClock,
     _dir: tempfile::TempDir,
 }
 
@@ -56,14 +59,21 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
     let config = config.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    let clock = ManualClock::starting_now();
     Fixture {
-        service: ResetService::new(&config, Arc::new(store)),
+        service: ResetService::new(&config, Arc::new(store), Arc::new(clock.clone())),
         config,
+        clock,
         _dir: dir,
     }
 }
 
 impl Fixture {
+    /// The service's time now.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
     /// Sets the stored credential version of `user` back to the one it
     /// has: as if a change had not moved it, to show what else makes a
     /// credential single-use.
@@ -87,7 +97,11 @@ impl Fixture {
 
     /// A named user with `OLD_PASSWORD`.
     pub async fn add_user(&self, email: &str) -> User {
-        let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());
+        let mut user = User::new(
+            UserId::generate(),
+            EmailAddress::parse(email).unwrap(),
+            self.now(),
+        );
         user.name = Some("Ada Lovelace".into());
         user.password_hash = Some(
             self.service
@@ -120,6 +134,7 @@ impl Fixture {
         let (token, grant) = ResetGrant::issue(
             user.id.clone(),
             user.credential_version,
+            self.now(),
             ttl,
             purpose,
             self.config.links.default.origin(),
@@ -147,7 +162,7 @@ impl Fixture {
                 digest: secret.digest(),
                 name: "test".into(),
                 scopes: scopes.to_vec(),
-                created_at: now(),
+                created_at: self.now(),
                 revoked: false,
                 org: Default::default(),
             })

@@ -3,7 +3,7 @@
 //! the account's last password change (its `ver` behind the credential
 //! version) or for a disabled account is refused like a forged one.
 
-use crate::domain::{UserId, now};
+use crate::domain::UserId;
 use crate::signing::verify::{Expectations, verify_access_token};
 use crate::signing::{SIGNING_KEY_VAR, SigningError};
 
@@ -47,7 +47,7 @@ impl ResetService {
         let expect = Expectations {
             issuer,
             audiences: &audiences,
-            now: now(),
+            now: self.clock.now().secs(),
         };
         let token = verify_access_token(access_token, &keys, &expect).map_err(|why| {
             // The reason is for the operator; the client hears invalid_token.

@@ -210,7 +210,7 @@ mod tests {
     async fn each_check_refuses_its_own_failure() {
         let signer = LocalSigner::ephemeral().unwrap();
         let keys = signer.published_keys().await.unwrap();
-        let now = crate::domain::now();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock).secs();
         let audiences = vec!["rekey".to_string(), "other".to_string()];
         let expect = Expectations {
             issuer: "https://id.example",

@@ -16,8 +16,9 @@ use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings}
 use aws_smithy_types::body::SdkBody;
 
 use super::{Endpoint, Endpoints, WebhookJob, sign};
+use crate::clock::{Clock, SystemClock};
 use crate::crypto::ServiceKeys;
-use crate::domain::{OutboxItem, now};
+use crate::domain::OutboxItem;
 use crate::mail::DeliveryError;
 
 /// Connect and whole-attempt bound: an endpoint that hangs costs at most
@@ -88,7 +89,9 @@ impl WebhookClient {
         let Some(secret) = &endpoint.secret else {
             return Attempt::Failed("no secret configured".into());
         };
-        let timestamp = now();
+        // When the attempt is made: the sending side's clock, which the
+        // receiver checks against its own.
+        let timestamp = SystemClock.now().secs();
         let signature = sign(secret, &job.message_id, timestamp, &job.body);
         let request = http::Request::builder()
             .method("POST")

@@ -50,9 +50,10 @@ pub struct WebhookJob {
 }
 
 impl WebhookJob {
-    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
+    /// The job sealed into an outbox item queued at `at`.
+    pub fn seal(&self, keys: &ServiceKeys, at: crate::domain::UnixTime) -> OutboxItem {
         let id = format!("{ITEM_PREFIX}{}", uuid::Uuid::new_v4());
-        crate::mail::seal_job(self, id, keys)
+        crate::mail::seal_job(self, id, keys, at)
     }
 
     pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
@@ -73,7 +74,7 @@ impl Endpoints {
                     event_type: event.event_type.as_str().to_string(),
                     body: event.body_for(endpoint.include_password_hash),
                 }
-                .seal(keys)
+                .seal(keys, event.at)
             })
             .collect()
     }
@@ -117,7 +118,7 @@ mod tests {
             event_type: "password.changed".into(),
             body: r#"{"data":{"email":"ada@example.com","password_hash":"$argon2id$x"}}"#.into(),
         };
-        let item = job.seal(&keys);
+        let item = job.seal(&keys, crate::domain::UnixTime::EPOCH);
         assert!(is_webhook(&item));
         assert!(!item.sealed.contains("ada@") && !item.sealed.contains("argon2"));
         let opened = WebhookJob::open(&keys, &item).unwrap();

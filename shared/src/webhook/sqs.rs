@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::delivery::{RetryQueue, WebhookClient, WebhookSender};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsEnvironment, WebhookDelivery};
 use crate::crypto::ServiceKeys;
-use crate::domain::{OutboxItem, UnixTime, now};
+use crate::domain::{OutboxItem, UnixTime};
 use crate::mail::DeliveryError;
 
 /// The longest delay SQS gives one message.
@@ -111,7 +112,7 @@ impl RetryQueue for SqsRetries {
             sealed: item.sealed.clone(),
             created_at: item.created_at,
             reason: reason.to_string(),
-            dead_lettered_at: now(),
+            dead_lettered_at: SystemClock.now(),
         })
         .map_err(|e| DeliveryError::RetryQueue(format!("dead letter: {e}")))?;
         self.send(&self.dead_letter_url, body, None).await

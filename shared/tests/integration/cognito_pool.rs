@@ -13,7 +13,7 @@ use rekey::App;
 use rekey::ResetError;
 use rekey::directory::Directory;
 use rekey::directory::cognito::CognitoPool;
-use rekey::domain::{ClientInfo, Scope, now};
+use rekey::domain::{ClientInfo, Scope};
 use rekey::reset::{AddressRequest, CodeDelivery, PasswordProof};
 use rekey::routes::Function;
 use serde_json::{Value, json};
@@ -743,9 +743,13 @@ async fn a_pool_outage_at_delivery_spends_no_mail_limit() {
         .into_builder()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .build();
-    let down = rekey::ResetService::new(&cfg, s.store.clone()).with_directory(Arc::new(
-        CognitoPool::from_sdk_config(&sdk, pool.pool_id.clone(), None, s.store.clone()),
-    ));
+    let down = rekey::ResetService::new(&cfg, s.store.clone(), rekey::clock::system())
+        .with_directory(Arc::new(CognitoPool::from_sdk_config(
+            &sdk,
+            pool.pool_id.clone(),
+            None,
+            s.store.clone(),
+        )));
     down.accept_address_request(
         AddressRequest::ResetLink { entry: None },
         &user.email,
@@ -757,7 +761,7 @@ async fn a_pool_outage_at_delivery_spends_no_mail_limit() {
     assert!(
         down.drain_intake(10).await.is_err() || s.store.pending_mail(10).await.unwrap().is_empty()
     );
-    let up = rekey::ResetService::new(&cfg, s.store.clone())
+    let up = rekey::ResetService::new(&cfg, s.store.clone(), rekey::clock::system())
         .with_directory(pool.directory(s.store.clone(), false).await);
     up.drain_intake(10).await.unwrap();
     assert_eq!(take_links(&s.store, &cfg).await.len(), 1, "the retry mails");

@@ -6,7 +6,7 @@ use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
-use rekey::domain::{ApiKey, ClientInfo, Scope, User, now};
+use rekey::domain::{ApiKey, ClientInfo, Scope, UnixTime, User};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::{App, ResetError};
 
@@ -27,7 +27,7 @@ enum Via {
 struct Outstanding {
     link_token: String,
     code: String,
-    signed: (i64, String),
+    signed: (UnixTime, String),
     refresh: String,
     /// From the password grant at POST /oauth/token.
     signed_in: String,

@@ -68,6 +68,7 @@ async fn each_event_gets_its_status() {
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
+        now(),
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());

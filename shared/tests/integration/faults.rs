@@ -26,7 +26,7 @@ use rekey::config::Config;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, Scope, User, UserId, now,
+    ResetCode, ResetGrant, Scope, User, UserId,
 };
 use rekey::mail::ses::SesMailer;
 use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
@@ -311,7 +311,7 @@ impl Fixture {
                 post(
                     "/api/v1/iam/accounts/reset-password/",
                     &[JSON],
-                    &json!({"user_id": id, "timestamp": now(), "signature": "c2ln", "password": NEW_PASSWORD}),
+                    &json!({"user_id": id, "timestamp": now_secs(), "signature": "c2ln", "password": NEW_PASSWORD}),
                 ),
             ),
             "oauth recover-account" => (
@@ -634,7 +634,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         user_id: user.id.clone(),
         credential_version: user.credential_version,
         issued_at: t,
-        expires_at: t + 3600,
+        expires_at: t + secs(3600),
         used_at: None,
         purpose: None,
         origin: None,
@@ -645,7 +645,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         digest: "00".repeat(32),
         credential_version: user.credential_version,
         issued_at: t,
-        expires_at: t + 3600,
+        expires_at: t + secs(3600),
         attempts: 0,
     };
     store.replace_reset_code(&code, None).await.unwrap();
@@ -659,7 +659,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 client_id: "faults".into(),
                 scope: "openid".into(),
                 issued_at: t,
-                expires_at: t + 3600,
+                expires_at: t + secs(3600),
                 family: uuid::Uuid::new_v4().to_string(),
                 used_at: None,
             });
@@ -689,7 +689,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                         at: t,
                         source_ip: None,
                         user_agent: None,
-                        expires_at: t + 3600,
+                        expires_at: t + secs(3600),
                     },
                 },
             }

@@ -125,6 +125,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse(EMAIL).unwrap(),
+        now(),
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());

@@ -383,7 +383,7 @@ async fn every_contract_audits_and_notifies() {
             "{contract}"
         );
         assert!(
-            event.expires_at > event.at + 300 * 86400,
+            event.expires_at > event.at + secs(300) * 86400,
             "kept about a year"
         );
 

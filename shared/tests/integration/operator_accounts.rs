@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::reset::{PasswordProof, ResetService};
 use rekey::routes::Function;
@@ -16,6 +16,7 @@ async fn imported_user(store: &dyn Store, hash: String) -> User {
     let mut user = User::new(
         UserId::generate(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
     user.password_hash = Some(hash);
     store.insert_user(&user).await.unwrap();
@@ -27,7 +28,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone());
+    let service = ResetService::new(&config, store.clone(), rekey::clock::system());
     let p = config.hash_params;
     let current = format!(
         "$argon2id$v=19$m={},t={},p={}$",
@@ -97,7 +98,7 @@ async fn the_current_password_may_be_an_imported_hash() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone());
+    let service = ResetService::new(&config, store.clone(), rekey::clock::system());
     let key = ApiKey {
         digest: rekey::crypto::SecretDigest::of("rkk_test"),
         name: "t".into(),

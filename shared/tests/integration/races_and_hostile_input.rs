@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, CredentialVersion, Scope, User};
+use rekey::domain::{ClientInfo, CredentialVersion, Scope, UnixTime, User};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::routes::Function;
@@ -108,7 +108,11 @@ async fn assert_one_winner(
 
 async fn one_credential_one_winner(store: Arc<dyn Store>) {
     let config = config();
-    let service = Arc::new(ResetService::new(&config, store.clone()));
+    let service = Arc::new(ResetService::new(
+        &config,
+        store.clone(),
+        rekey::clock::system(),
+    ));
     let client = ClientInfo::default();
 
     // One link token.
@@ -188,7 +192,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
             service
                 .reset_with_signature(
                     &id,
-                    timestamp,
+                    UnixTime::from_secs(timestamp),
                     &signature,
                     &password(i),
                     &ClientInfo::default(),

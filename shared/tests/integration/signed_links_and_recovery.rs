@@ -2,12 +2,13 @@
 //! contract's recovery with log-in, through their handlers with API Gateway
 //! payloads.
 
+use rekey::domain::UnixTime;
 use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{ClientInfo, EmailAddress, now};
+use rekey::domain::{ClientInfo, EmailAddress};
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 use serde_json::{Value, json};
@@ -163,30 +164,30 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let body = async |app: &App, ts: i64| {
         let signature = app
             .reset
-            .issue_signed_link(&user, ts, &ClientInfo::default())
+            .issue_signed_link(&user, UnixTime::from_secs(ts), &ClientInfo::default())
             .await
             .unwrap();
         json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": signature, "password": NEW_PASSWORD})
     };
     let day = 24 * 3600;
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() - day - 10).await).await,
+        signed_reset(&app_before, body(&app_before, now_secs() - day - 10).await).await,
         (400, json!({"detail": "Signature expired"}))
     );
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() + 600).await).await,
+        signed_reset(&app_before, body(&app_before, now_secs() + 600).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Signed by another deployment's secret: refused.
     let stranger = app_with(&config()).await;
     assert_eq!(
-        signed_reset(&app_before, body(&stranger, now()).await).await,
+        signed_reset(&app_before, body(&stranger, now_secs()).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Rotation: a link signed with the previous secret still works.
-    let link_body = body(&app_before, now() - 60).await;
+    let link_body = body(&app_before, now_secs() - 60).await;
     let new_secret = rekey::crypto::ServiceSecret::generate().1;
     let after = config_with(&[
         ("REKEY_SECRET", &new_secret),

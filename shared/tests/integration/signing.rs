@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::support::now_secs;
 use lambda_http::Body;
 use rekey::App;
 use rekey::routes::Function;
@@ -165,7 +166,7 @@ async fn kms_signs_tokens_its_published_key_verifies() {
     let t = crate::support::TestApp::embedded(crate::support::config()).await;
     let app = App::new(&t.config, t.store.clone()).with_signer(signer.clone());
 
-    let now = rekey::domain::now();
+    let now = now_secs();
     let claims = AccessClaims {
         iss: "https://id.example.com".into(),
         sub: "user-1".into(),
@@ -251,7 +252,7 @@ async fn kms_signing_latency_on_moto() {
     let client = aws_sdk_kms::Client::new(&aws_config().await);
     let key = kms_key(&client).await;
     let signer = KmsSigner::new(client, key, None, None);
-    let now = rekey::domain::now();
+    let now = now_secs();
     let claims = AccessClaims {
         iss: "https://id.example.com".into(),
         sub: "user-1".into(),

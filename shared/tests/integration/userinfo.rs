@@ -97,7 +97,7 @@ async fn userinfo_answers_valid_tokens_and_refuses_every_bent_one(store: Arc<dyn
     let t = TestApp::on_store(store, config());
     let signer = signer();
     let user = add_user(&*t.store, &t.config, &unique_email()).await;
-    let now = rekey::domain::now();
+    let now = now_secs();
     let sign = |c: AccessClaims| {
         let signer = signer.clone();
         async move { sign_access_token(signer.as_ref(), &c).await.unwrap() }
@@ -411,7 +411,7 @@ async fn a_token_of_the_previous_key_verifies_while_it_is_published(store: Arc<d
     let config = config();
     let previous = LocalSigner::ephemeral().unwrap();
     let user = add_user(&*store, &config, &unique_email()).await;
-    let old = sign_access_token(&previous, &claims_for(&user, rekey::domain::now()))
+    let old = sign_access_token(&previous, &claims_for(&user, now_secs()))
         .await
         .unwrap();
     let rotated = Arc::new(Rotated {
@@ -421,7 +421,7 @@ async fn a_token_of_the_previous_key_verifies_while_it_is_published(store: Arc<d
     let app = App::new(&config, store.clone()).with_signer(rotated.clone());
     let resp = with_bearer(&app, &old).await;
     assert_eq!(resp.status(), 200, "the previous key is still published");
-    let fresh = sign_access_token(rotated.as_ref(), &claims_for(&user, rekey::domain::now()))
+    let fresh = sign_access_token(rotated.as_ref(), &claims_for(&user, now_secs()))
         .await
         .unwrap();
     assert_eq!(with_bearer(&app, &fresh).await.status(), 200);
@@ -444,8 +444,9 @@ async fn an_outage_is_503_not_a_refusal() {
     let user = User::new(
         rekey::domain::UserId::generate(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
-    let token = sign_access_token(signer().as_ref(), &claims_for(&user, rekey::domain::now()))
+    let token = sign_access_token(signer().as_ref(), &claims_for(&user, now_secs()))
         .await
         .unwrap();
     let app = App::new(&config, Arc::new(unreachable_store().await)).with_signer(signer());

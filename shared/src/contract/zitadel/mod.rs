@@ -85,7 +85,7 @@ struct Details {
 
 impl Details {
     fn from_change(d: ChangeDetails) -> Result<Self, ResetError> {
-        let change_date = OffsetDateTime::from_unix_timestamp(d.change_date)
+        let change_date = OffsetDateTime::from_unix_timestamp(d.change_date.secs())
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())
             .ok_or_else(|| {
@@ -169,7 +169,7 @@ mod tests {
     fn change_dates_are_rfc3339_utc() {
         let d = Details::from_change(ChangeDetails {
             sequence: 7,
-            change_date: 1_795_374_000,
+            change_date: crate::domain::UnixTime::from_secs(1_795_374_000),
             resource_owner: "org".into(),
         })
         .unwrap();
@@ -178,7 +178,7 @@ mod tests {
         assert!(
             Details::from_change(ChangeDetails {
                 sequence: 0,
-                change_date: i64::MAX,
+                change_date: crate::domain::UnixTime::from_secs(i64::MAX),
                 resource_owner: String::new(),
             })
             .is_err()

@@ -15,6 +15,7 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserSt
 use secrecy::SecretString;
 
 use super::{Directory, DirectoryError, DirectorySession};
+use crate::clock::{Clock, SystemClock};
 use crate::config::CLIENT_ID_VAR;
 use crate::domain::{EmailAddress, User, UserId};
 use crate::password::NewPassword;
@@ -229,7 +230,9 @@ impl CognitoPool {
     async fn insert_record(&self, id: &UserId) -> Result<User, DirectoryError> {
         let address = EmailAddress::parse(&format!("{}@{RECORD_DOMAIN}", id.as_str()))
             .ok_or_else(|| DirectoryError::Internal("placeholder address".into()))?;
-        let record = User::new(id.clone(), address);
+        // A record of the pool's, made by this adapter when it first sees
+        // the user: stamped with the system's time.
+        let record = User::new(id.clone(), address, SystemClock.now());
         match self.store.insert_user(&record).await {
             Ok(()) => Ok(record),
             // Created by a concurrent look-up: read what it wrote.

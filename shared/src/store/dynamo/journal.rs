@@ -9,7 +9,7 @@ use super::keys::Key;
 use super::records::{AuditRecord, GrantRecord, Hits, IntakeRecord, OutboxRecord, Record};
 use super::table;
 use super::transactions::{n, put_new, s, take_intake};
-use crate::domain::{AuditEvent, IntakeItem, OutboxItem, ResetGrant, UserId};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem, ResetGrant, UnixTime, UserId};
 use crate::store::{AuditStore, CounterStore, IntakeStore, OutboxStore, StoreError};
 
 #[async_trait]
@@ -17,8 +17,8 @@ impl CounterStore for DynamoStore {
     async fn count_hit(
         &self,
         counter: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError> {
         let out = self
             .update(Key::rate(counter, window_start))?

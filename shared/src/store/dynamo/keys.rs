@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::crypto::SecretDigest;
-use crate::domain::{AuditEvent, EmailAddress, UserId};
+use crate::domain::{AuditEvent, EmailAddress, UnixTime, UserId};
 
 /// The start of each item type's `pk`: what IAM's `dynamodb:LeadingKeys`
 /// conditions match (rekey::iam names them per store call).
@@ -63,7 +63,7 @@ impl Key {
     pub fn intake(id: &str) -> Self {
         Self::new(format!("{}{id}", prefix::INTAKE), "INTAKE")
     }
-    pub fn rate(counter: &str, window_start: i64) -> Self {
+    pub fn rate(counter: &str, window_start: UnixTime) -> Self {
         Self::new(
             format!("{}{counter}", prefix::RATE),
             &window_start.to_string(),

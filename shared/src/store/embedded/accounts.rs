@@ -25,9 +25,9 @@ struct UserRow {
     /// JSON list of hashes.
     password_history: String,
     disabled: i64,
-    created_at: i64,
+    created_at: UnixTime,
     sequence: i64,
-    changed_at: i64,
+    changed_at: UnixTime,
 }
 
 impl UserRow {
@@ -77,7 +77,7 @@ impl TryFrom<UserRow> for User {
 
 /// An `api_keys` row: digest, name, scopes (JSON), created_at, revoked,
 /// org (NULL for the default organisation, `*` for all).
-struct ApiKeyRow(String, String, String, i64, i64, Option<String>);
+struct ApiKeyRow(String, String, String, UnixTime, i64, Option<String>);
 
 const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked, org";
 

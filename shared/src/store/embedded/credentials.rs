@@ -41,9 +41,9 @@ fn parse_user(id: &str, whose: &'static str) -> Result<UserId, StoreError> {
 struct GrantRow(
     String,
     i64,
-    i64,
-    i64,
-    Option<i64>,
+    UnixTime,
+    UnixTime,
+    Option<UnixTime>,
     Option<String>,
     Option<String>,
 );
@@ -82,10 +82,10 @@ struct RefreshRow(
     i64,
     String,
     String,
-    i64,
-    i64,
+    UnixTime,
+    UnixTime,
     Option<String>,
-    Option<i64>,
+    Option<UnixTime>,
 );
 
 impl RefreshRow {

@@ -53,6 +53,19 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Times are INTEGER columns of Unix seconds.
+impl rusqlite::types::ToSql for crate::domain::UnixTime {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.secs().into())
+    }
+}
+
+impl rusqlite::types::FromSql for crate::domain::UnixTime {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(value).map(Self::from_secs)
+    }
+}
+
 /// A list column's JSON text. Lists of strings always serialise; the error
 /// is carried as SQLite's own, should that ever change.
 fn json_column(value: &impl serde::Serialize) -> rusqlite::Result<String> {

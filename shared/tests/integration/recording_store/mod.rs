@@ -204,7 +204,7 @@ impl CredentialStore for RecordingStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: i64,
+        at: UnixTime,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::RotateRefreshToken)
             .rotate_refresh_token(presented, successor, at)
@@ -213,8 +213,8 @@ impl CredentialStore for RecordingStore {
     async fn revoke_refresh_family(
         &self,
         family: &str,
-        at: i64,
-        until: i64,
+        at: UnixTime,
+        until: UnixTime,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::RevokeRefreshFamily)
             .revoke_refresh_family(family, at, until)
@@ -227,8 +227,8 @@ impl CounterStore for RecordingStore {
     async fn count_hit(
         &self,
         key: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError> {
         self.saw_sized((StoreMethod::CountHit, None), vec![key.len()])
             .count_hit(key, window_start, expires_at)

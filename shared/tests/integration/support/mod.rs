@@ -19,9 +19,10 @@ pub use test_app::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rekey::clock::{Clock, SystemClock};
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, UnixTime, User, UserId};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
@@ -47,6 +48,22 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// The system's time now, as the store keeps it (the services under test
+/// run on the system clock unless a test gives them a `ManualClock`).
+pub fn now() -> UnixTime {
+    SystemClock.now()
+}
+
+/// The same in Unix seconds, as signed links and JWT claims carry it.
+pub fn now_secs() -> i64 {
+    now().secs()
+}
+
+/// `n` seconds.
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -112,7 +129,11 @@ pub fn config() -> Config {
 }
 
 pub async fn add_user(store: &dyn Store, config: &Config, email: &str) -> User {
-    let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());
+    let mut user = User::new(
+        UserId::generate(),
+        EmailAddress::parse(email).unwrap(),
+        now(),
+    );
     user.name = Some("Ada Lovelace".into());
     user.password_hash = Some(
         CredentialHasher::new(config.hash_params)

@@ -13,7 +13,7 @@ use rekey::store::Store;
 /// would); each mail is then marked delivered, so the next call sees only
 /// newer mail.
 pub async fn take_mail(store: &Arc<dyn Store>, config: &Config) -> Vec<MailJob> {
-    ResetService::new(config, store.clone())
+    ResetService::new(config, store.clone(), rekey::clock::system())
         .drain_intake(500)
         .await
         .unwrap();

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{INTAKE_RETENTION_SECS, OUTBOX_RETENTION_SECS, Record, user_id};
-use crate::domain::{AuditEvent, IntakeItem, OutboxItem};
+use super::{INTAKE_RETENTION, OUTBOX_RETENTION, Record, user_id};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem, UnixTime};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 use crate::store::dynamo::table;
@@ -17,14 +17,14 @@ pub struct AuditRecord {
     pub user_id: String,
     pub action: String,
     pub outcome: String,
-    pub at: i64,
+    pub at: UnixTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for AuditRecord {
@@ -74,9 +74,9 @@ pub struct OutboxRecord {
     pub sk: String,
     pub id: String,
     pub sealed: String,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for OutboxRecord {
@@ -92,7 +92,7 @@ impl From<&OutboxItem> for OutboxRecord {
             id: m.id.clone(),
             sealed: m.sealed.clone(),
             created_at: m.created_at,
-            ttl: m.created_at + OUTBOX_RETENTION_SECS,
+            ttl: m.created_at.plus(OUTBOX_RETENTION),
         }
     }
 }
@@ -116,9 +116,9 @@ pub struct IntakeRecord {
     pub sk: String,
     pub id: String,
     pub sealed: String,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for IntakeRecord {
@@ -134,7 +134,7 @@ impl From<&IntakeItem> for IntakeRecord {
             id: m.id.clone(),
             sealed: m.sealed.clone(),
             created_at: m.created_at,
-            ttl: m.created_at + INTAKE_RETENTION_SECS,
+            ttl: m.created_at.plus(INTAKE_RETENTION),
         }
     }
 }

@@ -10,6 +10,8 @@ mod journal;
 #[cfg(test)]
 mod tests;
 
+use std::time::Duration;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,11 +26,11 @@ use crate::store::StoreError;
 
 /// How long records outlive their use before TTL deletion (forensics, and
 /// so a late stream retry still finds its outbox item).
-pub(super) const GRANT_RETENTION_SECS: i64 = 24 * 3600;
-pub(super) const OUTBOX_RETENTION_SECS: i64 = 14 * 24 * 3600;
+pub(super) const GRANT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+pub(super) const OUTBOX_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 /// An address request not delivered within a day is dropped: its link
 /// would have expired long before, and the stream keeps records 24 hours.
-pub(super) const INTAKE_RETENTION_SECS: i64 = 24 * 3600;
+pub(super) const INTAKE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// One type of item. Its `kind` attribute, which every item carries (the
 /// stream filter selects on it), is added on the way in and ignored on the
