@@ -97,7 +97,11 @@ impl RetryQueue for LocalRetries {
                 attempt,
                 delay,
             })
-            .map_err(|_| DeliveryError::RetryQueue("the retry worker has stopped".into()))
+            .map_err(|_| {
+                DeliveryError::RetryQueue(Box::new(rekey::error::Invariant(
+                    "the retry worker has stopped",
+                )))
+            })
     }
 
     /// One JSON line: the sealed item (replayable, nothing in clear) and why.
@@ -119,10 +123,10 @@ impl RetryQueue for LocalRetries {
                 tracing::error!(outbox_id = %item.id, reason, file = %self.dead_letter.display(), "webhook dead-lettered");
                 Ok(())
             }
-            Err(e) => Err(DeliveryError::RetryQueue(format!(
-                "cannot write {}: {e}",
-                self.dead_letter.display()
-            ))),
+            Err(e) => Err(DeliveryError::RetryQueue(Box::new(rekey::error::context(
+                format!("cannot write {}", self.dead_letter.display()),
+                e,
+            )))),
         }
     }
 }

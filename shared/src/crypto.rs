@@ -116,24 +116,30 @@ impl SecretDigest {
     }
 }
 
+/// Why a service secret is refused; never quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("expected base64 or hex")]
+    NotEncoded,
+    #[error("{0} bytes is too short: use at least 32 random bytes")]
+    TooShort(usize),
+}
+
 /// The service secret an operator provides (REKEY_SECRET).
 #[derive(Clone)]
 pub struct ServiceSecret(std::sync::Arc<SecretBox<Vec<u8>>>);
 
 impl ServiceSecret {
     /// Base64 (standard or url-safe) or hex, at least 32 bytes.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
         let raw = raw.trim();
         let bytes = hex::decode(raw)
             .ok()
             .or_else(|| STANDARD.decode(raw).ok())
             .or_else(|| URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok())
-            .ok_or_else(|| "expected base64 or hex".to_string())?;
+            .ok_or(SecretError::NotEncoded)?;
         if bytes.len() < 32 {
-            return Err(format!(
-                "{} bytes is too short: use at least 32 random bytes",
-                bytes.len()
-            ));
+            return Err(SecretError::TooShort(bytes.len()));
         }
         Ok(Self(std::sync::Arc::new(SecretBox::new(Box::new(bytes)))))
     }
@@ -389,6 +395,7 @@ mod tests {
         assert!(
             ServiceSecret::parse("abcd")
                 .unwrap_err()
+                .to_string()
                 .contains("too short")
         );
         assert!(ServiceSecret::parse("not base64 at all!").is_err());

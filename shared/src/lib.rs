@@ -16,9 +16,9 @@ pub mod contract;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod iam;
-pub mod link;
 pub mod mail;
 pub mod metrics;
 pub mod password;
@@ -27,6 +27,7 @@ pub mod routes;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+pub mod url_template;
 pub mod webhook;
 
 pub use app::App;

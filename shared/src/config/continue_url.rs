@@ -8,6 +8,23 @@ use super::EnvReader;
 /// The variable naming the application the page links to after success.
 pub const VARIABLE: &str = "REKEY_CONTINUE_URL";
 
+/// Why a continue link is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ContinueUrlError {
+    #[error("{raw:?} is not a URL: {source}")]
+    NotUrl {
+        raw: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{raw:?} must be an https URL (http only on a loopback host)")]
+    NotHttps { raw: String },
+    #[error("{raw:?} must not carry a user name or password")]
+    Credentials { raw: String },
+    #[error("{raw:?} is not on REKEY_ALLOWED_LINK_ORIGINS (its origin {origin} must be listed)")]
+    NotListed { raw: String, origin: String },
+}
+
 /// An application URL the page may link to: https (or http on a loopback
 /// host, for local development), no user info, and on
 /// `REKEY_ALLOWED_LINK_ORIGINS` when that list is set. Fixed by the
@@ -18,8 +35,11 @@ pub struct ContinueUrl(Url);
 impl ContinueUrl {
     /// Checks `raw` against the rules above; `allowed` is the raw
     /// `REKEY_ALLOWED_LINK_ORIGINS` list when it is set.
-    pub fn parse(raw: &str, allowed: Option<&str>) -> Result<Self, String> {
-        let url = Url::parse(raw.trim()).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    pub fn parse(raw: &str, allowed: Option<&str>) -> Result<Self, ContinueUrlError> {
+        let url = Url::parse(raw.trim()).map_err(|source| ContinueUrlError::NotUrl {
+            raw: raw.to_string(),
+            source,
+        })?;
         let loopback = match url.host() {
             Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -30,13 +50,15 @@ impl ContinueUrl {
             "https" => {}
             "http" if loopback => {}
             _ => {
-                return Err(format!(
-                    "{raw:?} must be an https URL (http only on a loopback host)"
-                ));
+                return Err(ContinueUrlError::NotHttps {
+                    raw: raw.to_string(),
+                });
             }
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(format!("{raw:?} must not carry a user name or password"));
+            return Err(ContinueUrlError::Credentials {
+                raw: raw.to_string(),
+            });
         }
         if let Some(list) = allowed {
             let origin = url.origin().ascii_serialization();
@@ -45,12 +67,13 @@ impl ContinueUrl {
             let listed = list
                 .split(',')
                 .map(|entry| entry.split_once('=').map_or(entry, |(_, o)| o))
-                .filter_map(|o| crate::link::origin(o.trim()))
+                .filter_map(|o| crate::url_template::origin(o.trim()))
                 .any(|o| o == origin);
             if !listed {
-                return Err(format!(
-                    "{raw:?} is not on REKEY_ALLOWED_LINK_ORIGINS (its origin {origin} must be listed)"
-                ));
+                return Err(ContinueUrlError::NotListed {
+                    raw: raw.to_string(),
+                    origin,
+                });
             }
         }
         Ok(Self(url))
@@ -111,7 +134,9 @@ mod tests {
         let list = "https://app.example.com, acme=https://acme.example";
         assert!(ContinueUrl::parse("https://app.example.com/home", Some(list)).is_ok());
         assert!(ContinueUrl::parse("https://acme.example/", Some(list)).is_ok());
-        let err = ContinueUrl::parse("https://evil.example/", Some(list)).unwrap_err();
+        let err = ContinueUrl::parse("https://evil.example/", Some(list))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("REKEY_ALLOWED_LINK_ORIGINS"), "{err}");
         // The port is part of the origin.
         assert!(ContinueUrl::parse("https://app.example.com:8443/", Some(list)).is_err());

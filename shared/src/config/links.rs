@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{ContinueUrl, EnvReader};
-use crate::link::{CodeUrlTemplate, LinkTemplate};
+use crate::url_template::{CodeUrlTemplate, LinkTemplate};
 
 /// Where the links in reset mail point.
 #[derive(Clone, Debug)]
@@ -143,7 +143,7 @@ fn read_origins(env: &mut EnvReader<'_>, raw: &str, default_org: &str) -> Vec<Or
                 Some((org, o)) => (org.trim().to_string(), o.trim()),
                 None => (default_org.to_string(), tagged),
             };
-            match crate::link::origin(o) {
+            match crate::url_template::origin(o) {
                 Some(parsed) if parsed == o.trim_end_matches('/') && !org.is_empty() => {
                     Some(OrgOrigin {
                         org,

@@ -72,13 +72,13 @@ pub enum DirectoryError {
     #[error("no such account in the directory")]
     UserGone,
     /// Throttled or unreachable: retrying later may succeed.
-    #[error("directory unavailable: {0}")]
-    Unavailable(String),
+    #[error("directory unavailable")]
+    Unavailable(#[source] crate::error::Cause),
     /// A variable this operation needs is not set.
     #[error("{0} is not set")]
     NotConfigured(&'static str),
-    #[error("directory error: {0}")]
-    Internal(String),
+    #[error("directory error")]
+    Internal(#[source] crate::error::Cause),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -89,12 +89,12 @@ impl From<DirectoryError> for crate::ResetError {
         match e {
             DirectoryError::PasswordRefused(violation) => ResetError::WeakPassword(vec![violation]),
             DirectoryError::UserGone => ResetError::InvalidToken,
-            DirectoryError::Unavailable(m) => ResetError::Unavailable(format!("directory: {m}")),
+            e @ DirectoryError::Unavailable(_) => ResetError::Unavailable(Box::new(e)),
             DirectoryError::NotConfigured(variable) => {
                 tracing::error!(variable, "configuration error: variable not set");
-                ResetError::Unavailable(format!("directory: {variable} is not set"))
+                ResetError::Unavailable(Box::new(DirectoryError::NotConfigured(variable)))
             }
-            DirectoryError::Internal(m) => ResetError::Internal(m),
+            e @ DirectoryError::Internal(_) => ResetError::Internal(Box::new(e)),
             DirectoryError::Store(e) => e.into(),
         }
     }
@@ -184,10 +184,12 @@ mod tests {
         use crate::ResetError;
         assert!(matches!(
             ResetError::from(DirectoryError::NotConfigured(crate::config::CLIENT_ID_VAR)),
-            ResetError::Unavailable(m) if m.contains(crate::config::CLIENT_ID_VAR)
+            ResetError::Unavailable(cause) if crate::error::Chain(cause.as_ref()).to_string().contains(crate::config::CLIENT_ID_VAR)
         ));
         assert!(matches!(
-            ResetError::from(DirectoryError::Unavailable("ListUsers: throttled".into())),
+            ResetError::from(DirectoryError::Unavailable(Box::new(
+                crate::error::Invariant("ListUsers: throttled")
+            ))),
             ResetError::Unavailable(_)
         ));
         assert!(matches!(

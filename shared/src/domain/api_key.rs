@@ -28,18 +28,18 @@ impl Scope {
     }
 }
 
+/// A scope name rekey does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope {0:?}: expected one of {scopes}", scopes = Scope::ALL.map(Scope::as_str).join(", "))]
+pub struct UnknownScope(pub String);
+
 impl std::str::FromStr for Scope {
-    type Err = String;
+    type Err = UnknownScope;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Scope::ALL
             .into_iter()
             .find(|sc| sc.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown scope {s:?}: expected one of {}",
-                    Scope::ALL.map(Scope::as_str).join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownScope(s.to_string()))
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{SealError, ServiceKeys};
 use crate::domain::{OutboxItem, UnixTime, UserId};
+use crate::error::{Cause, Invariant, context};
 use crate::store::{Store, StoreError};
 
 #[cfg(feature = "embedded")]
@@ -87,13 +88,10 @@ pub(crate) fn open_job<T: serde::de::DeserializeOwned>(
     let plaintext = keys.open(&item.sealed, item.id.as_bytes())?;
     // serde_json's message quotes the value it choked on (an address, a
     // link): keep only where and what kind of fault.
-    serde_json::from_slice(&plaintext).map_err(|e| {
-        DeliveryError::Undecodable(format!(
-            "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
+    serde_json::from_slice(&plaintext).map_err(|e| DeliveryError::Undecodable {
+        category: e.classify(),
+        line: e.line(),
+        column: e.column(),
     })
 }
 
@@ -268,11 +266,11 @@ impl RenderedMail {
         };
         let from: Mailbox = from
             .parse()
-            .map_err(|e| MailError::Rejected(format!("sender address: {e}")))?;
+            .map_err(|e| MailError::Rejected(Box::new(context("sender address", e))))?;
         let to: Mailbox = self
             .to
             .parse()
-            .map_err(|e| MailError::Rejected(format!("recipient address: {e}")))?;
+            .map_err(|e| MailError::Rejected(Box::new(context("recipient address", e))))?;
         let domain = from.email.domain().to_string();
         let message = lettre::Message::builder()
             .from(from)
@@ -284,23 +282,30 @@ impl RenderedMail {
                     .singlepart(readable(&self.text, ContentType::TEXT_PLAIN))
                     .singlepart(readable(&self.html, ContentType::TEXT_HTML)),
             )
-            .map_err(|e| MailError::Rejected(e.to_string()))?;
+            .map_err(|e| MailError::Rejected(Box::new(e)))?;
         Ok(message.formatted())
     }
 }
 
-/// What a `Mailer` failed at. The text is the kind of failure (an error code
-/// such as `MessageRejected`, or "timeout"), never a mail service's message,
-/// which may quote recipients: log sites show it beside the outbox id.
+/// What a `Mailer` failed at, with its cause. A mail service's cause is
+/// the kind of failure (an error code such as `MessageRejected`, or
+/// "timeout", [`ServiceFailure`]), never its message, which may quote
+/// recipients: log sites show it beside the outbox id.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// Worth retrying: throttling, outage, timeouts.
-    #[error("mail service unavailable: {0}")]
-    Unavailable(String),
+    #[error("mail service unavailable")]
+    Unavailable(#[source] Cause),
     /// Will not succeed as is (unverified sender, rejected recipient).
-    #[error("mail rejected: {0}")]
-    Rejected(String),
+    #[error("mail rejected")]
+    Rejected(#[source] Cause),
 }
+
+/// A mail service's failure as much as may be kept: its error code or the
+/// kind of failure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ServiceFailure(pub String);
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
@@ -311,18 +316,24 @@ pub trait Mailer: Send + Sync {
 pub enum DeliveryError {
     #[error("cannot open sealed mail: {0}")]
     Sealed(#[from] SealError),
-    #[error("cannot decode sealed mail: {0}")]
-    Undecodable(String),
+    /// serde_json's message would quote the value it choked on (an
+    /// address, a link): only where and what kind of fault is kept.
+    #[error("cannot decode sealed mail: {category:?} error at line {line} column {column}")]
+    Undecodable {
+        category: serde_json::error::Category,
+        line: usize,
+        column: usize,
+    },
     #[error(transparent)]
     Mail(#[from] MailError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A webhook's retry could not be queued (or dead-lettered).
-    #[error("webhook retry queue unavailable: {0}")]
-    RetryQueue(String),
+    #[error("webhook retry queue unavailable")]
+    RetryQueue(#[source] Cause),
     /// The directory sign-out a notice carries failed again.
-    #[error("sign-out not done: {0}")]
-    SignOut(String),
+    #[error("sign-out not done")]
+    SignOut(#[source] Cause),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -360,8 +371,9 @@ impl Outbox {
     #[cfg(all(feature = "dynamodb", feature = "ses"))]
     pub async fn from_env() -> Result<Self, crate::ConfigError> {
         let settings = crate::config::StreamSettings::from_env()?;
-        templates::init(settings.template_dir.as_deref())
-            .map_err(|e| crate::ConfigError { problems: vec![e] })?;
+        templates::init(settings.template_dir.as_deref()).map_err(|e| crate::ConfigError {
+            problems: vec![format!("REKEY_TEMPLATE_DIR: {}", crate::error::Chain(&e))],
+        })?;
         let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_settings(
             &settings.store,
             &settings.aws,
@@ -416,12 +428,14 @@ impl Outbox {
         } = &job.message
         {
             let directory = self.directory.as_ref().ok_or_else(|| {
-                DeliveryError::SignOut("this worker has no directory configured".into())
+                DeliveryError::SignOut(Box::new(Invariant(
+                    "this worker has no directory configured",
+                )))
             })?;
             directory
                 .sign_out(&job.user_id)
                 .await
-                .map_err(|e| DeliveryError::SignOut(e.to_string()))?;
+                .map_err(|e| DeliveryError::SignOut(Box::new(e)))?;
             tracing::info!(outbox_id = %item.id, user_id = %job.user_id, "queued sign-out done");
         }
         let mail = job.render(&self.product_name);
@@ -440,7 +454,7 @@ impl Outbox {
                 Ok(Delivery::Sent) => sent += 1,
                 Ok(Delivery::AlreadyDelivered | Delivery::Deferred) => {}
                 Err(e) => {
-                    tracing::warn!(outbox_id = %item.id, error = %e, "mail delivery failed; will retry")
+                    tracing::warn!(outbox_id = %item.id, error = %crate::error::Chain(&e), "mail delivery failed; will retry")
                 }
             }
         }

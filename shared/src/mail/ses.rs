@@ -7,7 +7,7 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
-use super::{MailError, Mailer, RenderedMail};
+use super::{MailError, Mailer, RenderedMail, ServiceFailure};
 use crate::config::{AwsEnvironment, ConfigError, EnvReader};
 
 pub struct SesMailer {
@@ -66,7 +66,7 @@ impl Mailer for SesMailer {
                         RawMessage::builder()
                             .data(Blob::new(raw))
                             .build()
-                            .map_err(|e| MailError::Rejected(e.to_string()))?,
+                            .map_err(|e| MailError::Rejected(Box::new(e)))?,
                     )
                     .build(),
             )
@@ -93,6 +93,7 @@ fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> MailError {
         SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
         _ => "unknown SDK error".to_string(),
     };
+    let kind = Box::new(ServiceFailure(kind));
     if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
         MailError::Rejected(kind)
     } else {
@@ -136,7 +137,7 @@ mod tests {
                 .build(),
         );
         let e = failure(&SdkError::<_, ()>::service_error(rejected, ()));
-        assert!(matches!(&e, MailError::Rejected(kind) if kind == "MessageRejected"));
+        assert!(matches!(&e, MailError::Rejected(kind) if kind.to_string() == "MessageRejected"));
         let shown = shown(&e);
         for leak in ["ada.lovelace", "example.com", "no-reply", "not verified"] {
             assert!(!shown.contains(leak), "{leak} in {shown}");
@@ -152,9 +153,11 @@ mod tests {
                 .build(),
         );
         let e = failure(&SdkError::<_, ()>::service_error(throttled, ()));
-        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "TooManyRequestsException"));
+        assert!(
+            matches!(&e, MailError::Unavailable(kind) if kind.to_string() == "TooManyRequestsException")
+        );
         let e = failure(&SdkError::<SendEmailError, ()>::timeout_error(SES_TEXT));
-        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "timeout"));
+        assert!(matches!(&e, MailError::Unavailable(kind) if kind.to_string() == "timeout"));
         assert!(!shown(&e).contains("example.com"));
         let e = failure(&SdkError::<SendEmailError, ()>::construction_failure(
             SES_TEXT,

@@ -71,7 +71,7 @@ async fn deliver_mail(outbox: &Outbox, image: serde_dynamo::Item) -> bool {
     let item = match OutboxRecord::from_item(image) {
         Ok(record) => OutboxItem::from(record),
         Err(e) => {
-            tracing::error!(error = %e, "outbox record does not decode");
+            tracing::error!(error = %crate::error::Chain(&e), "outbox record does not decode");
             return false;
         }
     };
@@ -83,7 +83,7 @@ async fn deliver_mail(outbox: &Outbox, image: serde_dynamo::Item) -> bool {
         }
         Ok(Delivery::Deferred) => true,
         Err(e) => {
-            tracing::warn!(outbox_id = %item.id, error = %e, "delivery failed; reported for retry");
+            tracing::warn!(outbox_id = %item.id, error = %crate::error::Chain(&e), "delivery failed; reported for retry");
             false
         }
     }
@@ -95,14 +95,14 @@ async fn deliver_request(reset: &ResetService, image: serde_dynamo::Item) -> boo
     let item = match IntakeRecord::from_item(image) {
         Ok(record) => IntakeItem::from(record),
         Err(e) => {
-            tracing::error!(error = %e, "intake record does not decode");
+            tracing::error!(error = %crate::error::Chain(&e), "intake record does not decode");
             return false;
         }
     };
     match reset.deliver_intake(&item).await {
         Ok(_) => true,
         Err(e) => {
-            tracing::warn!(intake_id = %item.id, error = %e, "intake delivery failed; reported for retry");
+            tracing::warn!(intake_id = %item.id, error = %crate::error::Chain(&e), "intake delivery failed; reported for retry");
             false
         }
     }

@@ -104,7 +104,7 @@ impl ResetService {
             .hasher
             .hash_off_executor(password)
             .await
-            .map_err(|e| ResetError::Internal(e.to_string()))?;
+            .map_err(|e| ResetError::Internal(Box::new(e)))?;
         let change = self.password_change(user, new_hash, session, action, client);
         self.store
             .change_password(&change, &redemption)
@@ -187,7 +187,7 @@ impl ResetService {
             (verdict, password)
         })
         .await
-        .map_err(|e| ResetError::Internal(e.to_string()))?;
+        .map_err(|e| ResetError::Internal(Box::new(e)))?;
         match verdict {
             Verification::Mismatch => Ok(false),
             Verification::Match {
@@ -198,7 +198,7 @@ impl ResetService {
                     .hasher
                     .hash_off_executor(NewPassword::normalize(&password))
                     .await
-                    .map_err(|e| ResetError::Internal(e.to_string()))?;
+                    .map_err(|e| ResetError::Internal(Box::new(e)))?;
                 let old = user.password_hash.as_deref().unwrap_or_default();
                 match self
                     .store
@@ -209,7 +209,7 @@ impl ResetService {
                     // Changed meanwhile: the newer hash stands.
                     Err(StoreError::Conflict(_)) => {}
                     Err(e) => {
-                        tracing::warn!(user_id = %user.id, error = %e, "password hash not upgraded")
+                        tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "password hash not upgraded")
                     }
                 }
                 Ok(true)
@@ -248,7 +248,7 @@ impl ResetService {
     ) {
         let event = self.audit_event(user, action, outcome, client);
         if let Err(e) = self.store.record_audit(&event).await {
-            tracing::warn!(user_id = %user.id, error = %e, "audit event not recorded");
+            tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "audit event not recorded");
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::crypto::short_code;
 use crate::domain::{ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId};
-use crate::link::CodeUrlTemplate;
 use crate::store::StoreError;
+use crate::url_template::CodeUrlTemplate;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};
@@ -211,8 +211,8 @@ impl ResetService {
             Err(e) => return Err(e.into()),
         }
         let presented = presented.trim().to_ascii_uppercase();
-        let expected =
-            hex::decode(&code.digest).map_err(|e| ResetError::Internal(e.to_string()))?;
+        let expected = hex::decode(&code.digest)
+            .map_err(|e| ResetError::internal("a stored code digest", e))?;
         if !self.config.keys.verify(
             CODE_PURPOSE,
             &[user.id.as_str().as_bytes(), presented.as_bytes()],

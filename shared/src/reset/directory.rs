@@ -54,7 +54,7 @@ impl ResetService {
         let signed_out = match self.directory.sign_out(&user.id).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(user_id = %user.id, error = %e, "sign-out failed; queued for retry");
+                tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "sign-out failed; queued for retry");
                 false
             }
         };
@@ -92,7 +92,7 @@ impl ResetService {
     async fn release_claim(&self, user: &User, holder: &str) {
         // Not released (an outage), the claim runs out on its own.
         if let Err(e) = self.store.release_password_change(&user.id, holder).await {
-            tracing::warn!(user_id = %user.id, error = %e, "password-change claim not released");
+            tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "password-change claim not released");
         }
     }
 }

@@ -96,11 +96,12 @@ impl ResetService {
             key: key.cloned(),
         };
         let mut plaintext = Zeroizing::new(
-            serde_json::to_vec(&payload)
-                .map_err(|e| ResetError::Internal(format!("intake payload: {e}")))?,
+            serde_json::to_vec(&payload).map_err(|e| ResetError::internal("intake payload", e))?,
         );
         if plaintext.len() > INTAKE_PLAINTEXT_LEN {
-            return Err(ResetError::Internal("intake payload over its size".into()));
+            return Err(ResetError::Internal(Box::new(crate::error::Invariant(
+                "intake payload over its size",
+            ))));
         }
         // JSON ignores trailing whitespace: the padding reads back as nothing.
         plaintext.resize(INTAKE_PLAINTEXT_LEN, b' ');
@@ -127,13 +128,25 @@ impl ResetService {
             .config
             .keys
             .open(&item.sealed, &intake_aad(&item.id))
-            .map_err(|e| ResetError::Internal(format!("intake {}: {e}", item.id)))?;
+            .map_err(|e| ResetError::internal(format!("intake {}", item.id), e))?;
         // serde_json's message could quote the address: keep only the kind.
         let payload: IntakePayload = serde_json::from_slice(&plaintext).map_err(|e| {
-            ResetError::Internal(format!("intake {}: {:?} error", item.id, e.classify()))
+            ResetError::internal(
+                format!("intake {}", item.id),
+                crate::error::Invariant(match e.classify() {
+                    serde_json::error::Category::Io => "an Io error",
+                    serde_json::error::Category::Syntax => "a Syntax error",
+                    serde_json::error::Category::Data => "a Data error",
+                    serde_json::error::Category::Eof => "an Eof error",
+                }),
+            )
         })?;
-        let email = EmailAddress::parse(&payload.email)
-            .ok_or_else(|| ResetError::Internal(format!("intake {}: bad address", item.id)))?;
+        let email = EmailAddress::parse(&payload.email).ok_or_else(|| {
+            ResetError::internal(
+                format!("intake {}", item.id),
+                crate::error::Invariant("bad address"),
+            )
+        })?;
         let client = ClientInfo {
             source_ip: payload.source_ip,
             user_agent: None,
@@ -179,7 +192,7 @@ impl ResetService {
                 Ok(IntakeDelivery::Delivered) => delivered += 1,
                 Ok(IntakeDelivery::AlreadyDelivered) => {}
                 Err(e) => {
-                    tracing::warn!(intake_id = %item.id, error = %e, "intake delivery failed; will retry")
+                    tracing::warn!(intake_id = %item.id, error = %crate::error::Chain(&e), "intake delivery failed; will retry")
                 }
             }
         }

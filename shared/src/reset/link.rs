@@ -4,7 +4,7 @@ use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
     ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User,
 };
-use crate::link::LinkTemplate;
+use crate::url_template::LinkTemplate;
 
 use super::change::SetPasswordError;
 use super::{ResetError, ResetService};

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::{Config, LinkTemplates};
 use crate::directory::{Directory, RekeyAccounts};
 use crate::domain::Scope;
+use crate::error::Cause;
 use crate::password::{CredentialHasher, PolicyViolation};
 use crate::signing::{AccessTokenSigner, PublicKeySet, SignerKeys};
 use crate::store::{Store, StoreError};
@@ -81,12 +82,27 @@ pub enum ResetError {
     /// Past a limit; try again after this many seconds.
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or corrupt data; detail is logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A dependency (the store, the directory, the signer) cannot serve
+    /// now; a retry may succeed. Its cause is logged, never shown.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] Cause),
+    /// A bug or corrupt data; its cause is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
+
+impl ResetError {
+    /// `Internal` with `source`, said to have happened while doing `what`.
+    pub(crate) fn internal(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        ResetError::Internal(Box::new(crate::error::context(what, source)))
+    }
+}
+
+/// A change that lost its race to another change of the same account,
+/// where the caller may simply try again.
+#[derive(Debug, thiserror::Error)]
+#[error("the account changed meanwhile; retry")]
+pub struct AccountChanged;
 
 /// What a flow's look-up of its user needs: the directory's errors in the
 /// reset's terms.
@@ -102,8 +118,8 @@ impl ResetService {
 impl From<StoreError> for ResetError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(m) => ResetError::Unavailable(m),
-            other => ResetError::Internal(other.to_string()),
+            e @ StoreError::Unavailable(_) => ResetError::Unavailable(Box::new(e)),
+            other => ResetError::Internal(Box::new(other)),
         }
     }
 }

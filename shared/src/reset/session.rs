@@ -21,16 +21,15 @@ pub struct Session {
 
 impl From<SigningError> for ResetError {
     fn from(e: SigningError) -> Self {
-        match e {
+        match &e {
             SigningError::NotConfigured(variable) => {
                 tracing::error!(variable, "configuration error: no access-token signing key");
-                ResetError::Unavailable(format!("access-token signer: {variable} is not set"))
+                ResetError::Unavailable(Box::new(e))
             }
-            SigningError::Unavailable(cause) => {
-                ResetError::Unavailable(format!("access-token signer: {cause}"))
+            SigningError::Unavailable(_) => ResetError::Unavailable(Box::new(e)),
+            SigningError::BadKey(_) | SigningError::Encoding(_) => {
+                ResetError::Internal(Box::new(e))
             }
-            SigningError::BadKey(cause) => ResetError::Internal(cause),
-            e @ SigningError::Encoding(_) => ResetError::Internal(e.to_string()),
         }
     }
 }
@@ -120,7 +119,11 @@ impl ResetService {
             .directory
             .sign_in(&user, &password)
             .await?
-            .ok_or_else(|| ResetError::Internal("the directory issued no tokens".into()))?;
+            .ok_or_else(|| {
+                ResetError::Internal(Box::new(crate::error::Invariant(
+                    "the directory issued no tokens",
+                )))
+            })?;
         Ok(Session {
             access_token: signed_in.access_token,
             expires_in: signed_in.expires_in,
@@ -247,7 +250,7 @@ mod tests {
             .err()
             .expect("no signer, no log-in");
         assert!(
-            matches!(&err, ResetError::Unavailable(m) if m.contains("REKEY_SIGNING_KEY")),
+            matches!(&err, ResetError::Unavailable(cause) if cause.to_string().contains("REKEY_SIGNING_KEY")),
             "{err:?}"
         );
         let signed = f

@@ -296,7 +296,7 @@ impl ResetService {
             debug_assert_eq!(verdict, Verification::Mismatch);
         })
         .await
-        .map_err(|e| ResetError::Internal(e.to_string()))
+        .map_err(|e| ResetError::Internal(Box::new(e)))
     }
 }
 

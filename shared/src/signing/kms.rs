@@ -19,6 +19,7 @@ use super::{
     SigningError,
 };
 use crate::config::{AwsEnvironment, SigningKeys};
+use crate::error::{Invariant, context};
 
 struct KmsKey {
     state: KeyState,
@@ -86,9 +87,9 @@ impl KmsKeys {
                     .send()
                     .await
                     .map_err(|e| unavailable("GetPublicKey", &key.key_id, e))?;
-                let der = out
-                    .public_key()
-                    .ok_or_else(|| SigningError::BadKey("GetPublicKey returned no key".into()))?;
+                let der = out.public_key().ok_or_else(|| {
+                    SigningError::BadKey(Box::new(Invariant("GetPublicKey returned no key")))
+                })?;
                 RsaPublicKey::from_spki_der(der.as_ref())
             })
             .await
@@ -96,9 +97,12 @@ impl KmsKeys {
     }
 }
 
-fn unavailable(call: &str, key_id: &str, e: impl std::error::Error) -> SigningError {
-    let cause = aws_sdk_kms::error::DisplayErrorContext(e);
-    SigningError::Unavailable(format!("kms:{call} on {key_id}: {cause}"))
+fn unavailable(
+    call: &str,
+    key_id: &str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> SigningError {
+    SigningError::Unavailable(Box::new(context(format!("kms:{call} on {key_id}"), e)))
 }
 
 #[async_trait]
@@ -161,9 +165,9 @@ impl AccessTokenSigner for KmsSigner {
             .send()
             .await
             .map_err(|e| unavailable("Sign", &key.key_id, e))?;
-        out.signature()
-            .map(|s| s.as_ref().to_vec())
-            .ok_or_else(|| SigningError::Unavailable("kms:Sign returned no signature".into()))
+        out.signature().map(|s| s.as_ref().to_vec()).ok_or_else(|| {
+            SigningError::Unavailable(Box::new(Invariant("kms:Sign returned no signature")))
+        })
     }
 
     async fn published_keys(&self) -> Result<Vec<PublishedKey>, SigningError> {

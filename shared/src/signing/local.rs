@@ -41,8 +41,15 @@ pub struct LocalKeyDir {
     dir: PathBuf,
 }
 
-fn bad(path: &Path, e: impl std::fmt::Display) -> SigningError {
-    SigningError::BadKey(format!("{}: {e}", path.display()))
+fn bad(path: &Path, e: impl Into<crate::error::Cause>) -> SigningError {
+    SigningError::BadKey(Box::new(crate::error::context(
+        path.display().to_string(),
+        e,
+    )))
+}
+
+fn bad_key(e: impl std::error::Error + Send + Sync + 'static) -> SigningError {
+    SigningError::BadKey(Box::new(e))
 }
 
 impl LocalKeyDir {
@@ -181,18 +188,14 @@ pub struct LocalSigner {
 }
 
 fn ring_key(key: &RsaPrivateKey) -> Result<ring::signature::RsaKeyPair, SigningError> {
-    let der = key
-        .to_pkcs8_der()
-        .map_err(|e| SigningError::BadKey(e.to_string()))?;
-    ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
-        .map_err(|e| SigningError::BadKey(e.to_string()))
+    let der = key.to_pkcs8_der().map_err(bad_key)?;
+    ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(bad_key)
 }
 
 impl LocalSigner {
     /// A signer over a fresh key held only in memory (tests, benchmarks).
     pub fn ephemeral() -> Result<Self, SigningError> {
-        let current = RsaPrivateKey::new(&mut OsRng, KEY_BITS)
-            .map_err(|e| SigningError::BadKey(e.to_string()))?;
+        let current = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(bad_key)?;
         let key = public_key(&current);
         Ok(Self {
             kid: key.thumbprint(),
@@ -222,7 +225,7 @@ impl AccessTokenSigner for LocalSigner {
                 signing_input,
                 &mut signature,
             )
-            .map_err(|e| SigningError::BadKey(e.to_string()))?;
+            .map_err(bad_key)?;
         Ok(signature)
     }
 

@@ -11,6 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use crate::error::{Invariant, context};
+
 pub mod jwt;
 #[cfg(feature = "kms")]
 pub mod kms;
@@ -29,11 +31,11 @@ pub enum SigningError {
     #[error("{0} is not set: no access-token signing key is configured")]
     NotConfigured(&'static str),
     /// The signer could not be reached or refused; a retry may cure it.
-    #[error("signer unavailable: {0}")]
-    Unavailable(String),
+    #[error("signer unavailable")]
+    Unavailable(#[source] crate::error::Cause),
     /// A key that is not an RSA key of the expected shape, or unreadable.
-    #[error("signing key unusable: {0}")]
-    BadKey(String),
+    #[error("signing key unusable")]
+    BadKey(#[source] crate::error::Cause),
     /// A token's header or claims did not serialise (a bug).
     #[error("access token could not be encoded")]
     Encoding(#[source] serde_json::Error),
@@ -88,13 +90,15 @@ impl RsaPublicKey {
     /// rsaEncryption with a PKCS#1 RSAPublicKey inside (RFC 5280, RFC 8017).
     pub fn from_spki_der(der: &[u8]) -> Result<Self, SigningError> {
         use spki::der::Decode;
-        let not_rsa = || SigningError::BadKey("not an RSA SubjectPublicKeyInfo".into());
-        let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| not_rsa())?;
+        const NOT_RSA: &str = "not an RSA SubjectPublicKeyInfo";
+        let bad = |e: spki::der::Error| SigningError::BadKey(Box::new(context(NOT_RSA, e)));
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(bad)?;
+        let not_rsa = || SigningError::BadKey(Box::new(Invariant(NOT_RSA)));
         if info.algorithm.oid != RSA_ENCRYPTION {
             return Err(not_rsa());
         }
         let bits = info.subject_public_key.as_bytes().ok_or_else(not_rsa)?;
-        let key = pkcs1::RsaPublicKey::from_der(bits).map_err(|_| not_rsa())?;
+        let key = pkcs1::RsaPublicKey::from_der(bits).map_err(bad)?;
         Ok(Self::new(
             key.modulus.as_bytes(),
             key.public_exponent.as_bytes(),

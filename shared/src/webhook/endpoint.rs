@@ -49,9 +49,20 @@ impl Default for Endpoints {
 pub const DEFAULT_RETRY_DELAYS: [u64; 6] = [10, 60, 300, 900, 900, 900];
 const MAX_DELAY_SECONDS: u64 = 900;
 
+/// Why an endpoint's URL is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct EndpointError(pub String);
+pub enum EndpointError {
+    #[error("{raw:?} is not a URL ({source})")]
+    NotUrl {
+        raw: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{scheme} holds credentials: sign with the secret instead")]
+    Credentials { scheme: String },
+    #[error("{raw:?} is not https (http only to 127.0.0.1, localhost or [::1], for local use)")]
+    NotHttps { raw: String },
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,21 +77,22 @@ struct EndpointEntry {
 
 /// https, or http to the loopback for local use; no credentials in it.
 pub fn check_url(raw: &str) -> Result<url::Url, EndpointError> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| EndpointError(format!("{raw:?} is not a URL ({e})")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|source| EndpointError::NotUrl {
+        raw: raw.to_string(),
+        source,
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(EndpointError(format!(
-            "{} holds credentials: sign with the secret instead",
-            url.scheme()
-        )));
+        return Err(EndpointError::Credentials {
+            scheme: url.scheme().to_string(),
+        });
     }
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match url.scheme() {
         "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(EndpointError(format!(
-            "{raw:?} is not https (http only to 127.0.0.1, localhost or [::1], for local use)"
-        ))),
+        _ => Err(EndpointError::NotHttps {
+            raw: raw.to_string(),
+        }),
     }
 }
 
@@ -141,7 +153,7 @@ impl Endpoints {
             let url = match check_url(&entry.url) {
                 Ok(url) => url,
                 Err(e) => {
-                    problem(e.0);
+                    problem(e.to_string());
                     continue;
                 }
             };

@@ -97,10 +97,10 @@ impl crate::mail::Outbox {
                 Outcome::Retrying { .. } | Outcome::DeadLettered => crate::mail::Delivery::Deferred,
             });
         }
-        Err(DeliveryError::RetryQueue(format!(
-            "webhook item {} and no webhook sender configured",
-            item.id
-        )))
+        Err(DeliveryError::RetryQueue(Box::new(crate::error::context(
+            format!("webhook item {}", item.id),
+            crate::error::Invariant("no webhook sender configured"),
+        ))))
     }
 }
 

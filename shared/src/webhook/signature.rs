@@ -13,22 +13,30 @@ pub struct WebhookSecret(std::sync::Arc<SecretBox<Vec<u8>>>);
 
 pub const SECRET_PREFIX: &str = "whsec_";
 
+/// Why a webhook secret is refused; never quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookSecretError {
+    #[error("a secret starts with {SECRET_PREFIX}")]
+    Prefix,
+    #[error("after {SECRET_PREFIX} a secret is standard base64")]
+    NotBase64,
+    #[error("a secret is 24 to 64 bytes once decoded, not {0}")]
+    Length(usize),
+}
+
 impl WebhookSecret {
     /// `whsec_` and standard base64 of 24 to 64 bytes, the range the
     /// specification recommends. The error never quotes the value.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, WebhookSecretError> {
         let encoded = raw
             .trim()
             .strip_prefix(SECRET_PREFIX)
-            .ok_or_else(|| format!("a secret starts with {SECRET_PREFIX}"))?;
+            .ok_or(WebhookSecretError::Prefix)?;
         let key = STANDARD
             .decode(encoded)
-            .map_err(|_| format!("after {SECRET_PREFIX} a secret is standard base64"))?;
+            .map_err(|_| WebhookSecretError::NotBase64)?;
         if !(24..=64).contains(&key.len()) {
-            return Err(format!(
-                "a secret is 24 to 64 bytes once decoded, not {}",
-                key.len()
-            ));
+            return Err(WebhookSecretError::Length(key.len()));
         }
         Ok(Self(std::sync::Arc::new(SecretBox::new(Box::new(key)))))
     }
@@ -83,7 +91,7 @@ mod tests {
             "whsec_%%%%",
             "whsec_c2hvcnQ=",
         ] {
-            let e = WebhookSecret::parse(bad).expect_err(bad);
+            let e = WebhookSecret::parse(bad).expect_err(bad).to_string();
             assert!(!e.contains(bad.trim_start_matches(SECRET_PREFIX)), "{e}");
         }
         let fresh = WebhookSecret::generate();

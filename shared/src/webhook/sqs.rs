@@ -80,10 +80,10 @@ impl SqsRetries {
             // The error's code only: its message may quote the request.
             .map_err(|e| {
                 use aws_sdk_sqs::error::ProvideErrorMetadata;
-                DeliveryError::RetryQueue(format!(
-                    "SQS SendMessage: {}",
-                    e.code().unwrap_or("no answer")
-                ))
+                DeliveryError::RetryQueue(Box::new(crate::error::context(
+                    "SQS SendMessage",
+                    crate::mail::ServiceFailure(e.code().unwrap_or("no answer").to_string()),
+                )))
             })
     }
 }
@@ -102,7 +102,9 @@ impl RetryQueue for SqsRetries {
             created_at: item.created_at,
             attempt,
         })
-        .map_err(|e| DeliveryError::RetryQueue(format!("retry message: {e}")))?;
+        .map_err(|e| {
+            DeliveryError::RetryQueue(Box::new(crate::error::context("retry message", e)))
+        })?;
         self.send(&self.retry_queue_url, body, Some(delay)).await
     }
 
@@ -114,7 +116,9 @@ impl RetryQueue for SqsRetries {
             reason: reason.to_string(),
             dead_lettered_at: SystemClock.now(),
         })
-        .map_err(|e| DeliveryError::RetryQueue(format!("dead letter: {e}")))?;
+        .map_err(|e| {
+            DeliveryError::RetryQueue(Box::new(crate::error::context("dead letter", e)))
+        })?;
         self.send(&self.dead_letter_url, body, None).await
     }
 }
@@ -202,7 +206,7 @@ pub async fn consume_retries(
             created_at: retry.created_at,
         };
         if let Err(e) = sender.send(&item, retry.attempt).await {
-            tracing::warn!(outbox_id = %item.id, error = %e, "webhook retry failed; SQS delivers it again");
+            tracing::warn!(outbox_id = %item.id, error = %crate::error::Chain(&e), "webhook retry failed; SQS delivers it again");
             response.batch_item_failures.push(failed());
         }
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rekey::App;
+use rekey::error::Chain;
 use rekey::routes::Function;
 use rekey::signing::kms::{KmsKeys, KmsSigner};
 use rekey::signing::{AccessTokenSigner, KeyState, PublicKeySet, SigningError};
@@ -109,7 +110,7 @@ async fn failures_are_unavailable() {
     // NotFoundException from moto (or, when the shared moto is slow, a
     // timeout): either way unavailable, naming the call and the key.
     assert!(
-        matches!(&err, SigningError::Unavailable(m) if m.contains("kms:GetPublicKey on alias/rekey-nowhere")),
+        matches!(&err, SigningError::Unavailable(cause) if cause.to_string().contains("kms:GetPublicKey on alias/rekey-nowhere")),
         "{err:?}"
     );
     let closed = rekey::aws::config_loader()
@@ -131,7 +132,8 @@ async fn failures_are_unavailable() {
         .build();
     assert!(matches!(
         on_moto(&anonymous, "k", None, None).published_keys().await,
-        Err(SigningError::Unavailable(m)) if m.to_lowercase().contains("credential")
+        Err(SigningError::Unavailable(cause))
+            if Chain(cause.as_ref()).to_string().to_lowercase().contains("credential")
     ));
 
     // Through the routes: the JWKS and userinfo answer 503.

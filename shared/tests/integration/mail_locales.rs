@@ -233,14 +233,18 @@ fn a_template_directory_overrides_and_adds_locales() {
 
     // A misnamed file is refused with its path, not silently ignored.
     std::fs::write(it.join("reset.txt"), "x").unwrap();
-    let err = Templates::bundled().with_dir(dir.path()).unwrap_err();
+    let err = Templates::bundled()
+        .with_dir(dir.path())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("reset.txt") && err.contains("reset_link.txt"),
         "{err}"
     );
     let err = Templates::bundled()
         .with_dir(&dir.path().join("missing"))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing"), "{err}");
 }
 

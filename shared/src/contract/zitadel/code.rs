@@ -10,9 +10,9 @@ use crate::App;
 use crate::contract::{Failure, answer};
 use crate::domain::Scope;
 use crate::http::{self, RequestError};
-use crate::link::CodeUrlTemplate;
 use crate::reset::{CodeDelivery, ResetError};
 use crate::routes::Function;
+use crate::url_template::CodeUrlTemplate;
 
 /// `PasswordResetRequest`.
 #[derive(Deserialize)]
@@ -105,7 +105,7 @@ fn delivery(
         None | Some("") => None,
         Some(raw) => {
             let template = CodeUrlTemplate::parse(raw)
-                .map_err(|e| RequestError::invalid("sendLink.urlTemplate", e))?;
+                .map_err(|e| RequestError::invalid("sendLink.urlTemplate", e.to_string()))?;
             if !app.reset.links().origin_allowed(&template.origin()) {
                 return Err(origin_not_allowed().into());
             }

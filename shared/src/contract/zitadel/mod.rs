@@ -89,7 +89,10 @@ impl Details {
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())
             .ok_or_else(|| {
-                ResetError::Internal(format!("change date {} out of range", d.change_date))
+                ResetError::internal(
+                    format!("change date {}", d.change_date),
+                    crate::error::Invariant("out of range"),
+                )
             })?;
         Ok(Self {
             sequence: d.sequence.to_string(),

@@ -23,7 +23,7 @@ use crate::store::{Store, StoreError};
 
 mod errors;
 
-use errors::{classify, filter_value};
+use errors::{CognitoFailure, Failure, classify, filter_value};
 
 /// The domain of the placeholder address of a pool user's record.
 const RECORD_DOMAIN: &str = "cognito.invalid";
@@ -228,8 +228,12 @@ impl CognitoPool {
     }
 
     async fn insert_record(&self, id: &UserId) -> Result<User, DirectoryError> {
-        let address = EmailAddress::parse(&format!("{}@{RECORD_DOMAIN}", id.as_str()))
-            .ok_or_else(|| DirectoryError::Internal("placeholder address".into()))?;
+        let address =
+            EmailAddress::parse(&format!("{}@{RECORD_DOMAIN}", id.as_str())).ok_or_else(|| {
+                DirectoryError::Internal(Box::new(crate::error::Invariant(
+                    "the placeholder address of a pool user's record",
+                )))
+            })?;
         // A record of the pool's, made by this adapter when it first sees
         // the user: stamped with the system's time.
         let record = User::new(id.clone(), address, SystemClock.now());
@@ -348,14 +352,15 @@ impl Directory for CognitoPool {
             .map_err(|e| classify("AdminInitiateAuth", e))?;
         let result = out.authentication_result().ok_or_else(|| {
             // MFA or another challenge: the pool wants more than a password.
-            DirectoryError::Unavailable(format!(
-                "AdminInitiateAuth: challenge {:?}",
-                out.challenge_name()
-            ))
+            CognitoFailure::unavailable(
+                "AdminInitiateAuth",
+                Failure::Challenge(out.challenge_name().map(|c| c.as_str().to_string())),
+            )
         })?;
         let (Some(access), Some(refresh)) = (result.access_token(), result.refresh_token()) else {
-            return Err(DirectoryError::Internal(
-                "AdminInitiateAuth: no tokens".into(),
+            return Err(CognitoFailure::internal(
+                "AdminInitiateAuth",
+                Failure::NoTokens,
             ));
         };
         Ok(Some(DirectorySession {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -29,12 +29,12 @@ pub struct DynamoStore {
 /// refusing service.
 pub(super) fn classify<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match e.code() {
         Some("ConditionalCheckFailedException") => StoreError::Conflict("condition failed"),
-        _ => StoreError::Unavailable(DisplayErrorContext(&e).to_string()),
+        _ => StoreError::Unavailable(Box::new(e)),
     }
 }
 
@@ -46,8 +46,20 @@ enum Cancelled {
     Contention,
     /// Throttling, validation, capacity: the store refuses service, which
     /// callers must not mistake for a used or invalid credential.
-    Refused(String),
+    Refused(Refusal),
 }
+
+/// Why DynamoDB refused a transaction: its cancellation reasons' codes.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction cancelled: {reasons:?}")]
+pub(super) struct Refusal {
+    reasons: Vec<String>,
+}
+
+/// A transaction that kept losing to others touching the same items.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction contention persisted through retries")]
+struct Contention;
 
 impl Cancelled {
     fn of(e: &TransactWriteItemsError) -> Option<Self> {
@@ -65,7 +77,9 @@ impl Cancelled {
         } else if !causes.is_empty() && causes.iter().all(|c| *c == "TransactionConflict") {
             Cancelled::Contention
         } else {
-            Cancelled::Refused(format!("transaction cancelled: {causes:?}"))
+            Cancelled::Refused(Refusal {
+                reasons: causes.into_iter().map(str::to_string).collect(),
+            })
         })
     }
 }
@@ -183,11 +197,11 @@ impl DynamoStore {
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
                 Some(Cancelled::Contention) => {
-                    return Err(StoreError::Unavailable(
-                        "transaction contention persisted through retries".into(),
-                    ));
+                    return Err(StoreError::Unavailable(Box::new(Contention)));
                 }
-                Some(Cancelled::Refused(why)) => return Err(StoreError::Unavailable(why)),
+                Some(Cancelled::Refused(why)) => {
+                    return Err(StoreError::Unavailable(Box::new(why)));
+                }
                 None => return Err(classify(e)),
             }
         }

@@ -33,7 +33,7 @@ impl CounterStore for DynamoStore {
             .await
             .map_err(classify)?;
         let hits: Hits = serde_dynamo::from_item(out.attributes.unwrap_or_default())
-            .map_err(|e| StoreError::Corrupt(format!("rate counter: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(Box::new(crate::error::context("rate counter", e))))?;
         Ok(hits.hits)
     }
 }

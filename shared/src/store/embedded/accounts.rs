@@ -58,10 +58,10 @@ impl TryFrom<UserRow> for User {
         let id = r.id;
         Ok(User {
             email: EmailAddress::parse(&r.email)
-                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+                .ok_or_else(|| StoreError::corrupt(format!("email of user {id}")))?,
             password_history: serde_json::from_str(&r.password_history)
                 .map_err(corrupt_json(&format!("history of user {id}")))?,
-            id: UserId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("user id {id:?}")))?,
+            id: UserId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("user id {id:?}")))?,
             name: r.name,
             org: r.org,
             locale: r.locale,

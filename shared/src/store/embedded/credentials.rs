@@ -33,7 +33,7 @@ pub(super) fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), 
 }
 
 fn parse_user(id: &str, whose: &'static str) -> Result<UserId, StoreError> {
-    UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id")))
+    UserId::parse(id).ok_or_else(|| StoreError::corrupt(format!("{whose} user id")))
 }
 
 /// A `grants` row: user_id, credential_version, issued_at, expires_at,
@@ -66,7 +66,7 @@ impl GrantRow {
             purpose: purpose
                 .map(|p| {
                     GrantPurpose::parse(&p)
-                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
+                        .ok_or_else(|| StoreError::corrupt(format!("grant purpose {p:?}")))
                 })
                 .transpose()?,
             origin,

@@ -48,7 +48,7 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Conflict("a record with that key exists")
             }
-            _ => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Unavailable(Box::new(e)),
         }
     }
 }
@@ -99,7 +99,7 @@ fn row_by_key<R, T>(
 
 /// A JSON column (history, scopes) that does not decode.
 fn corrupt_json(what: &str) -> impl FnOnce(serde_json::Error) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+    move |e| StoreError::Corrupt(Box::new(crate::error::context(what.to_string(), e)))
 }
 
 impl EmbeddedStore {
@@ -107,7 +107,10 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                StoreError::Unavailable(Box::new(crate::error::context(
+                    format!("cannot create {}", dir.display()),
+                    e,
+                )))
             })?;
         }
         let conn = Connection::open(path)?;
@@ -133,7 +136,7 @@ impl EmbeddedStore {
             work(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?
     }
 
     /// Runs `work` in one write transaction, taken up front so that

@@ -68,7 +68,7 @@ impl TryFrom<UserRecord> for User {
         let id = user_id(&r.id, "account's")?;
         Ok(User {
             email: EmailAddress::parse(&r.email)
-                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+                .ok_or_else(|| StoreError::corrupt(format!("email of user {id}")))?,
             id,
             name: r.name,
             org: r.org,

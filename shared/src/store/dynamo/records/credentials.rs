@@ -67,7 +67,7 @@ impl TryFrom<GrantRecord> for ResetGrant {
                 .as_deref()
                 .map(|p| {
                     GrantPurpose::parse(p)
-                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
+                        .ok_or_else(|| StoreError::corrupt(format!("grant purpose {p:?}")))
                 })
                 .transpose()?,
             origin: r.origin,
@@ -114,7 +114,7 @@ impl TryFrom<CodeRecord> for ResetCode {
     fn try_from(r: CodeRecord) -> Result<Self, StoreError> {
         let id =
             r.pk.strip_prefix("USER#")
-                .ok_or_else(|| StoreError::Corrupt(format!("code item {:?}", r.pk)))?;
+                .ok_or_else(|| StoreError::corrupt(format!("code item {:?}", r.pk)))?;
         Ok(ResetCode {
             user_id: user_id(id, "code's")?,
             digest: r.digest,

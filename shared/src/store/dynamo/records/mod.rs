@@ -49,8 +49,12 @@ pub trait Record: Serialize + DeserializeOwned {
     }
 
     fn from_item<I: Into<serde_dynamo::Item>>(item: I) -> Result<Self, StoreError> {
-        serde_dynamo::from_item(item)
-            .map_err(|e| StoreError::Corrupt(format!("{} item: {e}", Self::KIND)))
+        serde_dynamo::from_item(item).map_err(|e| {
+            StoreError::Corrupt(Box::new(crate::error::context(
+                format!("{} item", Self::KIND),
+                e,
+            )))
+        })
     }
 }
 
@@ -58,9 +62,9 @@ pub trait Record: Serialize + DeserializeOwned {
 pub(super) fn digest_in(pk: &str, prefix: &str) -> Result<SecretDigest, StoreError> {
     pk.strip_prefix(prefix)
         .map(|d| SecretDigest::from_hex(d.to_string()))
-        .ok_or_else(|| StoreError::Corrupt(format!("{prefix} item {pk:?}")))
+        .ok_or_else(|| StoreError::corrupt(format!("{prefix} item {pk:?}")))
 }
 
 pub(super) fn user_id(id: &str, whose: &str) -> Result<UserId, StoreError> {
-    UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id {id:?}")))
+    UserId::parse(id).ok_or_else(|| StoreError::corrupt(format!("{whose} user id {id:?}")))
 }

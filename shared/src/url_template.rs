@@ -50,13 +50,28 @@ pub struct LinkTemplate {
     origin: String,
 }
 
+/// Why an operator's link template is refused (named in the
+/// configuration error with its variable).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkTemplateError {
+    #[error("{raw:?} must contain the placeholder {{{placeholder}}} exactly once")]
+    PlaceholderCount { raw: String, placeholder: String },
+    #[error("{raw:?} has an unknown placeholder: only {known} are filled in")]
+    UnknownPlaceholder { raw: String, known: String },
+    #[error("{raw:?} is not an http or https URL")]
+    NotHttp { raw: String },
+    #[error("{raw:?} has a placeholder in its scheme, host or port: links could go anywhere")]
+    PlaceholderInOrigin { raw: String },
+}
+
 impl LinkTemplate {
-    pub fn parse(raw: &str, placeholders: &[&str]) -> Result<Self, String> {
+    pub fn parse(raw: &str, placeholders: &[&str]) -> Result<Self, LinkTemplateError> {
         for p in placeholders {
             if raw.matches(&format!("{{{p}}}")).count() != 1 {
-                return Err(format!(
-                    "{raw:?} must contain the placeholder {{{p}}} exactly once"
-                ));
+                return Err(LinkTemplateError::PlaceholderCount {
+                    raw: raw.to_string(),
+                    placeholder: p.to_string(),
+                });
             }
         }
         let mut sample = raw.to_string();
@@ -64,27 +79,27 @@ impl LinkTemplate {
             sample = sample.replace(&format!("{{{p}}}"), "x");
         }
         if sample.contains(['{', '}']) {
-            return Err(format!(
-                "{raw:?} has an unknown placeholder: only {} are filled in",
-                placeholders
+            return Err(LinkTemplateError::UnknownPlaceholder {
+                raw: raw.to_string(),
+                known: placeholders
                     .iter()
                     .map(|p| format!("{{{p}}}"))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                    .join(", "),
+            });
         }
         if origin(&sample).is_none() {
-            return Err(format!("{raw:?} is not an http or https URL"));
+            return Err(LinkTemplateError::NotHttp {
+                raw: raw.to_string(),
+            });
         }
         let fill = |value: &str| {
             placeholders.iter().fold(raw.to_string(), |acc, p| {
                 acc.replace(&format!("{{{p}}}"), &encode(value))
             })
         };
-        let origin = fixed_origin(fill).ok_or_else(|| {
-            format!(
-                "{raw:?} has a placeholder in its scheme, host or port: links could go anywhere"
-            )
+        let origin = fixed_origin(fill).ok_or_else(|| LinkTemplateError::PlaceholderInOrigin {
+            raw: raw.to_string(),
         })?;
         Ok(Self {
             raw: raw.to_string(),
@@ -130,37 +145,52 @@ pub struct CodeUrlTemplate {
     origin: String,
 }
 
+/// Why a client's `urlTemplate` is refused: the contract's 400 says it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeUrlTemplateError {
+    #[error("urlTemplate is longer than {MAX_CODE_URL_TEMPLATE} characters")]
+    TooLong,
+    #[error("urlTemplate has an unmatched }}}}")]
+    UnmatchedClose,
+    #[error("urlTemplate has an unclosed {{{{")]
+    Unclosed,
+    #[error(
+        "urlTemplate placeholder {{{{{0}}}}} is not one of {{{{.UserID}}}}, {{{{.Code}}}}, {{{{.OrgID}}}}"
+    )]
+    UnknownPlaceholder(String),
+    #[error("urlTemplate is not an http or https URL")]
+    NotHttp,
+    #[error("urlTemplate placeholders may not stand in the scheme, host or port")]
+    PlaceholderInOrigin,
+}
+
 impl CodeUrlTemplate {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, CodeUrlTemplateError> {
         if raw.len() > MAX_CODE_URL_TEMPLATE {
-            return Err(format!(
-                "urlTemplate is longer than {MAX_CODE_URL_TEMPLATE} characters"
-            ));
+            return Err(CodeUrlTemplateError::TooLong);
         }
         let mut segments = Vec::new();
         let mut rest = raw;
         while let Some(start) = rest.find("{{") {
             if rest[..start].contains("}}") {
-                return Err("urlTemplate has an unmatched }}".into());
+                return Err(CodeUrlTemplateError::UnmatchedClose);
             }
             segments.push(Segment::Text(rest[..start].to_string()));
             let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or("urlTemplate has an unclosed {{")?;
+            let end = after.find("}}").ok_or(CodeUrlTemplateError::Unclosed)?;
             let field = match after[..end].trim() {
                 ".UserID" => CodeField::UserId,
                 ".Code" => CodeField::Code,
                 ".OrgID" => CodeField::OrgId,
                 other => {
-                    return Err(format!(
-                        "urlTemplate placeholder {{{{{other}}}}} is not one of {{{{.UserID}}}}, {{{{.Code}}}}, {{{{.OrgID}}}}"
-                    ));
+                    return Err(CodeUrlTemplateError::UnknownPlaceholder(other.to_string()));
                 }
             };
             segments.push(Segment::Field(field));
             rest = &after[end + 2..];
         }
         if rest.contains("}}") {
-            return Err("urlTemplate has an unmatched }}".into());
+            return Err(CodeUrlTemplateError::UnmatchedClose);
         }
         segments.push(Segment::Text(rest.to_string()));
         let mut template = Self {
@@ -168,12 +198,12 @@ impl CodeUrlTemplate {
             origin: String::new(),
         };
         if origin(&template.fill("u", "c", "o")).is_none() {
-            return Err("urlTemplate is not an http or https URL".into());
+            return Err(CodeUrlTemplateError::NotHttp);
         }
         // No value may move the link: the origin is the same whatever
         // fills the placeholders.
         template.origin = fixed_origin(|v| template.fill(v, v, v))
-            .ok_or("urlTemplate placeholders may not stand in the scheme, host or port")?;
+            .ok_or(CodeUrlTemplateError::PlaceholderInOrigin)?;
         Ok(template)
     }
 
@@ -253,7 +283,12 @@ mod tests {
             assert!(CodeUrlTemplate::parse(bad).is_err(), "{bad} accepted");
         }
         let long = format!("https://ex.com/{}{{{{.Code}}}}", "a".repeat(190));
-        assert!(CodeUrlTemplate::parse(&long).unwrap_err().contains("200"));
+        assert!(
+            CodeUrlTemplate::parse(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("200")
+        );
     }
 
     #[test]
