@@ -280,8 +280,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 UserCommand::Disable { user } => {
                     let config = local::config(&cli.global, None)?;
-                    let reset =
-                        rekey::ResetService::new(&config, store.clone(), rekey::clock::system());
+                    let reset = rekey::App::new(&config, store.clone()).reset;
                     operator::disable(&reset, &*store, &user).await
                 }
                 UserCommand::Enable { user } => operator::set_disabled(&*store, &user, false).await,

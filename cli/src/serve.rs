@@ -127,11 +127,12 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         Some(d) => app.with_directory(d.clone()),
         None => app,
     };
-    let intake = rekey::ResetService::new(&config, outbox.store.clone(), rekey::clock::system());
+    let intake = App::new(&config, outbox.store.clone());
     let intake = match worker_directory {
         Some(d) => intake.with_directory(d),
         None => intake,
-    };
+    }
+    .reset;
     tokio::spawn(outbox_worker(intake, outbox, wake));
 
     if !g.dynamodb {

@@ -75,8 +75,7 @@ async fn main() {
     let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
     let app = App::new(&config, Arc::new(store));
     let raw_key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
-    app.reset
-        .store()
+    app.store()
         .insert_api_key(&rekey::domain::ApiKey {
             digest: raw_key.digest(),
             name: "bench".into(),
@@ -95,7 +94,7 @@ async fn main() {
             EmailAddress::parse(&email).unwrap(),
             UnixTime::EPOCH,
         );
-        app.reset.store().insert_user(&user).await.unwrap();
+        app.store().insert_user(&user).await.unwrap();
         emails.push(email);
     }
 
@@ -301,7 +300,7 @@ async fn password_grants(
         UnixTime::EPOCH,
     );
     user.password_hash = Some(hash.clone());
-    app.reset.store().insert_user(&user).await.unwrap();
+    app.store().insert_user(&user).await.unwrap();
     let grant = [
         ("grant_type", "password"),
         ("username", "signer@example.com"),

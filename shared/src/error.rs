@@ -6,6 +6,9 @@
 use std::error::Error;
 use std::fmt;
 
+use crate::domain::Scope;
+use crate::password::PolicyViolation;
+
 /// The cause an opaque error variant keeps.
 pub type Cause = Box<dyn Error + Send + Sync + 'static>;
 
@@ -47,6 +50,101 @@ impl fmt::Display for Chain<'_> {
         }
         Ok(())
     }
+}
+
+/// The domain's one error type, shared by every service: what can go
+/// wrong, independent of any contract's dialect (each contract maps it in
+/// exactly one place, its `Dialect`).
+/// What can go wrong in a reset, independent of any contract's dialect.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("missing or unknown API key")]
+    Unauthenticated,
+    #[error("API key lacks scope {}", .0.as_str())]
+    Forbidden(Scope),
+    /// Unknown, malformed, expired, or voided by a password change: the
+    /// client is told nothing more specific.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error("token already used")]
+    UsedToken,
+    #[error("password does not meet the policy")]
+    WeakPassword(Vec<PolicyViolation>),
+    #[error("no such user")]
+    UserNotFound,
+    /// A link destination (a `urlTemplate`'s origin) that the user's
+    /// organisation does not allow.
+    #[error("the link points to an origin that is not allowed")]
+    DestinationNotAllowed,
+    /// No code, an expired one, one voided by a password change or by too
+    /// many attempts.
+    #[error("the code is expired or no longer valid; request a new one")]
+    CodeExpired,
+    #[error("the code is wrong")]
+    CodeMismatch,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("a verification code or the current password is required")]
+    VerificationRequired,
+    #[error("invalid signature")]
+    InvalidSignature,
+    #[error("signature expired")]
+    SignatureExpired,
+    /// A delivery channel or feature this deployment does not have.
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
+    /// The OAuth token or revocation endpoint's refusals.
+    #[error(transparent)]
+    Token(#[from] TokenRefusal),
+    /// Past a limit; try again after this many seconds.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// A dependency (the store, the directory, the signer) cannot serve
+    /// now; a retry may succeed. Its cause is logged, never shown.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] Cause),
+    /// A bug or corrupt data; its cause is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+impl ResetError {
+    /// `Internal` with `source`, said to have happened while doing `what`.
+    pub(crate) fn internal(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        ResetError::Internal(Box::new(context(what, source)))
+    }
+}
+
+/// A change that lost its race to another change of the same account,
+/// where the caller may simply try again.
+#[derive(Debug, thiserror::Error)]
+#[error("the account changed meanwhile; retry")]
+pub struct AccountChanged;
+
+/// Why the token or revocation endpoint refuses a request, in the terms of
+/// RFC 6749 5.2; each contract's dialect renders them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRefusal {
+    /// Unknown client, wrong secret or wrong method; `basic` when the
+    /// request used HTTP Basic (the answer then names the scheme).
+    #[error("client authentication failed")]
+    InvalidClient { basic: bool },
+    #[error("this client may not use this grant")]
+    UnauthorizedClient,
+    /// Wrong credentials, or a refresh token that is unknown, expired,
+    /// rotated, revoked or voided by a password change.
+    #[error("the credentials or the refresh token are invalid")]
+    InvalidGrant,
+    #[error("the requested scope is invalid or exceeds what was granted")]
+    InvalidScope,
+    #[error("the grant type is not supported")]
+    UnsupportedGrantType,
+    /// The accounts live in a directory that keeps the passwords (a
+    /// Cognito pool): rekey has no hash to check, sign in at the pool.
+    #[error(
+        "the password grant is not available: accounts live in a Cognito user pool, sign in against the pool"
+    )]
+    PasswordGrantUnavailable,
 }
 
 #[cfg(test)]

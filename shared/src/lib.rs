@@ -17,20 +17,27 @@ pub mod crypto;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod iam;
 pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod reset;
+pub mod resource_server;
 pub mod routes;
+pub mod sign_in;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+#[cfg(feature = "embedded")]
+pub(crate) mod testing;
 pub mod url_template;
 pub mod webhook;
 
 pub use app::App;
 pub use config::{Config, ConfigError};
-pub use reset::{ResetError, ResetService};
+pub use error::ResetError;
+pub use reset::ResetService;
 pub use store::{Store, StoreError};

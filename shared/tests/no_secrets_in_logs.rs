@@ -159,7 +159,7 @@ async fn run_oauth_flow(app: &App, email: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
-    let store = app.reset.store().clone();
+    let store = app.store().clone();
     let email = unique_email();
     let user = add_user(&*store, &config(), &email).await;
     let key = add_key(&*store, &[Scope::ResetRequest]).await;
@@ -398,7 +398,7 @@ async fn no_secret_reaches_a_log_line() {
         )
         .await;
     }
-    let link = take_links(app.reset.store(), &config).await.pop().unwrap();
+    let link = take_links(app.store(), &config).await.pop().unwrap();
     let token = url::Url::parse(&link)
         .unwrap()
         .query_pairs()
@@ -512,7 +512,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
     };
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
-    let reset = rekey::ResetService::new(&config, store.clone(), rekey::clock::system());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     reset
         .set_password_with_proof(
             &user.id,

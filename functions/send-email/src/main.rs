@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let outbox = Outbox::from_env().await?;
     let config = rekey::Config::from_env()?;
-    let reset = rekey::ResetService::new(&config, outbox.store.clone(), rekey::clock::system());
+    let reset = rekey::App::new(&config, outbox.store.clone()).reset;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
         let payload = event.payload;
         let response = if is_retry_batch(&payload) {

@@ -92,12 +92,12 @@ impl Failure {
                 ResetError::SignatureExpired => "signature_expired",
                 ResetError::NotConfigured(_) => "not_configured",
                 ResetError::Token(r) => match r {
-                    crate::reset::TokenRefusal::InvalidClient { .. } => "invalid_client",
-                    crate::reset::TokenRefusal::UnauthorizedClient => "unauthorized_client",
-                    crate::reset::TokenRefusal::InvalidGrant => "invalid_grant",
-                    crate::reset::TokenRefusal::InvalidScope => "invalid_scope",
-                    crate::reset::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
-                    crate::reset::TokenRefusal::PasswordGrantUnavailable => {
+                    crate::error::TokenRefusal::InvalidClient { .. } => "invalid_client",
+                    crate::error::TokenRefusal::UnauthorizedClient => "unauthorized_client",
+                    crate::error::TokenRefusal::InvalidGrant => "invalid_grant",
+                    crate::error::TokenRefusal::InvalidScope => "invalid_scope",
+                    crate::error::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
+                    crate::error::TokenRefusal::PasswordGrantUnavailable => {
                         "password_grant_unavailable"
                     }
                 },

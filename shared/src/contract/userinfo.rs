@@ -123,8 +123,8 @@ fn access_token(req: &Request) -> Result<String, Failure> {
 pub async fn userinfo(app: &App, req: Request) -> Response<Body> {
     super::answer(Function::OAuthUserinfo, BearerDialect, async {
         let token = access_token(&req)?;
-        let issuer = crate::signing::issuer_for(app.reset.session().issuer.as_deref(), &req);
-        let info = app.reset.userinfo(&token, &issuer).await?;
+        let issuer = crate::signing::issuer_for(app.session().issuer.as_deref(), &req);
+        let info = app.resource.userinfo(&token, &issuer).await?;
         let mut resp = http::json_response(200, &info);
         resp.headers_mut().insert(
             ::http::header::CACHE_CONTROL,

@@ -14,7 +14,7 @@ impl ResetService {
     pub async fn disable_account(&self, user: &User) -> Result<bool, ResetError> {
         let event = WebhookEvent::account_disabled(user, self.clock.now());
         let notices = self.config.webhooks.queue(&event, &self.config.keys);
-        match self.store.disable_user(&user.id, &notices).await {
+        match self.accounts.disable_user(&user.id, &notices).await {
             Ok(()) => {
                 tracing::info!(user_id = %user.id, webhooks = notices.len(), "account disabled");
                 if !notices.is_empty() {

@@ -41,6 +41,24 @@ pub enum SigningError {
     Encoding(#[source] serde_json::Error),
 }
 
+/// A signer's failure in the domain's terms: no key configured (logged
+/// with the variable to set) or a signer that cannot be reached is
+/// `Unavailable` (503), a key of the wrong shape `Internal`.
+impl From<SigningError> for crate::error::ResetError {
+    fn from(e: SigningError) -> Self {
+        match &e {
+            SigningError::NotConfigured(variable) => {
+                tracing::error!(variable, "configuration error: no access-token signing key");
+                crate::error::ResetError::Unavailable(Box::new(e))
+            }
+            SigningError::Unavailable(_) => crate::error::ResetError::Unavailable(Box::new(e)),
+            SigningError::BadKey(_) | SigningError::Encoding(_) => {
+                crate::error::ResetError::Internal(Box::new(e))
+            }
+        }
+    }
+}
+
 /// Where a published key is in its rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyState {

@@ -74,6 +74,18 @@ impl StoreError {
     }
 }
 
+/// A store failure in the domain's terms: an outage is `Unavailable`,
+/// anything else (a failed precondition nobody expected, a corrupt record)
+/// `Internal`; either way the store error is kept as the cause.
+impl From<StoreError> for crate::error::ResetError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e @ StoreError::Unavailable(_) => crate::error::ResetError::Unavailable(Box::new(e)),
+            other => crate::error::ResetError::Internal(Box::new(other)),
+        }
+    }
+}
+
 /// Everything the domain persists. Implemented for every type that fills
 /// all seven roles, so `Arc<dyn Store>` serves wherever the whole port is
 /// needed; callers bring the role traits they call into scope.

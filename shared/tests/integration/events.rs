@@ -72,10 +72,10 @@ async fn each_event_gets_its_status() {
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
-    app.reset.store().insert_user(&user).await.unwrap();
+    app.store().insert_user(&user).await.unwrap();
     // users:admin too: request-user-reset's sample asks returnCode.
     let key = add_key_for(
-        &**app.reset.store(),
+        &**app.store(),
         &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
         OrgBinding::Org("acme".into()),
     )
@@ -84,7 +84,7 @@ async fn each_event_gets_its_status() {
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
     assert_eq!(status, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a reset mail");
@@ -143,10 +143,10 @@ async fn each_event_gets_its_status() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    take_links(app.reset.store(), &config).await;
+    take_links(app.store(), &config).await;
 
     assert_eq!(invoke(&app, Function::SendResetLink, &[]).await.0, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a signed link mail");
@@ -173,7 +173,7 @@ async fn each_event_gets_its_status() {
     );
 
     assert_eq!(invoke(&app, Function::RecoverAccount, &[]).await.0, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a recovery mail");
@@ -209,7 +209,7 @@ async fn each_event_gets_its_status() {
     // send-email: the sample's outbox item replaced by a real queued one.
     let outbox_dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
-        store: app.reset.store().clone(),
+        store: app.store().clone(),
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             outbox_dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -226,7 +226,7 @@ async fn each_event_gets_its_status() {
         &Default::default(),
     )
     .await;
-    let item = app.reset.store().pending_mail(1).await.unwrap().remove(0);
+    let item = app.store().pending_mail(1).await.unwrap().remove(0);
     let text = event_text(
         "send-email",
         &[

@@ -354,8 +354,8 @@ const CALLS: [&str; 12] = [
 /// One endpoint per contract, as a client uses them, all answering 200; the
 /// link-token reset ends with `password`.
 async fn healthy_round(app: &App, f: &Fixture, password: &str) {
-    let store = &**app.reset.store();
-    take_mail(app.reset.store(), &f.config).await;
+    let store = &**app.store();
+    take_mail(app.store(), &f.config).await;
     let call = |name: &'static str| {
         let (function, req) = f.request(name, "unused");
         async move {
@@ -372,7 +372,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
 
     // Payabli, then Unleash with the mailed token.
     call("payabli request-reset").await;
-    let links = take_links(app.reset.store(), &f.config).await;
+    let links = take_links(app.store(), &f.config).await;
     assert_eq!(links.len(), 1, "one reset mail");
     let token = link_param(&links[0], "token");
     let resp = Function::ValidateToken
@@ -428,7 +428,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
     // django and the OAuth recovery: each mails a link.
     call("django send-reset-link").await;
     call("oauth recover-account").await;
-    assert_eq!(take_links(app.reset.store(), &f.config).await.len(), 2);
+    assert_eq!(take_links(app.store(), &f.config).await.len(), 2);
 }
 
 /// The dialect's 503, whatever the function.
@@ -829,7 +829,7 @@ async fn assert_whole(
 
 /// A link token mailed to a new user of `store`, and its grant.
 async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGrant) {
-    let store = &**app.reset.store();
+    let store = &**app.store();
     let user = add_user(store, config, &unique_email()).await;
     deliver_now(
         &app.reset,
@@ -838,7 +838,7 @@ async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGran
         &Default::default(),
     )
     .await;
-    let links = take_links(app.reset.store(), config).await;
+    let links = take_links(app.store(), config).await;
     let token = link_param(&links[0], "token");
     let grant = store
         .grant(
@@ -896,15 +896,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
     assert_eq!(response_json(&resp)["name"], "ServiceUnavailableError");
     assert!(waited < Duration::from_secs(15), "bounded: {waited:?}");
     lock.execute_batch("ROLLBACK").unwrap();
-    assert_whole(
-        &**app.reset.store(),
-        &config,
-        &user,
-        &grant,
-        NEW_PASSWORD,
-        false,
-    )
-    .await;
+    assert_whole(&**app.store(), &config, &user, &grant, NEW_PASSWORD, false).await;
 
     let resp = Function::ResetPassword
         .handle(&app, reset_without_source(&token, NEW_PASSWORD))
@@ -915,15 +907,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
         "{}",
         String::from_utf8_lossy(resp.body())
     );
-    assert_whole(
-        &**app.reset.store(),
-        &config,
-        &user,
-        &grant,
-        NEW_PASSWORD,
-        true,
-    )
-    .await;
+    assert_whole(&**app.store(), &config, &user, &grant, NEW_PASSWORD, true).await;
 }
 
 /// What the proxy does to DynamoDB's TransactWriteItems; everything else
@@ -1094,7 +1078,7 @@ async fn a_transaction_lost_on_the_way_to_dynamodb_is_whole_or_absent() {
     store.create_table().await.unwrap();
     let config = config();
     let app = App::new(&config, Arc::new(store)).with_signer(crate::support::signer());
-    let store = &**app.reset.store();
+    let store = &**app.store();
 
     // The request is lost: nothing written.
     let (user, token, grant) = user_with_token(&app, &config).await;

@@ -8,7 +8,7 @@ use crate::support::*;
 use rekey::App;
 use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId};
 use rekey::mail::{MailJob, MailMessage};
-use rekey::reset::{PasswordProof, ResetService};
+use rekey::reset::PasswordProof;
 use rekey::routes::Function;
 use rekey::store::Store;
 
@@ -28,7 +28,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone(), rekey::clock::system());
+    let service = rekey::App::new(&config, store.clone()).passwords;
     let p = config.hash_params;
     let current = format!(
         "$argon2id$v=19$m={},t={},p={}$",
@@ -43,7 +43,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-9!x", &ClientInfo::default())
+                .verify(&user, "Wrong-Pass-9!x", &ClientInfo::default())
                 .await
                 .unwrap(),
             "{scheme}: a wrong password does not verify"
@@ -56,7 +56,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 
         assert!(
             service
-                .verify_password(&user, IMPORTED, &ClientInfo::default())
+                .verify(&user, IMPORTED, &ClientInfo::default())
                 .await
                 .unwrap(),
             "{scheme}: the imported password verifies"
@@ -76,7 +76,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         // a wrong password.
         assert!(
             service
-                .verify_password(&after, IMPORTED, &ClientInfo::default())
+                .verify(&after, IMPORTED, &ClientInfo::default())
                 .await
                 .unwrap()
         );
@@ -86,7 +86,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         );
         assert!(
             !service
-                .verify_password(&after, "nope", &ClientInfo::default())
+                .verify(&after, "nope", &ClientInfo::default())
                 .await
                 .unwrap()
         );
@@ -98,7 +98,7 @@ async fn the_current_password_may_be_an_imported_hash() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone(), rekey::clock::system());
+    let service = rekey::App::new(&config, store.clone()).reset;
     let key = ApiKey {
         digest: rekey::crypto::SecretDigest::of("rkk_test"),
         name: "t".into(),

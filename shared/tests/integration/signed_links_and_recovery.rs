@@ -51,7 +51,7 @@ async fn signed_link_flow_and_refusals() {
     let config = config();
     let app = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&**app.reset.store(), &config, &email).await;
+    let user = add_user(&**app.store(), &config, &email).await;
 
     for login in [json!(email), json!(unique_email()), json!("not-an-email")] {
         let resp = Function::SendResetLink
@@ -81,7 +81,7 @@ async fn signed_link_flow_and_refusals() {
     );
     let mut tampered = signed_body(&q, NEW_PASSWORD);
     tampered["user_id"] = json!(
-        add_user(&**app.reset.store(), &config, &unique_email())
+        add_user(&**app.store(), &config, &unique_email())
             .await
             .id
             .as_str()
@@ -141,7 +141,7 @@ async fn signed_link_flow_and_refusals() {
         signed_reset(&app, good.clone()).await,
         (200, json!({"detail": "Reset password successful"}))
     );
-    let stored = app.reset.store().user(&user.id).await.unwrap().unwrap();
+    let stored = app.store().user(&user.id).await.unwrap().unwrap();
     let hasher = CredentialHasher::new(config.hash_params);
     assert!(matches!(
         hasher.verify(NEW_PASSWORD, stored.password_hash.as_ref().unwrap()),
@@ -160,7 +160,7 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let old_secret = rekey::crypto::ServiceSecret::generate().1;
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
     let app_before = app_with(&before).await;
-    let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
+    let user = add_user(&**app_before.store(), &before, &unique_email()).await;
     let body = async |app: &App, ts: i64| {
         let signature = app
             .reset
@@ -293,7 +293,7 @@ async fn recovery_resets_and_logs_in() {
     let config = config();
     let app = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&**app.reset.store(), &config, &email).await;
+    let user = add_user(&**app.store(), &config, &email).await;
 
     let unknown = recover(&app, &unique_email()).await;
     let known = recover(&app, &email).await;
@@ -347,14 +347,7 @@ async fn recovery_resets_and_logs_in() {
     );
     // Stored hashed: the store knows only the digest.
     let digest = rekey::crypto::SecretDigest::of(refresh);
-    assert!(
-        app.reset
-            .store()
-            .refresh_token(&digest)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(app.store().refresh_token(&digest).await.unwrap().is_some());
     assert_eq!(
         reset_account(&app, &code, NEW_PASSWORD).await.1["error"],
         "invalid_grant"
@@ -424,7 +417,7 @@ async fn link_tokens_are_redeemed_by_their_own_contract_and_validated_by_any() {
     let config = config();
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
-    add_user(&**app.reset.store(), &config, email.as_str()).await;
+    add_user(&**app.store(), &config, email.as_str()).await;
     deliver_now(
         &app.reset,
         AddressRequest::ResetLink { entry: None },

@@ -5,7 +5,6 @@ use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
-use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
     AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem, OutboxItem,
@@ -583,11 +582,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
 /// are told the token was used.
 async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
     let config = config();
-    let service = Arc::new(ResetService::new(
-        &config,
-        store.clone(),
-        rekey::clock::system(),
-    ));
+    let service = Arc::new(rekey::App::new(&config, store.clone()).reset);
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
     deliver_now(

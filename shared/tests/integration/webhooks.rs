@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rekey::ResetService;
 use rekey::config::Config;
 use rekey::domain::{ClientInfo, OutboxItem, Scope};
 use rekey::mail::{Delivery, DeliveryError, Outbox};
@@ -50,7 +49,7 @@ fn admin_key() -> rekey::domain::ApiKey {
 
 async fn a_change_queues_its_webhooks_in_its_transaction(store: Arc<dyn Store>) {
     let config = webhook_config();
-    let reset = ResetService::new(&config, store.clone(), rekey::clock::system());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     let user = add_user(&*store, &config, &unique_email()).await;
     reset
         .set_password_with_proof(
@@ -145,7 +144,7 @@ impl NewId for OutboxItem {
 
 async fn disabling_queues_account_disabled_once(store: Arc<dyn Store>) {
     let config = webhook_config();
-    let reset = ResetService::new(&config, store.clone(), rekey::clock::system());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     let user = add_user(&*store, &config, &unique_email()).await;
     assert!(reset.disable_account(&user).await.unwrap());
     let jobs = queued(&*store, &config).await;

@@ -10,8 +10,8 @@ use lambda_http::Request;
 use zeroize::Zeroizing;
 
 use crate::config::{ClientAuthMethod, PresentedClient};
+use crate::error::{ResetError, TokenRefusal};
 use crate::http::{self, MAX_BODY_BYTES, RequestError};
-use crate::reset::{ResetError, TokenRefusal};
 
 use super::super::Failure;
 

@@ -6,9 +6,10 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use crate::App;
+use crate::error::TokenRefusal;
 use crate::http;
-use crate::reset::{Session, TokenRefusal};
 use crate::routes::Function;
+use crate::sign_in::Session;
 
 mod dialect;
 pub(crate) mod form;
@@ -44,20 +45,20 @@ pub async fn token(app: &App, req: Request) -> Response<Body> {
         let caller = super::public_caller(app, function, &req).await?;
         let form = Form::read(&req)?;
         let grant_type = form.required("grant_type")?;
-        let client = app.reset.authenticate_client(&form.client(&req)?)?;
-        let issuer = crate::signing::issuer_for(app.reset.session().issuer.as_deref(), &req);
+        let client = app.sign_in.authenticate_client(&form.client(&req)?)?;
+        let issuer = crate::signing::issuer_for(app.session().issuer.as_deref(), &req);
         let scope = form.get("scope");
         let session: Session = match grant_type {
             "password" => {
                 let username = form.required("username")?;
                 let password = form.required("password")?;
-                app.reset
+                app.sign_in
                     .sign_in_with_password(client, username, password, scope, &caller, &issuer)
                     .await?
             }
             "refresh_token" => {
                 let refresh = form.required("refresh_token")?;
-                app.reset
+                app.sign_in
                     .refresh_session(client, refresh, scope, &issuer)
                     .await?
             }
@@ -88,8 +89,8 @@ pub async fn revoke(app: &App, req: Request) -> Response<Body> {
         let token = form.required("token")?;
         // `token_type_hint` only says where to look first (RFC 7009 2.1);
         // there is one place to look, and an unknown hint is no error.
-        let client = app.reset.authenticate_client(&form.client(&req)?)?;
-        app.reset.revoke_token(client, token).await?;
+        let client = app.sign_in.authenticate_client(&form.client(&req)?)?;
+        app.sign_in.revoke_token(client, token).await?;
         let mut resp = http::response(200, Body::Empty);
         let headers = resp.headers_mut();
         headers.insert(

@@ -143,7 +143,7 @@ async fn handle_password_reset(
     req: &Request,
     protocol: Protocol,
 ) -> Result<Response<Body>, Failure> {
-    let key = app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
+    let key = app.keys.authorize(bearer(req), Scope::UsersWrite).await?;
     let body: PasswordResetBody = parse_body(req)?;
     let raw_id = raw_user_id(req, protocol, body.user_id.as_deref())?;
     let delivery = delivery(app, body.send_link, body.return_code.is_some())?;
@@ -154,7 +154,7 @@ async fn handle_password_reset(
             &user_id,
             delivery,
             &key,
-            &http::client_info(req, app.reset.edge_secret()),
+            &http::client_info(req, app.edge_secret()),
         )
         .await
         .map_err(|e| match e {

@@ -83,7 +83,7 @@ async fn handle_set_password(
     req: &Request,
     protocol: Protocol,
 ) -> Result<Response<Body>, Failure> {
-    let key = app.reset.authorize(bearer(req), Scope::UsersWrite).await?;
+    let key = app.keys.authorize(bearer(req), Scope::UsersWrite).await?;
     let body: SetPasswordBody = parse_body(req)?;
     let raw_id = raw_user_id(req, protocol, body.user_id.as_deref())?;
     let proof = proof(body.verification_code, body.current_password)?;
@@ -95,7 +95,7 @@ async fn handle_set_password(
             &body.new_password.password,
             proof,
             &key,
-            &http::client_info(req, app.reset.edge_secret()),
+            &http::client_info(req, app.edge_secret()),
         )
         .await?;
     Ok(http::json_response(

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use rekey::ResetService;
 use rekey::config::Config;
 use rekey::domain::UserId;
 use rekey::mail::{MailJob, MailMessage};
@@ -13,7 +12,8 @@ use rekey::store::Store;
 /// would); each mail is then marked delivered, so the next call sees only
 /// newer mail.
 pub async fn take_mail(store: &Arc<dyn Store>, config: &Config) -> Vec<MailJob> {
-    ResetService::new(config, store.clone(), rekey::clock::system())
+    rekey::App::new(config, store.clone())
+        .reset
         .drain_intake(500)
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! conditional write, the current-password check, and the audit trail.
 
 use crate::domain::{AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User};
-use crate::password::{NewPassword, PolicyRule, PolicyViolation, Verification};
+use crate::password::{NewPassword, PolicyRule, PolicyViolation};
 use crate::store::StoreError;
 
 use super::{ResetError, ResetService};
@@ -72,7 +72,8 @@ impl ResetService {
             .skip(usize::from(user.password_hash.is_some()))
             .collect();
         let reused = self
-            .verify_password(user, password.expose(), client)
+            .passwords
+            .verify(user, password.expose(), client)
             .await?
             || self.hasher.matches_any_off_executor(password, older).await;
         if reused {
@@ -106,7 +107,7 @@ impl ResetService {
             .await
             .map_err(|e| ResetError::Internal(Box::new(e)))?;
         let change = self.password_change(user, new_hash, session, action, client);
-        self.store
+        self.credentials
             .change_password(&change, &redemption)
             .await
             .map_err(|e| match e {
@@ -163,60 +164,6 @@ impl ResetService {
         self.config.webhooks.queue(&event, &self.config.keys)
     }
 
-    /// Whether `password` is the user's current password: the one
-    /// comparison every check of it goes through. Counted against the
-    /// password-attempt limits first (`RateLimited` past them). A match
-    /// against a hash that is not argon2id with the configured parameters
-    /// (an older cost, or bcrypt / Django pbkdf2_sha256 from an import)
-    /// upgrades the stored hash, conditionally on it being unchanged; the
-    /// upgrade is not a password change (no new credential version, no mail).
-    pub async fn verify_password(
-        &self,
-        user: &User,
-        password: &str,
-        client: &ClientInfo,
-    ) -> Result<bool, ResetError> {
-        self.limit_password_attempts(user, client).await?;
-        let Some(hash) = user.password_hash.clone() else {
-            return Ok(false);
-        };
-        let hasher = self.hasher.clone();
-        let password = zeroize::Zeroizing::new(password.to_string());
-        let (verdict, password) = tokio::task::spawn_blocking(move || {
-            let verdict = hasher.verify(&password, &hash);
-            (verdict, password)
-        })
-        .await
-        .map_err(|e| ResetError::Internal(Box::new(e)))?;
-        match verdict {
-            Verification::Mismatch => Ok(false),
-            Verification::Match {
-                needs_rehash: false,
-            } => Ok(true),
-            Verification::Match { needs_rehash: true } => {
-                let upgraded = self
-                    .hasher
-                    .hash_off_executor(NewPassword::normalize(&password))
-                    .await
-                    .map_err(|e| ResetError::Internal(Box::new(e)))?;
-                let old = user.password_hash.as_deref().unwrap_or_default();
-                match self
-                    .store
-                    .update_password_hash(&user.id, old, &upgraded)
-                    .await
-                {
-                    Ok(()) => tracing::info!(user_id = %user.id, "password hash upgraded"),
-                    // Changed meanwhile: the newer hash stands.
-                    Err(StoreError::Conflict(_)) => {}
-                    Err(e) => {
-                        tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "password hash not upgraded")
-                    }
-                }
-                Ok(true)
-            }
-        }
-    }
-
     pub(super) fn audit_event(
         &self,
         user: &User,
@@ -247,7 +194,7 @@ impl ResetService {
         client: &ClientInfo,
     ) {
         let event = self.audit_event(user, action, outcome, client);
-        if let Err(e) = self.store.record_audit(&event).await {
+        if let Err(e) = self.audit.record_audit(&event).await {
             tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "audit event not recorded");
         }
     }
@@ -256,10 +203,10 @@ impl ResetService {
 #[cfg(test)]
 #[cfg(feature = "embedded")]
 mod tests {
-    use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;
     use crate::domain::{ClientInfo, Redemption, User};
     use crate::password::PolicyRule;
+    use crate::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
 
     /// The policy, then (as after a proof) the history.
     async fn checked(f: &Fixture, raw: &str, user: &User) -> Result<(), ResetError> {
@@ -317,8 +264,7 @@ mod tests {
         let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
         let user = f.add_user("ada@example.com").await;
         let imported = bcrypt::hash(OLD_PASSWORD, 4).unwrap();
-        f.service
-            .store
+        f.store
             .update_password_hash(&user.id, user.password_hash.as_deref().unwrap(), &imported)
             .await
             .unwrap();
@@ -363,18 +309,18 @@ mod tests {
         let stored = f.reload(&user).await;
         assert_eq!(stored.credential_version, user.credential_version.next());
         assert!(
-            f.service
-                .verify_password(&stored, NEW_PASSWORD, &client)
+            f.passwords
+                .verify(&stored, NEW_PASSWORD, &client)
                 .await
                 .unwrap()
         );
         assert!(
-            !f.service
-                .verify_password(&stored, OLD_PASSWORD, &client)
+            !f.passwords
+                .verify(&stored, OLD_PASSWORD, &client)
                 .await
                 .unwrap()
         );
-        let pending = f.service.store.pending_mail(10).await.unwrap();
+        let pending = f.store.pending_mail(10).await.unwrap();
         assert_eq!(
             pending.iter().map(|m| &m.id).collect::<Vec<_>>(),
             [&change.notice.id]

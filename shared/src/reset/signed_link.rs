@@ -11,7 +11,7 @@ use crate::domain::{
     ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, UnixTime, User, UserId,
 };
 
-use super::change::SetPasswordError;
+use super::password_change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 /// Domain tag of signed reset links: a signature made for anything else
@@ -124,7 +124,7 @@ impl ResetService {
                     return Ok((signature, false));
                 }
             }
-            None => self.store.insert_grant(&grant, &mail).await?,
+            None => self.credentials.insert_grant(&grant, &mail).await?,
         }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "signed reset link issued");
         self.mail_queued();
@@ -172,7 +172,7 @@ impl ResetService {
             return Err(ResetError::InvalidSignature);
         }
         let digest = nonce_digest(nonce);
-        match self.store.grant(&digest).await? {
+        match self.credentials.grant(&digest).await? {
             Some(g)
                 if g.used_at.is_none()
                     && g.serves(GrantPurpose::SignedLink)
@@ -222,8 +222,8 @@ impl ResetService {
 #[cfg(test)]
 #[cfg(feature = "embedded")]
 mod tests {
-    use super::super::testing::{NEW_PASSWORD, fixture_with};
     use crate::ResetError;
+    use crate::testing::{NEW_PASSWORD, fixture_with};
     use std::time::Duration;
 
     use crate::domain::{ClientInfo, GrantPurpose, UnixTime};
@@ -380,7 +380,7 @@ mod tests {
             base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &first)
                 .unwrap();
         let nonce = super::nonce_digest(&value[..super::NONCE_BYTES]);
-        let used = f.service.store.grant(&nonce).await.unwrap().unwrap();
+        let used = f.store.grant(&nonce).await.unwrap().unwrap();
         assert!(used.used_at.is_some());
         assert_eq!(used.purpose, Some(GrantPurpose::SignedLink));
     }
@@ -412,7 +412,7 @@ mod tests {
             grant.expires_at,
             &ClientInfo::default(),
         );
-        f.service.store.insert_grant(&grant, &mail).await.unwrap();
+        f.store.insert_grant(&grant, &mail).await.unwrap();
         assert!(
             f.service
                 .inspect_signed_link(&id, t, &signature)

@@ -1,4 +1,5 @@
-//! A service over a fresh embedded store, for the flows' unit tests.
+//! The services over a fresh embedded store and a clock that moves only
+//! when told, for the flows' unit tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +10,23 @@ use crate::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
 use crate::domain::{
     ApiKey, ClientInfo, EmailAddress, GrantPurpose, ResetGrant, Scope, UnixTime, User, UserId,
 };
+use crate::guard::{KeyGuard, Limiter, PasswordGuard};
 use crate::password::NewPassword;
+use crate::reset::ResetService;
+use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
-
-use super::ResetService;
 
 pub const OLD_PASSWORD: &str = "Old-Passw0rd-kept-long";
 pub const NEW_PASSWORD: &str = "Fresh-Horse-42-Battery";
 
 pub struct Fixture {
+    pub app: crate::App,
     pub service: ResetService,
+    pub keys: KeyGuard,
+    pub limiter: Limiter,
+    pub passwords: PasswordGuard,
+    /// The store the services were built on, whole: tests read and seed it.
+    pub store: Arc<dyn Store>,
     pub config: Config,
     /// The service's clock: tests move it instead of shortening lifetimes.
     pub clock: ManualClock,
@@ -59,9 +67,20 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
     let config = config.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
     let clock = ManualClock::starting_now();
+    let app = crate::App::new(&config, store.clone()).with_clock(Arc::new(clock.clone()));
     Fixture {
-        service: ResetService::new(&config, Arc::new(store), Arc::new(clock.clone())),
+        service: app.reset.clone(),
+        keys: app.keys.clone(),
+        limiter: app.limits.clone(),
+        passwords: crate::guard::PasswordGuard::new(
+            crate::password::CredentialHasher::new(config.hash_params),
+            app.limits.clone(),
+            store.clone(),
+        ),
+        app,
+        store,
         config,
         clock,
         _dir: dir,
@@ -88,11 +107,7 @@ impl Fixture {
 
     /// Disables `user`'s account, as `rekeyctl user disable` does.
     pub async fn disable(&self, user: &User) {
-        self.service
-            .store
-            .set_user_disabled(&user.id, true)
-            .await
-            .unwrap();
+        self.store.set_user_disabled(&user.id, true).await.unwrap();
     }
 
     /// A named user with `OLD_PASSWORD`.
@@ -104,18 +119,18 @@ impl Fixture {
         );
         user.name = Some("Ada Lovelace".into());
         user.password_hash = Some(
-            self.service
-                .hasher
+            self.passwords
+                .hasher()
                 .hash(&NewPassword::normalize(OLD_PASSWORD))
                 .unwrap(),
         );
-        self.service.store.insert_user(&user).await.unwrap();
+        self.store.insert_user(&user).await.unwrap();
         user
     }
 
     /// The user as stored now.
     pub async fn reload(&self, user: &User) -> User {
-        self.service.store.user(&user.id).await.unwrap().unwrap()
+        self.store.user(&user.id).await.unwrap().unwrap()
     }
 
     /// A grant for `user` stored with its mail as a reset link's delivery
@@ -146,18 +161,13 @@ impl Fixture {
             grant.expires_at,
             &ClientInfo::default(),
         );
-        self.service
-            .store
-            .insert_grant(&grant, &mail)
-            .await
-            .unwrap();
+        self.store.insert_grant(&grant, &mail).await.unwrap();
         (token, grant)
     }
 
     pub async fn add_key(&self, scopes: &[Scope]) -> String {
         let secret = BearerSecret::generate(API_KEY_PREFIX);
-        self.service
-            .store
+        self.store
             .insert_api_key(&ApiKey {
                 digest: secret.digest(),
                 name: "test".into(),

@@ -13,7 +13,7 @@ use crate::domain::{ClientInfo, PasswordChange, Redemption, RefreshToken, User};
 use crate::password::NewPassword;
 use crate::store::StoreError;
 
-use super::change::SetPasswordError;
+use super::password_change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 /// How long a claim lasts: longer than the SDK's 5 s operation timeout for
@@ -37,7 +37,7 @@ impl ResetService {
     ) -> Result<PasswordChange, SetPasswordError> {
         let holder = uuid::Uuid::new_v4().to_string();
         let at = self.clock.now();
-        self.store
+        self.accounts
             .claim_password_change(
                 &user.id,
                 user.credential_version,
@@ -72,7 +72,7 @@ impl ResetService {
             change.notice = self.password_changed_mail(user, change.changed_at, client, true);
             change.webhooks = self.change_webhooks(user, change.changed_at, action, false, None);
         }
-        if let Err(e) = self.store.change_password(&change, &redemption).await {
+        if let Err(e) = self.credentials.change_password(&change, &redemption).await {
             // The directory has the new password; the credential stays
             // usable, and its next use sets the password again.
             self.release_claim(user, &holder).await;
@@ -91,7 +91,11 @@ impl ResetService {
 
     async fn release_claim(&self, user: &User, holder: &str) {
         // Not released (an outage), the claim runs out on its own.
-        if let Err(e) = self.store.release_password_change(&user.id, holder).await {
+        if let Err(e) = self
+            .accounts
+            .release_password_change(&user.id, holder)
+            .await
+        {
             tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "password-change claim not released");
         }
     }

@@ -1,13 +1,18 @@
-//! The userinfo flow (OpenID Connect Core 5.3): who an access token speaks
-//! for, while it is valid and its account still is. A token issued before
-//! the account's last password change (its `ver` behind the credential
-//! version) or for a disabled account is refused like a forged one.
+//! rekey as an OAuth resource server (RFC 6750; OpenID Connect Core 5.3,
+//! userinfo): who an access token speaks for, while it is valid and its
+//! account still is. A token issued before the account's last password
+//! change (its `ver` behind the credential version) or for a disabled
+//! account is refused like a forged one.
 
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::UserId;
+use crate::error::ResetError;
 use crate::signing::verify::{Expectations, verify_access_token};
-use crate::signing::{SIGNING_KEY_VAR, SigningError};
-
-use super::{ResetError, ResetService};
+use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError};
+use crate::store::AccountStore;
 
 /// The claims userinfo answers with.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,19 +23,51 @@ pub struct UserInfo {
     pub name: Option<String>,
 }
 
-impl ResetService {
-    /// The audiences an access token may name here: the one the log-in
-    /// issues tokens for.
-    pub fn token_audiences(&self) -> Vec<String> {
+/// Verifies access tokens and answers for their accounts.
+#[derive(Clone)]
+pub struct ResourceServer {
+    /// The keys tokens verify under: the signer's, or a key set of their
+    /// own where nothing signs. None: userinfo answers 503.
+    keys: Option<Arc<dyn PublicKeySet>>,
+    accounts: Arc<dyn AccountStore>,
+    /// The audiences a token may name here.
+    audiences: Vec<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ResourceServer {
+    pub fn new(config: &Config, accounts: Arc<dyn AccountStore>, clock: Arc<dyn Clock>) -> Self {
         // Every client's tokens speak for their account here, whichever
         // API (`aud`) they were issued for.
-        let mut audiences = vec![self.config.session.audience.clone()];
-        for client in self.config.oauth_clients.all() {
+        let mut audiences = vec![config.session.audience.clone()];
+        for client in config.oauth_clients.all() {
             if !audiences.contains(&client.audience) {
                 audiences.push(client.audience.clone());
             }
         }
-        audiences
+        Self {
+            keys: None,
+            accounts,
+            audiences,
+            clock,
+        }
+    }
+
+    /// Verifies tokens with `keys`.
+    pub fn with_keys(mut self, keys: Arc<dyn PublicKeySet>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The keys access tokens verify under, when there are any.
+    pub fn keys(&self) -> Option<&Arc<dyn PublicKeySet>> {
+        self.keys.as_ref()
+    }
+
+    /// The audiences an access token may name here: the recovery log-in's
+    /// and every client's.
+    pub fn token_audiences(&self) -> &[String] {
+        &self.audiences
     }
 
     /// Verifies `access_token` (issued by `issuer`) and answers for its
@@ -38,15 +75,14 @@ impl ResetService {
     /// key set or store that cannot be reached is `Unavailable`.
     pub async fn userinfo(&self, access_token: &str, issuer: &str) -> Result<UserInfo, ResetError> {
         let keys = self
-            .public_keys
+            .keys
             .as_ref()
             .ok_or(SigningError::NotConfigured(SIGNING_KEY_VAR))?
             .published_keys()
             .await?;
-        let audiences = self.token_audiences();
         let expect = Expectations {
             issuer,
-            audiences: &audiences,
+            audiences: &self.audiences,
             now: self.clock.now().secs(),
         };
         let token = verify_access_token(access_token, &keys, &expect).map_err(|why| {
@@ -56,7 +92,7 @@ impl ResetService {
         })?;
         let user_id = UserId::parse(&token.sub).ok_or(ResetError::InvalidToken)?;
         let user = self
-            .store
+            .accounts
             .user(&user_id)
             .await?
             .filter(|u| !u.disabled && u.credential_version.0 == token.ver)

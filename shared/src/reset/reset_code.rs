@@ -6,7 +6,7 @@ use crate::domain::{ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, 
 use crate::store::StoreError;
 use crate::url_template::CodeUrlTemplate;
 
-use super::change::SetPasswordError;
+use super::password_change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 /// Zitadel's `details`: the account's change sequence, when, and its owner.
@@ -41,7 +41,7 @@ impl ResetService {
         ChangeDetails {
             sequence,
             change_date,
-            resource_owner: self.org_of(user),
+            resource_owner: self.keys.org_of(user),
         }
     }
 
@@ -51,7 +51,7 @@ impl ResetService {
     async fn code_user(&self, user_id: &UserId, key: &ApiKey) -> Result<User, ResetError> {
         self.find_user(user_id)
             .await?
-            .filter(|u| !u.disabled && self.key_reaches(key, u))
+            .filter(|u| !u.disabled && self.keys.reaches(key, u))
             .ok_or(ResetError::UserNotFound)
     }
 
@@ -75,14 +75,14 @@ impl ResetService {
             && !self
                 .config
                 .links
-                .origin_allowed_for(&self.org_of(&user), &template.origin())
+                .origin_allowed_for(&self.keys.org_of(&user), &template.origin())
         {
             return Err(ResetError::DestinationNotAllowed);
         }
         if matches!(delivery, CodeDelivery::SendLink(_)) {
             // The caller names the user, so it may hear that the address is
             // past its mail limits: 429, as for any other limit.
-            self.limit_mail_to(&user.email).await?;
+            self.limiter.limit_mail_to(&user.email).await?;
         }
         let codes = &self.config.codes;
         let code = short_code(codes.length);
@@ -97,13 +97,13 @@ impl ResetService {
             CodeDelivery::ReturnCode => (None, Some(code.clone())),
             CodeDelivery::SendLink(template) => {
                 let template = template.as_ref().unwrap_or(&self.config.links.code);
-                let link = template.render(user.id.as_str(), &code, &self.org_of(&user));
+                let link = template.render(user.id.as_str(), &code, &self.keys.org_of(&user));
                 let mail = self.reset_mail(&user, link, Some(code), stored.expires_at, client);
                 (Some(mail), None)
             }
         };
         let sequence = self
-            .store
+            .credentials
             .replace_reset_code(&stored, mail.as_ref())
             .await?;
         tracing::info!(user_id = %user.id, mailed = mail.is_some(), "reset code issued");
@@ -144,7 +144,7 @@ impl ResetService {
             PasswordProof::Code(code) => self.verify_code(&user, &code, client).await?,
             PasswordProof::CurrentPassword(current) => {
                 let current = zeroize::Zeroizing::new(current);
-                if !self.verify_password(&user, &current, client).await? {
+                if !self.passwords.verify(&user, &current, client).await? {
                     self.audit_refusal(&user, "password_change", "wrong_current_password", client)
                         .await;
                     return Err(ResetError::WrongCurrentPassword);
@@ -170,7 +170,7 @@ impl ResetService {
         };
         // The store bumped the sequence with the change; read what it left.
         let sequence = self
-            .store
+            .accounts
             .user(&user.id)
             .await?
             .map_or(user.sequence + 1, |u| u.sequence);
@@ -186,14 +186,9 @@ impl ResetService {
         client: &ClientInfo,
     ) -> Result<Redemption, ResetError> {
         // Guesses per user across codes: a new code does not buy new guesses.
-        self.over_limit(
-            &format!("code:{}", user.id),
-            3600,
-            self.config.limits.code_attempts_per_hour,
-        )
-        .await?;
+        self.limiter.limit_code_attempts(user).await?;
         let code = self
-            .store
+            .credentials
             .reset_code(&user.id)
             .await?
             .ok_or(ResetError::CodeExpired)?;
@@ -202,7 +197,7 @@ impl ResetService {
             return Err(ResetError::CodeExpired);
         }
         match self
-            .store
+            .credentials
             .claim_code_attempt(&user.id, &code.digest, self.config.codes.max_attempts)
             .await
         {
@@ -232,10 +227,10 @@ impl ResetService {
 #[cfg(test)]
 #[cfg(feature = "embedded")]
 mod tests {
-    use super::super::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use super::{CodeDelivery, PasswordProof};
     use crate::ResetError;
     use crate::domain::{ApiKey, ClientInfo, Scope, User};
+    use crate::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
 
     fn key(scopes: &[Scope]) -> ApiKey {
         ApiKey {
@@ -391,7 +386,7 @@ mod tests {
             .await,
             Err(ResetError::WrongCurrentPassword)
         ));
-        let events = f.service.store.audit_events(&user.id, 10).await.unwrap();
+        let events = f.store.audit_events(&user.id, 10).await.unwrap();
         assert_eq!(events[0].outcome, "wrong_current_password");
         set(
             PasswordProof::CurrentPassword(OLD_PASSWORD.into()),

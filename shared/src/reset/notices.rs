@@ -20,7 +20,7 @@ fn addressed(user: &User, client: &ClientInfo, message: MailMessage) -> MailJob 
 
 impl ResetService {
     /// A reset link (with Zitadel's code beside it, if any), sealed.
-    pub(super) fn reset_mail(
+    pub(crate) fn reset_mail(
         &self,
         user: &User,
         link: String,

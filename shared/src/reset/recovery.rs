@@ -1,38 +1,12 @@
 //! Log-in after account recovery: redeem a link token and leave with an
 //! access token and a refresh token.
 
-use std::sync::Arc;
-
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
 use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User};
+use crate::sign_in::{Grantee, Session};
 use crate::signing::jwt::sign_access_token;
-use crate::signing::{AccessClaims, AccessTokenSigner, SigningError};
 
 use super::{ResetError, ResetService};
-
-/// A log-in after account recovery: an access token and a refresh token.
-pub struct Session {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub refresh_token: BearerSecret,
-    pub client_id: String,
-    pub scope: String,
-}
-
-impl From<SigningError> for ResetError {
-    fn from(e: SigningError) -> Self {
-        match &e {
-            SigningError::NotConfigured(variable) => {
-                tracing::error!(variable, "configuration error: no access-token signing key");
-                ResetError::Unavailable(Box::new(e))
-            }
-            SigningError::Unavailable(_) => ResetError::Unavailable(Box::new(e)),
-            SigningError::BadKey(_) | SigningError::Encoding(_) => {
-                ResetError::Internal(Box::new(e))
-            }
-        }
-    }
-}
 
 impl ResetService {
     /// Redeems a link token and logs the user in (the account-recovery
@@ -51,30 +25,27 @@ impl ResetService {
                 .reset_and_sign_in(raw_token, raw_password, client)
                 .await;
         }
-        let session = &self.config.session;
-        let signer = self.signer()?;
+        let signer = self.sessions.signer()?;
         let (_, user) = self.inspect_token(raw_token).await?;
+        let policy = self.sessions.policy();
         let issued_at = self.clock.now();
         let next_version = user.credential_version.next();
-        let claims = AccessClaims {
-            iss: issuer.to_string(),
-            sub: user.id.to_string(),
-            aud: session.audience.clone(),
-            exp: issued_at.plus(session.access_ttl).secs(),
-            iat: issued_at.secs(),
-            jti: uuid::Uuid::new_v4().to_string(),
-            client_id: session.client_id.clone(),
-            scope: session.scope.clone(),
-            ver: next_version.0,
+        let grantee = Grantee {
+            client_id: &policy.client_id,
+            audience: &policy.audience,
+            scope: &policy.scope,
         };
+        let claims = self
+            .sessions
+            .claims(&user, next_version, &grantee, issuer, issued_at);
         let access_token = sign_access_token(signer.as_ref(), &claims).await?;
         let (refresh, stored) = RefreshToken::issue(
             user.id.clone(),
             next_version,
-            session.client_id.clone(),
-            session.scope.clone(),
+            policy.client_id.clone(),
+            policy.scope.clone(),
             issued_at,
-            session.refresh_ttl,
+            policy.refresh_ttl,
         );
         self.redeem_token(
             raw_token,
@@ -84,13 +55,12 @@ impl ResetService {
             client,
         )
         .await?;
-        Ok(Session {
+        Ok(self.sessions.session(
             access_token,
-            expires_in: session.access_ttl.as_secs(),
-            refresh_token: refresh,
-            client_id: session.client_id.clone(),
-            scope: session.scope.clone(),
-        })
+            refresh,
+            policy.client_id.clone(),
+            policy.scope.clone(),
+        ))
     }
 
     /// The log-in after recovery with a directory that keeps passwords: the
@@ -133,21 +103,13 @@ impl ResetService {
         })
     }
 
-    /// The access-token signer; a deployment without one answers 503 and
-    /// logs the variable to set.
-    pub fn signer(&self) -> Result<&Arc<dyn AccessTokenSigner>, SigningError> {
-        self.signer
-            .as_ref()
-            .ok_or(SigningError::NotConfigured(crate::signing::SIGNING_KEY_VAR))
-    }
-
     /// The user a refresh token logs in, while it is valid: unexpired, not
     /// yet rotated, and issued under the user's current credential version.
     pub async fn refresh_token_user(&self, raw: &str) -> Result<User, ResetError> {
         let token = BearerSecret::parse(REFRESH_TOKEN_PREFIX, raw.trim())
             .ok_or(ResetError::InvalidToken)?;
         let stored = self
-            .store
+            .credentials
             .refresh_token(&token.digest())
             .await?
             .filter(|t| t.expires_at > self.clock.now() && t.used_at.is_none())
@@ -164,11 +126,11 @@ impl ResetService {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::testing::{NEW_PASSWORD, fixture_with};
     use crate::ResetError;
     use crate::domain::{ClientInfo, GrantPurpose};
     use crate::signing::AccessTokenSigner;
     use crate::signing::local::LocalSigner;
+    use crate::testing::{NEW_PASSWORD, fixture_with};
 
     const ISSUER: &str = "https://id.example.com";
 
@@ -176,7 +138,7 @@ mod tests {
     async fn log_in_issues_an_rs256_at_jwt_and_a_session_that_dies_with_the_next_change() {
         let f = fixture_with(&[]).await;
         let signer = Arc::new(LocalSigner::ephemeral().unwrap());
-        let service = f.service.clone().with_signer(signer.clone());
+        let service = f.app.clone().with_signer(signer.clone()).reset;
         let user = f.add_user("ada@example.com").await;
         let client = ClientInfo::default();
         let (token, _) = f
@@ -254,9 +216,10 @@ mod tests {
             "{err:?}"
         );
         let signed = f
-            .service
+            .app
             .clone()
-            .with_signer(Arc::new(LocalSigner::ephemeral().unwrap()));
+            .with_signer(Arc::new(LocalSigner::ephemeral().unwrap()))
+            .reset;
         assert!(
             signed
                 .reset_and_log_in(token.expose(), NEW_PASSWORD, &client, ISSUER)

@@ -6,7 +6,7 @@ use crate::domain::{
 };
 use crate::url_template::LinkTemplate;
 
-use super::change::SetPasswordError;
+use super::password_change::SetPasswordError;
 use super::{ResetError, ResetService};
 
 /// Whether a redeeming request's `Origin` fits the grant: no header (not a
@@ -59,11 +59,11 @@ impl ResetService {
         let Some(user) = self.active_account(email, "reset link").await? else {
             return self.complete_intake(intake, None, None).await;
         };
-        if let Some(key) = key.filter(|k| !self.key_reaches(k, &user)) {
+        if let Some(key) = key.filter(|k| !self.keys.reaches(k, &user)) {
             tracing::info!(user_id = %user.id, key = %key.name, "requested by a key of another organisation; no mail");
             return self.complete_intake(intake, None, None).await;
         }
-        let Some(link) = self.config.links.for_entry(entry, &self.org_of(&user)) else {
+        let Some(link) = self.config.links.for_entry(entry, &self.keys.org_of(&user)) else {
             tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
             return self.complete_intake(intake, None, None).await;
         };
@@ -108,7 +108,7 @@ impl ResetService {
         let token =
             BearerSecret::parse(LINK_TOKEN_PREFIX, raw.trim()).ok_or(ResetError::InvalidToken)?;
         let grant = self
-            .store
+            .credentials
             .grant(&token.digest())
             .await?
             .ok_or(ResetError::InvalidToken)?;
@@ -126,7 +126,7 @@ impl ResetService {
         if user.credential_version != grant.credential_version {
             // A password change may have landed between the two reads; if it
             // was this grant's own redemption, the token is used, not void.
-            let again = self.store.grant(&token.digest()).await?;
+            let again = self.credentials.grant(&token.digest()).await?;
             return Err(match again {
                 Some(g) if g.used_at.is_some() => ResetError::UsedToken,
                 _ => ResetError::InvalidToken,
@@ -206,10 +206,10 @@ impl ResetService {
 mod tests {
     use std::time::Duration;
 
-    use super::super::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
     use crate::ResetError;
     use crate::domain::{ClientInfo, EmailAddress};
     use crate::mail::{MailJob, MailMessage};
+    use crate::testing::{NEW_PASSWORD, OLD_PASSWORD, fixture_with};
 
     #[tokio::test]
     async fn a_fresh_token_inspects_without_being_consumed() {
@@ -350,14 +350,14 @@ mod tests {
             .await
             .unwrap();
         f.service.drain_intake(10).await.unwrap();
-        assert!(f.service.store.pending_mail(10).await.unwrap().is_empty());
+        assert!(f.store.pending_mail(10).await.unwrap().is_empty());
 
         f.service
             .accept_address_request(request(), &user.email, &client, None)
             .await
             .unwrap();
         f.service.drain_intake(10).await.unwrap();
-        let items = f.service.store.pending_mail(10).await.unwrap();
+        let items = f.store.pending_mail(10).await.unwrap();
         assert_eq!(items.len(), 1);
         let job = MailJob::open(&f.config.keys, &items[0]).unwrap();
         assert_eq!(job.to, "ada@example.com");

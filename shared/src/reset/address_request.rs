@@ -111,7 +111,7 @@ impl ResetService {
             id,
             created_at: self.clock.now(),
         };
-        self.store.enqueue_intake(&item).await?;
+        self.intake.enqueue_intake(&item).await?;
         self.mail_queued();
         Ok(())
     }
@@ -121,7 +121,7 @@ impl ResetService {
     /// the request's removal. Safe to repeat: a request already delivered
     /// is skipped, and of two deliveries racing only one writes.
     pub async fn deliver_intake(&self, item: &IntakeItem) -> Result<IntakeDelivery, ResetError> {
-        if !self.store.intake_pending(&item.id).await? {
+        if !self.intake.intake_pending(&item.id).await? {
             return Ok(IntakeDelivery::AlreadyDelivered);
         }
         let plaintext = self
@@ -156,9 +156,9 @@ impl ResetService {
         let delivered = match payload.request {
             AddressRequest::ResetLink { entry } => {
                 let key = match &payload.key {
-                    Some(digest) => match self.store.api_key(digest).await? {
-                        Some(key) if !key.revoked => Some(key),
-                        _ => {
+                    Some(digest) => match self.keys.live_key(digest).await? {
+                        Some(key) => Some(key),
+                        None => {
                             tracing::info!(intake_id = %item.id, "asked by a key now unknown or revoked; no mail");
                             return self
                                 .completed(self.complete_intake(&item.id, None, None).await?);
@@ -187,7 +187,7 @@ impl ResetService {
     /// Failures stay queued for the next round.
     pub async fn drain_intake(&self, limit: usize) -> Result<usize, StoreError> {
         let mut delivered = 0;
-        for item in self.store.pending_intake(limit).await? {
+        for item in self.intake.pending_intake(limit).await? {
             match self.deliver_intake(&item).await {
                 Ok(IntakeDelivery::Delivered) => delivered += 1,
                 Ok(IntakeDelivery::AlreadyDelivered) => {}
@@ -207,7 +207,7 @@ impl ResetService {
         grant: Option<&ResetGrant>,
         mail: Option<&OutboxItem>,
     ) -> Result<bool, ResetError> {
-        match self.store.complete_intake(intake, grant, mail).await {
+        match self.intake.complete_intake(intake, grant, mail).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict(_)) => {
                 tracing::info!(intake_id = %intake, "request delivered already; skipped");
@@ -221,9 +221,9 @@ impl ResetService {
 #[cfg(test)]
 #[cfg(feature = "embedded")]
 mod tests {
-    use super::super::testing::fixture_with;
     use super::*;
     use crate::mail::{MailJob, MailMessage};
+    use crate::testing::fixture_with;
 
     fn client() -> ClientInfo {
         ClientInfo {
@@ -255,18 +255,18 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let items = f.service.store.pending_intake(10).await.unwrap();
+        let items = f.store.pending_intake(10).await.unwrap();
         assert_eq!(items.len(), 4);
         assert!(
             items
                 .iter()
                 .all(|i| i.sealed.len() == items[0].sealed.len())
         );
-        assert!(f.service.store.pending_mail(10).await.unwrap().is_empty());
+        assert!(f.store.pending_mail(10).await.unwrap().is_empty());
 
         assert_eq!(f.service.drain_intake(10).await.unwrap(), 4);
-        assert!(f.service.store.pending_intake(10).await.unwrap().is_empty());
-        let mail = f.service.store.pending_mail(10).await.unwrap();
+        assert!(f.store.pending_intake(10).await.unwrap().is_empty());
+        let mail = f.store.pending_mail(10).await.unwrap();
         assert_eq!(mail.len(), 1, "only the known address is mailed");
         let job = MailJob::open(&f.config.keys, &mail[0]).unwrap();
         assert_eq!(job.to, "ada@example.com");
@@ -304,17 +304,17 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let mut items = f.service.store.pending_intake(10).await.unwrap();
+        let mut items = f.store.pending_intake(10).await.unwrap();
         assert_eq!(
             f.service.deliver_intake(&items.remove(0)).await.unwrap(),
             IntakeDelivery::Delivered,
             "the live key's request is mailed"
         );
-        f.service.store.revoke_api_key(&digest).await.unwrap();
+        f.store.revoke_api_key(&digest).await.unwrap();
         f.service.deliver_intake(&items.remove(0)).await.unwrap();
-        assert!(f.service.store.pending_intake(10).await.unwrap().is_empty());
+        assert!(f.store.pending_intake(10).await.unwrap().is_empty());
         assert_eq!(
-            f.service.store.pending_mail(10).await.unwrap().len(),
+            f.store.pending_mail(10).await.unwrap().len(),
             1,
             "nothing for the revoked key's request"
         );
@@ -328,7 +328,7 @@ mod tests {
             .accept_address_request(AddressRequest::SignedLink, &user.email, &client(), None)
             .await
             .unwrap();
-        let item = f.service.store.pending_intake(1).await.unwrap().remove(0);
+        let item = f.store.pending_intake(1).await.unwrap().remove(0);
         assert_eq!(
             f.service.deliver_intake(&item).await.unwrap(),
             IntakeDelivery::Delivered
@@ -337,7 +337,7 @@ mod tests {
             f.service.deliver_intake(&item).await.unwrap(),
             IntakeDelivery::AlreadyDelivered
         );
-        assert_eq!(f.service.store.pending_mail(10).await.unwrap().len(), 1);
+        assert_eq!(f.store.pending_mail(10).await.unwrap().len(), 1);
     }
 
     #[tokio::test]
@@ -353,7 +353,7 @@ mod tests {
             .accept_address_request(AddressRequest::Recovery, &user.email, &long, None)
             .await
             .unwrap();
-        let mut item = f.service.store.pending_intake(1).await.unwrap().remove(0);
+        let mut item = f.store.pending_intake(1).await.unwrap().remove(0);
         let plaintext = f
             .config
             .keys
