@@ -1,6 +1,6 @@
 //! rekeyctl: rekey's local server and operator commands.
 
-mod local;
+mod data_dir;
 mod operator;
 mod serve;
 mod signing_key;
@@ -230,7 +230,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
         Command::Webhook(cmd) => webhooks::run(&cli.global, cmd).await,
         Command::User(cmd) => {
-            let store = local::open_operator_store(&cli.global).await?;
+            let store = data_dir::open_operator_store(&cli.global).await?;
             match cmd {
                 UserCommand::Add {
                     email,
@@ -248,7 +248,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     } else {
                         None
                     };
-                    let config = local::config(&cli.global, None)?;
+                    let config = data_dir::config(&cli.global, None)?;
                     let id = add_user(&*store, &config, &email, name, org, id, password.as_deref())
                         .await?;
                     println!("{id}");
@@ -279,7 +279,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
                 UserCommand::Disable { user } => {
-                    let config = local::config(&cli.global, None)?;
+                    let config = data_dir::config(&cli.global, None)?;
                     let reset = rekey::App::new(&config, store.clone()).reset;
                     operator::disable(&reset, &*store, &user).await
                 }
@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Key(cmd) => {
-            let store = local::open_operator_store(&cli.global).await?;
+            let store = data_dir::open_operator_store(&cli.global).await?;
             match cmd {
                 KeyCommand::Create {
                     scopes,
@@ -325,7 +325,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Audit { user, limit } => {
-            let store = local::open_operator_store(&cli.global).await?;
+            let store = data_dir::open_operator_store(&cli.global).await?;
             let found = operator::find_user(&*store, &user).await?;
             for e in store
                 .audit_events(&found.id, limit)

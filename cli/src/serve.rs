@@ -16,6 +16,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
+use rekey::access_token::local::{LocalKeyDir, LocalSigner};
 use rekey::config::DirectoryChoice;
 use rekey::directory::Directory;
 use rekey::directory::cognito::CognitoPool;
@@ -24,11 +25,10 @@ use rekey::http::MAX_BODY_BYTES;
 use rekey::mail::file::FileMailer;
 use rekey::mail::{Mailer, Outbox};
 use rekey::routes;
-use rekey::signing::local::{LocalKeyDir, LocalSigner};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::{Global, local};
+use crate::{Global, data_dir};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -61,8 +61,8 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         )
     })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let config = local::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
-    let store = local::open_store(g).await?;
+    let config = data_dir::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
+    let store = data_dir::open_store(g).await?;
     let template_dir = rekey::config::read_template_dir(&rekey::config::EnvReader::process());
     let templates = rekey::mail::templates::init(template_dir.as_deref())
         .map_err(|e| format!("mail templates: {e} (fix the files, or unset REKEY_TEMPLATE_DIR)"))?;
@@ -78,13 +78,13 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         )
     } else {
         let from = rekey::config::mail_from_or(LOCAL_SENDER);
-        Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
+        Arc::new(FileMailer::new(data_dir::outbox_dir(&g.data_dir), from))
     };
     // The worker gets a store of its own (its own SQLite connection): the
     // delivery of address requests and mail must not hold up the requests
     // that follow, or their timing would say an address had an account.
     let outbox = Outbox {
-        store: local::open_store(g).await?,
+        store: data_dir::open_store(g).await?,
         mailer,
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
@@ -154,7 +154,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         if args.ses {
             "SES v2".to_string()
         } else {
-            local::outbox_dir(&g.data_dir).display().to_string()
+            data_dir::outbox_dir(&g.data_dir).display().to_string()
         }
     );
     for r in routes::ROUTES {

@@ -3,7 +3,7 @@
 //! `rekeyctl serve` picks a rotation up when restarted.
 
 use clap::Subcommand;
-use rekey::signing::local::{LocalKeyDir, RotationStep};
+use rekey::access_token::local::{LocalKeyDir, RotationStep};
 
 use crate::Global;
 

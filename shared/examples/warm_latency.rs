@@ -209,7 +209,7 @@ async fn measure_sign_in(
     iterations: usize,
     results: &mut serde_json::Map<String, serde_json::Value>,
 ) {
-    use rekey::signing::AccessTokenSigner;
+    use rekey::access_token::AccessTokenSigner;
     // argon2id dominates: fewer rounds.
     let rounds = iterations.clamp(1, 50);
     let (app, signer, user, whole, verify, refresh_tokens) = password_grants(config, rounds).await;
@@ -226,7 +226,7 @@ async fn measure_sign_in(
         percentiles(own),
     );
     let mut signing = Vec::new();
-    let claims = rekey::signing::AccessClaims {
+    let claims = rekey::access_token::AccessClaims {
         iss: "https://id.example.com".into(),
         sub: user.id.to_string(),
         aud: "rekey".into(),
@@ -240,7 +240,7 @@ async fn measure_sign_in(
     let _ = signer.key_id().await.unwrap();
     for _ in 0..iterations.max(1) {
         let start = Instant::now();
-        rekey::signing::jwt::sign_access_token(signer.as_ref(), &claims)
+        rekey::access_token::jwt::sign_access_token(signer.as_ref(), &claims)
             .await
             .unwrap();
         signing.push(start.elapsed());
@@ -281,7 +281,7 @@ async fn password_grants(
     rounds: usize,
 ) -> (
     App,
-    Arc<rekey::signing::local::LocalSigner>,
+    Arc<rekey::access_token::local::LocalSigner>,
     User,
     Vec<Duration>,
     Vec<Duration>,
@@ -289,7 +289,7 @@ async fn password_grants(
 ) {
     let dir = tempfile::tempdir().unwrap().keep();
     let store = rekey::store::embedded::EmbeddedStore::open(&dir.join("rekey.db")).unwrap();
-    let signer = Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap());
+    let signer = Arc::new(rekey::access_token::local::LocalSigner::ephemeral().unwrap());
     let app = App::new(config, Arc::new(store)).with_signer(signer.clone());
     let password = "Fresh-Horse-42-Battery";
     let hasher = CredentialHasher::new(config.hash_params);

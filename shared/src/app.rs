@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::access_token::{AccessTokenSigner, PublicKeySet, SignerKeys};
 use crate::clock::Clock;
 use crate::config::{Config, SessionPolicy};
 use crate::directory::{Directory, RekeyAccounts};
@@ -13,7 +14,6 @@ use crate::password::CredentialHasher;
 use crate::reset::{ResetParts, ResetService, ResetStores};
 use crate::resource_server::ResourceServer;
 use crate::sign_in::{Sessions, SignInService};
-use crate::signing::{AccessTokenSigner, PublicKeySet, SignerKeys};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -232,7 +232,7 @@ impl App {
         let app = Self::new(&settings.config, store).with_directory(directory);
         #[cfg(feature = "kms")]
         if let Some(keys) = &settings.signing {
-            let signer = crate::signing::kms::KmsSigner::from_settings(keys, &settings.aws);
+            let signer = crate::access_token::kms::KmsSigner::from_settings(keys, &settings.aws);
             return Ok(app.with_signer(Arc::new(signer)));
         }
         Ok(app)

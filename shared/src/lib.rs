@@ -1,6 +1,7 @@
 //! rekey's common crate: the reset domain, the stores, mail, and the HTTP
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
+pub mod access_token;
 pub mod app;
 #[cfg(any(
     feature = "dynamodb",
@@ -27,7 +28,6 @@ pub mod reset;
 pub mod resource_server;
 pub mod routes;
 pub mod sign_in;
-pub mod signing;
 pub mod store;
 pub mod telemetry;
 #[cfg(test)]

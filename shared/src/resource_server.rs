@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
+use crate::access_token::verify::{Expectations, verify_access_token};
+use crate::access_token::{PublicKeySet, SIGNING_KEY_VAR, SigningError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::UserId;
 use crate::error::ResetError;
-use crate::signing::verify::{Expectations, verify_access_token};
-use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError};
 use crate::store::AccountStore;
 
 /// The claims userinfo answers with.

@@ -245,7 +245,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     // refusals log their reason).
     let user = store.user(&user.id).await.unwrap().unwrap();
     let now = now_secs();
-    let claims = |exp| rekey::signing::AccessClaims {
+    let claims = |exp| rekey::access_token::AccessClaims {
         iss: "https://api.example.com".into(),
         sub: user.id.to_string(),
         aud: "rekey".into(),
@@ -257,7 +257,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         ver: user.credential_version.0,
     };
     let sign = |exp| async move {
-        rekey::signing::jwt::sign_access_token(signer().as_ref(), &claims(exp))
+        rekey::access_token::jwt::sign_access_token(signer().as_ref(), &claims(exp))
             .await
             .unwrap()
     };

@@ -16,13 +16,13 @@ mod continue_url;
 mod directory;
 mod env;
 mod functions;
-mod keys;
 mod links;
-mod password;
+mod password_policy;
 mod platform;
 mod policies;
+mod service_secret;
 mod session;
-mod signing;
+mod signing_keys;
 pub mod variables;
 mod webhooks;
 
@@ -34,12 +34,14 @@ pub use functions::{
     DiscoverySettings, PageSettings, ServiceSettings, StoreSettings, StreamSettings, mail_from_or,
     read_mail_from, read_template_dir,
 };
-pub use keys::{read_keys, read_product_name};
 pub use links::{LinkTemplates, OrgLink, OrgOrigin};
 pub use platform::{AWS_SERVICES, AwsEnvironment, LogSettings, in_lambda};
 pub use policies::{CodePolicy, Limits, SignedLinkPolicy};
+pub use service_secret::{read_keys, read_product_name};
 pub use session::{DEFAULT_OAUTH_SCOPE, SessionPolicy};
-pub use signing::{SIGNING_KEY_NEXT_VAR, SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningKeys};
+pub use signing_keys::{
+    SIGNING_KEY_NEXT_VAR, SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningKeys,
+};
 pub use webhooks::{RetryQueues, WebhookDelivery, read_endpoints};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +94,8 @@ impl Config {
         let links = LinkTemplates::read(env, &default_org);
         let product_name = read_product_name(env);
         let token_ttl = policies::read_token_ttl(env);
-        let policy = password::read_policy(env);
-        let hash_params = password::read_hash_params(env);
+        let policy = password_policy::read_policy(env);
+        let hash_params = password_policy::read_hash_params(env);
         let codes = CodePolicy::read(env);
         let signed_links = SignedLinkPolicy::read(env);
         let session = SessionPolicy::read(env);

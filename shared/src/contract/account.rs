@@ -69,7 +69,7 @@ pub async fn reset(app: &App, req: Request) -> Response<Body> {
                 &body.validation_code,
                 &body.password,
                 &client,
-                &crate::signing::issuer_for(app.session().issuer.as_deref(), &req),
+                &crate::access_token::issuer_for(app.session().issuer.as_deref(), &req),
             )
             .await?;
         let mut resp = http::json_response(

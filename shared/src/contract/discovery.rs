@@ -13,9 +13,9 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::Failure;
+use crate::access_token::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 use crate::reset::ResetError;
 use crate::routes::Function;
-use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 
 pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -64,7 +64,7 @@ impl Discovery {
     pub fn from_env() -> Self {
         let settings = crate::config::DiscoverySettings::from_env();
         let keys = settings.signing.as_ref().map(|keys| {
-            Arc::new(crate::signing::kms::KmsKeys::from_settings(
+            Arc::new(crate::access_token::kms::KmsKeys::from_settings(
                 keys,
                 &settings.aws,
             )) as Arc<dyn PublicKeySet>

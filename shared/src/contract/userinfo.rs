@@ -123,7 +123,7 @@ fn access_token(req: &Request) -> Result<String, Failure> {
 pub async fn userinfo(app: &App, req: Request) -> Response<Body> {
     super::answer(Function::OAuthUserinfo, BearerDialect, async {
         let token = access_token(&req)?;
-        let issuer = crate::signing::issuer_for(app.session().issuer.as_deref(), &req);
+        let issuer = crate::access_token::issuer_for(app.session().issuer.as_deref(), &req);
         let info = app.resource.userinfo(&token, &issuer).await?;
         let mut resp = http::json_response(200, &info);
         resp.headers_mut().insert(

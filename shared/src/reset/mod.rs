@@ -8,7 +8,7 @@
 //! (a link token redeemed into a log-in), `reset_code` (Zitadel's codes),
 //! `signed_link` (django-rest-registration's signed links), and
 //! `password_change` (the write they all end in; `delegated_change` when a
-//! directory keeps the password). `account` looks accounts up, `notices`
+//! directory keeps the password). `lookup` looks accounts up, `notices`
 //! builds the mail the flows queue, `disable` disables an account.
 
 use std::sync::Arc;
@@ -21,11 +21,11 @@ use crate::password::CredentialHasher;
 use crate::sign_in::Sessions;
 use crate::store::{AccountStore, AuditStore, CredentialStore, IntakeStore};
 
-mod account;
 mod address_request;
 mod delegated_change;
 mod disable;
 mod link_token;
+mod lookup;
 mod notices;
 mod password_change;
 mod recovery;

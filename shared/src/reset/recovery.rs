@@ -1,10 +1,10 @@
 //! Log-in after account recovery: redeem a link token and leave with an
 //! access token and a refresh token.
 
+use crate::access_token::jwt::sign_access_token;
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX};
 use crate::domain::{ClientInfo, GrantPurpose, RefreshToken, User};
 use crate::sign_in::{Grantee, Session};
-use crate::signing::jwt::sign_access_token;
 
 use super::{ResetError, ResetService};
 
@@ -127,9 +127,9 @@ mod tests {
     use std::sync::Arc;
 
     use crate::ResetError;
+    use crate::access_token::AccessTokenSigner;
+    use crate::access_token::local::LocalSigner;
     use crate::domain::{ClientInfo, GrantPurpose};
-    use crate::signing::AccessTokenSigner;
-    use crate::signing::local::LocalSigner;
     use crate::testing::{NEW_PASSWORD, fixture_with};
 
     const ISSUER: &str = "https://id.example.com";

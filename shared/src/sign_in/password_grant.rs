@@ -2,11 +2,11 @@
 //! user's password.
 
 use super::{Grantee, Session, SignInService, granted_scope};
+use crate::access_token::jwt::sign_access_token;
 use crate::config::OAuthClient;
 use crate::domain::{ClientInfo, EmailAddress, RefreshToken};
 use crate::error::{ResetError, TokenRefusal};
 use crate::guard::PasswordGuard;
-use crate::signing::jwt::sign_access_token;
 
 impl SignInService {
     /// The same refusal, store calls and argon2id work for a wrong

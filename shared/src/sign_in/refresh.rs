@@ -3,10 +3,10 @@
 //! again after its rotation revokes the whole family.
 
 use super::{Grantee, Session, SignInService, granted_scope};
+use crate::access_token::jwt::sign_access_token;
 use crate::config::OAuthClient;
 use crate::domain::RefreshToken;
 use crate::error::{ResetError, TokenRefusal};
-use crate::signing::jwt::sign_access_token;
 use crate::store::StoreError;
 
 impl SignInService {

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use crate::access_token::{AccessClaims, AccessTokenSigner, SIGNING_KEY_VAR, SigningError};
 use crate::config::SessionPolicy;
 use crate::crypto::BearerSecret;
 use crate::domain::{CredentialVersion, UnixTime, User};
-use crate::signing::{AccessClaims, AccessTokenSigner, SIGNING_KEY_VAR, SigningError};
 
 /// A log-in: an access token and a refresh token.
 pub struct Session {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::event::EventType;
-use super::signature::WebhookSecret;
+use super::secret::WebhookSecret;
 
 /// At most this many endpoints: each is one more item in the password
 /// change's transaction.

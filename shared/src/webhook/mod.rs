@@ -19,13 +19,13 @@ use crate::mail::DeliveryError;
 pub mod delivery;
 pub mod endpoint;
 pub mod event;
-pub mod signature;
+pub mod secret;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
 pub use endpoint::{Endpoint, EndpointError, Endpoints};
 pub use event::{EventType, WebhookEvent};
-pub use signature::{WebhookSecret, sign};
+pub use secret::{WebhookSecret, sign};
 
 /// How the outbox ids of webhook items begin.
 pub const ITEM_PREFIX: &str = "webhook-";

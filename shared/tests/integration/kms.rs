@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use rekey::App;
+use rekey::access_token::kms::{KmsKeys, KmsSigner};
+use rekey::access_token::{AccessTokenSigner, KeyState, PublicKeySet, SigningError};
 use rekey::error::Chain;
 use rekey::routes::Function;
-use rekey::signing::kms::{KmsKeys, KmsSigner};
-use rekey::signing::{AccessTokenSigner, KeyState, PublicKeySet, SigningError};
 
 use crate::support::{apigw_request, aws_config, moto_endpoint, response_json};
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::support::now_secs;
 use lambda_http::Body;
 use rekey::App;
+use rekey::access_token::kms::KmsSigner;
+use rekey::access_token::{AccessClaims, AccessTokenSigner, KeyState, SigningError};
 use rekey::routes::Function;
-use rekey::signing::kms::KmsSigner;
-use rekey::signing::{AccessClaims, AccessTokenSigner, KeyState, SigningError};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -178,7 +178,7 @@ async fn kms_signs_tokens_its_published_key_verifies() {
         scope: "account".into(),
         ver: 3,
     };
-    let token = rekey::signing::jwt::sign_access_token(signer.as_ref(), &claims)
+    let token = rekey::access_token::jwt::sign_access_token(signer.as_ref(), &claims)
         .await
         .unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
@@ -266,14 +266,14 @@ async fn kms_signing_latency_on_moto() {
     };
     // The first call also reads the public key (the kid): counted apart.
     let start = std::time::Instant::now();
-    rekey::signing::jwt::sign_access_token(&signer, &claims)
+    rekey::access_token::jwt::sign_access_token(&signer, &claims)
         .await
         .unwrap();
     let first = start.elapsed();
     let mut samples: Vec<std::time::Duration> = Vec::new();
     for _ in 0..100 {
         let start = std::time::Instant::now();
-        rekey::signing::jwt::sign_access_token(&signer, &claims)
+        rekey::access_token::jwt::sign_access_token(&signer, &claims)
             .await
             .unwrap();
         samples.push(start.elapsed());

@@ -11,12 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use lambda_http::{Body, Response};
 use rekey::App;
+use rekey::access_token::jwt::sign_access_token;
+use rekey::access_token::local::LocalSigner;
+use rekey::access_token::{AccessClaims, AccessTokenSigner, KeyState, PublishedKey, SigningError};
 use rekey::domain::{EmailAddress, User};
 use rekey::reset::AddressRequest;
 use rekey::routes::Function;
-use rekey::signing::jwt::sign_access_token;
-use rekey::signing::local::LocalSigner;
-use rekey::signing::{AccessClaims, AccessTokenSigner, KeyState, PublishedKey, SigningError};
 use rekey::store::Store;
 use serde_json::{Value, json};
 
@@ -76,7 +76,7 @@ fn b64(value: &Value) -> String {
 
 /// The signer's key as an SPKI PEM, what an attacker would download and
 /// use as an HMAC secret.
-fn public_pem(key: &rekey::signing::RsaPublicKey) -> String {
+fn public_pem(key: &rekey::access_token::RsaPublicKey) -> String {
     use rsa::pkcs8::EncodePublicKey;
     rsa::RsaPublicKey::new(
         rsa::BigUint::from_bytes_be(&key.n),

@@ -46,7 +46,7 @@ pub async fn token(app: &App, req: Request) -> Response<Body> {
         let form = Form::read(&req)?;
         let grant_type = form.required("grant_type")?;
         let client = app.sign_in.authenticate_client(&form.client(&req)?)?;
-        let issuer = crate::signing::issuer_for(app.session().issuer.as_deref(), &req);
+        let issuer = crate::access_token::issuer_for(app.session().issuer.as_deref(), &req);
         let scope = form.get("scope");
         let session: Session = match grant_type {
             "password" => {

@@ -418,10 +418,10 @@ pub async fn deliver_now(
 
 /// One access-token signer for the whole test process (an RSA key takes a
 /// moment to make): what apps that log users in sign with.
-pub fn signer() -> Arc<dyn rekey::signing::AccessTokenSigner> {
-    static SIGNER: std::sync::OnceLock<Arc<rekey::signing::local::LocalSigner>> =
+pub fn signer() -> Arc<dyn rekey::access_token::AccessTokenSigner> {
+    static SIGNER: std::sync::OnceLock<Arc<rekey::access_token::local::LocalSigner>> =
         std::sync::OnceLock::new();
     SIGNER
-        .get_or_init(|| Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap()))
+        .get_or_init(|| Arc::new(rekey::access_token::local::LocalSigner::ephemeral().unwrap()))
         .clone()
 }

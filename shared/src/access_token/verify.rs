@@ -184,9 +184,9 @@ pub fn verify_access_token(
 #[cfg(feature = "local-signer")]
 mod tests {
     use super::*;
-    use crate::signing::jwt::sign_access_token;
-    use crate::signing::local::LocalSigner;
-    use crate::signing::{AccessClaims, AccessTokenSigner};
+    use crate::access_token::jwt::sign_access_token;
+    use crate::access_token::local::LocalSigner;
+    use crate::access_token::{AccessClaims, AccessTokenSigner};
 
     fn claims(now: i64) -> AccessClaims {
         AccessClaims {
