@@ -213,6 +213,11 @@ impl App {
         )
     }
 
+    /// What the hosted page is served with: the configured continue link.
+    pub fn page(&self) -> crate::contract::page::Page {
+        crate::contract::page::Page::new(self.config.links.continue_url.as_ref())
+    }
+
     /// Configuration and the DynamoDB store from the environment: what every
     /// HTTP Lambda does at init, and the KMS signer (feature `kms`), whose
     /// keys also verify tokens, when `REKEY_SIGNING_KEY` is set. Builds

@@ -20,7 +20,6 @@ pub mod domain;
 pub mod error;
 pub mod guard;
 pub mod http;
-pub mod iam;
 pub mod mail;
 pub mod metrics;
 pub mod password;

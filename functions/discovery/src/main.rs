@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         let req = req;
         // As is: no re-encoding of the JSON body (see `rekey::http::AsIs`).
         Ok::<_, Error>(rekey::http::AsIs(
-            rekey::contract::discovery::serve(&discovery, &req).await,
+            rekey::contract::discovery::discovery(&discovery, &req).await,
         ))
     }))
     .await

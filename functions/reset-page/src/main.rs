@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let page = Page::from_env()?;
     run(service_fn(|req: Request| async {
         let req = req;
-        Ok::<_, Error>(rekey::contract::page::serve(&page, &req))
+        Ok::<_, Error>(rekey::contract::page::reset_page(&page, &req))
     }))
     .await
 }

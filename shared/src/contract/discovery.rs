@@ -21,6 +21,7 @@ pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const REVOCATION_PATH: &str = "/oauth/revoke";
+pub const USERINFO_PATH: &str = "/oauth/userinfo";
 
 /// The grants `POST /oauth/token` takes.
 pub const GRANT_TYPES: &[&str] = &["password", "refresh_token"];
@@ -95,7 +96,7 @@ fn cached(body: &serde_json::Value) -> Response<Body> {
 }
 
 /// Serves both documents by path.
-pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
+pub async fn discovery(discovery: &Discovery, req: &Request) -> Response<Body> {
     super::answer(Function::Discovery, WellKnown, async {
         let issuer = issuer_for(discovery.issuer.as_deref(), req);
         match req.uri().path() {
@@ -105,7 +106,7 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
                     "jwks_uri": format!("{issuer}{JWKS_PATH}"),
                     "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
                     "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
-                    "userinfo_endpoint": format!("{issuer}{}", super::userinfo::PATH),
+                    "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
                     "grant_types_supported": GRANT_TYPES,
                     "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
                     "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,

@@ -11,9 +11,9 @@ pub mod oauth;
 pub mod page;
 pub mod payabli;
 pub mod unleash;
-pub mod userinfo;
 pub mod zitadel;
 
+mod dispatch;
 mod failure;
 mod public;
 

@@ -1,4 +1,4 @@
-//! `rekey::iam` against what the functions really call: each HTTP
+//! The IAM oracle (iam/) against what the functions really call: each HTTP
 //! function's `events/` sample (the operator's placeholders filled in as
 //! shared/tests/integration/events.rs does, and as shipped) and send-email's stream
 //! sample are driven through `Function::handle` / `deliver_batch` on a
@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::iam::{self, StoreMethod};
 use crate::recording_store::{Call, RecordingStore};
 use crate::support::*;
 use rekey::App;
 use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
-use rekey::iam::{self, StoreMethod};
 use rekey::mail::{MailJob, MailMessage, Outbox};
 use rekey::routes::Function;
 use rekey::store::{AccountStore, IntakeStore, OutboxStore};
@@ -44,7 +44,7 @@ struct Reach {
 }
 
 impl Reach {
-    /// Runs `function`'s sample and checks its calls against `rekey::iam`;
+    /// Runs `function`'s sample and checks its calls against the IAM oracle;
     /// returns the status and body.
     async fn invoke(
         &mut self,
@@ -69,7 +69,7 @@ impl Reach {
         for (method, redeeming) in self.store.take() {
             assert!(
                 placed.iter().any(|c| c.is(method, redeeming)),
-                "{function} called {method:?} ({redeeming:?}), which rekey::iam does not place \
+                "{function} called {method:?} ({redeeming:?}), which the IAM oracle does not place \
                  for it: add the StoreCall to iam::store_calls and the actions to template.yaml"
             );
             self.seen

@@ -81,7 +81,7 @@ async fn the_public_keys_are_the_signers_and_are_cached() {
         Some(Arc::new(keys) as Arc<dyn PublicKeySet>),
         "account",
     );
-    let resp = rekey::contract::discovery::serve(
+    let resp = rekey::contract::discovery::discovery(
         &discovery,
         &apigw_request("GET", "/.well-known/jwks.json", &[], &[], None),
     )

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::iam::StoreMethod;
 use crate::recording_store::{RecordingStore, SizedCall};
 use crate::support::*;
 use rekey::App;
 use rekey::domain::Scope;
-use rekey::iam::StoreMethod;
 use rekey::routes::Function;
 use rekey::store::{AccountStore, Store};
 

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 token endpoint (RFC 6749: the password and refresh-token
-//! grants) and token revocation (RFC 7009). Form bodies in, JSON out,
+//! grants) and token revocation (RFC 7009): form bodies in, JSON out,
 //! errors in the [`OAuth`] dialect; nothing here or in its errors is cached.
+//! And OpenID Connect userinfo (`userinfo.rs`), an access token's account.
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -13,9 +14,11 @@ use crate::sign_in::Session;
 
 mod dialect;
 pub(crate) mod form;
+mod userinfo;
 
 pub(crate) use dialect::OAuth;
 use form::Form;
+pub use userinfo::oauth_userinfo;
 
 /// RFC 6749 5.1.
 #[derive(Serialize)]
@@ -39,7 +42,7 @@ fn no_store(status: u16, body: &impl Serialize) -> Response<Body> {
 
 /// `POST /oauth/token`: `grant_type=password` (first-party clients) or
 /// `grant_type=refresh_token` (rotates the token).
-pub async fn token(app: &App, req: Request) -> Response<Body> {
+pub async fn oauth_token(app: &App, req: Request) -> Response<Body> {
     let function = Function::OAuthToken;
     super::answer(function, OAuth, async {
         let caller = super::public_caller(app, function, &req).await?;
@@ -81,7 +84,7 @@ pub async fn token(app: &App, req: Request) -> Response<Body> {
 /// `POST /oauth/revoke`: 200 with an empty body for every well-formed
 /// request from an authenticated client; a refresh token of that client
 /// revokes its whole family.
-pub async fn revoke(app: &App, req: Request) -> Response<Body> {
+pub async fn oauth_revoke(app: &App, req: Request) -> Response<Body> {
     let function = Function::OAuthRevoke;
     super::answer(function, OAuth, async {
         super::public_caller(app, function, &req).await?;

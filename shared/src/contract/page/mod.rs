@@ -133,7 +133,7 @@ fn attribute(value: &str) -> String {
 
 /// `GET /reset`, `GET /account/reset`, `GET /reset/app.js`,
 /// `GET /reset/app.css`.
-pub fn serve(page: &Page, req: &Request) -> Response<Body> {
+pub fn reset_page(page: &Page, req: &Request) -> Response<Body> {
     let (body, content_type) = page.document(req.uri().path());
     let mut resp = crate::http::response(200, Body::Text(body.to_string()));
     let headers = resp.headers_mut();

@@ -128,17 +128,17 @@ struct PasswordResetResponse {
 
 /// `POST /v2/users/{userId}/password_reset` and
 /// `POST /zitadel.user.v2.UserService/PasswordReset`.
-pub async fn password_reset(app: &App, req: Request) -> Response<Body> {
+pub async fn request_user_reset(app: &App, req: Request) -> Response<Body> {
     let protocol = Protocol::of(&req, "PasswordReset");
     answer(
         Function::RequestUserReset,
         protocol,
-        handle_password_reset(app, &req, protocol),
+        handle_request_user_reset(app, &req, protocol),
     )
     .await
 }
 
-async fn handle_password_reset(
+async fn handle_request_user_reset(
     app: &App,
     req: &Request,
     protocol: Protocol,

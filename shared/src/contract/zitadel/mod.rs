@@ -55,7 +55,7 @@ mod password;
 mod protocol;
 mod status;
 
-pub use code::password_reset;
+pub use code::request_user_reset;
 pub use password::set_password;
 
 use lambda_http::{Request, RequestExt};

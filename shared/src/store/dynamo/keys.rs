@@ -6,7 +6,8 @@ use crate::crypto::SecretDigest;
 use crate::domain::{AuditEvent, EmailAddress, UnixTime, UserId};
 
 /// The start of each item type's `pk`: what IAM's `dynamodb:LeadingKeys`
-/// conditions match (rekey::iam names them per store call).
+/// conditions match (the IAM oracle, shared/tests/integration/iam/, names
+/// them per store call).
 pub mod prefix {
     pub const USER: &str = "USER#";
     pub const EMAIL: &str = "EMAIL#";

@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::iam::{Redeeming, StoreMethod};
 use async_trait::async_trait;
 use rekey::crypto::SecretDigest;
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
     Redemption, RefreshToken, ResetCode, ResetGrant, UnixTime, User, UserId,
 };
-use rekey::iam::{Redeeming, StoreMethod};
 use rekey::store::dynamo::records::IntakeRecord;
 use rekey::store::{
     AccountStore, ApiKeyStore, AuditStore, CounterStore, CredentialStore, IntakeStore, OutboxStore,

@@ -1,9 +1,13 @@
-//! The IAM actions each Lambda's code needs: the code-side truth that
-//! template.yaml's roles are checked against (shared/tests/integration/template.rs).
+//! The IAM oracle: the actions each Lambda's code needs, the code-side
+//! truth that template.yaml's roles are checked against (template.rs).
+//! Test support, not part of `rekey`: no Lambda links it.
 //!
-//! Derived by reading which `Store` methods each function's handler can
-//! reach (routes.rs -> contract/*.rs -> reset/*.rs, or mail/) and which
-//! DynamoDB API each of those calls in `store::dynamo`. A role must grant
+//! Derived by reading which `Store` methods each function's operation can
+//! reach (`Function::operation` -> contract/ -> reset/, sign_in/,
+//! resource_server.rs, guard/, or mail/stream.rs) and which DynamoDB API
+//! each of those calls in `store::dynamo`. Every table here matches on
+//! `Function` exhaustively: a function declared in
+//! `rekey::routes::declaration` and missing here does not compile. A role must grant
 //! exactly these: nothing the code does not call, nothing it does.
 //!
 //! DynamoDB authorises a `TransactWriteItems` item by item: each `Put`,
@@ -22,15 +26,15 @@
 //!
 //! When a handler starts calling another `Store` method, or `store::dynamo`
 //! changes the API a method calls, update this file and template.yaml
-//! together: shared/tests/integration/template.rs fails until they agree, and fails
-//! for any `StoreMethod` this file does not place; shared/tests/integration/iam_reach.rs
-//! drives each function's `events/` sample through a recording store and
-//! fails for any call a function makes that this file does not place.
+//! together: template.rs fails until they agree, and fails for any
+//! `StoreMethod` this file does not place; iam_reach.rs drives each
+//! function's `events/` sample through a recording store and fails for any
+//! call a function makes that this file does not place.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::routes::Function;
-use crate::store::dynamo::keys::prefix;
+use rekey::routes::Function;
+use rekey::store::dynamo::keys::prefix;
 
 /// What functions call only with a Cognito pool as the directory.
 mod pool;
@@ -42,7 +46,7 @@ pub const UPDATE_ITEM: &str = "dynamodb:UpdateItem";
 pub const DELETE_ITEM: &str = "dynamodb:DeleteItem";
 
 /// The Lambda fed by the table's stream (not an HTTP function).
-pub const STREAM_FUNCTION: &str = "send-email";
+pub const STREAM_FUNCTION: &str = Function::SendEmail.name();
 
 /// What send-email's event source mapping needs to read the table's stream
 /// (Lambda polls with the function's role). Not called by rekey's code.
@@ -80,10 +84,25 @@ pub const WEBHOOK_DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
 /// public half's thumbprint (`kms:GetPublicKey`); discovery publishes the
 /// public halves, and oauth-userinfo verifies tokens with them.
 pub fn kms_actions(function: &str) -> &'static [&'static str] {
+    use Function as F;
+    let Some(function) = Function::from_name(function) else {
+        return &[];
+    };
     match function {
-        "reset-account" | "oauth-token" => &["kms:GetPublicKey", "kms:Sign"],
-        "discovery" | "oauth-userinfo" => &["kms:GetPublicKey"],
-        _ => &[],
+        F::ResetAccount | F::OAuthToken => &["kms:GetPublicKey", "kms:Sign"],
+        F::Discovery | F::OAuthUserinfo => &["kms:GetPublicKey"],
+        F::RequestReset
+        | F::ValidateToken
+        | F::ResetPassword
+        | F::ValidatePassword
+        | F::RequestUserReset
+        | F::SetPassword
+        | F::SendResetLink
+        | F::ResetPasswordSigned
+        | F::RecoverAccount
+        | F::ResetPage
+        | F::OAuthRevoke
+        | F::SendEmail => &[],
     }
 }
 
@@ -131,9 +150,9 @@ pub enum Redeeming {
     Nothing,
 }
 
-impl From<&crate::domain::Redemption> for Redeeming {
-    fn from(r: &crate::domain::Redemption) -> Self {
-        use crate::domain::Redemption;
+impl From<&rekey::domain::Redemption> for Redeeming {
+    fn from(r: &rekey::domain::Redemption) -> Self {
+        use rekey::domain::Redemption;
         match r {
             Redemption::Grant(_) => Redeeming::Grant,
             Redemption::Code { .. } => Redeeming::Code,
@@ -386,32 +405,33 @@ pub const REVOKE_REFRESH_FAMILY: StoreCall = StoreCall {
     access: &[on(UPDATE_ITEM, prefix::FAMILY)],
 };
 
-/// Every deployed function: the HTTP ones of `Function::ALL`, then
-/// send-email.
+/// Every deployed function: `Function::ALL`'s names.
 pub fn functions() -> Vec<&'static str> {
-    Function::ALL
-        .iter()
-        .map(|f| f.name())
-        .chain([STREAM_FUNCTION])
-        .collect()
+    Function::ALL.iter().map(|f| f.name()).collect()
 }
 
 /// The `Store` calls `function`'s handler can reach; None for a name that
 /// is not a deployed function.
 pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
-    Some(match function {
+    Function::from_name(function).map(calls_of)
+}
+
+/// The `Store` calls `function`'s operation can reach.
+fn calls_of(function: Function) -> &'static [StoreCall] {
+    use Function as F;
+    match function {
         // payabli::request_reset -> ResetService::authorize (api_key) ->
         // accept_address_request (enqueue_intake). The look-up is delivery's.
-        "request-reset" => &[API_KEY, ENQUEUE_INTAKE],
+        F::RequestReset => &[API_KEY, ENQUEUE_INTAKE],
         // unleash::validate_token -> limit_source (count_hit) ->
         // inspect_token (grant, user).
-        "validate-token" => &[COUNT_HIT, GRANT, USER],
+        F::ValidateToken => &[COUNT_HIT, GRANT, USER],
         // unleash::reset_password -> limit_source (count_hit) ->
         // reset_with_token -> redeem_token -> inspect_token (grant, user;
         // again after a lost race) -> refuse_reused with a history
         // (verify_password: count_hit, update_password_hash when outdated)
         // -> set_password -> change_password with the grant.
-        "reset-password" => &[
+        F::ResetPassword => &[
             COUNT_HIT,
             GRANT,
             USER,
@@ -420,10 +440,10 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         ],
         // unleash::validate_password -> limit_source (count_hit) ->
         // check_password(_, None): the policy alone (history needs a user).
-        "validate-password" => &[COUNT_HIT],
-        // zitadel::password_reset -> authorize (api_key) -> issue_code
+        F::ValidatePassword => &[COUNT_HIT],
+        // zitadel::request_user_reset -> authorize (api_key) -> issue_code
         // (user; for sendLink count_hit per address; replace_reset_code).
-        "request-user-reset" => &[API_KEY, USER, COUNT_HIT, REPLACE_RESET_CODE],
+        F::RequestUserReset => &[API_KEY, USER, COUNT_HIT, REPLACE_RESET_CODE],
         // zitadel::set_password -> authorize (api_key) ->
         // set_password_with_proof (user; again for the new sequence); a
         // code: verify_code (count_hit per user, reset_code,
@@ -433,7 +453,7 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // hash is outdated, record_audit when wrong) then change_password
         // with nothing; an admin key: change_password with nothing. After
         // any proof, with a history, refuse_reused (verify_password again).
-        "set-password" => &[
+        F::SetPassword => &[
             API_KEY,
             USER,
             COUNT_HIT,
@@ -446,47 +466,47 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         ],
         // django::send_reset_link -> limit_source (count_hit) ->
         // accept_address_request (enqueue_intake).
-        "send-reset-link" => &[COUNT_HIT, ENQUEUE_INTAKE],
-        // django::reset_password -> limit_source (count_hit) ->
+        F::SendResetLink => &[COUNT_HIT, ENQUEUE_INTAKE],
+        // django::reset_password_signed -> limit_source (count_hit) ->
         // reset_with_signature -> inspect_signed_link (user, the nonce's
         // grant) -> refuse_reused with a history (verify_password:
         // count_hit, update_password_hash when outdated) -> set_password ->
         // change_password with the nonce's grant.
-        "reset-password-signed" => &[
+        F::ResetPasswordSigned => &[
             COUNT_HIT,
             USER,
             GRANT,
             UPDATE_PASSWORD_HASH,
             CHANGE_PASSWORD_WITH_NONCE,
         ],
-        // account::recover -> limit_source (count_hit) ->
+        // account::recover_account -> limit_source (count_hit) ->
         // accept_address_request (enqueue_intake).
-        "recover-account" => &[COUNT_HIT, ENQUEUE_INTAKE],
-        // account::reset -> limit_source (count_hit) -> reset_and_log_in ->
+        F::RecoverAccount => &[COUNT_HIT, ENQUEUE_INTAKE],
+        // account::reset_account -> limit_source (count_hit) -> reset_and_log_in ->
         // inspect_token (grant, user) -> redeem_token (refuse_reused with a
         // history: count_hit, update_password_hash when outdated) ->
         // change_password with the grant and a session (the refresh token
         // is one more Put in the transaction).
-        "reset-account" => &[
+        F::ResetAccount => &[
             COUNT_HIT,
             GRANT,
             USER,
             UPDATE_PASSWORD_HASH,
             CHANGE_PASSWORD_WITH_GRANT,
         ],
-        // contract::page::serve: static HTML, script and style; no store,
+        // contract::page::reset_page: static HTML, script and style; no store,
         // no table access at all (its role grants only its logs).
-        "reset-page" => &[],
-        // contract::discovery::serve: the issuer and the signer's public
+        F::ResetPage => &[],
+        // contract::discovery::discovery: the issuer and the signer's public
         // keys; no store (its role grants its logs and kms:GetPublicKey).
-        "discovery" => &[],
-        // oauth::token -> limit_source (count_hit) -> the password grant:
+        F::Discovery => &[],
+        // oauth::oauth_token -> limit_source (count_hit) -> the password grant:
         // sign_in_with_password (user_by_email; verify_password: count_hit
         // per account and source, update_password_hash when outdated, or
         // the same counts and a dummy comparison; insert_refresh_token) or
         // the refresh grant: refresh_session (refresh_token, user,
         // rotate_refresh_token; revoke_refresh_family on reuse).
-        "oauth-token" => &[
+        F::OAuthToken => &[
             COUNT_HIT,
             USER_BY_EMAIL,
             USER,
@@ -496,13 +516,13 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             ROTATE_REFRESH_TOKEN,
             REVOKE_REFRESH_FAMILY,
         ],
-        // oauth::revoke -> limit_source (count_hit) -> revoke_token
+        // oauth::oauth_revoke -> limit_source (count_hit) -> revoke_token
         // (refresh_token, revoke_refresh_family).
-        "oauth-revoke" => &[COUNT_HIT, REFRESH_TOKEN, REVOKE_REFRESH_FAMILY],
-        // contract::userinfo::userinfo -> ResetService::userinfo: the
+        F::OAuthRevoke => &[COUNT_HIT, REFRESH_TOKEN, REVOKE_REFRESH_FAMILY],
+        // oauth::oauth_userinfo -> ResourceServer::userinfo: the
         // signer's public keys (KMS, not the table), then the token's
         // account (user). No rate limit: a refusal costs one RSA verify.
-        "oauth-userinfo" => &[USER],
+        F::OAuthUserinfo => &[USER],
         // mail::stream::consume_batch: an intake item -> deliver_intake
         // (intake_pending; api_key, for a Payabli request's key) ->
         // request_link_by_key, request_recovery or send_signed_link ->
@@ -510,7 +530,7 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
         // complete_intake (with a grant and its mail, or nothing); an outbox
         // item -> Outbox::deliver -> mail_pending, then (after SES accepted
         // the mail) mail_delivered.
-        STREAM_FUNCTION => &[
+        F::SendEmail => &[
             INTAKE_PENDING,
             API_KEY,
             COUNT_HIT,
@@ -519,8 +539,7 @@ pub fn store_calls(function: &str) -> Option<&'static [StoreCall]> {
             MAIL_PENDING,
             MAIL_DELIVERED,
         ],
-        _ => return None,
-    })
+    }
 }
 
 /// The DynamoDB actions `function` needs on the table, sorted and without
@@ -550,7 +569,7 @@ mod tests {
     #[test]
     fn every_deployed_function_has_its_calls() {
         let all = functions();
-        assert_eq!(all.len(), Function::ALL.len() + 1);
+        assert_eq!(all.len(), Function::ALL.len());
         for f in all {
             assert!(store_calls(f).is_some(), "{f} has no store calls listed");
         }

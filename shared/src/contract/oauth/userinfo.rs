@@ -7,13 +7,11 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::Failure;
 use crate::App;
+use crate::contract::Failure;
 use crate::http::{self, RequestError};
 use crate::reset::ResetError;
 use crate::routes::Function;
-
-pub const PATH: &str = "/oauth/userinfo";
 
 fn bearer_error(status: u16, challenge: &'static str, error: Option<&str>) -> Response<Body> {
     let body = match error {
@@ -40,7 +38,7 @@ fn bearer_error(status: u16, challenge: &'static str, error: Option<&str>) -> Re
 /// the operator, never told to the caller.
 struct BearerDialect;
 
-impl super::Dialect for BearerDialect {
+impl crate::contract::Dialect for BearerDialect {
     fn render(&self, failure: Failure) -> Response<Body> {
         match failure {
             Failure::Request(_) => bearer_error(
@@ -90,7 +88,7 @@ fn header_token(req: &Request) -> Result<Option<String>, Failure> {
 /// The form body's `access_token` (RFC 6750 2.2): only in a POST whose
 /// body is a form.
 fn form_token(req: &Request) -> Result<Option<String>, Failure> {
-    if req.method() != ::http::Method::POST || !super::oauth::form::is_form(req) {
+    if req.method() != ::http::Method::POST || !super::form::is_form(req) {
         return Ok(None);
     }
     let bytes = http::body_bytes(req);
@@ -120,8 +118,8 @@ fn access_token(req: &Request) -> Result<String, Failure> {
 }
 
 /// `GET|POST /oauth/userinfo`: `{sub, email, name}` of the token's account.
-pub async fn userinfo(app: &App, req: Request) -> Response<Body> {
-    super::answer(Function::OAuthUserinfo, BearerDialect, async {
+pub async fn oauth_userinfo(app: &App, req: Request) -> Response<Body> {
+    crate::contract::answer(Function::OAuthUserinfo, BearerDialect, async {
         let token = access_token(&req)?;
         let issuer = crate::access_token::issuer_for(app.session().issuer.as_deref(), &req);
         let info = app.resource.userinfo(&token, &issuer).await?;

@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{PUT_ITEM, STREAM_FUNCTION, StoreCall, StoreMethod, UPDATE_ITEM, on};
-use crate::store::dynamo::keys::prefix;
+use rekey::routes::Function;
+use rekey::store::dynamo::keys::prefix;
+
+use super::{PUT_ITEM, StoreCall, StoreMethod, UPDATE_ITEM, on};
 
 /// The Cognito actions on the user pool `function` calls with
 /// `REKEY_DIRECTORY=cognito` (`directory::cognito`): every look-up is
@@ -23,22 +25,34 @@ pub fn cognito_actions(function: &str) -> &'static [&'static str] {
         "cognito-idp:AdminUserGlobalSignOut",
         "cognito-idp:ListUsers",
     ];
+    use Function as F;
+    let Some(function) = Function::from_name(function) else {
+        return &[];
+    };
     match function {
-        "validate-token" | "request-user-reset" => LOOK_UP,
-        "reset-password" | "set-password" | "reset-password-signed" => SET,
-        "reset-account" => &[
+        F::ValidateToken | F::RequestUserReset => LOOK_UP,
+        F::ResetPassword | F::SetPassword | F::ResetPasswordSigned => SET,
+        F::ResetAccount => &[
             "cognito-idp:AdminGetUser",
             "cognito-idp:AdminInitiateAuth",
             "cognito-idp:AdminSetUserPassword",
             "cognito-idp:AdminUserGlobalSignOut",
             "cognito-idp:ListUsers",
         ],
-        STREAM_FUNCTION => &[
+        F::SendEmail => &[
             "cognito-idp:AdminGetUser",
             "cognito-idp:AdminUserGlobalSignOut",
             "cognito-idp:ListUsers",
         ],
-        _ => &[],
+        F::RequestReset
+        | F::ValidatePassword
+        | F::SendResetLink
+        | F::RecoverAccount
+        | F::ResetPage
+        | F::Discovery
+        | F::OAuthToken
+        | F::OAuthRevoke
+        | F::OAuthUserinfo => &[],
     }
 }
 
@@ -55,10 +69,22 @@ pub fn pool_store_calls(function: &str) -> &'static [StoreCall] {
         CLAIM_PASSWORD_CHANGE,
         RELEASE_PASSWORD_CHANGE,
     ];
+    use Function as F;
+    let Some(function) = Function::from_name(function) else {
+        return &[];
+    };
     match function {
-        "validate-token" | "request-user-reset" | STREAM_FUNCTION => LOOK_UP,
-        "reset-password" | "set-password" | "reset-password-signed" | "reset-account" => SET,
-        _ => &[],
+        F::ValidateToken | F::RequestUserReset | F::SendEmail => LOOK_UP,
+        F::ResetPassword | F::SetPassword | F::ResetPasswordSigned | F::ResetAccount => SET,
+        F::RequestReset
+        | F::ValidatePassword
+        | F::SendResetLink
+        | F::RecoverAccount
+        | F::ResetPage
+        | F::Discovery
+        | F::OAuthToken
+        | F::OAuthRevoke
+        | F::OAuthUserinfo => &[],
     }
 }
 
