@@ -47,11 +47,11 @@ impl Form {
         if bytes.len() > MAX_BODY_BYTES {
             return Err(RequestError::PayloadTooLarge);
         }
-        if !is_strict_form_encoding(&bytes) {
+        if !is_strict_form_encoding(bytes) {
             return Err(malformed());
         }
         let mut params = BTreeMap::new();
-        for (name, value) in url::form_urlencoded::parse(&bytes) {
+        for (name, value) in url::form_urlencoded::parse(bytes) {
             let name = name.into_owned();
             let value = Zeroizing::new(value.into_owned());
             if params.contains_key(name.as_str()) {
