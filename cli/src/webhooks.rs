@@ -13,8 +13,8 @@ use rekey::clock::{Clock, SystemClock};
 use rekey::config::EnvReader;
 use rekey::crypto::ServiceKeys;
 use rekey::domain::OutboxItem;
-use rekey::mail::DeliveryError;
-use rekey::webhook::delivery::{Attempt, RetryQueue, WebhookClient, WebhookSender};
+use rekey::webhook::WebhookError;
+use rekey::webhook::sender::{Attempt, RetryQueue, WebhookClient, WebhookSender};
 use rekey::webhook::{Endpoint, Endpoints, EventType, WebhookEvent, WebhookJob, WebhookSecret};
 use tokio::sync::mpsc;
 
@@ -90,7 +90,7 @@ impl RetryQueue for LocalRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.due
             .send(Retry {
                 item: item.clone(),
@@ -98,14 +98,14 @@ impl RetryQueue for LocalRetries {
                 delay,
             })
             .map_err(|_| {
-                DeliveryError::RetryQueue(Box::new(rekey::error::Invariant(
+                WebhookError::RetryQueue(Box::new(rekey::error::Invariant(
                     "the retry worker has stopped",
                 )))
             })
     }
 
     /// One JSON line: the sealed item (replayable, nothing in clear) and why.
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         let line = serde_json::json!({
             "outbox_id": item.id,
             "sealed": item.sealed,
@@ -123,7 +123,7 @@ impl RetryQueue for LocalRetries {
                 tracing::error!(outbox_id = %item.id, reason, file = %self.dead_letter.display(), "webhook dead-lettered");
                 Ok(())
             }
-            Err(e) => Err(DeliveryError::RetryQueue(Box::new(rekey::error::context(
+            Err(e) => Err(WebhookError::RetryQueue(Box::new(rekey::error::context(
                 format!("cannot write {}", self.dead_letter.display()),
                 e,
             )))),

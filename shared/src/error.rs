@@ -36,6 +36,13 @@ pub fn context(what: impl Into<String>, source: impl Into<Cause>) -> Context {
 #[error("{0}")]
 pub struct Invariant(pub &'static str);
 
+/// A remote service's failure as much as may be kept: its error code or
+/// the kind of failure ("timeout"), never its message, which may quote
+/// recipients or values.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ServiceFailure(pub String);
+
 /// An error and its sources on one line, `outer: inner: innermost`: how
 /// causes are logged.
 pub struct Chain<'a>(pub &'a (dyn Error + 'static));
@@ -55,7 +62,6 @@ impl fmt::Display for Chain<'_> {
 /// The domain's one error type, shared by every service: what can go
 /// wrong, independent of any contract's dialect (each contract maps it in
 /// exactly one place, its `Dialect`).
-/// What can go wrong in a reset, independent of any contract's dialect.
 #[derive(Debug, thiserror::Error)]
 pub enum ResetError {
     #[error("missing or unknown API key")]

@@ -14,8 +14,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::Scope;
-use rekey::mail::Outbox;
 use rekey::routes::Function;
 use support::*;
 
@@ -181,7 +181,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     match stream.as_deref_mut() {
         Some(s) => {
             let (_, event) = s.next_event().await;
-            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
+            let r = rekey::delivery::stream::consume_batch(&app.reset, outbox, event).await;
             assert!(r.batch_item_failures.is_empty());
         }
         None => assert_eq!(app.reset.drain_intake(10).await.unwrap(), 1),
@@ -195,7 +195,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     match stream {
         Some(s) => {
             let (_, event) = s.next_event().await;
-            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
+            let r = rekey::delivery::stream::consume_batch(&app.reset, outbox, event).await;
             assert!(r.batch_item_failures.is_empty());
         }
         None => assert_eq!(outbox.drain(10).await.unwrap(), 1),
@@ -454,7 +454,7 @@ async fn no_secret_reaches_a_log_line() {
 /// address the event names reaches a log line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_webhook_secret_reaches_a_log_line() {
-    use rekey::webhook::delivery::{RetryQueue, WebhookClient, WebhookSender};
+    use rekey::webhook::sender::{RetryQueue, WebhookClient, WebhookSender};
     logs();
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let receiver = support::webhook_receiver::Receiver::start(&[500]).await;
@@ -474,7 +474,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
             item: &rekey::domain::OutboxItem,
             _: u32,
             _: std::time::Duration,
-        ) -> Result<(), rekey::mail::DeliveryError> {
+        ) -> Result<(), rekey::webhook::WebhookError> {
             self.0.lock().unwrap().push(item.clone());
             Ok(())
         }
@@ -482,7 +482,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
             &self,
             _: &rekey::domain::OutboxItem,
             _: &str,
-        ) -> Result<(), rekey::mail::DeliveryError> {
+        ) -> Result<(), rekey::webhook::WebhookError> {
             Ok(())
         }
     }

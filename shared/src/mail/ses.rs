@@ -7,8 +7,9 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
-use super::{MailError, Mailer, RenderedMail, ServiceFailure};
+use super::{MailError, Mailer, RenderedMail};
 use crate::config::{AwsEnvironment, ConfigError, EnvReader};
+use crate::error::ServiceFailure;
 
 pub struct SesMailer {
     client: Client,

@@ -158,7 +158,7 @@ macro_rules! function_table {
             /// webhooks to their endpoints, retries through SQS).
             SendEmail {
                 name: "send-email",
-                operation: mail::stream::consume_batch(stream),
+                operation: delivery::stream::consume_batch(stream),
                 routes: [],
                 features: ["dynamodb", "ses", "sqs", "cognito"],
             },

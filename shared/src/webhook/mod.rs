@@ -13,13 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::ServiceKeys;
 use crate::domain::OutboxItem;
-use crate::mail::DeliveryError;
+use crate::error::Cause;
+use crate::sealed::{OpenError, open_job, seal_job};
 
-#[cfg(feature = "webhook-delivery")]
-pub mod delivery;
 pub mod endpoint;
 pub mod event;
 pub mod secret;
+#[cfg(feature = "webhook-delivery")]
+pub mod sender;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
@@ -33,6 +34,17 @@ pub const ITEM_PREFIX: &str = "webhook-";
 /// Whether an outbox item carries a webhook rather than a mail.
 pub fn is_webhook(item: &OutboxItem) -> bool {
     item.id.starts_with(ITEM_PREFIX)
+}
+
+/// Why a webhook item was neither delivered nor handed on for a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A retry could not be queued (or dead-lettered), or no sender is
+    /// configured.
+    #[error("webhook retry queue unavailable")]
+    RetryQueue(#[source] Cause),
 }
 
 /// One event for one endpoint: what a webhook outbox item holds, sealed
@@ -53,11 +65,11 @@ impl WebhookJob {
     /// The job sealed into an outbox item queued at `at`.
     pub fn seal(&self, keys: &ServiceKeys, at: crate::domain::UnixTime) -> OutboxItem {
         let id = format!("{ITEM_PREFIX}{}", uuid::Uuid::new_v4());
-        crate::mail::seal_job(self, id, keys, at)
+        seal_job(self, id, keys, at)
     }
 
-    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
-        crate::mail::open_job(keys, item)
+    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, OpenError> {
+        open_job(keys, item)
     }
 }
 
@@ -77,30 +89,6 @@ impl Endpoints {
                 .seal(keys, event.at)
             })
             .collect()
-    }
-}
-
-impl crate::mail::Outbox {
-    /// The first attempt of a webhook item; once it is delivered or handed
-    /// to the retry queue the outbox item is done.
-    pub(crate) async fn send_webhook(
-        &self,
-        item: &OutboxItem,
-    ) -> Result<crate::mail::Delivery, DeliveryError> {
-        #[cfg(feature = "webhook-delivery")]
-        if let Some(sender) = &self.webhooks {
-            use crate::webhook::delivery::Outcome;
-            let outcome = sender.send(item, 1).await?;
-            self.store.mail_delivered(&item.id).await?;
-            return Ok(match outcome {
-                Outcome::Delivered => crate::mail::Delivery::Sent,
-                Outcome::Retrying { .. } | Outcome::DeadLettered => crate::mail::Delivery::Deferred,
-            });
-        }
-        Err(DeliveryError::RetryQueue(Box::new(crate::error::context(
-            format!("webhook item {}", item.id),
-            crate::error::Invariant("no webhook sender configured"),
-        ))))
     }
 }
 

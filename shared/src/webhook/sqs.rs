@@ -13,12 +13,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::delivery::{RetryQueue, WebhookClient, WebhookSender};
+use super::WebhookError;
+use super::sender::{RetryQueue, WebhookClient, WebhookSender};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsEnvironment, WebhookDelivery};
 use crate::crypto::ServiceKeys;
 use crate::domain::{OutboxItem, UnixTime};
-use crate::mail::DeliveryError;
 
 /// The longest delay SQS gives one message.
 const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -68,7 +68,7 @@ impl SqsRetries {
         queue: &str,
         body: String,
         delay: Option<Duration>,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.client
             .send_message()
             .queue_url(queue)
@@ -80,9 +80,9 @@ impl SqsRetries {
             // The error's code only: its message may quote the request.
             .map_err(|e| {
                 use aws_sdk_sqs::error::ProvideErrorMetadata;
-                DeliveryError::RetryQueue(Box::new(crate::error::context(
+                WebhookError::RetryQueue(Box::new(crate::error::context(
                     "SQS SendMessage",
-                    crate::mail::ServiceFailure(e.code().unwrap_or("no answer").to_string()),
+                    crate::error::ServiceFailure(e.code().unwrap_or("no answer").to_string()),
                 )))
             })
     }
@@ -95,7 +95,7 @@ impl RetryQueue for SqsRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         let body = serde_json::to_string(&RetryMessage {
             id: item.id.clone(),
             sealed: item.sealed.clone(),
@@ -103,12 +103,12 @@ impl RetryQueue for SqsRetries {
             attempt,
         })
         .map_err(|e| {
-            DeliveryError::RetryQueue(Box::new(crate::error::context("retry message", e)))
+            WebhookError::RetryQueue(Box::new(crate::error::context("retry message", e)))
         })?;
         self.send(&self.retry_queue_url, body, Some(delay)).await
     }
 
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         let body = serde_json::to_string(&DeadLetter {
             outbox_id: item.id.clone(),
             sealed: item.sealed.clone(),
@@ -116,9 +116,7 @@ impl RetryQueue for SqsRetries {
             reason: reason.to_string(),
             dead_lettered_at: SystemClock.now(),
         })
-        .map_err(|e| {
-            DeliveryError::RetryQueue(Box::new(crate::error::context("dead letter", e)))
-        })?;
+        .map_err(|e| WebhookError::RetryQueue(Box::new(crate::error::context("dead letter", e))))?;
         self.send(&self.dead_letter_url, body, None).await
     }
 }

@@ -576,7 +576,7 @@ async fn a_failed_sign_out_is_retried_from_the_outbox() {
         "rekey <no-reply@rekey.localhost>".to_string(),
     ));
     let cfg = shared_config();
-    let outbox = rekey::mail::Outbox {
+    let outbox = rekey::delivery::Outbox {
         store: s.store.clone(),
         mailer,
         keys: cfg.keys.clone(),

@@ -110,13 +110,13 @@ fn the_readme_lists_every_function_with_its_routes() {
 
 /// The naming scheme: an operation is its function's name in snake case,
 /// under the module of the contract it speaks. The stream's consumer,
-/// which speaks no contract, is `mail::stream::consume_batch`.
+/// which speaks no contract, is `delivery::stream::consume_batch`.
 #[test]
 fn operations_are_named_after_their_functions() {
     for f in Function::ALL {
         let (module, op) = f.operation().rsplit_once("::").unwrap();
         if f == Function::SendEmail {
-            assert_eq!(f.operation(), "mail::stream::consume_batch");
+            assert_eq!(f.operation(), "delivery::stream::consume_batch");
             continue;
         }
         assert_eq!(op, f.name().replace('-', "_"), "{}", f.operation());

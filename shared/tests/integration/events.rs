@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
-use rekey::mail::Outbox;
 use rekey::routes::Function;
 use serde_json::Value;
 
@@ -233,15 +233,15 @@ async fn each_event_gets_its_status() {
             ("EXAMPLE_SEALED_MESSAGE", &item.sealed),
         ],
     );
-    let event: rekey::mail::stream::StreamEvent = serde_json::from_str(&text).unwrap();
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let event: rekey::delivery::stream::StreamEvent = serde_json::from_str(&text).unwrap();
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(std::fs::read_dir(outbox_dir.path()).unwrap().count(), 1);
     // As shipped, the sample names no queued item: skipped, as a stream
     // retry of an item already delivered is.
-    let event: rekey::mail::stream::StreamEvent =
+    let event: rekey::delivery::stream::StreamEvent =
         serde_json::from_str(&event_text("send-email", &[])).unwrap();
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(
         std::fs::read_dir(outbox_dir.path()).unwrap().count(),

@@ -24,12 +24,13 @@ use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use rekey::delivery::Outbox;
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken,
     ResetCode, ResetGrant, Scope, User, UserId,
 };
 use rekey::mail::ses::SesMailer;
-use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
+use rekey::mail::{MailError, Mailer, RenderedMail};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::{AccountStore, ApiKeyStore, Store, StoreError};
@@ -1247,7 +1248,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         .await;
     assert_eq!(resp.status(), 200, "a mail outage never fails the request");
     let (_, intake) = stream.next_event().await;
-    let result = rekey::mail::stream::consume_batch(&app.reset, &outbox, intake).await;
+    let result = rekey::delivery::stream::consume_batch(&app.reset, &outbox, intake).await;
     assert!(result.batch_item_failures.is_empty());
     let (_, event) = stream.next_event().await;
     let outbox_records: Vec<String> = event
@@ -1271,7 +1272,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
 
     // The first delivery and every one of Lambda's retries: reported, kept.
     for attempt in 0..=STREAM_RETRIES {
-        let result = rekey::mail::stream::deliver_batch(&outbox, event.clone()).await;
+        let result = rekey::delivery::stream::deliver_batch(&outbox, event.clone()).await;
         let failed: Vec<String> = result
             .batch_item_failures
             .iter()
@@ -1308,10 +1309,10 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         .send()
         .await
         .expect("verify the sender on moto");
-    let result = rekey::mail::stream::deliver_batch(&outbox, event.clone()).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event.clone()).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(mailer.counts(), (1, STREAM_RETRIES + 1), "delivered once");
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(mailer.counts(), (1, STREAM_RETRIES + 1), "not sent twice");
     // What SES holds for the address (read once: moto's state dump is slow

@@ -13,8 +13,9 @@ use crate::iam::{self, StoreMethod};
 use crate::recording_store::{Call, RecordingStore};
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
-use rekey::mail::{MailJob, MailMessage, Outbox};
+use rekey::mail::{MailJob, MailMessage};
 use rekey::routes::Function;
 use rekey::store::{AccountStore, IntakeStore, OutboxStore};
 
@@ -87,7 +88,7 @@ impl Reach {
         for item in items {
             let event = intake_stream_event(&item);
             let result =
-                rekey::mail::stream::consume_batch(&self.app.reset, &self.intake_outbox, event)
+                rekey::delivery::stream::consume_batch(&self.app.reset, &self.intake_outbox, event)
                     .await;
             assert!(result.batch_item_failures.is_empty());
             self.check(iam::STREAM_FUNCTION);
@@ -343,7 +344,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         &[],
     ] {
         let event = serde_json::from_str(&event_text(iam::STREAM_FUNCTION, subs)).unwrap();
-        let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+        let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
         assert!(result.batch_item_failures.is_empty());
         r.check(iam::STREAM_FUNCTION);
     }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
+use rekey::delivery::stream::consume_batch;
 use rekey::domain::{EmailAddress, Scope};
-use rekey::mail::Outbox;
 use rekey::mail::ses::SesMailer;
-use rekey::mail::stream::consume_batch;
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 
@@ -175,7 +175,7 @@ async fn email_link_flow_through_stream_and_ses() {
 
     // The "password changed" notice goes out through the same path.
     let (_, event) = stream.next_event().await;
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event.clone()).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event.clone()).await;
     assert!(result.batch_item_failures.is_empty());
     let sent = sent_mail(&email).await;
     assert_eq!(sent.len(), 2);
@@ -185,7 +185,7 @@ async fn email_link_flow_through_stream_and_ses() {
     assert!(!text.contains(NEW_PASSWORD));
 
     // A stream retry of a delivered batch sends nothing twice.
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(sent_mail(&email).await.len(), 2);
 }
@@ -294,7 +294,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
         .collect();
     assert_eq!(outbox_sequence.len(), 1);
 
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event).await;
     let failed: Vec<_> = result
         .batch_item_failures
         .iter()

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rekey::config::Config;
+use rekey::delivery::{Delivery, Outbox};
 use rekey::domain::{ClientInfo, OutboxItem, Scope};
-use rekey::mail::{Delivery, DeliveryError, Outbox};
 use rekey::reset::PasswordProof;
 use rekey::store::Store;
-use rekey::webhook::delivery::{Outcome, RetryQueue, WebhookClient, WebhookSender};
+use rekey::webhook::WebhookError;
+use rekey::webhook::sender::{Outcome, RetryQueue, WebhookClient, WebhookSender};
 use rekey::webhook::{Endpoints, WebhookJob, WebhookSecret, is_webhook, sign};
 
 use crate::on_both_stores;
@@ -189,14 +190,14 @@ impl RetryQueue for RecordedRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.scheduled
             .lock()
             .unwrap()
             .push((item.id.clone(), attempt, delay));
         Ok(())
     }
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         self.dead
             .lock()
             .unwrap()
@@ -483,7 +484,7 @@ fn send_email_tells_the_stream_from_the_retry_queue() {
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(!rekey::webhook::sqs::is_retry_batch(&sample));
-    let stream: rekey::mail::stream::StreamEvent = serde_json::from_value(sample).unwrap();
+    let stream: rekey::delivery::stream::StreamEvent = serde_json::from_value(sample).unwrap();
     assert!(!stream.records.is_empty());
     let retry = serde_json::json!({"Records": [{"messageId": "m", "body": "{}", "eventSource": "aws:sqs"}]});
     assert!(rekey::webhook::sqs::is_retry_batch(&retry));

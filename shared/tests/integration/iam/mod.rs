@@ -4,7 +4,7 @@
 //!
 //! Derived by reading which `Store` methods each function's operation can
 //! reach (`Function::operation` -> contract/ -> reset/, sign_in/,
-//! resource_server.rs, guard/, or mail/stream.rs) and which DynamoDB API
+//! resource_server.rs, guard/, or delivery/stream.rs) and which DynamoDB API
 //! each of those calls in `store::dynamo`. Every table here matches on
 //! `Function` exhaustively: a function declared in
 //! `rekey::routes::declaration` and missing here does not compile. A role must grant
@@ -523,7 +523,7 @@ fn calls_of(function: Function) -> &'static [StoreCall] {
         // signer's public keys (KMS, not the table), then the token's
         // account (user). No rate limit: a refusal costs one RSA verify.
         F::OAuthUserinfo => &[USER],
-        // mail::stream::consume_batch: an intake item -> deliver_intake
+        // delivery::stream::consume_batch: an intake item -> deliver_intake
         // (intake_pending; api_key, for a Payabli request's key) ->
         // request_link_by_key, request_recovery or send_signed_link ->
         // active_account (count_hit per email, user_by_email) ->

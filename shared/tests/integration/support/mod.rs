@@ -328,7 +328,9 @@ impl StreamReader {
     }
 
     /// The records written since the last call, as a Lambda stream event.
-    pub async fn next_event(&mut self) -> (serde_json::Value, rekey::mail::stream::StreamEvent) {
+    pub async fn next_event(
+        &mut self,
+    ) -> (serde_json::Value, rekey::delivery::stream::StreamEvent) {
         let page = streams_call(
             &self.http,
             "GetRecords",

@@ -72,7 +72,9 @@ pub async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> u
 
 /// send-email's stream sample rewritten to carry `item`: the insert of an
 /// intake item, as the table's stream delivers it.
-pub fn intake_stream_event(item: &rekey::domain::IntakeItem) -> rekey::mail::stream::StreamEvent {
+pub fn intake_stream_event(
+    item: &rekey::domain::IntakeItem,
+) -> rekey::delivery::stream::StreamEvent {
     let path =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/send-email.json");
     let text = std::fs::read_to_string(&path)

@@ -15,11 +15,11 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
 use aws_smithy_types::body::SdkBody;
 
+use super::WebhookError;
 use super::{Endpoint, Endpoints, WebhookJob, sign};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::ServiceKeys;
 use crate::domain::OutboxItem;
-use crate::mail::DeliveryError;
 
 /// Connect and whole-attempt bound: an endpoint that hangs costs at most
 /// this per attempt.
@@ -36,10 +36,10 @@ pub trait RetryQueue: Send + Sync {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError>;
+    ) -> Result<(), WebhookError>;
     /// After the last retry failed (or the endpoint is no longer
     /// configured): the sealed item, never its contents.
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError>;
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError>;
 }
 
 /// What one attempt came to.
@@ -142,7 +142,7 @@ impl WebhookSender {
     /// attempt is scheduled, or after the last the item is dead-lettered.
     /// An error only when neither could be done: the caller keeps the item
     /// and its own retry applies.
-    pub async fn send(&self, item: &OutboxItem, attempt: u32) -> Result<Outcome, DeliveryError> {
+    pub async fn send(&self, item: &OutboxItem, attempt: u32) -> Result<Outcome, WebhookError> {
         let job = WebhookJob::open(&self.keys, item)?;
         let Some(endpoint) = self.endpoints.named(&job.endpoint) else {
             tracing::warn!(outbox_id = %item.id, endpoint = %job.endpoint, "webhook endpoint no longer configured; dead-lettered");
