@@ -11,6 +11,7 @@ use rekey::store::dynamo::DynamoStore;
 use rekey::store::embedded::EmbeddedStore;
 
 use crate::Global;
+use crate::failure::Failure;
 
 pub fn database_path(dir: &Path) -> PathBuf {
     dir.join("rekey.db")
@@ -20,17 +21,17 @@ pub fn outbox_dir(dir: &Path) -> PathBuf {
     dir.join("outbox")
 }
 
-pub async fn open_store(g: &Global) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(g: &Global) -> Result<Arc<dyn Store>, Failure> {
     open(g, false).await
 }
 
 /// As `open_store`, for one-off operator commands: DynamoDB calls may take
 /// longer than a request's would be allowed to.
-pub async fn open_operator_store(g: &Global) -> Result<Arc<dyn Store>, String> {
+pub async fn open_operator_store(g: &Global) -> Result<Arc<dyn Store>, Failure> {
     open(g, true).await
 }
 
-async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, String> {
+async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, Failure> {
     if g.dynamodb {
         let table = StoreSettings::from_env_if_set()
             .map(|s| s.table)
@@ -47,12 +48,17 @@ async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, String> {
     let path = database_path(&g.data_dir);
     EmbeddedStore::open(&path)
         .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| format!("cannot open the embedded store at {}: {e}", path.display()))
+        .map_err(|e| {
+            Failure::because(
+                format!("cannot open the embedded store at {}", path.display()),
+                e,
+            )
+        })
 }
 
 /// The service secret: `REKEY_SECRET` if set, else `<data-dir>/secret`,
 /// generated (mode 0600) on first use.
-fn local_secret(dir: &Path) -> Result<String, String> {
+fn local_secret(dir: &Path) -> Result<String, Failure> {
     if let Some(s) = EnvReader::process().optional("REKEY_SECRET") {
         return Ok(s);
     }
@@ -60,7 +66,7 @@ fn local_secret(dir: &Path) -> Result<String, String> {
     match std::fs::read_to_string(&path) {
         Ok(s) => return Ok(s.trim().to_string()),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("cannot read {}: {e}", path.display()));
+            return Err(format!("cannot read {}: {e}", path.display()).into());
         }
         Err(_) => {}
     }
@@ -85,7 +91,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// Configuration from the environment with local defaults: the secret from
 /// the data dir, links pointing at `reset_url` (the local server).
-pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
+pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, Failure> {
     let secret = local_secret(&g.data_dir)?;
     let reset_url =
         reset_url.unwrap_or_else(|| "http://127.0.0.1:3000/reset?token={token}".to_string());
@@ -113,5 +119,5 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
         _ => None,
     });
     let config = Config::read(&mut env);
-    env.finish_with(config).map_err(|e| e.to_string())
+    env.finish_with(config).map_err(Failure::of)
 }

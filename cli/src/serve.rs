@@ -29,6 +29,7 @@ use rekey::routes;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::failure::Failure;
 use crate::{Global, data_dir};
 
 #[derive(Args)]
@@ -54,19 +55,23 @@ pub struct ServeArgs {
 
 const LOCAL_SENDER: &str = "rekey <no-reply@rekey.localhost>";
 
-pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
+pub async fn run(g: &Global, args: ServeArgs) -> Result<(), Failure> {
     let listener = TcpListener::bind(args.addr).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e} (try --addr 127.0.0.1:0)",
             args.addr
         )
     })?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(Failure::of)?;
     let config = data_dir::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
     let store = data_dir::open_store(g).await?;
     let template_dir = rekey::config::read_template_dir(&rekey::config::EnvReader::process());
-    let templates = rekey::mail::templates::init(template_dir.as_deref())
-        .map_err(|e| format!("mail templates: {e} (fix the files, or unset REKEY_TEMPLATE_DIR)"))?;
+    let templates = rekey::mail::templates::init(template_dir.as_deref()).map_err(|e| {
+        format!(
+            "mail templates: {} (fix the files, or unset REKEY_TEMPLATE_DIR)",
+            rekey::error::Chain(&e)
+        )
+    })?;
     if template_dir.is_some() {
         eprintln!("mail templates: {}", templates.locales().join(", "));
     }
@@ -75,7 +80,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         Arc::new(
             rekey::mail::ses::SesMailer::from_env_and_profile()
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(Failure::of)?,
         )
     } else {
         let from = rekey::config::mail_from_or(LOCAL_SENDER);
@@ -195,15 +200,15 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
 
 /// The access-token signer over `<data-dir>/signing-keys/`, making the
 /// current key on first start.
-fn local_signer(g: &Global) -> Result<LocalSigner, String> {
+fn local_signer(g: &Global) -> Result<LocalSigner, Failure> {
     let keys = LocalKeyDir::in_data_dir(&g.data_dir);
-    if keys.ensure_current().map_err(|e| e.to_string())? {
+    if keys.ensure_current().map_err(Failure::of)? {
         eprintln!(
             "made an access-token signing key in {}",
             g.data_dir.join("signing-keys").display()
         );
     }
-    keys.signer().map_err(|e| e.to_string())
+    keys.signer().map_err(Failure::of)
 }
 
 /// Delivers address requests (the look-up, the grant, the mail they queue)
@@ -257,14 +262,14 @@ async fn first_start(
     g: &Global,
     store: &dyn rekey::Store,
     config: &rekey::Config,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let marker = g.data_dir.join("demo-created");
     if marker.exists() {
         return Ok(());
     }
     // Random, and passes the default policy (upper, lower, digit, other).
     let password = format!("Rk-{}-9", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let id = crate::add_user(
+    let id = crate::accounts::add_user(
         store,
         config,
         "demo@example.com",
@@ -275,7 +280,7 @@ async fn first_start(
     )
     .await;
     // Bound to the demo user's organisation, like a partner's key.
-    let key = crate::create_key(
+    let key = crate::accounts::create_key(
         store,
         vec![Scope::ResetRequest, Scope::UsersWrite],
         "demo".into(),

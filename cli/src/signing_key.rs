@@ -6,6 +6,7 @@ use clap::Subcommand;
 use rekey::access_token::local::{LocalKeyDir, RotationStep};
 
 use crate::Global;
+use crate::failure::Failure;
 
 #[derive(Subcommand)]
 pub enum SigningKeyCommand {
@@ -26,11 +27,11 @@ pub enum SigningKeyCommand {
     Rotate,
 }
 
-pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
+pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), Failure> {
     let dir = LocalKeyDir::in_data_dir(&g.data_dir);
     match cmd {
         SigningKeyCommand::List => {
-            for key in dir.list().map_err(|e| e.to_string())? {
+            for key in dir.list().map_err(Failure::of)? {
                 let created = key
                     .created
                     .duration_since(std::time::UNIX_EPOCH)
@@ -46,8 +47,8 @@ pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
             Ok(())
         }
         SigningKeyCommand::Rotate => {
-            dir.ensure_current().map_err(|e| e.to_string())?;
-            match dir.rotate().map_err(|e| e.to_string())? {
+            dir.ensure_current().map_err(Failure::of)?;
+            match dir.rotate().map_err(Failure::of)? {
                 RotationStep::Published { next } => {
                     println!("published next key {next}; it signs after the next rotate");
                 }

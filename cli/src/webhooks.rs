@@ -19,6 +19,7 @@ use rekey::webhook::{Endpoint, Endpoints, EventType, WebhookEvent, WebhookJob, W
 use tokio::sync::mpsc;
 
 use crate::Global;
+use crate::failure::Failure;
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -39,10 +40,10 @@ pub enum WebhookCommand {
 }
 
 /// The configured endpoints, with their secrets.
-pub fn endpoints() -> Result<Endpoints, String> {
+pub fn endpoints() -> Result<Endpoints, Failure> {
     let mut env = EnvReader::process();
     let endpoints = rekey::config::read_endpoints(&mut env, true);
-    env.finish().map_err(|e| e.to_string())?;
+    env.finish().map_err(Failure::of)?;
     Ok(endpoints)
 }
 
@@ -51,7 +52,7 @@ pub fn dead_letter_path(data_dir: &Path) -> PathBuf {
 }
 
 /// `serve`'s sender, or None with no endpoint configured.
-pub fn local_sender(g: &Global, keys: &ServiceKeys) -> Result<Option<Arc<WebhookSender>>, String> {
+pub fn local_sender(g: &Global, keys: &ServiceKeys) -> Result<Option<Arc<WebhookSender>>, Failure> {
     let endpoints = endpoints()?;
     if endpoints.is_empty() {
         return Ok(None);
@@ -143,7 +144,7 @@ async fn retry_worker(mut due: mpsc::UnboundedReceiver<Retry>, sender: Arc<Webho
     }
 }
 
-pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), String> {
+pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), Failure> {
     match cmd {
         WebhookCommand::Secret => {
             println!("{}", WebhookSecret::generate());
@@ -153,7 +154,7 @@ pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), String> {
     }
 }
 
-async fn test(target: Option<String>, secret: Option<String>) -> Result<(), String> {
+async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Failure> {
     let configured = endpoints()?;
     let chosen: Vec<Endpoint> = match target {
         None if configured.is_empty() => {
@@ -226,7 +227,8 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         return Err(format!(
             "{failed} of {} endpoint(s) did not accept the test event",
             chosen.len()
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -206,12 +206,8 @@ impl HashScheme {
 
     /// Checks that `stored` is a well-formed hash of a supported scheme.
     /// The error says what is wrong, never quoting the hash.
-    pub fn validate(stored: &str) -> Result<Self, String> {
-        let scheme = Self::of(stored).ok_or_else(|| {
-            "password_hash is not a supported hash: expected argon2 ($argon2id$, $argon2i$), \
-             bcrypt ($2a$, $2b$, $2y$) or Django pbkdf2_sha256$..."
-                .to_string()
-        })?;
+    pub fn validate(stored: &str) -> Result<Self, HashProblem> {
+        let scheme = Self::of(stored).ok_or(HashProblem::Unsupported)?;
         let ok = match scheme {
             Self::Argon2id | Self::Argon2i => PasswordHash::new(stored)
                 .ok()
@@ -223,12 +219,21 @@ impl HashScheme {
         if ok {
             Ok(scheme)
         } else {
-            Err(format!(
-                "password_hash is a malformed {} hash",
-                scheme.name()
-            ))
+            Err(HashProblem::Malformed(scheme))
         }
     }
+}
+
+/// Why a stored hash cannot be imported: said without quoting it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HashProblem {
+    #[error(
+        "password_hash is not a supported hash: expected argon2 ($argon2id$, $argon2i$), \
+         bcrypt ($2a$, $2b$, $2y$) or Django pbkdf2_sha256$..."
+    )]
+    Unsupported,
+    #[error("password_hash is a malformed {} hash", .0.name())]
+    Malformed(HashScheme),
 }
 
 /// (iterations, salt, expected derived key) of a Django pbkdf2_sha256 hash.

@@ -4,7 +4,8 @@
 mod hash;
 
 pub use hash::{
-    CredentialHasher, HashError, HashParams, HashScheme, MAX_PBKDF2_ITERATIONS, Verification,
+    CredentialHasher, HashError, HashParams, HashProblem, HashScheme, MAX_PBKDF2_ITERATIONS,
+    Verification,
 };
 
 use secrecy::{ExposeSecret, SecretString};

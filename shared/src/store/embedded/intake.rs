@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::params;
 
-use super::credentials::insert_grant_row;
+use super::credential_rows::insert_grant_row;
 use super::journal::{insert_outbox, oldest_sealed, sealed_pending};
 use super::{EmbeddedStore, one_row};
 use crate::domain::{IntakeItem, OutboxItem, ResetGrant};

@@ -19,6 +19,7 @@ macro_rules! read_columns {
 }
 
 mod accounts;
+mod credential_rows;
 mod credentials;
 mod intake;
 mod journal;
