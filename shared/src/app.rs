@@ -96,12 +96,11 @@ impl Parts {
             None => reset,
         };
         let sign_in = SignInService::new(
-            config.oauth_clients.clone(),
+            config,
             sessions,
             directory.clone(),
             passwords.clone(),
             store.clone(),
-            config.keys.clone(),
             clock.clone(),
         );
         // Tokens verify under the given key set, else the signer's keys.

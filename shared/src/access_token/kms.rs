@@ -125,23 +125,15 @@ pub struct KmsSigner {
 }
 
 impl KmsSigner {
-    /// `current` signs; `next` and `previous` are only published.
-    pub fn new(
-        client: aws_sdk_kms::Client,
-        current: String,
-        next: Option<String>,
-        previous: Option<String>,
-    ) -> Self {
-        Self {
-            keys: KmsKeys::new(client, current, next, previous),
-        }
+    /// Signs with the set's current key; its next and previous keys are
+    /// only published.
+    pub fn new(keys: KmsKeys) -> Self {
+        Self { keys }
     }
 
     /// As [`KmsKeys::from_settings`].
     pub fn from_settings(keys: &SigningKeys, aws: &AwsEnvironment) -> Self {
-        Self {
-            keys: KmsKeys::from_settings(keys, aws),
-        }
+        Self::new(KmsKeys::from_settings(keys, aws))
     }
 }
 

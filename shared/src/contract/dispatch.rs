@@ -25,14 +25,15 @@ macro_rules! call {
     };
 }
 
+/// Takes each entry's variant and operation; the rest of the entry
+/// (routes, features) is `Function`'s.
 macro_rules! dispatch {
     ($(
         $(#[doc = $doc:literal])*
         $variant:ident {
             name: $name:literal,
             operation: $first:ident $(:: $segment:ident)+ ($serves:ident),
-            routes: [$(($method:literal, $path:literal)),* $(,)?],
-            features: [$($feature:literal),* $(,)?],
+            $($rest:tt)*
         },
     )+) => {
         impl Function {

@@ -22,7 +22,7 @@ pub use caller::ClientInfo;
 pub use credential_version::CredentialVersion;
 pub use email::EmailAddress;
 pub use grant::{GrantPurpose, Redemption, ResetGrant};
-pub use password_change::PasswordChange;
+pub use password_change::{ChangeClaim, PasswordChange};
 pub use queue::{IntakeItem, OutboxItem};
 pub use refresh_token::RefreshToken;
 pub use reset_code::ResetCode;

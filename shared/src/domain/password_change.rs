@@ -19,3 +19,18 @@ pub struct PasswordChange {
     pub session: Option<RefreshToken>,
     pub audit: AuditEvent,
 }
+
+/// A claim on a user's next password change: a directory that keeps
+/// passwords outside the store (a Cognito pool) is written only by the
+/// claim's `holder`, from `at` until `until`, and only while the
+/// credential version is still `expected`. A claim made under an older
+/// version ended with the change that moved it; one under this version
+/// blocks others until it runs out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeClaim {
+    pub user_id: UserId,
+    pub expected: CredentialVersion,
+    pub holder: String,
+    pub at: UnixTime,
+    pub until: UnixTime,
+}

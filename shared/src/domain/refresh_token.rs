@@ -37,16 +37,20 @@ impl RefreshToken {
         issued_at: UnixTime,
         ttl: std::time::Duration,
     ) -> (BearerSecret, Self) {
+        let token = BearerSecret::generate(REFRESH_TOKEN_PREFIX);
         let family = uuid::Uuid::new_v4().to_string();
-        Self::issue_in(
+        let stored = Self {
+            digest: token.digest(),
             family,
             user_id,
             credential_version,
             client_id,
             scope,
             issued_at,
-            ttl,
-        )
+            expires_at: issued_at.plus(ttl),
+            used_at: None,
+        };
+        (token, stored)
     }
 
     /// The token that replaces this one on rotation: same family, user,
@@ -57,38 +61,15 @@ impl RefreshToken {
         issued_at: UnixTime,
         ttl: std::time::Duration,
     ) -> (BearerSecret, Self) {
-        Self::issue_in(
-            self.family.clone(),
+        let (token, next) = Self::issue(
             self.user_id.clone(),
             self.credential_version,
             self.client_id.clone(),
             scope,
             issued_at,
             ttl,
-        )
-    }
-
-    fn issue_in(
-        family: String,
-        user_id: UserId,
-        credential_version: CredentialVersion,
-        client_id: String,
-        scope: String,
-        issued_at: UnixTime,
-        ttl: std::time::Duration,
-    ) -> (BearerSecret, Self) {
-        let token = BearerSecret::generate(REFRESH_TOKEN_PREFIX);
-        let stored = Self {
-            digest: token.digest(),
-            user_id,
-            credential_version,
-            client_id,
-            scope,
-            issued_at,
-            expires_at: issued_at.plus(ttl),
-            family,
-            used_at: None,
-        };
-        (token, stored)
+        );
+        let family = self.family.clone();
+        (token, Self { family, ..next })
     }
 }

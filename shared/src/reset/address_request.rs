@@ -160,8 +160,7 @@ impl ResetService {
                         Some(key) => Some(key),
                         None => {
                             tracing::info!(intake_id = %item.id, "asked by a key now unknown or revoked; no mail");
-                            return self
-                                .completed(self.complete_intake(&item.id, None, None).await?);
+                            return self.completed(self.complete_intake(&item.id, None).await?);
                         }
                     },
                     None => None,
@@ -204,10 +203,9 @@ impl ResetService {
     pub(super) async fn complete_intake(
         &self,
         intake: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<bool, ResetError> {
-        match self.intake.complete_intake(intake, grant, mail).await {
+        match self.intake.complete_intake(intake, link).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict(_)) => {
                 tracing::info!(intake_id = %intake, "request delivered already; skipped");

@@ -9,7 +9,7 @@
 //! took the password does the change transaction consume the credential and
 //! move the credential version, voiding every other outstanding one.
 
-use crate::domain::{ClientInfo, PasswordChange, Redemption, RefreshToken, User};
+use crate::domain::{ChangeClaim, ClientInfo, PasswordChange, Redemption, RefreshToken, User};
 use crate::password::NewPassword;
 use crate::store::StoreError;
 
@@ -37,14 +37,15 @@ impl ResetService {
     ) -> Result<PasswordChange, SetPasswordError> {
         let holder = uuid::Uuid::new_v4().to_string();
         let at = self.clock.now();
+        let claim = ChangeClaim {
+            user_id: user.id.clone(),
+            expected: user.credential_version,
+            holder: holder.clone(),
+            at,
+            until: at.plus(CHANGE_CLAIM),
+        };
         self.accounts
-            .claim_password_change(
-                &user.id,
-                user.credential_version,
-                &holder,
-                at,
-                at.plus(CHANGE_CLAIM),
-            )
+            .claim_password_change(&claim)
             .await
             .map_err(lost_race)?;
         if let Err(e) = self.directory.set_password(user, &password).await {

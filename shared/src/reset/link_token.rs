@@ -6,7 +6,7 @@ use crate::domain::{
 };
 use crate::url_template::LinkTemplate;
 
-use super::password_change::SetPasswordError;
+use super::password_change::{ChangeInput, SetPasswordError};
 use super::{ResetError, ResetService};
 
 /// Whether a redeeming request's `Origin` fits the grant: no header (not a
@@ -35,7 +35,7 @@ impl ResetService {
         intake: &str,
     ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "recovery link").await? else {
-            return self.complete_intake(intake, None, None).await;
+            return self.complete_intake(intake, None).await;
         };
         let link = &self.config.links.recover;
         self.issue_link(&user, link, GrantPurpose::AccountRecovery, client, intake)
@@ -57,15 +57,15 @@ impl ResetService {
         intake: &str,
     ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "reset link").await? else {
-            return self.complete_intake(intake, None, None).await;
+            return self.complete_intake(intake, None).await;
         };
         if let Some(key) = key.filter(|k| !self.keys.reaches(k, &user)) {
             tracing::info!(user_id = %user.id, key = %key.name, "requested by a key of another organisation; no mail");
-            return self.complete_intake(intake, None, None).await;
+            return self.complete_intake(intake, None).await;
         }
         let Some(link) = self.config.links.for_entry(entry, &self.keys.org_of(&user)) else {
             tracing::info!(user_id = %user.id, "entry of another organisation; no mail");
-            return self.complete_intake(intake, None, None).await;
+            return self.complete_intake(intake, None).await;
         };
         self.issue_link(&user, link, GrantPurpose::ResetLink, client, intake)
             .await
@@ -91,10 +91,7 @@ impl ResetService {
         );
         let url = link.render(&[("token", token.expose())]);
         let mail = self.reset_mail(user, url, None, grant.expires_at, client);
-        if !self
-            .complete_intake(intake, Some(&grant), Some(&mail))
-            .await?
-        {
+        if !self.complete_intake(intake, Some((&grant, &mail))).await? {
             return Ok(false);
         }
         tracing::info!(user_id = %user.id, outbox_id = %mail.id, "reset link issued");
@@ -183,10 +180,12 @@ impl ResetService {
             .set_password(
                 &user,
                 password,
-                Redemption::Grant(grant.digest),
-                session,
-                action,
-                client,
+                ChangeInput {
+                    redemption: Redemption::Grant(grant.digest),
+                    session,
+                    action,
+                    client,
+                },
             )
             .await
         {

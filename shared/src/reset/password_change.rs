@@ -20,6 +20,17 @@ impl From<ResetError> for SetPasswordError {
     }
 }
 
+/// What a password change consumes and records besides the password.
+pub(super) struct ChangeInput<'a> {
+    /// What the change redeems: a link's grant, a code, or nothing.
+    pub redemption: Redemption,
+    /// The session a log-in starts beside the change.
+    pub session: Option<RefreshToken>,
+    /// How the audit trail and the webhook name the change.
+    pub action: &'static str,
+    pub client: &'a ClientInfo,
+}
+
 impl ResetService {
     /// The hashes a new password must differ from: the current one first,
     /// then the history, as many as the policy keeps.
@@ -85,17 +96,20 @@ impl ResetService {
         Ok(())
     }
 
-    /// Hashes a checked password, then writes it while consuming
-    /// `redemption`, in one conditional transaction.
+    /// Hashes a checked password, then writes it while consuming what
+    /// `input` redeems, in one conditional transaction.
     pub(super) async fn set_password(
         &self,
         user: &User,
         password: NewPassword,
-        redemption: Redemption,
-        session: Option<RefreshToken>,
-        action: &'static str,
-        client: &ClientInfo,
+        input: ChangeInput<'_>,
     ) -> Result<PasswordChange, SetPasswordError> {
+        let ChangeInput {
+            redemption,
+            session,
+            action,
+            client,
+        } = input;
         if self.directory.keeps_passwords() {
             return self
                 .set_directory_password(user, password, redemption, session, action, client)
@@ -208,6 +222,18 @@ mod tests {
     use crate::password::PolicyRule;
     use crate::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
 
+    use super::ChangeInput;
+
+    /// A change that redeems nothing and starts no session.
+    fn nothing<'a>(action: &'static str, client: &'a ClientInfo) -> ChangeInput<'a> {
+        ChangeInput {
+            redemption: Redemption::Nothing,
+            session: None,
+            action,
+            client,
+        }
+    }
+
     /// The policy, then (as after a proof) the history.
     async fn checked(f: &Fixture, raw: &str, user: &User) -> Result<(), ResetError> {
         let password = f.service.check_password(raw, Some(user)).await?;
@@ -245,7 +271,7 @@ mod tests {
                 .await
                 .unwrap();
             f.service
-                .set_password(&current, checked, Redemption::Nothing, None, "t", &client)
+                .set_password(&current, checked, nothing("t", &client))
                 .await
                 .ok()
                 .unwrap();
@@ -301,7 +327,7 @@ mod tests {
             .unwrap();
         let change = f
             .service
-            .set_password(&user, checked, Redemption::Nothing, None, "t", &client)
+            .set_password(&user, checked, nothing("t", &client))
             .await
             .ok()
             .unwrap();
@@ -334,7 +360,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             f.service
-                .set_password(&user, again, Redemption::Nothing, None, "t", &client)
+                .set_password(&user, again, nothing("t", &client))
                 .await,
             Err(super::SetPasswordError::LostRace)
         ));

@@ -6,7 +6,7 @@ use crate::domain::{ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, 
 use crate::store::StoreError;
 use crate::url_template::CodeUrlTemplate;
 
-use super::password_change::SetPasswordError;
+use super::password_change::{ChangeInput, SetPasswordError};
 use super::{ResetError, ResetService};
 
 /// Zitadel's `details`: the account's change sequence, when, and its owner.
@@ -156,7 +156,16 @@ impl ResetService {
         };
         self.refuse_reused(&user, &password, client).await?;
         let change = match self
-            .set_password(&user, password, redemption.clone(), None, action, client)
+            .set_password(
+                &user,
+                password,
+                ChangeInput {
+                    redemption: redemption.clone(),
+                    session: None,
+                    action,
+                    client,
+                },
+            )
             .await
         {
             Ok(change) => change,
@@ -198,7 +207,7 @@ impl ResetService {
         }
         match self
             .credentials
-            .claim_code_attempt(&user.id, &code.digest, self.config.codes.max_attempts)
+            .claim_code_attempt(&code, self.config.codes.max_attempts)
             .await
         {
             Ok(()) => {}

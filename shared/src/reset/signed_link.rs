@@ -11,7 +11,7 @@ use crate::domain::{
     ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, UnixTime, User, UserId,
 };
 
-use super::password_change::SetPasswordError;
+use super::password_change::{ChangeInput, SetPasswordError};
 use super::{ResetError, ResetService};
 
 /// Domain tag of signed reset links: a signature made for anything else
@@ -78,7 +78,7 @@ impl ResetService {
         intake: &str,
     ) -> Result<bool, ResetError> {
         let Some(user) = self.active_account(email, "signed link").await? else {
-            return self.complete_intake(intake, None, None).await;
+            return self.complete_intake(intake, None).await;
         };
         let (_, delivered) = self
             .sign_and_queue(&user, self.clock.now(), client, Some(intake))
@@ -117,10 +117,7 @@ impl ResetService {
         let mail = self.reset_mail(user, link, None, grant.expires_at, client);
         match intake {
             Some(intake) => {
-                if !self
-                    .complete_intake(intake, Some(&grant), Some(&mail))
-                    .await?
-                {
+                if !self.complete_intake(intake, Some((&grant, &mail))).await? {
                     return Ok((signature, false));
                 }
             }
@@ -205,10 +202,12 @@ impl ResetService {
             .set_password(
                 &user,
                 password,
-                Redemption::Grant(nonce),
-                None,
-                "password_reset_signed_link",
-                client,
+                ChangeInput {
+                    redemption: Redemption::Grant(nonce),
+                    session: None,
+                    action: "password_reset_signed_link",
+                    client,
+                },
             )
             .await
         {

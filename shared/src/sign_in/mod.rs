@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, is_scope_token};
+use crate::config::{
+    ClientAuthMethod, Config, OAuthClient, OAuthClients, PresentedClient, is_scope_token,
+};
 use crate::crypto::{BearerSecret, REFRESH_TOKEN_PREFIX, ServiceKeys};
 use crate::directory::Directory;
 use crate::domain::RefreshToken;
@@ -41,22 +43,22 @@ pub struct SignInService {
 }
 
 impl SignInService {
+    /// The clients and the keys are the configuration's.
     pub fn new(
-        clients: OAuthClients,
+        config: &Config,
         sessions: Sessions,
         directory: Arc<dyn Directory>,
         passwords: PasswordGuard,
         refresh_tokens: Arc<dyn CredentialStore>,
-        keys: ServiceKeys,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            clients,
+            clients: config.oauth_clients.clone(),
+            keys: config.keys.clone(),
             sessions,
             directory,
             passwords,
             refresh_tokens,
-            keys,
             clock,
         }
     }

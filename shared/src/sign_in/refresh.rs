@@ -55,7 +55,7 @@ impl SignInService {
         let (next, successor) = stored.successor(stored.scope.clone(), at, refresh_ttl);
         match self
             .refresh_tokens
-            .rotate_refresh_token(&stored, &successor, at)
+            .rotate_refresh_token(&stored, &successor)
             .await
         {
             Ok(()) => Ok(self

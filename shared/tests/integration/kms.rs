@@ -45,12 +45,12 @@ async fn kms_key(client: &aws_sdk_kms::Client) -> String {
 async fn the_public_keys_are_the_signers_and_are_cached() {
     let client = aws_sdk_kms::Client::new(&aws_config().await);
     let (current, previous) = (kms_key(&client).await, kms_key(&client).await);
-    let signer = KmsSigner::new(
+    let signer = KmsSigner::new(KmsKeys::new(
         client.clone(),
         current.clone(),
         None,
         Some(previous.clone()),
-    );
+    ));
     let keys = on_moto(&aws_config().await, &current, None, Some(&previous));
     let ours = keys.published_keys().await.unwrap();
     let theirs = AccessTokenSigner::published_keys(&signer).await.unwrap();

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use crate::support::*;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem, OutboxItem,
-    PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, UnixTime, User, UserId,
+    AuditEvent, ChangeClaim, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem,
+    OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, UnixTime,
+    User, UserId,
 };
 use rekey::store::{Store, StoreError};
 
@@ -239,12 +240,10 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     assert!(s.mail_pending(&with_mail.id).await.unwrap());
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(first.clone()));
     for _ in 0..3 {
-        s.claim_code_attempt(&user.id, &first.digest, 3)
-            .await
-            .unwrap();
+        s.claim_code_attempt(&first, 3).await.unwrap();
     }
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &first.digest, 3).await,
+        s.claim_code_attempt(&first, 3).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 3);
@@ -255,12 +254,10 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     assert!(seq2 > seq1);
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(second.clone()));
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &first.digest, 3).await,
+        s.claim_code_attempt(&first, 3).await,
         Err(StoreError::Conflict(_))
     ));
-    s.claim_code_attempt(&user.id, &second.digest, 3)
-        .await
-        .unwrap();
+    s.claim_code_attempt(&second, 3).await.unwrap();
 
     let stale = change_for(&user, user.credential_version);
     assert!(matches!(
@@ -314,7 +311,7 @@ async fn a_code_replaced_in_the_same_second_is_gone(s: &dyn Store) {
     };
     s.replace_reset_code(&new, None).await.unwrap();
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &old.digest, 3).await,
+        s.claim_code_attempt(&old, 3).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 0);
@@ -330,9 +327,7 @@ async fn a_code_replaced_in_the_same_second_is_gone(s: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(new.clone()));
-    s.claim_code_attempt(&user.id, &new.digest, 3)
-        .await
-        .unwrap();
+    s.claim_code_attempt(&new, 3).await.unwrap();
 }
 
 async fn sessions_are_written_with_the_change(s: &dyn Store) {
@@ -393,7 +388,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
 
     let (_, second) = first.successor(first.scope.clone(), t, ttl);
     assert_eq!(second.family, first.family);
-    s.rotate_refresh_token(&first, &second, t).await.unwrap();
+    s.rotate_refresh_token(&first, &second).await.unwrap();
     let used = s.refresh_token(&first.digest).await.unwrap().unwrap();
     assert_eq!(used.used_at, Some(t));
     assert_eq!(
@@ -403,7 +398,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     // A used token rotates no more, and its would-be successor is not written.
     let (_, again) = first.successor(first.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&first, &again, t).await,
+        s.rotate_refresh_token(&first, &again).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&again.digest).await.unwrap().is_none());
@@ -413,7 +408,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     stale.credential_version = CredentialVersion(user.credential_version.0 + 7);
     let (_, from_stale) = stale.successor(stale.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&stale, &from_stale, t).await,
+        s.rotate_refresh_token(&stale, &from_stale).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&from_stale.digest).await.unwrap().is_none());
@@ -439,7 +434,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     s.insert_refresh_token(&expired).await.unwrap();
     let (_, from_expired) = expired.successor(expired.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&expired, &from_expired, t).await,
+        s.rotate_refresh_token(&expired, &from_expired).await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -452,7 +447,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
         .unwrap();
     let (_, third) = second.successor(second.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&second, &third, t).await,
+        s.rotate_refresh_token(&second, &third).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&third.digest).await.unwrap().is_none());
@@ -467,9 +462,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     );
     s.insert_refresh_token(&other).await.unwrap();
     let (_, other_next) = other.successor(other.scope.clone(), t, ttl);
-    s.rotate_refresh_token(&other, &other_next, t)
-        .await
-        .unwrap();
+    s.rotate_refresh_token(&other, &other_next).await.unwrap();
 }
 
 async fn counters_and_audit(s: &dyn Store) {
@@ -548,7 +541,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
     let user = add_user(s, &config(), &unique_email()).await;
     let (_, grant) = grant_for(&user, 3600);
     let link_mail = mail(now_secs());
-    s.complete_intake(&first.id, Some(&grant), Some(&link_mail))
+    s.complete_intake(&first.id, Some((&grant, &link_mail)))
         .await
         .unwrap();
     assert!(!s.intake_pending(&first.id).await.unwrap());
@@ -559,7 +552,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
     let (_, again) = grant_for(&user, 3600);
     let again_mail = mail(now_secs());
     assert!(matches!(
-        s.complete_intake(&first.id, Some(&again), Some(&again_mail))
+        s.complete_intake(&first.id, Some((&again, &again_mail)))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -567,7 +560,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
     assert!(!s.mail_pending(&again_mail.id).await.unwrap());
 
     // A request that issues nothing (no account) is only removed.
-    s.complete_intake(&second.id, None, None).await.unwrap();
+    s.complete_intake(&second.id, None).await.unwrap();
     assert!(!s.intake_pending(&second.id).await.unwrap());
     assert!(
         !s.pending_intake(500)
@@ -694,6 +687,22 @@ async fn password_hash_is_upgraded_only_if_unchanged(s: &dyn Store) {
     ));
 }
 
+fn claim(
+    user: &UserId,
+    expected: CredentialVersion,
+    holder: &str,
+    at: UnixTime,
+    until: UnixTime,
+) -> ChangeClaim {
+    ChangeClaim {
+        user_id: user.clone(),
+        expected,
+        holder: holder.to_string(),
+        at,
+        until,
+    }
+}
+
 /// A claim on the next password change: one holder per credential
 /// version while it lasts; given back, run out, or ended by the change
 /// (which moves the version), another may claim. Nothing else changes.
@@ -701,16 +710,16 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
     let user = add_user(s, &config(), &unique_email()).await;
     let v = user.credential_version;
     let t = now();
-    s.claim_password_change(&user.id, v, "a", t, t + secs(30))
+    s.claim_password_change(&claim(&user.id, v, "a", t, t + secs(30)))
         .await
         .unwrap();
     assert!(matches!(
-        s.claim_password_change(&user.id, v, "b", t, t + secs(30))
+        s.claim_password_change(&claim(&user.id, v, "b", t, t + secs(30)))
             .await,
         Err(StoreError::Conflict(_))
     ));
     // The holder may renew its own claim; nobody else may release it.
-    s.claim_password_change(&user.id, v, "a", t, t + secs(30))
+    s.claim_password_change(&claim(&user.id, v, "a", t, t + secs(30)))
         .await
         .unwrap();
     assert!(matches!(
@@ -723,21 +732,27 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
         "a claim is not a change"
     );
     s.release_password_change(&user.id, "a").await.unwrap();
-    s.claim_password_change(&user.id, v, "b", t, t + secs(30))
+    s.claim_password_change(&claim(&user.id, v, "b", t, t + secs(30)))
         .await
         .unwrap();
     // Run out: another claims.
-    s.claim_password_change(&user.id, v, "c", t + secs(31), t + secs(61))
+    s.claim_password_change(&claim(&user.id, v, "c", t + secs(31), t + secs(61)))
         .await
         .unwrap();
     // A stale version, or no such user: refused.
     assert!(matches!(
-        s.claim_password_change(&user.id, v.next(), "d", t + secs(100), t + secs(130))
-            .await,
+        s.claim_password_change(&claim(
+            &user.id,
+            v.next(),
+            "d",
+            t + secs(100),
+            t + secs(130)
+        ))
+        .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        s.claim_password_change(&UserId::generate(), v, "d", t, t + secs(30))
+        s.claim_password_change(&claim(&UserId::generate(), v, "d", t, t + secs(30)))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -745,7 +760,7 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
     s.change_password(&change_for(&user, v), &Redemption::Nothing)
         .await
         .unwrap();
-    s.claim_password_change(&user.id, v.next(), "e", t + secs(32), t + secs(62))
+    s.claim_password_change(&claim(&user.id, v.next(), "e", t + secs(32), t + secs(62)))
         .await
         .unwrap();
 }

@@ -9,7 +9,7 @@ use super::keys::Key;
 use super::records::{ApiKeyRecord, EmailRecord, OutboxRecord, UserRecord};
 use super::transactions::{n, put_new, s};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OutboxItem, UnixTime, User, UserId};
+use crate::domain::{ApiKey, ChangeClaim, EmailAddress, OutboxItem, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 #[async_trait]
@@ -90,17 +90,8 @@ impl AccountStore for DynamoStore {
         Ok(())
     }
 
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
-        // A claim made under an older version ended with the change that
-        // moved it; one under this version blocks until it runs out.
-        self.update(Key::user(id))?
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
+        self.update(Key::user(&claim.user_id))?
             .update_expression(
                 "SET change_holder = :holder, change_until = :until, change_version = :expected",
             )
@@ -109,10 +100,10 @@ impl AccountStore for DynamoStore {
                  (attribute_not_exists(change_until) OR change_until <= :now \
                   OR change_version <> :expected OR change_holder = :holder)",
             )
-            .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":expected", n(expected.0))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":holder", s(claim.holder.as_str()))
+            .expression_attribute_values(":until", n(claim.until))
+            .expression_attribute_values(":expected", n(claim.expected.0))
+            .expression_attribute_values(":now", n(claim.at))
             .send()
             .await
             .map_err(|e| classify(e).conflict_as("password change claimed or credential moved"))?;

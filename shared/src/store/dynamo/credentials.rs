@@ -87,17 +87,12 @@ impl CredentialStore for DynamoStore {
             .transpose()
     }
 
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
-        self.update(Key::code(user))?
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
+        self.update(Key::code(&code.user_id))?
             .update_expression("SET attempts = attempts + :one")
             .condition_expression("digest = :digest AND attempts < :max")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":digest", s(digest.to_string()))
+            .expression_attribute_values(":digest", s(code.digest.as_str()))
             .expression_attribute_values(":max", n(max))
             .send()
             .await
@@ -131,10 +126,9 @@ impl CredentialStore for DynamoStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: UnixTime,
     ) -> Result<(), StoreError> {
         self.transact(vec![
-            use_refresh(&self.table, presented, at)?,
+            use_refresh(&self.table, presented, successor.issued_at)?,
             extend_family(&self.table, &presented.family, successor.expires_at)?,
             same_credential(&self.table, presented)?,
             put_new(&self.table, &RefreshRecord::from(successor))?,

@@ -143,14 +143,11 @@ impl IntakeStore for DynamoStore {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError> {
         let mut items = vec![take_intake(&self.table, id)?];
-        if let Some(grant) = grant {
+        if let Some((grant, mail)) = link {
             items.push(put_new(&self.table, &GrantRecord::from(grant))?);
-        }
-        if let Some(mail) = mail {
             items.push(put_new(&self.table, &OutboxRecord::from(mail))?);
         }
         self.transact(items)

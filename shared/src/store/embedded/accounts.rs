@@ -6,7 +6,8 @@ use rusqlite::{Connection, Row, params};
 use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OrgBinding, OutboxItem, Scope, UnixTime, User, UserId,
+    ApiKey, ChangeClaim, CredentialVersion, EmailAddress, OrgBinding, OutboxItem, Scope, UnixTime,
+    User, UserId,
 };
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
@@ -218,24 +219,21 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
-        let (id, holder) = (id.as_str().to_string(), holder.to_string());
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
+        let ChangeClaim {
+            user_id,
+            expected,
+            holder,
+            at,
+            until,
+        } = claim.clone();
         self.run(move |c| {
-            // A claim made under an older version ended with the change
-            // that moved it; one under this version blocks until it runs out.
             let changed = c.execute(
                 "UPDATE users SET change_holder = ?1, change_until = ?2, change_version = ?3
                  WHERE id = ?4 AND credential_version = ?3
                    AND (change_until IS NULL OR change_until <= ?5
                         OR change_version <> ?3 OR change_holder = ?1)",
-                params![holder, until, expected.0 as i64, id, now],
+                params![holder, until, expected.0 as i64, user_id.as_str(), at],
             )?;
             one_row(changed, "password change claimed or credential moved")
         })

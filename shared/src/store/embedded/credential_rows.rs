@@ -13,9 +13,9 @@ pub(super) fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), 
                              purpose, origin)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
-            g.digest.as_str(),
-            g.user_id.as_str(),
-            g.credential_version.0 as i64,
+            g.digest,
+            g.user_id,
+            g.credential_version,
             g.issued_at,
             g.expires_at,
             g.used_at,
@@ -111,9 +111,9 @@ pub(super) fn insert_refresh_row(tx: &Connection, r: &RefreshToken) -> Result<()
                                      issued_at, expires_at, family, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
-            r.digest.as_str(),
-            r.user_id.as_str(),
-            r.credential_version.0 as i64,
+            r.digest,
+            r.user_id,
+            r.credential_version,
             r.client_id,
             r.scope,
             r.issued_at,

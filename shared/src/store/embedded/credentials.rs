@@ -98,15 +98,15 @@ fn write_reset_code(
     Ok(sequence as u64)
 }
 
-/// `rotate_refresh_token`'s transaction: the presented token used, unless
-/// it was, has expired, its family is revoked or its account's credential
-/// moved on; then its successor.
+/// `rotate_refresh_token`'s transaction: the presented token used when its
+/// successor is issued, unless it was, has expired, its family is revoked
+/// or its account's credential moved on; then its successor.
 fn write_rotation(
     tx: &Connection,
     presented: &RefreshToken,
     successor: &RefreshToken,
-    at: UnixTime,
 ) -> Result<(), StoreError> {
+    let at = successor.issued_at;
     let used = tx.execute(
         "UPDATE refresh_tokens SET used_at = ?1
          WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
@@ -200,13 +200,8 @@ impl CredentialStore for EmbeddedStore {
         .await
     }
 
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
-        let (user, digest) = (user.clone(), digest.to_string());
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
+        let (user, digest) = (code.user_id.clone(), code.digest.clone());
         self.run(move |c| {
             let claimed = c.execute(
                 "UPDATE reset_codes SET attempts = attempts + 1
@@ -247,10 +242,9 @@ impl CredentialStore for EmbeddedStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: UnixTime,
     ) -> Result<(), StoreError> {
         let (presented, successor) = (presented.clone(), successor.clone());
-        self.transact(move |tx| write_rotation(tx, &presented, &successor, at))
+        self.transact(move |tx| write_rotation(tx, &presented, &successor))
             .await
     }
 

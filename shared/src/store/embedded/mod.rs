@@ -67,6 +67,25 @@ impl rusqlite::types::FromSql for crate::domain::UnixTime {
     }
 }
 
+/// User ids and digests are TEXT columns, credential versions INTEGER.
+impl rusqlite::types::ToSql for crate::domain::UserId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::ToSql for crate::crypto::SecretDigest {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::ToSql for crate::domain::CredentialVersion {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok((self.0 as i64).into())
+    }
+}
+
 /// A list column's JSON text. Lists of strings always serialise; the error
 /// is carried as SQLite's own, should that ever change.
 fn json_column(value: &impl serde::Serialize) -> rusqlite::Result<String> {

@@ -8,7 +8,7 @@ use crate::iam::{Redeeming, StoreMethod};
 use async_trait::async_trait;
 use rekey::crypto::SecretDigest;
 use rekey::domain::{
-    ApiKey, AuditEvent, CredentialVersion, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
+    ApiKey, AuditEvent, ChangeClaim, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
     Redemption, RefreshToken, ResetCode, ResetGrant, UnixTime, User, UserId,
 };
 use rekey::store::dynamo::records::IntakeRecord;
@@ -107,16 +107,9 @@ impl AccountStore for RecordingStore {
             .update_password_hash(id, expected, new_hash)
             .await
     }
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
         self.saw(StoreMethod::ClaimPasswordChange)
-            .claim_password_change(id, expected, holder, now, until)
+            .claim_password_change(claim)
             .await
     }
     async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError> {
@@ -177,14 +170,9 @@ impl CredentialStore for RecordingStore {
     async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
         self.saw(StoreMethod::ResetCode).reset_code(user).await
     }
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
         self.saw(StoreMethod::ClaimCodeAttempt)
-            .claim_code_attempt(user, digest, max)
+            .claim_code_attempt(code, max)
             .await
     }
     async fn refresh_token(
@@ -204,10 +192,9 @@ impl CredentialStore for RecordingStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: UnixTime,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::RotateRefreshToken)
-            .rotate_refresh_token(presented, successor, at)
+            .rotate_refresh_token(presented, successor)
             .await
     }
     async fn revoke_refresh_family(
@@ -299,11 +286,10 @@ impl IntakeStore for RecordingStore {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::CompleteIntake)
-            .complete_intake(id, grant, mail)
+            .complete_intake(id, link)
             .await
     }
 }

@@ -168,6 +168,14 @@ fn names(pairs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
     v
 }
 
+/// An outbox or intake item's attributes besides the key and kind.
+const SEALED_ITEM_ATTRIBUTES: &[(&str, &str)] = &[
+    ("id", "S"),
+    ("sealed", "S"),
+    ("created_at", "N"),
+    ("ttl", "N"),
+];
+
 #[test]
 fn the_other_items_keep_their_attributes() {
     use crate::domain::{AuditEvent, OutboxItem, RefreshToken, ResetCode};
@@ -181,15 +189,7 @@ fn the_other_items_keep_their_attributes() {
     let item: serde_dynamo::Item = OutboxRecord::from(&mail).to_item().unwrap();
     assert_eq!(item["pk"], s("OUTBOX#m-1"));
     assert_eq!(item["ttl"], n(10 + OUTBOX_RETENTION.as_secs() as i64));
-    assert_eq!(
-        layout(item.clone()),
-        names(&[
-            ("id", "S"),
-            ("sealed", "S"),
-            ("created_at", "N"),
-            ("ttl", "N"),
-        ])
-    );
+    assert_eq!(layout(item.clone()), names(SEALED_ITEM_ATTRIBUTES));
     assert_eq!(
         OutboxItem::from(OutboxRecord::from_item(item).unwrap()),
         mail
@@ -301,15 +301,7 @@ fn the_other_items_keep_their_attributes() {
     assert_eq!(item["pk"], s("INTAKE#i-1"));
     assert_eq!(item["kind"], s("intake"));
     assert_eq!(item["ttl"], n(10 + INTAKE_RETENTION.as_secs() as i64));
-    assert_eq!(
-        layout(item.clone()),
-        names(&[
-            ("id", "S"),
-            ("sealed", "S"),
-            ("created_at", "N"),
-            ("ttl", "N"),
-        ])
-    );
+    assert_eq!(layout(item.clone()), names(SEALED_ITEM_ATTRIBUTES));
     assert_eq!(
         crate::domain::IntakeItem::from(IntakeRecord::from_item(item).unwrap()),
         request
