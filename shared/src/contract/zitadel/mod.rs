@@ -50,13 +50,13 @@
 //! Connect, and their error bodies), `code` (`PasswordReset`), `password`
 //! (`SetPassword`); this module holds what both procedures read.
 
-mod code;
-mod password;
 mod protocol;
+mod request_user_reset;
+mod set_password;
 mod status;
 
-pub use code::request_user_reset;
-pub use password::set_password;
+pub use request_user_reset::request_user_reset;
+pub use set_password::set_password;
 
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
