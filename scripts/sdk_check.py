@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Official SDKs against `rekeyctl serve`, unchanged.
+"""Official SDKs against rekey, unchanged.
 
     python scripts/sdk_check.py path/to/rekeyctl
+    python scripts/sdk_check.py --target FILE
 
-Starts `rekeyctl serve --addr 127.0.0.1:0` on a fresh temporary data dir
-(an API key with scopes reset:request and users:write, an admin key that
-also has users:admin for `returnCode`, one account), then
-drives it with two SDKs from PyPI (pinned in scripts/requirements-test.txt):
+Starts `rekeyctl serve --addr 127.0.0.1:0` on a fresh temporary data dir,
+or uses the stack under `sam local start-api` that FILE describes
+(scripts/checks/target.py), with an API key with scopes reset:request and
+users:write, an admin key that also has users:admin for `returnCode`, one
+account, then drives it with two SDKs from PyPI (pinned in
+scripts/requirements-test.txt):
 
 - payabli (Payabli's Python SDK): `client.user.auth_reset_user(email=...)`,
   i.e. POST /api/User/authreset with the `requestToken` header;
@@ -27,11 +30,9 @@ import email
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -228,15 +229,15 @@ def payabli_checks(ctx):
         )
 
     def request_reset():
-        outbox = os.path.join(ctx["data_dir"], "outbox")
-        before = set(eml_files_to(outbox, USER_EMAIL))
+        target = ctx["target"]
+        before = len(target.mails_to(USER_EMAIL))
         resp = client(ctx["key"]).user.auth_reset_user(email=USER_EMAIL)
         assert resp.is_success is True, "is_success = %r" % (resp.is_success,)
         assert resp.response_text == "Success", "response_text = %r" % (resp.response_text,)
-        # The reset really happened: a mail to the account reaches the outbox.
+        # The reset really happened: a mail reaches the account.
         wait_for(
-            "a reset mail to %s in %s" % (USER_EMAIL, outbox),
-            lambda: set(eml_files_to(outbox, USER_EMAIL)) - before,
+            "a reset mail to %s" % USER_EMAIL,
+            lambda: len(target.mails_to(USER_EMAIL)) > before,
         )
 
     def unknown_email():
@@ -463,68 +464,52 @@ def run_checks(groups, ctx):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: %s path/to/rekeyctl" % argv[0], file=sys.stderr)
-        return 2
-    binary = os.path.abspath(argv[1])
-    if not os.access(binary, os.X_OK):
-        print("sdk_check: %s is not an executable" % binary, file=sys.stderr)
-        print("sdk_check: 0 passed, 1 failed")
-        return 1
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks"))
+    from target import open_target
 
     # A SIGTERM (e.g. scripts/test being stopped) still runs the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    data_dir = tempfile.mkdtemp(prefix="rekey-sdk-check-")
-    server = None
+    target = open_target(argv[1:], "rekey-sdk-check-")
     passed = failed = 0
     try:
         try:
-            key = rekeyctl(
-                binary,
-                data_dir,
+            key = target.admin(
                 ["key", "create", "--scope", "reset:request", "--scope", "users:write",
                  "--org", USER_ORG, "--name", "sdk-check"],
             )
             assert key.startswith("rkk_"), "key create printed %r" % key
             # returnCode hands back what sets the password: users:admin only.
-            admin_key = rekeyctl(
-                binary,
-                data_dir,
+            admin_key = target.admin(
                 ["key", "create", "--scope", "users:write", "--scope", "users:admin",
                  "--org", USER_ORG, "--name", "sdk-check-admin"],
             )
             assert admin_key.startswith("rkk_"), "key create printed %r" % admin_key
-            user_id = rekeyctl(
-                binary,
-                data_dir,
+            user_id = target.admin(
                 ["user", "add", "--email", USER_EMAIL, "--name", USER_NAME,
                  "--org", USER_ORG, "--password-stdin"],
                 stdin=OLD_PASSWORD + "\n",
             )
             assert user_id and not re.search(r"\s", user_id), "user add printed %r" % user_id
-            server = Server(binary, data_dir)
-            server.wait_listening()
+            target.start()
         except Exception as e:
             print("not ok - setup: %s" % e)
             failed += 1
         else:
-            print("# rekeyctl serve at %s" % server.base)
-            ctx = {"base": server.base, "key": key, "admin_key": admin_key,
-                   "user_id": user_id, "data_dir": data_dir}
+            print("# rekey at %s" % target.base)
+            ctx = {"base": target.base, "key": key, "admin_key": admin_key,
+                   "user_id": user_id, "target": target}
             passed, failed = run_checks(
                 [("payabli", payabli_checks), ("zitadel", zitadel_checks)], ctx
             )
-        if failed and server is not None:
-            tail = server.stderr_tail()
+        if failed:
+            tail = target.log_tail()
             if tail:
-                print("# last lines of rekeyctl serve's stderr:")
+                print("# last lines of the server's log:")
                 for line in tail:
                     print("#   " + line)
     finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        target.stop()
     print("sdk_check: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

@@ -2,6 +2,10 @@
 //! and, when `REKEY_TEMPLATE_DIR` is set at build time, the same layout from
 //! that directory on top (an operator's overrides and extra locales, for the
 //! Lambda functions, which have no template directory at run time).
+//!
+//! Also compiles the bundled password blocklist (shared/data/common-passwords.txt)
+//! into the two filters `password::blocklist` embeds, with the same code the
+//! crate and `rekeyctl password blocklist build` use.
 
 #![expect(
     clippy::expect_used,
@@ -11,8 +15,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+#[path = "src/password/blocklist/format.rs"]
+#[allow(dead_code)]
+mod blocklist_format;
+
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    bundle_blocklist(&manifest);
     let mut entries = Vec::new();
     collect(&manifest.join("templates"), &mut entries);
     println!("cargo:rerun-if-env-changed=REKEY_TEMPLATE_DIR");
@@ -80,4 +89,31 @@ fn file_name(p: &Path) -> String {
         .expect("a directory entry has a name")
         .to_string_lossy()
         .into_owned()
+}
+
+/// The 100 000 entries of the bundled list, and its first 10 000 (the
+/// estimate's cheaper tier), as blocklist files in OUT_DIR.
+fn bundle_blocklist(manifest: &Path) {
+    let source = manifest.join("data/common-passwords.txt");
+    println!("cargo:rerun-if-changed={}", source.display());
+    let text = std::fs::read_to_string(&source)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+    let keys: Vec<u64> = text
+        .lines()
+        .filter_map(blocklist_format::line_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        100_000,
+        "{} should list 100 000 passwords",
+        source.display()
+    );
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    for (name, take) in [
+        ("common-passwords-100k.rkbl", 100_000),
+        ("common-passwords-10k.rkbl", 10_000),
+    ] {
+        let file = blocklist_format::build(keys[..take].to_vec()).expect("the bundled list builds");
+        std::fs::write(out.join(name), file).expect("cannot write the bundled blocklist");
+    }
 }

@@ -30,7 +30,13 @@ pub async fn add_user(
     user.org = org;
     if let Some(raw) = password {
         let password = NewPassword::normalize(raw);
-        let failed = config.policy.check(&password, Some(user.email.as_str()));
+        let who = rekey::password::PasswordContext {
+            email: Some(user.email.as_str()),
+            name: user.name.as_deref(),
+        };
+        let failed = config
+            .policy
+            .check(rekey::password::Profile::Nist, &password, who);
         if !failed.is_empty() {
             let rules: Vec<String> = failed
                 .iter()

@@ -60,6 +60,9 @@ pub enum Command {
     /// Signed change notifications (Standard Webhooks).
     #[command(subcommand)]
     Webhook(webhooks::WebhookCommand),
+    /// Password blocklists (build one to replace or extend the bundled list).
+    #[command(subcommand)]
+    Password(crate::blocklist::PasswordCommand),
     /// An account's audit trail, newest first: time, action, outcome,
     /// source address, user agent (tab-separated).
     #[command(

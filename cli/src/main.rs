@@ -1,6 +1,7 @@
 //! rekeyctl: rekey's local server and operator commands.
 
 mod accounts;
+mod blocklist;
 mod commands;
 mod data_dir;
 mod failure;
@@ -51,6 +52,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::SigningKey(cmd) => signing_key::run(&cli.global, cmd),
         Command::Webhook(cmd) => webhooks::run(&cli.global, cmd).await,
+        Command::Password(cmd) => Ok(blocklist::run(cmd)?),
         Command::User(cmd) => {
             let store = data_dir::open_operator_store(&cli.global).await?;
             match cmd {

@@ -2,8 +2,11 @@
 """rekey's access tokens through a JOSE library nobody here wrote.
 
     python scripts/checks/jwks.py path/to/rekeyctl
+    python scripts/checks/jwks.py --target FILE
 
-Starts `rekeyctl serve` on a fresh data dir with one account, recovers it
+Starts `rekeyctl serve` on a fresh data dir (or uses the stack under `sam
+local start-api` FILE describes, scripts/checks/target.py) with one
+account, recovers it
 (POST /api/v2/account/recover/, the link from the outbox, POST
 /api/v2/account/reset/), then verifies the access token with PyJWT
 (pinned in scripts/requirements-test.txt): the issuer's discovery document
@@ -16,15 +19,14 @@ tampered. Prints `ok - ...` /
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sdk_check import Server, eml_files_to, rekeyctl, tampered, validation_code, wait_for  # noqa: E402
+from sdk_check import tampered, wait_for  # noqa: E402
+from target import link_in, open_target  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT)
 
@@ -44,9 +46,8 @@ def call(method, url, body=None):
         return resp.status, resp.headers, json.loads(resp.read() or b"{}")
 
 
-def main(binary):
-    data_dir = tempfile.mkdtemp(prefix="rekey-jwks-")
-    server = None
+def main(argv):
+    target = open_target(argv, "rekey-jwks-")
     results = []
 
     def check(name, fn):
@@ -60,18 +61,15 @@ def main(binary):
             traceback.print_exc(file=sys.stdout)
 
     try:
-        rekeyctl(binary, data_dir, ["user", "add", "--email", EMAIL])
-        server = Server(binary, data_dir)
-        server.wait_listening()
-        base = server.base
+        target.admin(["user", "add", "--email", EMAIL])
+        base = target.start()
         state = {}
 
         def recover():
-            outbox = os.path.join(data_dir, "outbox")
             status, _, _ = call("POST", base + "/api/v2/account/recover/", {"email": EMAIL})
             assert status == 200, status
-            names = wait_for("the recovery mail", lambda: eml_files_to(outbox, EMAIL))
-            code = validation_code(os.path.join(outbox, names[-1]))
+            mails = wait_for("the recovery mail", lambda: target.mails_to(EMAIL))
+            code = link_in(mails[-1], r"validation_code=(rkt_[A-Za-z0-9_-]+)")
             status, _, body = call(
                 "POST", base + "/api/v2/account/reset/",
                 {"validation_code": code, "password": NEW_PASSWORD},
@@ -141,18 +139,13 @@ def main(binary):
         results.append(False)
         print("not ok - setup")
         traceback.print_exc(file=sys.stdout)
-        if server is not None:
-            print("\n".join(server.stderr_tail()))
+        print("\n".join(target.log_tail()))
     finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        target.stop()
     passed = sum(results)
     print("jwks: %d passed, %d failed" % (passed, len(results) - passed))
     return 0 if results and all(results) else 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

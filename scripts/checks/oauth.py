@@ -2,9 +2,11 @@
 """rekey's token endpoint through an OAuth 2.0 client nobody here wrote.
 
     python scripts/checks/oauth.py path/to/rekeyctl
+    python scripts/checks/oauth.py --target FILE
 
-Starts `rekeyctl serve` on a fresh data dir with one account, then drives
-it with Authlib's httpx OAuth2Client (pinned in
+Starts `rekeyctl serve` on a fresh data dir (or uses the stack under `sam
+local start-api` FILE describes, scripts/checks/target.py) with one
+account, then drives it with Authlib's httpx OAuth2Client (pinned in
 scripts/requirements-test.txt) as the demo client `rekey` (public,
 first-party): the password grant, the refresh grant (the old refresh token
 is refused afterwards, and presenting it revokes its family), and RFC 7009
@@ -17,14 +19,13 @@ lines and `oauth: N passed, M failed`; exits 0 iff all passed.
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sdk_check import Server, rekeyctl, tampered  # noqa: E402
+from sdk_check import tampered  # noqa: E402
+from target import open_target  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT)
 from authlib.integrations.httpx_client import OAuth2Client  # noqa: E402
@@ -54,9 +55,8 @@ def refused(fn, error):
     raise AssertionError("accepted; expected %s" % error)
 
 
-def main(binary):
-    data_dir = tempfile.mkdtemp(prefix="rekey-oauth-")
-    server = None
+def main(argv):
+    target = open_target(argv, "rekey-oauth-")
     results = []
 
     def check(name, fn):
@@ -70,11 +70,8 @@ def main(binary):
             traceback.print_exc(file=sys.stdout)
 
     try:
-        rekeyctl(binary, data_dir, ["user", "add", "--email", EMAIL, "--password-stdin"],
-                 stdin=PASSWORD + "\n")
-        server = Server(binary, data_dir)
-        server.wait_listening()
-        base = server.base
+        target.admin(["user", "add", "--email", EMAIL, "--password-stdin"], stdin=PASSWORD + "\n")
+        base = target.start()
         doc = get_json(base + "/.well-known/openid-configuration")
         token_url = doc.get("token_endpoint", base + "/oauth/token")
         revoke_url = doc.get("revocation_endpoint", base + "/oauth/revoke")
@@ -162,18 +159,13 @@ def main(binary):
         results.append(False)
         print("not ok - setup")
         traceback.print_exc(file=sys.stdout)
-        if server is not None:
-            print("\n".join(server.stderr_tail()))
+        print("\n".join(target.log_tail()))
     finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        target.stop()
     passed = sum(results)
     print("oauth: %d passed, %d failed" % (passed, len(results) - passed))
     return 0 if results and all(results) else 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

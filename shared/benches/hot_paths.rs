@@ -13,7 +13,7 @@ use lambda_http::Body;
 use rekey::App;
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, ServiceKeys, ServiceSecret};
-use rekey::password::{NewPassword, PasswordPolicy};
+use rekey::password::{NewPassword, PasswordContext, PasswordPolicies, Profile};
 use rekey::routes::Function;
 
 fn keys() -> ServiceKeys {
@@ -49,7 +49,11 @@ fn crypto(c: &mut Criterion) {
 }
 
 fn policy(c: &mut Criterion) {
-    let policy = PasswordPolicy::default();
+    let policy = PasswordPolicies::new("rekey");
+    let who = PasswordContext {
+        email: Some("ada@example.com"),
+        name: Some("Ada Lovelace"),
+    };
     for (name, pw) in [
         ("strong", "Fresh-Horse-42-Battery"),
         ("weak", "password"),
@@ -57,7 +61,7 @@ fn policy(c: &mut Criterion) {
     ] {
         let password = NewPassword::normalize(pw);
         c.bench_function(&format!("policy: {name} password"), |b| {
-            b.iter(|| black_box(policy.check(&password, Some("ada@example.com"))))
+            b.iter(|| black_box(policy.check(Profile::Nist, &password, who)))
         });
     }
 }

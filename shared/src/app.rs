@@ -1,6 +1,6 @@
-//! The dependencies an HTTP function builds once at init: the services,
-//! each over the store roles and ports it uses, and the components they
-//! share. The one place they are put together.
+//! The dependencies an HTTP function serves with (`wiring` builds them once
+//! at init): the services, each over the store roles and ports it uses,
+//! and the components they share. The one place they are put together.
 
 use std::sync::Arc;
 
@@ -213,30 +213,5 @@ impl App {
     /// What the hosted page is served with: the configured continue link.
     pub fn page(&self) -> crate::contract::page::Page {
         crate::contract::page::Page::new(self.parts.config.links.continue_url.as_ref())
-    }
-
-    /// Configuration and the DynamoDB store from the environment: what every
-    /// HTTP Lambda does at init, and the KMS signer (feature `kms`), whose
-    /// keys also verify tokens, when `REKEY_SIGNING_KEY` is set. Builds
-    /// clients only; no network.
-    #[cfg(feature = "dynamodb")]
-    pub async fn from_env() -> Result<Self, crate::ConfigError> {
-        let settings = crate::config::ServiceSettings::from_env()?;
-        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_settings(
-            &settings.store,
-            &settings.aws,
-        ));
-        let directory = crate::directory::from_environment(
-            &settings.config.directory,
-            store.clone(),
-            &settings.aws,
-        )?;
-        let app = Self::new(&settings.config, store).with_directory(directory);
-        #[cfg(feature = "kms")]
-        if let Some(keys) = &settings.signing {
-            let signer = crate::access_token::kms::KmsSigner::from_settings(keys, &settings.aws);
-            return Ok(app.with_signer(Arc::new(signer)));
-        }
-        Ok(app)
     }
 }

@@ -36,6 +36,7 @@ pub mod telemetry;
 pub(crate) mod testing;
 pub mod url_template;
 pub mod webhook;
+pub mod wiring;
 
 pub use app::App;
 pub use config::{Config, ConfigError};

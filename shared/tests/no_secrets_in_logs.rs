@@ -406,7 +406,9 @@ async fn no_secret_reaches_a_log_line() {
         .map(|(_, v)| v.into_owned())
         .unwrap();
     let refused = "Short-Passw0rd-horse";
-    let long = "A-Longer-Passw0rd-the-Pool-Takes";
+    // Not "Pool": the pool user is "Ada Pool", and a password may not
+    // contain the user's name (context_words).
+    let long = "A-Longer-Passw0rd-the-Directory-Takes";
     let mut refresh = String::new();
     for password in [refused, long] {
         let body = serde_json::json!({"validation_code": token, "password": password}).to_string();
@@ -419,7 +421,12 @@ async fn no_secret_reaches_a_log_line() {
         );
         let resp = Function::ResetAccount.handle(&app, req).await;
         if password == long {
-            assert_eq!(resp.status(), 200);
+            assert_eq!(
+                resp.status(),
+                200,
+                "{}",
+                String::from_utf8_lossy(resp.body())
+            );
             refresh = response_json(&resp)["token"]["refresh_token"]
                 .as_str()
                 .unwrap()
@@ -561,5 +568,89 @@ async fn no_webhook_secret_reaches_a_log_line() {
             "a log line contains the {what}: {}",
             hit.unwrap_or_default().replace(&secret, "<SECRET>")
         );
+    }
+}
+
+/// The Pwned Passwords range check, found, not found and unavailable (a
+/// warning is logged and the password judged by the other rules): neither
+/// the password, nor its SHA-1, nor the five hex digits sent, nor the
+/// range URL reaches a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_range_check_detail_reaches_a_log_line() {
+    use support::range_api::{range_server, sha1_hex};
+    logs();
+    // Prefixes with three letters or more: upper-case hex like that in a
+    // log line is the prefix, not a number or a lower-case id.
+    let mut passwords = (0..)
+        .map(|i| format!("Orbital-Mechanics-{i}-Hampton"))
+        .filter(|p| {
+            sha1_hex(p)[..5]
+                .bytes()
+                .filter(u8::is_ascii_alphabetic)
+                .count()
+                >= 3
+        });
+    let (breached, clean) = (passwords.next().unwrap(), passwords.next().unwrap());
+    let server = range_server(
+        vec![(sha1_hex(&breached), 3)],
+        std::time::Duration::ZERO,
+        false,
+    )
+    .await;
+    let config = config_with(&[
+        ("REKEY_PWNED_PASSWORDS", "on"),
+        ("REKEY_PWNED_PASSWORDS_URL", server.url.as_str()),
+    ]);
+    let embedded = embedded_store();
+    let app = App::new(&config, Arc::new(embedded.store.clone()));
+    let validate = |password: &str| {
+        let body = serde_json::json!({ "password": password }).to_string();
+        let req = apigw_request(
+            "POST",
+            "/auth/reset/validate-password",
+            &[],
+            &[("content-type", "application/json")],
+            Some(&body),
+        );
+        let app = &app;
+        async move { Function::ValidatePassword.handle(app, req).await.status() }
+    };
+    assert_eq!(validate(&breached).await, 400);
+    assert_eq!(validate(&clean).await, 200);
+    server
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        validate(&clean).await,
+        200,
+        "accept: the other rules decide"
+    );
+    assert_eq!(server.seen.lock().unwrap().len(), 3);
+
+    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("Pwned Passwords range check unavailable"),
+        "the unavailable check is logged"
+    );
+    for password in [&breached, &clean] {
+        let sha = sha1_hex(password);
+        for (what, secret) in [
+            ("password", password.clone()),
+            ("SHA-1", sha.clone()),
+            ("SHA-1 (lower case)", sha.to_ascii_lowercase()),
+            ("SHA-1 suffix", sha[5..].to_string()),
+            ("SHA-1 prefix", sha[..5].to_string()),
+            ("range URL", format!("range/{}", &sha[..5])),
+        ] {
+            let hit = text
+                .lines()
+                .find(|l| l.contains(&secret))
+                .map(|l| l.chars().take(600).collect::<String>());
+            assert!(
+                hit.is_none(),
+                "a log line contains the {what}: {}",
+                hit.unwrap_or_default().replace(&secret, "<SECRET>")
+            );
+        }
     }
 }

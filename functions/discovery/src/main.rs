@@ -7,12 +7,11 @@
 //! runtime.
 
 use lambda_http::{Error, Request, run, service_fn};
-use rekey::contract::discovery::Discovery;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let discovery = Discovery::from_env();
+    let discovery = rekey::wiring::discovery(&rekey::wiring::Environment::process())?;
     run(service_fn(|req: Request| async {
         let req = req;
         // As is: no re-encoding of the JSON body (see `rekey::http::AsIs`).

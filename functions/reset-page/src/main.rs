@@ -4,12 +4,11 @@
 //! `rekey` (contract::page); this binary only wires it to the Lambda runtime.
 
 use lambda_http::{Error, Request, run, service_fn};
-use rekey::contract::page::Page;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let page = Page::from_env()?;
+    let page = rekey::wiring::reset_page(&rekey::wiring::Environment::process())?;
     run(service_fn(|req: Request| async {
         let req = req;
         Ok::<_, Error>(rekey::contract::page::reset_page(&page, &req))

@@ -4,16 +4,14 @@
 //! retry. Also the consumer of the webhook retry queue (SQS).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use rekey::delivery::Outbox;
 use rekey::delivery::stream::{StreamEvent, consume_batch};
 use rekey::webhook::sqs::{consume_retries, is_retry_batch};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let outbox = Outbox::from_env().await?;
-    let config = rekey::Config::from_env()?;
-    let reset = rekey::App::new(&config, outbox.store.clone()).reset;
+    let rekey::wiring::SendEmail { reset, outbox } =
+        rekey::wiring::send_email(&rekey::wiring::Environment::process())?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
         let payload = event.payload;
         let response = if is_retry_batch(&payload) {

@@ -8,7 +8,7 @@ use rekey::contract::unleash::validate_token;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::App::from_env().await?;
+    let app = rekey::wiring::validate_token(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
         Ok::<_, Error>(validate_token(&app, req).await)
     }))

@@ -1,9 +1,12 @@
 //! The one reader of the process environment. Every variable rekey reads
 //! goes through an [`EnvReader`], by a name listed in
 //! [`super::variables::VARIABLES`]; readers record each problem, so an
-//! operator sees them all in one error.
+//! operator sees them all in one error. The settings in `REKEY_SETTINGS`
+//! (`super::settings`) read as variables too.
 
-use super::ConfigError;
+use std::collections::BTreeMap;
+
+use super::{ConfigError, settings};
 
 /// Where variables come from: the process environment, or a map in tests.
 type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
@@ -12,19 +15,26 @@ type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 /// map in tests) and collects the problems found in them.
 pub struct EnvReader<'a> {
     lookup: Lookup<'a>,
+    /// What `REKEY_SETTINGS` sets, by variable name.
+    settings: BTreeMap<String, String>,
     pub problems: Vec<String>,
 }
 
 /// A variable of the process environment.
-fn process_variable(name: &str) -> Option<String> {
+pub(super) fn process_variable(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
 impl<'a> EnvReader<'a> {
     pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        let set = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let (settings, problems) = settings::parse(set(settings::VARIABLE).as_deref(), |name| {
+            set(name).is_some()
+        });
         Self {
             lookup: Box::new(lookup),
-            problems: Vec::new(),
+            settings,
+            problems,
         }
     }
 
@@ -43,14 +53,17 @@ impl<'a> EnvReader<'a> {
         })
     }
 
-    /// The variable's value; unset and empty are the same (template.yaml
-    /// passes empty strings for parameters left unset).
+    /// The variable's value, else its setting in `REKEY_SETTINGS`; unset
+    /// and empty are the same (template.yaml passes empty strings for
+    /// parameters left unset).
     pub fn optional(&self, name: &str) -> Option<String> {
         debug_assert!(
             super::variables::is_documented(name),
             "{name} is read but not listed in config::variables::VARIABLES"
         );
-        (self.lookup)(name).filter(|v| !v.is_empty())
+        (self.lookup)(name)
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.settings.get(name).cloned())
     }
 
     /// Whether `name` is set (and not empty).

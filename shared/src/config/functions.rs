@@ -1,15 +1,15 @@
-//! What each kind of function reads at init, each with one reader so that
-//! every problem is reported together: an HTTP function with the reset
-//! service ([`ServiceSettings`]), send-email ([`StreamSettings`]),
-//! discovery ([`DiscoverySettings`]) and reset-page ([`PageSettings`]).
+//! What each kind of function reads at init from its [`Environment`], each
+//! with one reader so that every problem is reported together: an HTTP
+//! function with the reset service ([`ServiceSettings`]), send-email
+//! ([`StreamSettings`]), discovery ([`DiscoverySettings`]) and reset-page
+//! ([`PageSettings`]). The constructors in `wiring` read them.
 
 use std::path::PathBuf;
 
 use super::{
-    AwsEnvironment, Config, ConfigError, ContinueUrl, DirectoryChoice, EnvReader, SigningKeys,
-    WebhookDelivery, directory, read_keys, read_product_name, session,
+    AwsEnvironment, Config, ConfigError, ContinueUrl, EnvReader, Environment, SigningKeys,
+    WebhookDelivery, session,
 };
-use crate::crypto::ServiceKeys;
 
 /// Where the DynamoDB store is: its table (the region and endpoint are
 /// the [`AwsEnvironment`]'s).
@@ -46,8 +46,8 @@ pub struct ServiceSettings {
 }
 
 impl ServiceSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
+    pub fn read(vars: &Environment) -> Result<Self, ConfigError> {
+        let mut env = vars.reader();
         let config = Config::read(&mut env);
         let store = StoreSettings::read(&mut env);
         let signing = SigningKeys::read(&mut env);
@@ -62,15 +62,13 @@ impl ServiceSettings {
     }
 }
 
-/// What send-email reads: the keys that open sealed items, the product
-/// name and sender of mail, where accounts live (for sign-outs), the
-/// webhooks it sends, its table, the template directory and the AWS
-/// environment.
+/// What send-email reads: the configuration of the reset service its
+/// intake deliveries run through (the keys that open sealed items, the
+/// product name, where accounts live), the sender of mail, the webhooks it
+/// sends, its table, the template directory and the AWS environment.
 pub struct StreamSettings {
-    pub keys: ServiceKeys,
-    pub product_name: String,
+    pub config: Config,
     pub mail_from: String,
-    pub directory: DirectoryChoice,
     pub webhooks: WebhookDelivery,
     pub store: StoreSettings,
     pub template_dir: Option<PathBuf>,
@@ -78,22 +76,18 @@ pub struct StreamSettings {
 }
 
 impl StreamSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
-        let keys = read_keys(&mut env);
-        let product_name = read_product_name(&env);
+    pub fn read(vars: &Environment) -> Result<Self, ConfigError> {
+        let mut env = vars.reader();
+        let config = Config::read(&mut env);
         let mail_from = read_mail_from(&mut env);
-        let directory = directory::read_choice(&mut env);
         let webhooks = WebhookDelivery::read(&mut env);
         let store = StoreSettings::read(&mut env);
         let template_dir = read_template_dir(&env);
         let aws = AwsEnvironment::read(&env);
-        let (keys, (mail_from, store)) = env.finish_with(keys.zip(mail_from.zip(store)))?;
+        let (config, (mail_from, store)) = env.finish_with(config.zip(mail_from.zip(store)))?;
         Ok(Self {
-            keys,
-            product_name,
+            config,
             mail_from,
-            directory,
             webhooks,
             store,
             template_dir,
@@ -132,14 +126,16 @@ pub struct DiscoverySettings {
 }
 
 impl DiscoverySettings {
-    pub fn from_env() -> Self {
-        let mut env = EnvReader::process();
-        Self {
+    pub fn read(vars: &Environment) -> Result<Self, ConfigError> {
+        let mut env = vars.reader();
+        let settings = Self {
             issuer: session::read_issuer(&env),
             scope: session::read_scope(&env),
             signing: SigningKeys::read(&mut env),
             aws: AwsEnvironment::read(&env),
-        }
+        };
+        env.finish()?;
+        Ok(settings)
     }
 }
 
@@ -150,8 +146,8 @@ pub struct PageSettings {
 }
 
 impl PageSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::process();
+    pub fn read(vars: &Environment) -> Result<Self, ConfigError> {
+        let mut env = vars.reader();
         let allowed = env.optional("REKEY_ALLOWED_LINK_ORIGINS");
         let continue_url = ContinueUrl::read(&mut env, allowed.as_deref());
         env.finish()?;

@@ -9,12 +9,13 @@
 use std::time::Duration;
 
 use crate::crypto::ServiceKeys;
-use crate::password::{HashParams, PasswordPolicy};
+use crate::password::{HashParams, PasswordPolicies};
 
 mod clients;
 mod continue_url;
 mod directory;
 mod env;
+mod environment;
 mod functions;
 mod links;
 mod password_policy;
@@ -22,6 +23,7 @@ mod platform;
 mod policies;
 mod service_secret;
 mod session;
+pub mod settings;
 mod signing_keys;
 pub mod variables;
 mod webhooks;
@@ -30,6 +32,7 @@ pub use clients::{ClientAuthMethod, OAuthClient, OAuthClients, PresentedClient, 
 pub use continue_url::ContinueUrl;
 pub use directory::{CLIENT_ID_VAR, DIRECTORY_VAR, DirectoryChoice, POOL_ID_VAR};
 pub use env::EnvReader;
+pub use environment::Environment;
 pub use functions::{
     DiscoverySettings, PageSettings, ServiceSettings, StoreSettings, StreamSettings, mail_from_or,
     read_mail_from, read_template_dir,
@@ -57,7 +60,8 @@ pub struct Config {
     pub links: LinkTemplates,
     pub product_name: String,
     pub token_ttl: Duration,
-    pub policy: PasswordPolicy,
+    /// The password profiles, the blocklists and the optional range check.
+    pub policy: PasswordPolicies,
     pub hash_params: HashParams,
     pub codes: CodePolicy,
     pub signed_links: SignedLinkPolicy,
@@ -94,7 +98,7 @@ impl Config {
         let links = LinkTemplates::read(env, &default_org);
         let product_name = read_product_name(env);
         let token_ttl = policies::read_token_ttl(env);
-        let policy = password_policy::read_policy(env);
+        let policy = PasswordPolicies::read(env, &product_name);
         let hash_params = password_policy::read_hash_params(env);
         let codes = CodePolicy::read(env);
         let signed_links = SignedLinkPolicy::read(env);
@@ -177,6 +181,38 @@ mod tests {
     }
 
     #[test]
+    fn settings_read_as_variables_and_their_problems_are_reported_with_the_rest() {
+        let secret = crate::crypto::ServiceSecret::generate().1;
+        let c = read(&[
+            ("REKEY_SECRET", &secret),
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_PASSWORD_HISTORY": 4, "REKEY_DEFAULT_ORG": "acme"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.policy.history, 4);
+        assert_eq!(c.default_org, "acme");
+        let err = read(&[
+            ("REKEY_RESET_URL", "https://app.example/reset?token={token}"),
+            (
+                "REKEY_SETTINGS",
+                r#"{"REKEY_RECOVERY_PASSWORD_MIN_CLASSES": 9, "REKEY_TABLE": "x"}"#,
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        for problem in [
+            "REKEY_SECRET is not set",
+            "REKEY_TABLE is not a setting",
+            "account-recovery password rule 8..128, 9 classes is not valid",
+        ] {
+            assert!(err.contains(problem), "{problem} missing from:\n{err}");
+        }
+    }
+
+    #[test]
     fn link_origins_may_be_tagged_with_an_organisation() {
         let secret = crate::crypto::ServiceSecret::generate().1;
         let c = read(&[
@@ -216,7 +252,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
-        assert_eq!(c.policy, PasswordPolicy::default());
+        assert_eq!(c.policy.default, crate::password::PasswordPolicy::nist());
+        assert_eq!(
+            c.policy.account_recovery,
+            crate::password::PasswordPolicy::account_recovery()
+        );
         assert_eq!(c.hash_params, HashParams::default());
         let t = [("token", "t")];
         let org = c.default_org.as_str();

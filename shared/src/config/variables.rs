@@ -31,6 +31,9 @@ const fn var(name: &'static str, reader: Reader) -> Variable {
 use Reader::{Functions, Platform, Rekeyctl, Service};
 
 pub const VARIABLES: &[Variable] = &[
+    // The settings template.yaml has no named parameter for, as one JSON
+    // object (config::settings)
+    var("REKEY_SETTINGS", Service),
     // The service secret
     var("REKEY_SECRET", Service),
     var("REKEY_SECRET_PREVIOUS", Service),
@@ -56,9 +59,24 @@ pub const VARIABLES: &[Variable] = &[
     var("REKEY_SIGNED_LINK_MAX_SKEW_SECONDS", Service),
     var("REKEY_PASSWORD_MIN_LENGTH", Service),
     var("REKEY_PASSWORD_MAX_LENGTH", Service),
+    var("REKEY_PASSWORD_SECOND_FACTOR", Service),
+    var("REKEY_RECOVERY_PASSWORD_MIN_LENGTH", Service),
+    var("REKEY_RECOVERY_PASSWORD_MAX_LENGTH", Service),
+    var("REKEY_RECOVERY_PASSWORD_MIN_CLASSES", Service),
+    // Retired: read only to refuse it at start (config::settings::RETIRED).
     var("REKEY_PASSWORD_MIN_CLASSES", Service),
     var("REKEY_PASSWORD_REJECT_COMMON", Service),
+    var("REKEY_PASSWORD_REJECT_GUESSABLE", Service),
+    var("REKEY_PASSWORD_REJECT_CONTEXT", Service),
     var("REKEY_PASSWORD_REJECT_EMAIL", Service),
+    var("REKEY_PASSWORD_CONTEXT_WORDS", Service),
+    var("REKEY_PASSWORD_BLOCKLIST_FILE", Service),
+    var("REKEY_PASSWORD_BLOCKLIST_BUNDLED", Service),
+    var("REKEY_PWNED_PASSWORDS", Service),
+    var("REKEY_PWNED_PASSWORDS_URL", Service),
+    var("REKEY_PWNED_PASSWORDS_TIMEOUT_MS", Service),
+    var("REKEY_PWNED_PASSWORDS_ON_ERROR", Service),
+    var("REKEY_PWNED_PASSWORDS_MIN_COUNT", Service),
     var("REKEY_PASSWORD_HISTORY", Service),
     var("REKEY_ARGON2_MEMORY_KIB", Service),
     var("REKEY_ARGON2_ITERATIONS", Service),

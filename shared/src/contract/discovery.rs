@@ -58,19 +58,10 @@ impl Discovery {
         }
     }
 
-    /// The issuer, the scopes and the KMS keys' public halves from the
-    /// environment (`config::DiscoverySettings`): the discovery Lambda's
-    /// init. The keys are read from KMS on the first request and cached.
-    #[cfg(feature = "kms")]
-    pub fn from_env() -> Self {
-        let settings = crate::config::DiscoverySettings::from_env();
-        let keys = settings.signing.as_ref().map(|keys| {
-            Arc::new(crate::access_token::kms::KmsKeys::from_settings(
-                keys,
-                &settings.aws,
-            )) as Arc<dyn PublicKeySet>
-        });
-        Self::new(settings.issuer, keys, &settings.scope)
+    /// Whether keys are configured to publish (without, the JWKS answers
+    /// 503).
+    pub fn publishes_keys(&self) -> bool {
+        self.keys.is_some()
     }
 }
 

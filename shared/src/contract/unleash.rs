@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::Failure;
 use crate::App;
 use crate::http::{self, RequestError};
+use crate::password::Profile;
 use crate::reset::ResetError;
 use crate::routes::Function;
 
@@ -24,6 +25,9 @@ struct UnleashError {
     name: &'static str,
     message: String,
     details: Vec<ErrorDetail>,
+    /// validate-password only: the password profile that applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<&'static str>,
 }
 
 fn error(
@@ -47,12 +51,42 @@ fn error(
             name,
             message: message.to_string(),
             details,
+            profile: None,
         },
     )
 }
 
-/// Unleash's dialect, the one place its errors are rendered.
-struct Unleash;
+/// A refused password: one detail per failed rule, each with its name;
+/// validate-password also names the profile.
+fn policy_error(
+    failed: Vec<crate::password::PolicyViolation>,
+    profile: Option<Profile>,
+) -> Response<Body> {
+    let message = "The password does not meet the password policy";
+    http::json_response(
+        400,
+        &UnleashError {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: "PasswordPolicyError",
+            message: message.to_string(),
+            details: failed
+                .into_iter()
+                .map(|v| ErrorDetail {
+                    message: format!("The password {}.", v.message),
+                    rule: Some(v.rule.name()),
+                })
+                .collect(),
+            profile: profile.map(Profile::name),
+        },
+    )
+}
+
+/// Unleash's dialect, the one place its errors are rendered. validate-password
+/// renders with the profile it applied, which its 400 names.
+#[derive(Default)]
+struct Unleash {
+    profile: Option<Profile>,
+}
 
 impl super::Dialect for Unleash {
     fn render(&self, failure: Failure) -> Response<Body> {
@@ -77,18 +111,7 @@ impl super::Dialect for Unleash {
                 ResetError::UsedToken => {
                     error(403, "UsedTokenError", "Token has already been used", vec![])
                 }
-                ResetError::WeakPassword(failed) => error(
-                    400,
-                    "PasswordPolicyError",
-                    "The password does not meet the password policy",
-                    failed
-                        .into_iter()
-                        .map(|v| ErrorDetail {
-                            message: format!("The password {}.", v.message),
-                            rule: Some(v.rule.name()),
-                        })
-                        .collect(),
-                ),
+                ResetError::WeakPassword(failed) => policy_error(failed, self.profile),
                 ResetError::Unavailable(_) => error(
                     503,
                     "ServiceUnavailableError",
@@ -123,7 +146,7 @@ struct TokenUser {
 /// consumes the token.
 pub async fn validate_token(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidateToken;
-    super::answer(function, Unleash, async {
+    super::answer(function, Unleash::default(), async {
         super::public_caller(app, function, &req).await?;
         let token = http::query_param(&req, "token")
             .ok_or_else(|| RequestError::invalid("token", "token is required"))?;
@@ -149,7 +172,7 @@ struct ChangePassword {
 /// `POST /auth/reset/password {token, password}`.
 pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ResetPassword;
-    super::answer(function, Unleash, async {
+    super::answer(function, Unleash::default(), async {
         let (client, body): (_, ChangePassword) = super::public_json(app, function, &req).await?;
         app.reset
             .reset_with_token(&body.token, &body.password, &client)
@@ -164,13 +187,30 @@ struct ValidatePassword {
     password: String,
 }
 
-/// `POST /auth/reset/validate-password {password}`: the policy, rule by rule.
+#[derive(Serialize)]
+struct ProfileApplied {
+    profile: &'static str,
+}
+
+/// `POST /auth/reset/validate-password {password}`: the default profile's
+/// rules, rule by rule; both answers name the profile (`profile`).
 pub async fn validate_password(app: &App, req: Request) -> Response<Body> {
     let function = Function::ValidatePassword;
-    super::answer(function, Unleash, async {
+    let profile = Profile::Nist;
+    let dialect = Unleash {
+        profile: Some(profile),
+    };
+    super::answer(function, dialect, async {
         let (_, body): (_, ValidatePassword) = super::public_json(app, function, &req).await?;
-        app.reset.check_password(&body.password, None).await?;
-        Ok(http::json_response(200, &Empty {}))
+        app.reset
+            .check_password(&body.password, None, profile)
+            .await?;
+        Ok(http::json_response(
+            200,
+            &ProfileApplied {
+                profile: profile.name(),
+            },
+        ))
     })
     .await
 }

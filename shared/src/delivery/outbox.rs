@@ -57,47 +57,6 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// What the send-email function builds at init: the DynamoDB store, the
-    /// SES mailer, the keys that open sealed items, and the mail templates
-    /// (`config::StreamSettings`, every problem reported together).
-    #[cfg(all(feature = "dynamodb", feature = "ses"))]
-    pub async fn from_env() -> Result<Self, crate::ConfigError> {
-        let settings = crate::config::StreamSettings::from_env()?;
-        crate::mail::templates::init(settings.template_dir.as_deref()).map_err(|e| {
-            crate::ConfigError {
-                problems: vec![format!("REKEY_TEMPLATE_DIR: {}", crate::error::Chain(&e))],
-            }
-        })?;
-        let store: Arc<dyn Store> = Arc::new(crate::store::dynamo::DynamoStore::from_settings(
-            &settings.store,
-            &settings.aws,
-        ));
-        let mailer = crate::mail::ses::SesMailer::from_settings(&settings.mail_from, &settings.aws);
-        let directory = match &settings.directory {
-            crate::config::DirectoryChoice::Rekey => None,
-            pool => Some(crate::directory::from_environment(
-                pool,
-                store.clone(),
-                &settings.aws,
-            )?),
-        };
-        Ok(Self {
-            directory,
-            store,
-            mailer: Arc::new(mailer),
-            #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
-            webhooks: None,
-            #[cfg(feature = "sqs")]
-            webhooks: crate::webhook::sqs::sender(
-                &settings.webhooks,
-                &settings.keys,
-                &settings.aws,
-            ),
-            keys: settings.keys,
-            product_name: settings.product_name,
-        })
-    }
-
     pub async fn deliver(&self, item: &OutboxItem) -> Result<Delivery, DeliveryError> {
         let result = self.try_deliver(item).await;
         crate::metrics::count(match result {

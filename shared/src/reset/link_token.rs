@@ -4,6 +4,7 @@ use crate::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use crate::domain::{
     ApiKey, ClientInfo, EmailAddress, GrantPurpose, Redemption, RefreshToken, ResetGrant, User,
 };
+use crate::password::Profile;
 use crate::url_template::LinkTemplate;
 
 use super::password_change::{ChangeInput, SetPasswordError};
@@ -168,7 +169,16 @@ impl ResetService {
             tracing::info!(user_id = %user.id, purpose = purpose.as_str(), "grant refused: another purpose or origin");
             return Err(ResetError::InvalidToken);
         }
-        let password = self.check_password(raw_password, Some(&user)).await?;
+        // Account recovery (reset-account) is seed 004's contract, which
+        // states its own rule, whether rekey or a directory issues the
+        // session; every other link reset follows NIST.
+        let profile = match purpose {
+            GrantPurpose::AccountRecovery => Profile::AccountRecovery,
+            GrantPurpose::ResetLink | GrantPurpose::SignedLink => Profile::Nist,
+        };
+        let password = self
+            .check_password(raw_password, Some(&user), profile)
+            .await?;
         // The token is verified (not yet consumed): now the history may speak.
         self.refuse_reused(&user, &password, client).await?;
         let action = if session.is_some() {
@@ -305,6 +315,52 @@ mod tests {
             Err(ResetError::WeakPassword(_))
         ));
         assert!(f.service.inspect_token(token.expose()).await.is_ok());
+    }
+
+    /// reset-account's rule (seed 004) follows the contract, not who issues
+    /// the session: with a directory that signs in (Cognito), no session is
+    /// written here, and the profile is still account recovery's.
+    #[tokio::test]
+    async fn account_recovery_applies_its_profile_with_or_without_a_session() {
+        use crate::domain::GrantPurpose;
+        use crate::password::PolicyRule;
+        let f = fixture_with(&[]).await;
+        let user = f.add_user("ada@example.com").await;
+        let client = ClientInfo::default();
+        // NIST accepts it; seed 004 wants 3 of 4 classes.
+        let lower = "quiet orbital hampton sky";
+        let (token, _) = f
+            .add_grant_for(
+                &user,
+                Duration::from_secs(600),
+                GrantPurpose::AccountRecovery,
+            )
+            .await;
+        let refused = f
+            .service
+            .redeem_token(
+                token.expose(),
+                lower,
+                None,
+                GrantPurpose::AccountRecovery,
+                &client,
+            )
+            .await;
+        assert!(
+            matches!(&refused, Err(ResetError::WeakPassword(v)) if v.iter().map(|v| v.rule).eq([PolicyRule::CharacterClasses])),
+            "{refused:?}"
+        );
+        let (token, _) = f.add_grant(&user, Duration::from_secs(600)).await;
+        f.service
+            .redeem_token(
+                token.expose(),
+                lower,
+                None,
+                GrantPurpose::ResetLink,
+                &client,
+            )
+            .await
+            .unwrap();
     }
 
     /// A token's holder learns `reused` only as password comparisons,

@@ -2,7 +2,8 @@
 //! conditional write, the current-password check, and the audit trail.
 
 use crate::domain::{AuditEvent, ClientInfo, PasswordChange, Redemption, RefreshToken, User};
-use crate::password::{NewPassword, PolicyRule, PolicyViolation};
+use crate::password::pwned::{OnError, PwnedVerdict};
+use crate::password::{NewPassword, PasswordContext, PolicyRule, PolicyViolation, Profile};
 use crate::store::StoreError;
 
 use super::{ResetError, ResetService};
@@ -43,19 +44,42 @@ impl ResetService {
             .collect()
     }
 
-    /// Applies the policy; for a known user also the email rule. Not the
-    /// history: that compares with the user's password, so it waits for the
-    /// proof (`refuse_reused`).
+    /// Applies `profile`'s rules; for a known user also the context rules
+    /// (the address, the name). Not the history: that compares with the
+    /// user's password, so it waits for the proof (`refuse_reused`). The
+    /// Pwned Passwords check, when configured, only for a password every
+    /// other rule accepts.
     pub async fn check_password(
         &self,
         raw: &str,
         user: Option<&User>,
+        profile: Profile,
     ) -> Result<NewPassword, ResetError> {
         let password = NewPassword::normalize(raw);
-        let failed = self
-            .config
-            .policy
-            .check(&password, user.map(|u| u.email.as_str()));
+        let who = PasswordContext {
+            email: user.map(|u| u.email.as_str()),
+            name: user.and_then(|u| u.name.as_deref()),
+        };
+        let mut failed = self.config.policy.check(profile, &password, who);
+        if failed.is_empty()
+            && let Some(pwned) = &self.config.policy.pwned
+        {
+            match pwned.lookup(password.expose()).await {
+                PwnedVerdict::NotFound => {}
+                PwnedVerdict::Found(_) => failed.push(PolicyViolation {
+                    rule: PolicyRule::Compromised,
+                    message: "has appeared in a data breach (Pwned Passwords)".into(),
+                }),
+                PwnedVerdict::Unavailable(reason) => {
+                    tracing::warn!(reason = %reason, on_error = ?pwned.on_error, "Pwned Passwords range check unavailable");
+                    if pwned.on_error == OnError::Refuse {
+                        return Err(ResetError::Unavailable(Box::new(
+                            crate::error::ServiceFailure(format!("Pwned Passwords: {reason}")),
+                        )));
+                    }
+                }
+            }
+        }
         if failed.is_empty() {
             Ok(password)
         } else {
@@ -219,7 +243,7 @@ impl ResetService {
 mod tests {
     use crate::ResetError;
     use crate::domain::{ClientInfo, Redemption, User};
-    use crate::password::PolicyRule;
+    use crate::password::{PolicyRule, Profile};
     use crate::testing::{Fixture, NEW_PASSWORD, OLD_PASSWORD, fixture_with};
 
     use super::ChangeInput;
@@ -236,7 +260,10 @@ mod tests {
 
     /// The policy, then (as after a proof) the history.
     async fn checked(f: &Fixture, raw: &str, user: &User) -> Result<(), ResetError> {
-        let password = f.service.check_password(raw, Some(user)).await?;
+        let password = f
+            .service
+            .check_password(raw, Some(user), Profile::Nist)
+            .await?;
         f.service
             .refuse_reused(user, &password, &ClientInfo::default())
             .await
@@ -256,18 +283,23 @@ mod tests {
         // waits for the proof. Without a user there is no history at all.
         assert!(
             f.service
-                .check_password(OLD_PASSWORD, Some(&user))
+                .check_password(OLD_PASSWORD, Some(&user), Profile::Nist)
                 .await
                 .is_ok()
         );
-        assert!(f.service.check_password(OLD_PASSWORD, None).await.is_ok());
+        assert!(
+            f.service
+                .check_password(OLD_PASSWORD, None, Profile::Nist)
+                .await
+                .is_ok()
+        );
 
         let passwords = [NEW_PASSWORD, "Third-Lantern-77-Orbit"];
         let mut current = user;
         for next in passwords {
             let checked = f
                 .service
-                .check_password(next, Some(&current))
+                .check_password(next, Some(&current), Profile::Nist)
                 .await
                 .unwrap();
             f.service
@@ -310,7 +342,9 @@ mod tests {
         let user = f.add_user("ada@example.com").await;
         assert!(checked(&f, OLD_PASSWORD, &user).await.is_ok());
         assert!(matches!(
-            f.service.check_password("short", Some(&user)).await,
+            f.service
+                .check_password("short", Some(&user), Profile::Nist)
+                .await,
             Err(ResetError::WeakPassword(_))
         ));
     }
@@ -322,7 +356,7 @@ mod tests {
         let client = ClientInfo::default();
         let checked = f
             .service
-            .check_password(NEW_PASSWORD, Some(&user))
+            .check_password(NEW_PASSWORD, Some(&user), Profile::Nist)
             .await
             .unwrap();
         let change = f
@@ -355,7 +389,7 @@ mod tests {
         // A second write from the same stale view loses the race.
         let again = f
             .service
-            .check_password("Third-Lantern-77-Orbit", None)
+            .check_password("Third-Lantern-77-Orbit", None, Profile::Nist)
             .await
             .unwrap();
         assert!(matches!(

@@ -3,6 +3,7 @@
 
 use crate::crypto::short_code;
 use crate::domain::{ApiKey, ClientInfo, Redemption, ResetCode, Scope, UnixTime, User, UserId};
+use crate::password::Profile;
 use crate::store::StoreError;
 use crate::url_template::CodeUrlTemplate;
 
@@ -134,7 +135,9 @@ impl ResetService {
         let user = self.code_user(user_id, key).await?;
         // The policy first: a weak password must not cost a code attempt.
         // The history only after the proof (`refuse_reused`).
-        let password = self.check_password(raw_password, Some(&user)).await?;
+        let password = self
+            .check_password(raw_password, Some(&user), Profile::Nist)
+            .await?;
         let action = match &proof {
             PasswordProof::Code(_) => "password_reset_code",
             PasswordProof::CurrentPassword(_) => "password_change",

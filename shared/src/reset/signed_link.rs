@@ -10,6 +10,7 @@ use crate::crypto::{SecretDigest, random_bytes};
 use crate::domain::{
     ClientInfo, EmailAddress, GrantPurpose, Redemption, ResetGrant, UnixTime, User, UserId,
 };
+use crate::password::Profile;
 
 use super::password_change::{ChangeInput, SetPasswordError};
 use super::{ResetError, ResetService};
@@ -195,7 +196,9 @@ impl ResetService {
         let (user, nonce) = self
             .inspect_signed_link(user_id, timestamp, signature)
             .await?;
-        let password = self.check_password(raw_password, Some(&user)).await?;
+        let password = self
+            .check_password(raw_password, Some(&user), Profile::Nist)
+            .await?;
         // The signature is verified: now the history may speak.
         self.refuse_reused(&user, &password, client).await?;
         match self

@@ -50,14 +50,14 @@ macro_rules! function_table {
                 name: "reset-password",
                 operation: contract::unleash::reset_password(app),
                 routes: [("POST", "/auth/reset/password")],
-                features: ["dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito"],
             },
             /// Unleash: the password policy on a candidate.
             ValidatePassword {
                 name: "validate-password",
                 operation: contract::unleash::validate_password(app),
                 routes: [("POST", "/auth/reset/validate-password")],
-                features: ["dynamodb"],
+                features: ["pwned-passwords", "dynamodb"],
             },
             /// Zitadel PasswordReset: a code for a user, returned or mailed.
             RequestUserReset {
@@ -78,7 +78,7 @@ macro_rules! function_table {
                     ("POST", "/v2/users/{userId}/password"),
                     ("POST", "/zitadel.user.v2.UserService/SetPassword"),
                 ],
-                features: ["dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito"],
             },
             /// django-rest-registration: a signed link to the address.
             SendResetLink {
@@ -92,7 +92,7 @@ macro_rules! function_table {
                 name: "reset-password-signed",
                 operation: contract::django::reset_password_signed(app),
                 routes: [("POST", "/api/v1/iam/accounts/reset-password/")],
-                features: ["dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito"],
             },
             /// "Recover an account": a recovery link to the address.
             RecoverAccount {
@@ -107,7 +107,7 @@ macro_rules! function_table {
                 name: "reset-account",
                 operation: contract::account::reset_account(app),
                 routes: [("POST", "/api/v2/account/reset/")],
-                features: ["dynamodb", "kms", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "kms", "cognito"],
             },
             /// The hosted reset page (GET /reset, GET /account/reset, its
             /// script and style).

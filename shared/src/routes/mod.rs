@@ -26,6 +26,13 @@ impl Function {
         self.routes().next().is_some()
     }
 
+    /// Whether the function checks a new password against the policy: the
+    /// functions built with the `pwned-passwords` feature, and the only
+    /// ones that link the blocklist.
+    pub fn checks_passwords(self) -> bool {
+        self.features().contains(&"pwned-passwords")
+    }
+
     /// Its routes.
     pub fn routes(self) -> impl Iterator<Item = &'static Route> {
         ROUTES.iter().filter(move |r| r.function == self)

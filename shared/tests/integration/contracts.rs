@@ -196,7 +196,10 @@ async fn unleash_dialect_for_bad_input_and_tokens() {
         .iter()
         .map(|d| d["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["character_classes", "common"]);
+    // The default profile (NIST SP 800-63B rev. 4): length and the list,
+    // no composition rule; the answer names the profile.
+    assert_eq!(rules, ["min_length", "common"]);
+    assert_eq!(err["profile"], "nist-800-63b-rev4");
     let body = serde_json::json!({"password": "x".repeat(10_000)}).to_string();
     let resp = Function::ValidatePassword
         .handle(&app, post("/auth/reset/validate-password", &[JSON], &body))

@@ -432,8 +432,8 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
     assert_eq!(take_links(app.store(), &f.config).await.len(), 2);
 }
 
-/// The dialect's 503, whatever the function.
-fn assert_unavailable(name: &str, function: Function, resp: &Resp) {
+/// The dialect's 503, whatever the function (also password_profiles.rs).
+pub(crate) fn assert_unavailable(name: &str, function: Function, resp: &Resp) {
     assert_eq!(
         resp.status(),
         503,

@@ -23,7 +23,9 @@ use rekey::App;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX};
 use rekey::domain::{EmailAddress, OutboxItem, ResetGrant, Scope, UnixTime, User, UserId};
 use rekey::http::{MAX_BODY_BYTES, RequestError};
-use rekey::password::{ABSOLUTE_MAX_LENGTH, NewPassword, PasswordPolicy, PolicyRule};
+use rekey::password::{
+    ABSOLUTE_MAX_LENGTH, NewPassword, PasswordContext, PasswordPolicy, PolicyRule, Profile, Screen,
+};
 use rekey::routes::Function;
 use rekey::url_template::{CodeUrlTemplate, LinkTemplate, MAX_CODE_URL_TEMPLATE, origin};
 use serde::Deserialize;
@@ -376,12 +378,22 @@ fn dialect(function: Function, connect: bool, status: u16, body: &Value) -> Test
                 if function == Function::ValidateToken {
                     prop_assert_eq!(keys, ["email", "id", "name"]);
                     prop_assert!(obj.values().all(Value::is_string));
+                } else if function == Function::ValidatePassword {
+                    // It names the profile that applied.
+                    prop_assert_eq!(keys, ["profile"]);
                 } else {
                     prop_assert!(obj.is_empty());
                 }
                 return Ok(());
             }
-            prop_assert_eq!(keys, ["details", "id", "message", "name"]);
+            // validate-password's policy refusal also names the profile.
+            let policy_refusal =
+                function == Function::ValidatePassword && obj["name"] == "PasswordPolicyError";
+            if policy_refusal {
+                prop_assert_eq!(keys, ["details", "id", "message", "name", "profile"]);
+            } else {
+                prop_assert_eq!(keys, ["details", "id", "message", "name"]);
+            }
             prop_assert!(
                 obj["id"]
                     .as_str()
@@ -2253,15 +2265,19 @@ fn policy() -> impl Strategy<Value = PasswordPolicy> {
         0usize..=4,
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(min, extra, classes, common, email)| PasswordPolicy {
-            min_length: min,
-            max_length: (min + extra).min(ABSOLUTE_MAX_LENGTH),
-            min_classes: classes,
-            reject_common: common,
-            reject_email: email,
-            history: 0,
-        })
+        .prop_map(
+            |(min, extra, classes, common, guessable, context)| PasswordPolicy {
+                profile: Profile::Nist,
+                min_length: min,
+                max_length: (min + extra).min(ABSOLUTE_MAX_LENGTH),
+                min_classes: classes,
+                reject_common: common,
+                reject_guessable: guessable,
+                reject_context: context,
+            },
+        )
 }
 
 /// Characters NFKC expands (one becomes up to eighteen), so the length the
@@ -2296,7 +2312,11 @@ fn password_checks_never_panic_and_name_each_rule_once() {
         |(policy, raw, email)| {
             let pw = NewPassword::normalize(&raw);
             let len = pw.char_count();
-            let failed = policy.check(&pw, email.as_deref());
+            let who = PasswordContext {
+                email: email.as_deref(),
+                name: Some("Ada Lovelace"),
+            };
+            let failed = policy.check(&Screen::bundled("rekey"), &pw, who);
             let rules: Vec<PolicyRule> = failed.iter().map(|v| v.rule).collect();
             let unique: BTreeSet<&str> = rules.iter().map(|r| r.name()).collect();
             prop_assert_eq!(unique.len(), rules.len(), "a rule named twice: {:?}", rules);
@@ -2333,7 +2353,15 @@ fn passwords_over_the_maximum_get_exactly_one_violation() {
             NewPassword::normalize(raw).char_count() > policy.max_length
         }),
         |(policy, raw)| {
-            let failed = policy.check(&NewPassword::normalize(&raw), Some("ada@example.com"));
+            let who = PasswordContext {
+                email: Some("ada@example.com"),
+                name: None,
+            };
+            let failed = policy.check(
+                &Screen::bundled("rekey"),
+                &NewPassword::normalize(&raw),
+                who,
+            );
             prop_assert_eq!(failed.len(), 1);
             prop_assert_eq!(failed[0].rule, PolicyRule::MaxLength);
             Ok(())
@@ -2348,7 +2376,11 @@ fn a_megabyte_password_is_refused_without_estimating_it() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let raw = "aB3$-Zq9".repeat(128 * 1024);
-        let failed = PasswordPolicy::default().check(&NewPassword::normalize(&raw), None);
+        let failed = PasswordPolicy::default().check(
+            &Screen::bundled("rekey"),
+            &NewPassword::normalize(&raw),
+            PasswordContext::default(),
+        );
         let _ = tx.send(failed);
     });
     let failed = rx

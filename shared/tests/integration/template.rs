@@ -199,6 +199,29 @@ fn every_route_is_an_http_api_event_of_its_function() {
     );
 }
 
+/// The Pwned Passwords range check (feature `pwned-passwords`) is built
+/// into exactly the functions that check new passwords: without it a
+/// password function would ignore `REKEY_PWNED_PASSWORDS=on`, and with it
+/// another function would link an HTTPS client path it never uses.
+#[test]
+fn only_the_password_functions_are_built_with_the_range_check() {
+    for function in Function::ALL {
+        let name = function.name();
+        let manifest =
+            std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
+                .unwrap();
+        let rekey = manifest
+            .lines()
+            .find(|l| l.trim_start().starts_with("rekey"))
+            .unwrap_or_else(|| panic!("functions/{name}/Cargo.toml has no rekey dependency"));
+        assert_eq!(
+            rekey.contains("\"pwned-passwords\""),
+            function.checks_passwords(),
+            "functions/{name}: {rekey}"
+        );
+    }
+}
+
 #[test]
 fn every_function_crate_is_deployed() {
     let crates = function_crates();
@@ -232,10 +255,12 @@ fn every_function_crate_is_deployed() {
             "{}: Metadata.BuildMethod",
             f.id
         );
+        // cargo run in the function's own crate builds it with its own
+        // features; from the workspace root, every member's would unify.
         assert_eq!(
             f.props()["CodeUri"].as_str(),
-            Some("."),
-            "{}: CodeUri must be the workspace root",
+            Some(format!("functions/{name}").as_str()),
+            "{}: CodeUri must be the function's own crate, so sam build builds it alone",
             f.id
         );
         assert_eq!(
@@ -258,7 +283,18 @@ fn every_function_crate_is_deployed() {
             "{}: one architecture",
             f.id
         );
-        assert_eq!(arch[0].as_str(), Some("arm64"), "{}: Architectures", f.id);
+        assert_eq!(
+            ref_of(&arch[0]),
+            Some("Architecture"),
+            "{}: Architectures: [!Ref Architecture]",
+            f.id
+        );
+        let param = &TEMPLATE["Parameters"]["Architecture"];
+        assert_eq!(
+            param["Default"].as_str(),
+            Some("arm64"),
+            "Architecture: arm64 by default"
+        );
 
         // HTTP functions are fed by the API only; send-email by the stream
         // and the webhook retry queue.
@@ -894,7 +930,7 @@ fn webhook_retries_wait_in_sqs_and_end_in_their_own_dead_letter_queue() {
     );
     let secrets = intrinsic(&vars["REKEY_WEBHOOK_SECRETS"], "If")
         .and_then(Value::as_sequence)
-        .expect("REKEY_WEBHOOK_SECRETS is !If [HasWebhooks, secret, !Ref AWS::NoValue]");
+        .expect("REKEY_WEBHOOK_SECRETS is !If [HasWebhooks, secret, \"\"]");
     assert!(
         sub_of(&secrets[1]).is_some_and(|s| s.starts_with("{{resolve:secretsmanager:")),
         "REKEY_WEBHOOK_SECRETS comes from Secrets Manager at deploy time"
@@ -984,14 +1020,14 @@ fn the_template_sets_only_variables_the_code_reads() {
             "docs/deploy.md does not mention {name}"
         );
         if *name == "AWS_ENDPOINT_URL" {
-            // Only for sam local invoke: must be absent in AWS.
+            // Only for sam local: empty (no endpoint) in AWS.
             let branches = intrinsic(value, "If")
                 .and_then(Value::as_sequence)
-                .expect("AWS_ENDPOINT_URL must be !If [condition, url, !Ref AWS::NoValue]");
+                .expect("AWS_ENDPOINT_URL must be !If [condition, url, \"\"]");
             assert_eq!(branches.len(), 3);
             assert_eq!(
-                ref_of(&branches[2]),
-                Some("AWS::NoValue"),
+                branches[2].as_str(),
+                Some(""),
                 "AWS_ENDPOINT_URL when not local"
             );
             continue;
@@ -1150,6 +1186,21 @@ fn each_function_main_calls_the_operation_its_declaration_names() {
             path.display()
         );
     }
+    // And each builds its dependencies with its own constructor, the one
+    // tests/integration/wiring.rs checks against the template.
+    for name in iam::functions() {
+        let path = root().join("functions").join(name).join("src/main.rs");
+        let main = std::fs::read_to_string(&path).unwrap();
+        let constructor = format!(
+            "rekey::wiring::{}(&rekey::wiring::Environment::process())",
+            name.replace('-', "_")
+        );
+        assert!(
+            main.contains(&constructor),
+            "{} must build its dependencies with {constructor}",
+            path.display()
+        );
+    }
 }
 
 /// With the edge on, CloudFront adds `http::EDGE_SECRET_HEADER` with the
@@ -1181,10 +1232,12 @@ fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
     let variable = &globals()["Environment"]["Variables"]["REKEY_EDGE_SECRET"];
     let branches = intrinsic(variable, "If")
         .and_then(Value::as_sequence)
-        .expect("REKEY_EDGE_SECRET must be !If [HasEdge, the secret, !Ref AWS::NoValue]");
+        .expect("REKEY_EDGE_SECRET must be !If [HasEdge, the secret, \"\"]");
     assert_eq!(branches[0].as_str(), Some("HasEdge"));
     assert_eq!(sub_of(&branches[1]), Some(resolved.as_str()));
-    assert_eq!(ref_of(&branches[2]), Some("AWS::NoValue"));
+    // Empty (read as unset) rather than NoValue, which sam local cannot
+    // resolve inside !If.
+    assert_eq!(branches[2].as_str(), Some(""));
 }
 
 /// The access-token signing key: RSA in KMS, used by exactly the roles and

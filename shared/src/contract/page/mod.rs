@@ -18,7 +18,7 @@
 
 use lambda_http::{Body, Request, Response};
 
-use crate::config::{ConfigError, ContinueUrl, PageSettings};
+use crate::config::ContinueUrl;
 
 /// Where token and signed links point.
 pub const PAGE_PATH: &str = "/reset";
@@ -91,13 +91,6 @@ impl Page {
             html,
             recovery_html,
         }
-    }
-
-    /// What the reset-page Lambda reads at init: `REKEY_CONTINUE_URL` (and
-    /// `REKEY_ALLOWED_LINK_ORIGINS`, which it must be on when set).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let settings = PageSettings::from_env()?;
-        Ok(Self::new(settings.continue_url.as_ref()))
     }
 
     /// Which document `path` asks for. Matched by suffix, so a stage or

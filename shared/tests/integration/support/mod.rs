@@ -5,6 +5,7 @@
 pub mod cognito;
 mod imported_hashes;
 mod outbox;
+pub mod range_api;
 mod test_app;
 pub mod webhook_receiver;
 

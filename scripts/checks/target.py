@@ -1,0 +1,129 @@
+"""Where a peer check (scripts/sdk_check.py, checks/jwks.py, checks/oauth.py)
+runs its requests, unchanged either way:
+
+- `rekeyctl serve` on a fresh data dir: the argument is a rekeyctl path;
+  accounts and keys are made with rekeyctl, mail is read from the outbox's
+  .eml files;
+- a stack under `sam local start-api`: the argument is `--target FILE`, a
+  JSON file the sam-local check writes ({"base", "rekeyctl", "env",
+  "moto"}); accounts and keys are made with `rekeyctl --dynamodb` in the
+  stack's table on moto, mail is read back from moto's SES.
+"""
+
+import email
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sdk_check import DEADLINE, Server, child_env, eml_files_to, rekeyctl  # noqa: E402
+
+# Loopback only: no proxy may see a request.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def open_target(argv, prefix):
+    """The target named by a check's arguments: [rekeyctl] or
+    ["--target", FILE]."""
+    if len(argv) == 2 and argv[0] == "--target":
+        return StackTarget(argv[1])
+    if len(argv) == 1:
+        return LocalTarget(os.path.abspath(argv[0]), prefix)
+    raise SystemExit("usage: CHECK path/to/rekeyctl | CHECK --target FILE")
+
+
+def link_in(message, pattern):
+    """The first match of `pattern` (a regex with one group) in any text
+    part of the raw message `message`."""
+    parsed = email.message_from_string(message)
+    for part in parsed.walk():
+        payload = part.get_payload(decode=True)
+        if payload:
+            found = re.search(pattern, payload.decode("utf-8", "replace"))
+            if found:
+                return found.group(1)
+    raise AssertionError("no match for %s in the mail" % pattern)
+
+
+class LocalTarget:
+    def __init__(self, binary, prefix):
+        self.binary = binary
+        self.data_dir = tempfile.mkdtemp(prefix=prefix)
+        self.server = None
+        self.base = None
+
+    def admin(self, args, stdin=None):
+        return rekeyctl(self.binary, self.data_dir, args, stdin=stdin)
+
+    def start(self):
+        self.server = Server(self.binary, self.data_dir)
+        self.server.wait_listening()
+        self.base = self.server.base
+        return self.base
+
+    def mails_to(self, address):
+        outbox = os.path.join(self.data_dir, "outbox")
+        found = []
+        for name in eml_files_to(outbox, address):
+            with open(os.path.join(outbox, name), encoding="utf-8", errors="replace") as f:
+                found.append(f.read())
+        return found
+
+    def log_tail(self):
+        return self.server.stderr_tail() if self.server else []
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class StackTarget:
+    def __init__(self, path):
+        with open(path) as f:
+            spec = json.load(f)
+        self.base = spec["base"]
+        self.binary = spec["rekeyctl"]
+        self.env = spec["env"]
+        self.moto = spec["moto"]
+        self.data_dir = tempfile.mkdtemp(prefix="rekey-stack-target-")
+
+    def admin(self, args, stdin=None):
+        env = child_env()
+        env.update(self.env)
+        out = subprocess.run(
+            [self.binary, "--data-dir", self.data_dir, "--dynamodb", *args],
+            input=stdin, capture_output=True, text=True, env=env, timeout=DEADLINE,
+        )
+        if out.returncode != 0:
+            raise RuntimeError("rekeyctl --dynamodb %s failed (status %d):\n%s"
+                               % (" ".join(args), out.returncode, out.stderr.strip()))
+        return out.stdout.strip()
+
+    def start(self):
+        return self.base
+
+    def mails_to(self, address):
+        return [m for m in sent_mail(self.moto) if _addressed_to(m, address)]
+
+    def log_tail(self):
+        return ["(the functions' logs are in target/sam-local/)"]
+
+    def stop(self):
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def sent_mail(moto):
+    """Every raw message moto's SES accepted, oldest first."""
+    with _OPENER.open(moto + "/moto-api/data.json", timeout=DEADLINE) as resp:
+        data = json.loads(resp.read())
+    return [m["raw_data"] for m in data.get("ses", {}).get("RawMessage", []) if "raw_data" in m]
+
+
+def _addressed_to(message, address):
+    return re.search(r"^To:.*%s" % re.escape(address), message, re.M | re.I) is not None
