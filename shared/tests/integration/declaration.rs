@@ -145,3 +145,95 @@ fn the_published_paths_are_routes() {
         );
     }
 }
+
+/// docs/contracts.md names every route: a new contract's routes are
+/// documented with its dialect.
+#[test]
+fn the_contracts_document_names_every_route() {
+    let doc = read("docs/contracts.md");
+    for route in ROUTES {
+        assert!(
+            doc.contains(route.path),
+            "docs/contracts.md does not name {} {} ({})",
+            route.method,
+            route.path,
+            route.function.name()
+        );
+    }
+}
+
+/// Every Rust source of the crates a checklist can name a test of.
+fn rust_sources(dir: &Path, text: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.ends_with("target") {
+            rust_sources(&path, text);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+/// docs/architecture.md's checklists name, for each step, what enforces
+/// it: a test (`module::test_name`, which must exist) or the compiler.
+#[test]
+fn each_checklist_step_names_what_enforces_it() {
+    let doc = read("docs/architecture.md");
+    let checklists = doc
+        .split("\n## Checklists")
+        .nth(1)
+        .expect("docs/architecture.md has a Checklists section");
+    let checklists = checklists.split("\n## ").next().unwrap_or(checklists);
+    let mut sources = String::new();
+    rust_sources(&root().join("shared"), &mut sources);
+    rust_sources(&root().join("cli"), &mut sources);
+    let mut steps = 0;
+    for list in checklists.split("\n### ").skip(1) {
+        let title = list.lines().next().unwrap_or_default();
+        // Numbered steps: a line starting `N. `, up to the next one.
+        let mut current: Vec<String> = Vec::new();
+        let mut all = Vec::new();
+        for line in list.lines().skip(1) {
+            let numbered = line
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if numbered && !current.is_empty() {
+                all.push(current.join(" "));
+                current.clear();
+            }
+            if numbered || !current.is_empty() {
+                current.push(line.trim().to_string());
+            }
+        }
+        if !current.is_empty() {
+            all.push(current.join(" "));
+        }
+        assert!(!all.is_empty(), "checklist {title:?} has no steps");
+        for step in all {
+            steps += 1;
+            let tests: Vec<&str> = step
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|quoted| {
+                    quoted.contains("::")
+                        && quoted.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b':'
+                        })
+                })
+                .collect();
+            for test in &tests {
+                let name = test.rsplit("::").next().unwrap_or_default();
+                assert!(
+                    sources.contains(&format!("fn {name}(")),
+                    "{title}: `{test}` is named but no such test exists"
+                );
+            }
+            assert!(
+                !tests.is_empty() || step.to_lowercase().contains("the compiler"),
+                "{title}: a step names neither a test nor the compiler: {step}"
+            );
+        }
+    }
+    assert!(steps >= 15, "only {steps} checklist steps found");
+}
