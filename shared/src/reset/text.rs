@@ -1,7 +1,7 @@
-//! Reset codes by text message: who may be texted, within which limits,
-//! and the sealed text the code flow queues.
+//! Reset codes by text message: who may be texted and the sealed text the
+//! code flow queues (the limits are the `Limiter`'s).
 
-use crate::domain::{ClientInfo, OutboxItem, PhoneNumber, UnixTime, User, now};
+use crate::domain::{ClientInfo, OutboxItem, PhoneNumber, UnixTime, User};
 use crate::sms::TextJob;
 
 use super::{ResetError, ResetService};
@@ -20,27 +20,7 @@ impl ResetService {
             tracing::info!(user_id = %user.id, "text refused: country calling code not enabled");
             return Err(ResetError::PhoneCountryNotAllowed);
         }
-        // Counted under the number's keyed reference: the number itself
-        // never reaches the table.
-        let number = phone.as_str();
-        self.over_limit_by_ref(
-            number,
-            |r| format!("sms:{r}:m"),
-            60,
-            sms.per_number_per_minute,
-        )
-        .await?;
-        self.over_limit_by_ref(
-            number,
-            |r| format!("sms:{r}:h"),
-            3600,
-            sms.per_number_per_hour,
-        )
-        .await?;
-        if let Err(e) = self.over_limit("sms:all:h", 3600, sms.per_hour).await {
-            tracing::warn!("the deployment's hourly text ceiling is reached; no text");
-            return Err(e);
-        }
+        self.limiter.limit_text_to(phone, sms).await?;
         Ok(phone.clone())
     }
 
@@ -54,6 +34,7 @@ impl ResetService {
         expires_at: UnixTime,
         client: &ClientInfo,
     ) -> OutboxItem {
+        let now = self.clock.now();
         TextJob {
             to,
             user_id: user.id.clone(),
@@ -61,9 +42,9 @@ impl ResetService {
             accept_language: client.accept_language.clone(),
             code,
             link,
-            requested_at: now(),
+            requested_at: now,
             expires_at,
         }
-        .seal(&self.config.keys)
+        .seal(&self.config.keys, now)
     }
 }

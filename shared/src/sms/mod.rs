@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::ServiceKeys;
 use crate::domain::{OutboxItem, PhoneNumber, UnixTime, UserId};
-use crate::mail::{DeliveryError, Templates, fill, open_job, seal_job, templates};
+use crate::mail::{Templates, fill, templates};
+use crate::sealed::{OpenError, open_job, seal_job};
 
 #[cfg(feature = "embedded")]
 pub mod file;
@@ -41,15 +42,17 @@ pub struct TextJob {
 }
 
 impl TextJob {
-    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
+    /// The job sealed into an outbox item queued at `at`.
+    pub fn seal(&self, keys: &ServiceKeys, at: UnixTime) -> OutboxItem {
         seal_job(
             self,
             format!("{TEXT_ID_PREFIX}{}", uuid::Uuid::new_v4()),
             keys,
+            at,
         )
     }
 
-    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
+    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, OpenError> {
         open_job(keys, item)
     }
 
@@ -66,7 +69,7 @@ impl TextJob {
             ("code", self.code.clone()),
             (
                 "expires_minutes",
-                ((self.expires_at - self.requested_at).max(60) / 60).to_string(),
+                (self.expires_at.seconds_since(self.requested_at).max(60) / 60).to_string(),
             ),
             ("link", self.link.clone().unwrap_or_default()),
         ];
@@ -118,15 +121,15 @@ mod tests {
             accept_language: None,
             code: "K7P2QX".into(),
             link: Some("https://a.example/set?code=K7P2QX".into()),
-            requested_at: 1_700_000_000,
-            expires_at: 1_700_000_600,
+            requested_at: UnixTime::from_secs(1_700_000_000),
+            expires_at: UnixTime::from_secs(1_700_000_600),
         }
     }
 
     #[test]
     fn a_sealed_text_hides_number_and_code_and_renders_in_the_users_language() {
         let keys = ServiceKeys::new(ServiceSecret::generate().0, None);
-        let item = job(Some("de")).seal(&keys);
+        let item = job(Some("de")).seal(&keys, UnixTime::from_secs(1_700_000_000));
         assert!(is_text(&item));
         for leak in ["5555550100", "K7P2QX"] {
             assert!(!item.sealed.contains(leak) && !item.id.contains(leak));

@@ -44,6 +44,19 @@ impl SnsTexter {
             origination_number,
         }
     }
+
+    /// A client from the function's environment (`config::TextSender`).
+    pub fn from_settings(
+        texts: &crate::config::TextSender,
+        aws: &crate::config::AwsEnvironment,
+    ) -> Self {
+        let config = crate::aws::environment_sdk_config(aws, "SNS");
+        Self::new(
+            Client::new(&config),
+            texts.sender_id.clone(),
+            texts.origination_number.clone(),
+        )
+    }
 }
 
 /// `AWS.SNS.SMS.SenderID`'s rule: 1-11 letters and digits, one a letter.

@@ -11,8 +11,8 @@ use crate::on_both_stores;
 use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
+use rekey::delivery::{Delivery, Outbox};
 use rekey::domain::{OrgBinding, PhoneNumber, Scope, User};
-use rekey::mail::{Delivery, Outbox};
 use rekey::routes::Function;
 use serde_json::{Value, json};
 
@@ -91,6 +91,7 @@ async fn user_with_phone(
     let mut user = User::new(
         rekey::domain::UserId::generate(),
         rekey::domain::EmailAddress::parse(&unique_email()).unwrap(),
+        rekey::clock::Clock::now(&rekey::clock::SystemClock),
     );
     user.phone = phone.cloned();
     user.phone_verified = verified;
