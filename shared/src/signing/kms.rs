@@ -13,10 +13,6 @@ use super::{AccessTokenSigner, KeyState, PublishedKey, RsaPublicKey, SigningErro
 
 /// `REKEY_SIGNING_KEY` (key id, ARN or alias) names the key that signs.
 use super::SIGNING_KEY_VAR as CURRENT_VAR;
-/// `REKEY_SIGNING_KEY_NEXT`: published before it signs.
-pub const NEXT_VAR: &str = super::SIGNING_KEY_NEXT_VAR;
-/// `REKEY_SIGNING_KEY_PREVIOUS`: published until its tokens expire.
-pub const PREVIOUS_VAR: &str = super::SIGNING_KEY_PREVIOUS_VAR;
 
 struct KmsKey {
     state: KeyState,
@@ -48,9 +44,12 @@ impl KmsSigner {
         Self { client, keys }
     }
 
-    /// The keys from `lookup` (a function's environment) with the Lambdas'
-    /// SDK configuration; None when `REKEY_SIGNING_KEY` is not set (a
-    /// function that does not sign). Builds the client only; no network.
+    /// The signing key from `lookup` (a function's environment) with the
+    /// Lambdas' SDK configuration; None when `REKEY_SIGNING_KEY` is not set
+    /// (a function that does not sign). Only that key: a function that
+    /// signs neither publishes keys nor verifies tokens, which discovery
+    /// and oauth-userinfo do with every key of a rotation (`kms_keys`).
+    /// Builds the client only; no network.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let current = var(CURRENT_VAR)?;
@@ -58,8 +57,8 @@ impl KmsSigner {
         Some(Self::new(
             aws_sdk_kms::Client::new(&config),
             current,
-            var(NEXT_VAR),
-            var(PREVIOUS_VAR),
+            None,
+            None,
         ))
     }
 

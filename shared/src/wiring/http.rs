@@ -20,8 +20,9 @@ fn app(env: &Environment) -> Result<App, ConfigError> {
     Ok(App::new(&config, store).with_directory(directory))
 }
 
-/// The KMS signer `REKEY_SIGNING_KEY` names (and the keys published beside
-/// it), when set.
+/// The KMS signer of the key `REKEY_SIGNING_KEY` names, when set; it
+/// reads no other key (discovery and oauth-userinfo publish and verify
+/// with the next and previous keys of a rotation).
 #[cfg(feature = "kms")]
 fn with_signer(app: App, env: &Environment) -> App {
     match crate::signing::kms::KmsSigner::from_vars(|n| env.get(n)) {
