@@ -162,16 +162,19 @@ class Server:
             return []
 
 
-def wait_for(what, condition):
-    """Polls condition() until it returns a truthy value (bounded)."""
-    deadline = time.monotonic() + DEADLINE
+def wait_for(what, condition, deadline=DEADLINE, interval=0.1):
+    """Polls condition() until it returns a truthy value, within `deadline`
+    seconds (a mail's comes from the target: see scripts/checks/target.py)."""
+    started = time.monotonic()
     while True:
         value = condition()
         if value:
+            if time.monotonic() - started > 1:
+                print("# waited %.1f s for %s" % (time.monotonic() - started, what))
             return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (DEADLINE, what))
-        time.sleep(0.1)
+        if time.monotonic() - started >= deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (deadline, what))
+        time.sleep(interval)
 
 
 def eml_files_to(outbox, address):
@@ -244,6 +247,8 @@ def payabli_checks(ctx):
         wait_for(
             "a reset mail to %s" % USER_EMAIL,
             lambda: len(target.mails_to(USER_EMAIL)) > before,
+            target.mail_deadline,
+            target.mail_poll_interval,
         )
 
     def unknown_email():
@@ -421,6 +426,8 @@ def zitadel_checks(ctx):
         texts = wait_for(
             "a text to the account's number",
             lambda: target.texts_to(SMS_USER_PHONE)[before:] or None,
+            target.mail_deadline,
+            target.mail_poll_interval,
         )
         found = SMS_CODE_RE.search(texts[-1])
         assert found, "no code in the text %r" % (texts[-1],)

@@ -68,7 +68,8 @@ def main(argv):
         def recover():
             status, _, _ = call("POST", base + "/api/v2/account/recover/", {"email": EMAIL})
             assert status == 200, status
-            mails = wait_for("the recovery mail", lambda: target.mails_to(EMAIL))
+            mails = wait_for("the recovery mail", lambda: target.mails_to(EMAIL),
+                             target.mail_deadline, target.mail_poll_interval)
             code = link_in(mails[-1], r"validation_code=(rkt_[A-Za-z0-9_-]+)")
             status, _, body = call(
                 "POST", base + "/api/v2/account/reset/",

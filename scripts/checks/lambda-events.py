@@ -265,10 +265,12 @@ def main():
         check("discovery: the JWKS publishes the token's kid",
               header.get("typ") == "at+jwt" and header.get("kid") in [k.get("kid") for k in jwks.get("keys", [])],
               f"{header} {jwks}")
-        # userinfo fetches the public keys from KMS and refuses the sample's
-        # placeholder. (moto signs a DIGEST message by hashing it again, so a
-        # token KMS signed on moto does not verify; the integration tests
-        # check a 200 with tokens signed in process.)
+        # userinfo fetches the public keys from KMS: it answers the token
+        # reset-account had KMS sign (scripts/moto_serial.py signs a DIGEST
+        # as KMS does) and refuses the sample's placeholder.
+        info = http(em, "oauth-userinfo", {"eyJ_EXAMPLE_ACCESS_TOKEN_REPLACE_ME": body["token"]["access_token"]},
+                    200, "200 for the token reset-account had KMS sign")
+        check("oauth-userinfo: the reset account's address", info.get("email") == "ada@example.com", json.dumps(info))
         http(em, "oauth-userinfo", {}, 401, "401 with the sample's placeholder token")
     finally:
         em.stop()

@@ -6,9 +6,18 @@ runs its requests, unchanged either way:
   .eml files and texts from its .sms.txt files;
 - a stack under `sam local start-api`: the argument is `--target FILE`, a
   JSON file the sam-local check writes ({"base", "rekeyctl", "env",
-  "moto"}); accounts and keys are made with `rekeyctl --dynamodb` in the
-  stack's table on moto, mail is read back from moto's SES and texts from
-  moto's SNS.
+  "moto", "mail_deadline"}); accounts and keys are made with `rekeyctl
+  --dynamodb` in the stack's table on moto, mail is read back from moto's
+  SES and texts from moto's SNS.
+
+How long a check waits for a mail (or a text) is the target's: `rekeyctl
+serve` writes it to the outbox at once (sdk_check's DEADLINE bounds it),
+while a stack sends it through the table's stream, two `sam local invoke`s
+of send-email (the request, then its outbox item) behind whatever records
+came before, each a container started and stopped: the sam-local check
+gives the bound it sizes for that (harness.MAIL_DEADLINE), and moto's state
+is read at most once a second (each read serialises every service's state
+while moto, one request at a time, makes the functions wait).
 """
 
 import email
@@ -52,6 +61,9 @@ def link_in(message, pattern):
 
 
 class LocalTarget:
+    mail_deadline = DEADLINE
+    mail_poll_interval = 0.1
+
     def __init__(self, binary, prefix):
         self.binary = binary
         self.data_dir = tempfile.mkdtemp(prefix=prefix)
@@ -107,6 +119,8 @@ class StackTarget:
         self.binary = spec["rekeyctl"]
         self.env = spec["env"]
         self.moto = spec["moto"]
+        self.mail_deadline = float(spec["mail_deadline"])
+        self.mail_poll_interval = 1.0
         self.data_dir = tempfile.mkdtemp(prefix="rekey-stack-target-")
 
     def admin(self, args, stdin=None):

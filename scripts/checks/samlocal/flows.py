@@ -17,7 +17,16 @@ from target import StackTarget, link_in  # noqa: E402
 
 # Loopback only: no proxy may see a token.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-MAIL_DEADLINE = 120
+# A mail here is two `sam local invoke`s of send-email away (the request's
+# intake record, then its outbox item), each a container started for it
+# (5-15 s on 2 busy cores), behind whatever records the stream held before:
+# well past the 30 s a check gives `rekeyctl serve`, whose outbox is
+# written at once. The peer checks get this bound through the target file.
+MAIL_DEADLINE = 180
+# Reading the mail back dumps all of moto's state, which holds up every
+# function's call to moto (one request at a time): not more than once a
+# second.
+MAIL_POLL_SECONDS = 1.0
 OLD_PASSWORD = "Old-Passw0rd-before-sam-local"
 NEW_PASSWORD = "Fresh-Quartz-Lantern-82-Harbor!"
 ADDRESS_CONTRACTS = ("payabli", "django-rest-registration", "account recovery")
@@ -59,7 +68,7 @@ def wait_mail(target, address, before):
         mails = target.mails_to(address)
         if len(mails) > before:
             return mails[-1]
-        time.sleep(0.5)
+        time.sleep(MAIL_POLL_SECONDS)
     raise AssertionError("no mail to %s in moto's SES within %d s" % (address, MAIL_DEADLINE))
 
 

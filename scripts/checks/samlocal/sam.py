@@ -5,6 +5,7 @@ for what sam local cannot resolve (template.Stack.overrides)."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -13,6 +14,18 @@ import urllib.request
 
 # Loopback only: no proxy may see a request.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+# What SAM's runtime emulator and a function's runtime print when an
+# invocation did not end in the function's own answer. Such an invocation
+# can still reach the client as "200": for an HTTP API (payload 2.0) sam
+# turns any JSON without a statusCode into a 200 with that JSON as the
+# body, so a peer check would see only a body without its fields. The
+# last pattern is a bootstrap whose main returned an error: its runtime
+# API connection broke (as it does for every warm container when sam
+# stops them, which is why the log is only read up to the stop).
+FUNCTION_FAILURES = re.compile(
+    r"Task timed out|timed out after|Runtime\.\w*Error|Runtime exited|Sandbox\.\w+|"
+    r"panicked at|\"level\":\"ERROR\"|^Error: ")
 
 
 def clean_environment():
@@ -109,9 +122,33 @@ class StartApi:
         raise RuntimeError("sam local start-api did not answer within %d s:\n%s"
                            % (deadline, tail(self.log_path)))
 
+    def failures(self):
+        """The lines of the log so far that say an invocation failed in
+        the emulator or the runtime (FUNCTION_FAILURES); call before stop."""
+        self.stopped_at = os.path.getsize(self.log_path)
+        with open(self.log_path, "rb") as f:
+            text = f.read(self.stopped_at).decode("utf-8", "replace")
+        return [line.strip() for line in text.splitlines() if FUNCTION_FAILURES.search(line)]
+
+    def tail(self, lines=40):
+        """The log's last lines before stop, then (labelled) what the
+        containers printed while sam stopped them."""
+        with open(self.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        cut = getattr(self, "stopped_at", len(text))
+        before, after = text[:cut].splitlines()[-lines:], text[cut:].splitlines()
+        out = "\n".join("    " + line for line in before)
+        if after:
+            out += ("\n    --- after the steps, while sam stopped the warm containers (each runtime "
+                    "then loses its runtime API: `Error: ... IncompleteMessage` is expected) ---\n")
+            out += "\n".join("    " + line for line in after[-lines:])
+        return out
+
     def stop(self):
         """SIGTERM (sam in the background ignores SIGINT): sam stops its
         warm containers; bounded, then killed."""
+        if not hasattr(self, "stopped_at"):
+            self.stopped_at = os.path.getsize(self.log_path)
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::{
-    AwsEnvironment, Config, ConfigError, ContinueUrl, EnvReader, Environment, SigningKeys,
+    AwsEnvironment, Config, ConfigError, ContinueUrl, EnvReader, Environment, KeyUse, SigningKeys,
     WebhookDelivery, session,
 };
 
@@ -46,11 +46,13 @@ pub struct ServiceSettings {
 }
 
 impl ServiceSettings {
-    pub fn read(vars: &Environment) -> Result<Self, ConfigError> {
+    /// `keys`: which signing keys the function uses (none, the current one
+    /// to sign, or every key of a rotation to verify).
+    pub fn read(vars: &Environment, keys: KeyUse) -> Result<Self, ConfigError> {
         let mut env = vars.reader();
         let config = Config::read(&mut env);
         let store = StoreSettings::read(&mut env);
-        let signing = SigningKeys::read(&mut env);
+        let signing = SigningKeys::read_for(&mut env, keys);
         let aws = AwsEnvironment::read(&env);
         let (config, store) = env.finish_with(config.zip(store))?;
         Ok(Self {

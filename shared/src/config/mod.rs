@@ -43,7 +43,7 @@ pub use policies::{CodePolicy, Limits, SignedLinkPolicy, TextPolicy};
 pub use service_secret::{read_keys, read_product_name};
 pub use session::{DEFAULT_OAUTH_SCOPE, SessionPolicy};
 pub use signing_keys::{
-    SIGNING_KEY_NEXT_VAR, SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningKeys,
+    KeyUse, SIGNING_KEY_NEXT_VAR, SIGNING_KEY_PREVIOUS_VAR, SIGNING_KEY_VAR, SigningKeys,
 };
 pub use webhooks::{RetryQueues, WebhookDelivery, read_endpoints};
 
@@ -307,5 +307,39 @@ mod tests {
                 max_attempts: 5
             }
         );
+    }
+
+    /// Configuration is a leaf of the crate: it imports no contract,
+    /// service, flow, store or wiring (each of those reads its settings
+    /// from here, never the other way round).
+    #[test]
+    fn config_imports_no_contract_service_or_store() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/config"));
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            for layer in [
+                "contract",
+                "reset",
+                "sign_in",
+                "resource_server",
+                "guard",
+                "store",
+                "app",
+                "wiring",
+                "delivery",
+                "directory",
+            ] {
+                assert!(
+                    !text.contains(&format!("crate::{layer}::"))
+                        && !text.contains(&format!("crate::{layer};")),
+                    "{} imports crate::{layer}",
+                    path.display()
+                );
+            }
+        }
+        assert!(files > 10, "{files} files read");
     }
 }

@@ -21,7 +21,32 @@ pub struct SigningKeys {
     pub previous: Option<String>,
 }
 
+/// Which of the signing-key variables a function reads, by what it does
+/// with tokens: a signer signs with the current key only (the template
+/// gives it no other); a verifier or publisher (oauth-userinfo,
+/// discovery) needs every key of a rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    None,
+    Signs,
+    Verifies,
+}
+
 impl SigningKeys {
+    /// The keys `role` needs; None when it needs none or
+    /// `REKEY_SIGNING_KEY` is not set.
+    pub fn read_for(env: &mut EnvReader<'_>, role: KeyUse) -> Option<Self> {
+        match role {
+            KeyUse::None => None,
+            KeyUse::Signs => Some(Self {
+                current: env.optional(SIGNING_KEY_VAR)?,
+                next: None,
+                previous: None,
+            }),
+            KeyUse::Verifies => Self::read(env),
+        }
+    }
+
     /// None when `REKEY_SIGNING_KEY` is not set: the function signs and
     /// publishes nothing (reset-account then answers 503, the JWKS too).
     pub fn read(env: &mut EnvReader<'_>) -> Option<Self> {

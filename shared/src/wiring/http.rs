@@ -5,15 +5,15 @@
 
 #[cfg(feature = "dynamodb")]
 use crate::App;
-#[cfg(feature = "dynamodb")]
-use crate::config::ServiceSettings;
 use crate::config::{ConfigError, Environment};
+#[cfg(feature = "dynamodb")]
+use crate::config::{KeyUse, ServiceSettings};
 
 /// The configuration, the store and the directory the configuration names
 /// (`REKEY_DIRECTORY`): what every function serving through `App` builds.
 #[cfg(feature = "dynamodb")]
-fn app(env: &Environment) -> Result<(App, ServiceSettings), ConfigError> {
-    let settings = ServiceSettings::read(env)?;
+fn app(env: &Environment, keys: KeyUse) -> Result<(App, ServiceSettings), ConfigError> {
+    let settings = ServiceSettings::read(env, keys)?;
     let store = super::store(&settings.store, &settings.aws);
     let directory = crate::directory::from_environment(
         &settings.config.directory,
@@ -24,11 +24,12 @@ fn app(env: &Environment) -> Result<(App, ServiceSettings), ConfigError> {
     Ok((app, settings))
 }
 
-/// The KMS signer `REKEY_SIGNING_KEY` names (and the keys published beside
-/// it), when set: its keys also verify tokens.
+/// The KMS signer of the key `REKEY_SIGNING_KEY` names, when set; it
+/// reads no other key (discovery and oauth-userinfo publish and verify
+/// with the next and previous keys of a rotation).
 #[cfg(all(feature = "dynamodb", feature = "kms"))]
 fn signing(env: &Environment) -> Result<App, ConfigError> {
-    let (app, settings) = app(env)?;
+    let (app, settings) = app(env, KeyUse::Signs)?;
     Ok(match &settings.signing {
         Some(keys) => app.with_signer(std::sync::Arc::new(
             crate::access_token::kms::KmsSigner::from_settings(keys, &settings.aws),
@@ -40,7 +41,7 @@ fn signing(env: &Environment) -> Result<App, ConfigError> {
 /// An `App` that issues no access token.
 #[cfg(feature = "dynamodb")]
 fn plain(env: &Environment) -> Result<App, ConfigError> {
-    Ok(app(env)?.0)
+    Ok(app(env, KeyUse::None)?.0)
 }
 
 /// POST /api/User/authreset (Payabli).
@@ -119,7 +120,7 @@ pub fn oauth_revoke(env: &Environment) -> Result<App, ConfigError> {
 /// public halves, signs none.
 #[cfg(all(feature = "dynamodb", feature = "kms"))]
 pub fn oauth_userinfo(env: &Environment) -> Result<App, ConfigError> {
-    let (app, settings) = app(env)?;
+    let (app, settings) = app(env, KeyUse::Verifies)?;
     Ok(match &settings.signing {
         Some(keys) => app.with_public_keys(std::sync::Arc::new(
             crate::access_token::kms::KmsKeys::from_settings(keys, &settings.aws),

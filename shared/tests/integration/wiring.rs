@@ -487,6 +487,54 @@ fn each_function_builds_what_its_routes_need_from_the_templates_environment() {
     );
 }
 
+/// The signing keys during a rotation: a function that signs reads only
+/// the key that signs (`REKEY_SIGNING_KEY`); one that publishes keys or
+/// verifies tokens (discovery, oauth-userinfo) reads the next and previous
+/// keys too, and the template gives each function exactly the keys it
+/// reads. A function reading a key the template does not give it would
+/// run in AWS as if no rotation were under way.
+#[test]
+fn each_function_reads_and_is_given_the_signing_keys_its_role_uses() {
+    const KEYS: [&str; 3] = [
+        "REKEY_SIGNING_KEY",
+        "REKEY_SIGNING_KEY_NEXT",
+        "REKEY_SIGNING_KEY_PREVIOUS",
+    ];
+    let (_, rotation) = parameter_sets()
+        .into_iter()
+        .find(|(set, _)| *set == "kms rotation")
+        .expect("the kms rotation parameter set");
+    let stack = Stack::new(&rotation);
+    for (id, function) in functions() {
+        let kms = iam::kms_actions(&function);
+        let want: BTreeSet<&str> = if kms.contains(&"kms:Sign") {
+            KEYS[..1].iter().copied().collect()
+        } else if kms.contains(&"kms:GetPublicKey") {
+            KEYS.iter().copied().collect()
+        } else {
+            BTreeSet::new()
+        };
+        let vars = stack.environment(&id);
+        let given: BTreeSet<&str> = KEYS
+            .iter()
+            .copied()
+            .filter(|k| vars.contains_key(*k))
+            .collect();
+        let env = Environment::from_pairs(vars.clone());
+        built(&function, &env).unwrap_or_else(|e| panic!("{function} does not start: {e}"));
+        let read = env.names_read();
+        let read: BTreeSet<&str> = KEYS.iter().copied().filter(|k| read.contains(*k)).collect();
+        assert_eq!(
+            read, want,
+            "{function} (KMS actions {kms:?}) reads these signing-key variables"
+        );
+        assert_eq!(
+            given, want,
+            "template.yaml gives {function} these signing-key variables in a rotation"
+        );
+    }
+}
+
 /// The functions' Cargo features link what their routes need: a function
 /// whose role may call the pool is built with `cognito`, one that signs
 /// or only verifies or publishes with `kms` (aws-sdk-kms), the mailer with
