@@ -155,12 +155,13 @@ macro_rules! function_table {
             },
             /// The table's stream consumer: address requests delivered
             /// through their flow, outbox items sent (mail through SES,
-            /// webhooks to their endpoints, retries through SQS).
+            /// webhooks to their endpoints, texts through SNS, retries
+            /// through SQS).
             SendEmail {
                 name: "send-email",
                 operation: delivery::stream::consume_batch(stream),
                 routes: [],
-                features: ["dynamodb", "ses", "sqs", "cognito"],
+                features: ["dynamodb", "ses", "sns", "sqs", "cognito"],
             },
         }
     };
