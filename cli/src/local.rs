@@ -111,6 +111,11 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
     let issuer = reset_url
         .split_once("/reset?")
         .map(|(origin, _)| origin.to_string());
+    // The demo signs in through the recovery client: open the password
+    // grant to it unless the operator decides (serve says so at start).
+    let settings_decide =
+        std::env::var("REKEY_SETTINGS").is_ok_and(|s| s.contains("REKEY_OAUTH_CLIENT_FIRST_PARTY"));
+    let demo_first_party = (!settings_decide).then(|| "true".to_string());
     let mut env = EnvReader::new(move |k| {
         std::env::var(k)
             .ok()
@@ -120,6 +125,7 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, String> {
                 "REKEY_RESET_URL" => Some(reset_url.clone()),
                 "REKEY_SIGNED_RESET_URL" => signed_url.clone(),
                 "REKEY_TOKEN_ISSUER" => issuer.clone(),
+                "REKEY_OAUTH_CLIENT_FIRST_PARTY" => demo_first_party.clone(),
                 _ => None,
             })
     });

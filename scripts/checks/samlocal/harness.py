@@ -230,6 +230,9 @@ def main():
             "SenderIdentity": SENDER_DOMAIN,
             "ServiceSecretId": secret_name,
             "LocalEndpointUrl": "http://host.docker.internal:%d" % moto.bridge_port,
+            # flows.py signs in through the recovery client, which a default
+            # deployment keeps off the password grant.
+            "Settings": json.dumps({"REKEY_OAUTH_CLIENT_FIRST_PARTY": True}),
         }
         stack = Stack(template, STACK, REGION, parameters)
         stack.create(clients, log)

@@ -290,6 +290,48 @@ async fn clients_are_authenticated_by_their_own_method() {
     assert_eq!(error_of(&resp), (400, "unauthorized_client".into()));
 }
 
+/// The recovery client is public: anyone can name it. Unless the operator
+/// says otherwise (`REKEY_OAUTH_CLIENT_FIRST_PARTY`), it must not open the
+/// password grant when the operator's own clients are third-party.
+#[tokio::test]
+async fn the_password_grant_is_closed_to_clients_the_operator_did_not_allow() {
+    let clients = serde_json::json!([
+        {"id": "partner", "auth_method": "none", "scopes": ["account"],
+         "audience": "https://partner.example.com"}
+    ]);
+    let config = config_with(&[
+        ("REKEY_OAUTH_CLIENTS", &clients.to_string()),
+        ("REKEY_TOKEN_ISSUER", ISSUER),
+        ("REKEY_OAUTH_CLIENT_FIRST_PARTY", "false"),
+    ]);
+    let app = TestApp::embedded(config.clone()).await;
+    let email = unique_email();
+    add_user(&*app.store, &config, &email).await;
+    for client in ["rekey", "partner"] {
+        let resp = token(
+            &app,
+            &[],
+            &[
+                ("grant_type", "password"),
+                ("username", email.as_str()),
+                ("password", OLD_PASSWORD),
+                ("client_id", client),
+            ],
+        )
+        .await;
+        assert_eq!(
+            error_of(&resp),
+            (400, "unauthorized_client".into()),
+            "{client}"
+        );
+    }
+    // The recovery client still refreshes the sessions recovery starts.
+    assert_eq!(
+        error_of(&refresh_grant(&app, "rkr_unknown").await),
+        (400, "invalid_grant".into())
+    );
+}
+
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     let app = TestApp::embedded(config()).await;

@@ -92,6 +92,9 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
         ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
         ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
+        // The flows here sign in through the recovery client; a default
+        // deployment keeps it off the password grant (oauth.rs).
+        ("REKEY_OAUTH_CLIENT_FIRST_PARTY", "true"),
     ]
     .iter()
     .chain(extra.iter())
