@@ -229,6 +229,7 @@ def main():
             "MailFrom": "rekey <no-reply@%s>" % SENDER_DOMAIN,
             "SenderIdentity": SENDER_DOMAIN,
             "ServiceSecretId": secret_name,
+            "KeyAdministratorArn": "arn:aws:iam::123456789012:role/rekey-deployer",
             "LocalEndpointUrl": "http://host.docker.internal:%d" % moto.bridge_port,
             # flows.py signs in through the recovery client, which a default
             # deployment keeps off the password grant.
