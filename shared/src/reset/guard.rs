@@ -141,14 +141,18 @@ impl ResetService {
     /// per (account, source), then for the account. A source past its share
     /// stops before the account-wide count, so one stranger adds at most
     /// its share to the ceiling the owner shares. A request without a source
-    /// address counts as one shared source.
+    /// address counts as one shared source. The counters belong to the
+    /// account's credential version: a password change, which only a proof
+    /// (a mailed link or code, a signed link, the current password) makes,
+    /// starts them afresh, so strangers who spent the account's ceiling
+    /// cannot keep the owner out past a reset.
     pub(super) async fn limit_password_attempts(
         &self,
         user: &User,
         client: &ClientInfo,
     ) -> Result<(), ResetError> {
-        self.limit_password_attempts_on(&format!("password:{}", user.id), client)
-            .await
+        let key = format!("password:{}:v{}", user.id, user.credential_version.0);
+        self.limit_password_attempts_on(&key, client).await
     }
 
     /// `limit_password_attempts` for the account counted under `key`
