@@ -116,8 +116,10 @@ enum UserCommand {
     /// {"email": ..., "name"?, "org"?, "id"?, "locale"?, "password_hash"?}.
     ///
     /// password_hash is stored as given and may be argon2 ($argon2id$...,
-    /// $argon2i$...), bcrypt ($2a$, $2b$, $2y$) or Django
-    /// pbkdf2_sha256$<iterations>$<salt>$<hash>; it is upgraded to argon2id
+    /// $argon2i$..., at the current REKEY_ARGON2_* parameters), bcrypt ($2a$,
+    /// $2b$, $2y$, cost up to REKEY_LEGACY_BCRYPT_COST) or Django
+    /// pbkdf2_sha256$<iterations>$<salt>$<hash> (up to
+    /// REKEY_LEGACY_PBKDF2_ITERATIONS); it is upgraded to argon2id
     /// at the user's next password verification. A bad line (invalid JSON or
     /// field, malformed hash, email or id taken) is reported with its line
     /// number and skipped; the import goes on. Progress shows on stderr when
@@ -268,7 +270,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                             })?,
                         ))
                     };
-                    let (imported, skipped) = operator::import(&*store, input).await?;
+                    let config = local::config(&cli.global, None)?;
+                    let hasher =
+                        CredentialHasher::with_legacy(config.hash_params, config.legacy_hashes);
+                    let (imported, skipped) = operator::import(&*store, &hasher, input).await?;
                     eprintln!("imported {imported}, skipped {skipped}");
                     if skipped > 0 {
                         return Err(format!(

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rekey::StoreError;
 use rekey::domain::{ApiKey, EmailAddress, User, UserId};
 use rekey::mail::format_time;
-use rekey::password::HashScheme;
+use rekey::password::{CredentialHasher, HashScheme};
 use rekey::store::Store;
 use serde_json::Value;
 
@@ -171,7 +171,7 @@ const FIELDS: [&str; 6] = ["email", "name", "org", "id", "locale", "password_has
 
 /// One import line, checked; the reason it is bad names fields and rules,
 /// never a value.
-fn parse_line(line: &str) -> Result<User, String> {
+fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
         format!(
             "not valid JSON (column {}): expected one object per line",
@@ -215,7 +215,13 @@ fn parse_line(line: &str) -> Result<User, String> {
         })
         .transpose()?;
     let password_hash = field("password_hash")?
-        .map(|h| HashScheme::validate(&h).map(|_| h))
+        .map(|h| {
+            // Within the legacy budgets every sign-in pays, so the
+            // account's timing tells nothing (docs/security.md).
+            HashScheme::validate(&h)?;
+            hasher.legacy().admits(&h, &hasher.params())?;
+            Ok::<_, String>(h)
+        })
         .transpose()?;
     let mut user = User::new(id, email);
     user.name = field("name")?;
@@ -227,7 +233,11 @@ fn parse_line(line: &str) -> Result<User, String> {
 
 /// `rekeyctl user import`: every line is tried; bad ones are reported and
 /// skipped. Returns (imported, skipped).
-pub async fn import(store: &dyn Store, input: Box<dyn BufRead>) -> Result<(usize, usize), String> {
+pub async fn import(
+    store: &dyn Store,
+    hasher: &CredentialHasher,
+    input: Box<dyn BufRead>,
+) -> Result<(usize, usize), String> {
     let lines: Vec<String> = input
         .lines()
         .collect::<Result<_, _>>()
@@ -248,7 +258,7 @@ pub async fn import(store: &dyn Store, input: Box<dyn BufRead>) -> Result<(usize
         if line.trim().is_empty() {
             continue;
         }
-        let result = match parse_line(line) {
+        let result = match parse_line(line, hasher) {
             Ok(user) => store.insert_user(&user).await.map_err(|e| match e {
                 StoreError::Conflict(_) => {
                     "duplicate: a user with this email or id exists already".to_string()
@@ -277,6 +287,13 @@ mod tests {
 
     #[test]
     fn bad_lines_name_the_problem_never_the_value() {
+        let hasher = CredentialHasher::with_legacy(
+            Default::default(),
+            rekey::password::LegacyBudget {
+                pbkdf2_iterations: 1000,
+                bcrypt_cost: 12,
+            },
+        );
         let secret = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW-x";
         for (line, expect) in [
             ("{", "not valid JSON"),
@@ -304,7 +321,7 @@ mod tests {
                 "name must be a string",
             ),
         ] {
-            let err = parse_line(line).unwrap_err();
+            let err = parse_line(line, &hasher).unwrap_err();
             assert!(err.contains(expect), "{line}: {err}");
             assert!(!err.contains("hunter2") && !err.contains("R9h"), "{err}");
         }

@@ -141,6 +141,8 @@ pub struct Config {
     /// The password profiles, the blocklists and the optional range check.
     pub policy: PasswordPolicies,
     pub hash_params: HashParams,
+    /// The legacy work every password comparison does (imported hashes).
+    pub legacy_hashes: crate::password::LegacyBudget,
     pub codes: CodePolicy,
     pub signed_links: SignedLinkPolicy,
     pub session: SessionPolicy,
@@ -322,6 +324,7 @@ impl Config {
         }
         let policy = PasswordPolicies::read(env, &product_name);
         let hash_params = HashParams::read(env);
+        let legacy_hashes = crate::password::LegacyBudget::read(env);
         let codes = CodePolicy {
             length: env.parsed("REKEY_CODE_LENGTH", 6, "a whole number"),
             ttl: Duration::from_secs(env.parsed("REKEY_CODE_TTL_SECONDS", 3600, "whole seconds")),
@@ -419,6 +422,7 @@ impl Config {
             token_ttl: Duration::from_secs(ttl_secs),
             policy,
             hash_params,
+            legacy_hashes,
             codes,
             signed_links,
             session,

@@ -13,12 +13,14 @@ mod estimate;
 mod hash;
 mod policy;
 pub mod pwned;
+mod uniform;
 
 pub use estimate::{GUESSABLE_BELOW_BITS, log2_guesses, unleet_str};
 pub use hash::{
     CredentialHasher, HashError, HashParams, HashScheme, MAX_PBKDF2_ITERATIONS, Verification,
 };
 pub use policy::{PasswordContext, PasswordPolicies, PasswordPolicy, Screen};
+pub use uniform::{LegacyBudget, VerificationWork};
 
 use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;

@@ -124,9 +124,6 @@ pub struct ResetService {
     /// Signs the access tokens a log-in answers with; functions that issue
     /// none run without one.
     signer: Option<Arc<dyn AccessTokenSigner>>,
-    /// An argon2id hash of a random secret, made on first use: what a
-    /// sign-in without an account compares with.
-    dummy_hash: Arc<std::sync::OnceLock<String>>,
     /// The keys access tokens verify under (userinfo): the signer's, or a
     /// key set of their own where nothing signs.
     public_keys: Option<Arc<dyn PublicKeySet>>,
@@ -137,11 +134,10 @@ impl ResetService {
         Self {
             directory: Arc::new(RekeyAccounts::new(store.clone())),
             store,
-            hasher: CredentialHasher::new(config.hash_params),
+            hasher: CredentialHasher::with_legacy(config.hash_params, config.legacy_hashes),
             config: Arc::new(config.clone()),
             on_mail_queued: None,
             signer: None,
-            dummy_hash: Arc::default(),
             public_keys: None,
         }
     }

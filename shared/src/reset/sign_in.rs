@@ -274,23 +274,14 @@ impl ResetService {
         }
     }
 
-    /// An argon2id comparison with the current parameters against a hash
-    /// of nothing anyone knows, so a sign-in without an account to check
-    /// costs what one with an account costs.
+    /// The comparison a sign-in without an account to check makes: the
+    /// same work as one with an account, whatever its hash
+    /// (`CredentialHasher::verify_uniform`).
     async fn compare_with_dummy(&self, password: &str) -> Result<(), ResetError> {
         let hasher = self.hasher.clone();
-        let dummy = self.dummy_hash.clone();
         let password = zeroize::Zeroizing::new(password.to_string());
         tokio::task::spawn_blocking(move || {
-            let hash = dummy.get_or_init(|| {
-                let unguessable = BearerSecret::generate("dummy_");
-                hasher
-                    .hash(&crate::password::NewPassword::normalize(
-                        unguessable.expose(),
-                    ))
-                    .unwrap_or_default()
-            });
-            let verdict = hasher.verify(&password, hash);
+            let (verdict, _) = hasher.verify_uniform(&password, None);
             debug_assert_eq!(verdict, Verification::Mismatch);
         })
         .await
