@@ -60,6 +60,25 @@ impl KmsEndpoint {
             .authority()
             .ok_or_else(|| SigningError::BadKey(format!("KMS endpoint {url} has no host")))?
             .to_string();
+        // Requests carry SigV4 headers and the session token: in clear only
+        // to this machine (or, under sam local, the Docker host).
+        let local = uri.host().is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost")
+                || h.eq_ignore_ascii_case("host.docker.internal")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if local => {}
+            _ => {
+                return Err(SigningError::BadKey(format!(
+                    "KMS endpoint {url}: only https, or http to loopback or host.docker.internal \
+                     (requests carry credentials)"
+                )));
+            }
+        }
         Ok(Self {
             uri,
             host,
@@ -291,6 +310,28 @@ mod tests {
         assert_eq!(kms.uri.scheme_str(), Some("https"));
         let cn = KmsEndpoint::new("cn-north-1", None).unwrap();
         assert_eq!(cn.host, "kms.cn-north-1.amazonaws.com.cn");
+        for refused in [
+            "http://kms.example.com",
+            "http://10.0.0.5:4566",
+            "http://[2001:db8::1]:80",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(
+                KmsEndpoint::new("us-east-1", Some(refused)).is_err(),
+                "{refused}"
+            );
+        }
+        for local in [
+            "http://localhost:4566",
+            "http://[::1]:4566",
+            "http://host.docker.internal:5000",
+            "https://kms.example.com",
+        ] {
+            assert!(
+                KmsEndpoint::new("us-east-1", Some(local)).is_ok(),
+                "{local}"
+            );
+        }
         let moto = KmsEndpoint::new("us-east-1", Some("http://127.0.0.1:5055/")).unwrap();
         assert_eq!(
             (moto.host.as_str(), moto.uri.to_string().as_str()),

@@ -156,24 +156,26 @@ fn printable(name: &str) -> &str {
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
-/// byte; None for a bad escape or bytes that are not UTF-8.
+/// byte; None for a bad escape or bytes that are not UTF-8. Every `%` must
+/// start two hex digits (a hand-made `from_str_radix` took `%+5` as 0x05;
+/// `percent_decode` alone passes a bad escape through as text).
 fn decode(raw: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = raw.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|b| *b == b'%') {
+        let hex = rest.get(at + 1..at + 3)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
         }
-        i += 1;
+        rest = &rest[at + 3..];
     }
-    String::from_utf8(out).ok()
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 /// RFC 6749 2.3.1: `Basic base64(urlencode(id) ":" urlencode(secret))`.
@@ -219,6 +221,10 @@ mod tests {
             ("application/x-www-form-urlencoded", "a=%zz"),
             ("application/x-www-form-urlencoded", "a=%ff"),
             ("application/x-www-form-urlencoded", "a=%4"),
+            ("application/x-www-form-urlencoded", "a=%+5"),
+            ("application/x-www-form-urlencoded", "a=%-5"),
+            ("application/x-www-form-urlencoded", "a=% 5"),
+            ("application/x-www-form-urlencoded", "a%+5=b"),
         ] {
             assert!(form(ct, body).is_err(), "{ct} {body}");
         }
