@@ -35,6 +35,9 @@ struct PoolUser {
     locale: Option<String>,
     enabled: bool,
     confirmed: bool,
+    /// `email_verified` is "true": any user can set their own `email`
+    /// (unverified) unless the pool forbids it.
+    email_verified: bool,
 }
 
 impl PoolUser {
@@ -66,11 +69,15 @@ impl PoolUser {
             locale: attr("locale"),
             enabled,
             confirmed: status == Some(&UserStatusType::Confirmed),
+            email_verified: attr("email_verified").as_deref() == Some("true"),
         }
     }
 
+    /// Counts for its address: enabled, confirmed, and the address
+    /// verified, so a user who writes someone else's address into their own
+    /// attribute neither shares it (silencing the owner) nor gets its mail.
     fn active(&self) -> bool {
-        self.enabled && self.confirmed
+        self.enabled && self.confirmed && self.email_verified
     }
 }
 
