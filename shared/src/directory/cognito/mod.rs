@@ -180,8 +180,11 @@ impl CognitoPool {
         {
             return Ok(name.clone());
         }
+        // rekey's records are keyed by `sub`: a username look-up that finds
+        // another user's `sub` is not this account, and nothing is written.
         self.find(id)
             .await?
+            .filter(|u| u.sub == id.as_str())
             .map(|u| self.remember(&u))
             .ok_or(DirectoryError::UserGone)
     }
