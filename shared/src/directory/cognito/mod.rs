@@ -201,7 +201,8 @@ impl CognitoPool {
     /// pool's address, name and state laid over it. The pool's enabled
     /// flag is mirrored into the record: disabling bumps the credential
     /// version, so a user disabled and re-enabled in the pool gets none of
-    /// the old tokens back.
+    /// the old tokens back, provided a look-up saw the user disabled in
+    /// between (rekey learns the state only when it looks).
     async fn account(&self, pool: PoolUser) -> Result<Option<User>, DirectoryError> {
         let (Some(id), Some(email)) = (
             UserId::parse(&pool.sub),
