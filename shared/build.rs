@@ -2,11 +2,15 @@
 //! and, when `REKEY_TEMPLATE_DIR` is set at build time, the same layout from
 //! that directory on top (an operator's overrides and extra locales, for the
 //! Lambda functions, which have no template directory at run time).
-
 //!
 //! Also compiles the bundled password blocklist (shared/data/common-passwords.txt)
 //! into the two filters `password::blocklist` embeds, with the same code the
 //! crate and `rekeyctl password blocklist build` use.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a build script reports a broken template tree by panicking"
+)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,10 @@
 
 use std::io::{BufRead, IsTerminal};
 
+use crate::failure::Failure;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rekey::StoreError;
+use rekey::clock::{Clock, SystemClock};
 use rekey::domain::{ApiKey, EmailAddress, User, UserId};
 use rekey::mail::format_time;
 use rekey::password::{CredentialHasher, HashScheme};
@@ -17,7 +19,7 @@ pub const KEY_ID_LEN: usize = 12;
 pub const MIN_KEY_PREFIX: usize = 8;
 
 /// The user an operator named by id or email address.
-pub async fn find_user(store: &dyn Store, user: &str) -> Result<User, String> {
+pub async fn find_user(store: &dyn Store, user: &str) -> Result<User, Failure> {
     let found = match EmailAddress::parse(user) {
         Some(email) => store.user_by_email(&email).await,
         None => match UserId::parse(user) {
@@ -25,16 +27,18 @@ pub async fn find_user(store: &dyn Store, user: &str) -> Result<User, String> {
             None => Ok(None),
         },
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(Failure::of)?;
     // An id may look like an address (ids allow `@` and `.`).
     let found = match found {
         Some(u) => Some(u),
         None => match UserId::parse(user) {
-            Some(id) => store.user(&id).await.map_err(|e| e.to_string())?,
+            Some(id) => store.user(&id).await.map_err(Failure::of)?,
             None => None,
         },
     };
-    found.ok_or_else(|| format!("no user with id or email {user:?} (see `rekeyctl user list`)"))
+    found.ok_or_else(|| {
+        format!("no user with id or email {user:?} (see `rekeyctl user list`)").into()
+    })
 }
 
 /// The scheme of a stored hash, never the hash: `none` without a password.
@@ -70,12 +74,12 @@ pub fn show_user(u: &User) -> String {
 }
 
 /// `user enable`; `user disable` goes through `disable` instead.
-pub async fn set_disabled(store: &dyn Store, user: &str, disabled: bool) -> Result<(), String> {
+pub async fn set_disabled(store: &dyn Store, user: &str, disabled: bool) -> Result<(), Failure> {
     let u = find_user(store, user).await?;
     store
         .set_user_disabled(&u.id, disabled)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::of)?;
     eprintln!(
         "user {} {}",
         u.id,
@@ -94,9 +98,9 @@ pub async fn disable(
     reset: &rekey::ResetService,
     store: &dyn Store,
     user: &str,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let u = find_user(store, user).await?;
-    let changed = reset.disable_account(&u).await.map_err(|e| e.to_string())?;
+    let changed = reset.disable_account(&u).await.map_err(Failure::of)?;
     eprintln!(
         "user {} {}",
         u.id,
@@ -126,14 +130,14 @@ pub fn key_line(k: &ApiKey) -> String {
     )
 }
 
-pub async fn revoke_key(store: &dyn Store, prefix: &str) -> Result<(), String> {
+pub async fn revoke_key(store: &dyn Store, prefix: &str) -> Result<(), Failure> {
     let prefix = prefix.trim().to_ascii_lowercase();
     if prefix.len() < MIN_KEY_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
             "{prefix:?} is not a key id: give at least {MIN_KEY_PREFIX} hex characters of the id `rekeyctl key list` shows"
-        ));
+        ).into());
     }
-    let keys = store.api_keys().await.map_err(|e| e.to_string())?;
+    let keys = store.api_keys().await.map_err(Failure::of)?;
     let matching: Vec<&ApiKey> = keys
         .iter()
         .filter(|k| k.digest.as_str().starts_with(&prefix))
@@ -142,14 +146,16 @@ pub async fn revoke_key(store: &dyn Store, prefix: &str) -> Result<(), String> {
         [] => {
             return Err(format!(
                 "no key has an id starting with {prefix} (see `rekeyctl key list`)"
-            ));
+            )
+            .into());
         }
         [one] => *one,
         many => {
             return Err(format!(
                 "{} keys have ids starting with {prefix}: give more characters",
                 many.len()
-            ));
+            )
+            .into());
         }
     };
     if key.revoked {
@@ -159,7 +165,7 @@ pub async fn revoke_key(store: &dyn Store, prefix: &str) -> Result<(), String> {
     store
         .revoke_api_key(&key.digest)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::of)?;
     eprintln!(
         "key {prefix} ({}) revoked: requests with it now get 401",
         key.name
@@ -171,7 +177,7 @@ const FIELDS: [&str; 6] = ["email", "name", "org", "id", "locale", "password_has
 
 /// One import line, checked; the reason it is bad names fields and rules,
 /// never a value.
-fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, String> {
+fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, Failure> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
         format!(
             "not valid JSON (column {}): expected one object per line",
@@ -179,21 +185,20 @@ fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, String> {
         )
     })?;
     let Value::Object(map) = value else {
-        return Err("not a JSON object: expected {\"email\": ..., ...}".to_string());
+        return Err("not a JSON object: expected {\"email\": ..., ...}".into());
     };
     for k in map.keys() {
         if !FIELDS.contains(&k.as_str()) {
-            return Err(format!(
-                "unknown field {k:?}: the fields are {}",
-                FIELDS.join(", ")
-            ));
+            return Err(
+                format!("unknown field {k:?}: the fields are {}", FIELDS.join(", ")).into(),
+            );
         }
     }
-    let field = |name: &str| -> Result<Option<String>, String> {
+    let field = |name: &str| -> Result<Option<String>, Failure> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("{name} must be a string")),
+            Some(_) => Err(format!("{name} must be a string").into()),
         }
     };
     let email = field("email")?.ok_or("email is required")?;
@@ -215,15 +220,15 @@ fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, String> {
         })
         .transpose()?;
     let password_hash = field("password_hash")?
-        .map(|h| {
-            // Within the legacy budgets every sign-in pays, so the
-            // account's timing tells nothing (docs/security.md).
-            HashScheme::validate(&h)?;
-            hasher.legacy().admits(&h, &hasher.params())?;
-            Ok::<_, String>(h)
-        })
-        .transpose()?;
-    let mut user = User::new(id, email);
+        .map(|h| HashScheme::validate(&h).map(|_| h))
+        .transpose()
+        .map_err(Failure::of)?;
+    // Within the legacy budgets every sign-in pays, so the account's timing
+    // tells nothing (docs/security.md).
+    if let Some(h) = &password_hash {
+        hasher.legacy().admits(h, &hasher.params())?;
+    }
+    let mut user = User::new(id, email, SystemClock.now());
     user.name = field("name")?;
     user.org = field("org")?;
     user.locale = locale;
@@ -237,7 +242,7 @@ pub async fn import(
     store: &dyn Store,
     hasher: &CredentialHasher,
     input: Box<dyn BufRead>,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), Failure> {
     let lines: Vec<String> = input
         .lines()
         .collect::<Result<_, _>>()
@@ -249,10 +254,10 @@ pub async fn import(
         ProgressDrawTarget::hidden()
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} users, {msg}")
-            .expect("a valid template"),
-    );
+    // A template that does not parse leaves the bar in its default style.
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} users, {msg}") {
+        bar.set_style(style);
+    }
     let (mut imported, mut skipped) = (0, 0);
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -261,9 +266,9 @@ pub async fn import(
         let result = match parse_line(line, hasher) {
             Ok(user) => store.insert_user(&user).await.map_err(|e| match e {
                 StoreError::Conflict(_) => {
-                    "duplicate: a user with this email or id exists already".to_string()
+                    "duplicate: a user with this email or id exists already".into()
                 }
-                other => other.to_string(),
+                other => Failure::of(other),
             }),
             Err(reason) => Err(reason),
         };
@@ -321,7 +326,7 @@ mod tests {
                 "name must be a string",
             ),
         ] {
-            let err = parse_line(line, &hasher).unwrap_err();
+            let err = parse_line(line, &hasher).unwrap_err().to_string();
             assert!(err.contains(expect), "{line}: {err}");
             assert!(!err.contains("hunter2") && !err.contains("R9h"), "{err}");
         }

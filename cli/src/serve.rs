@@ -16,18 +16,21 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use rekey::App;
+use rekey::access_token::local::{LocalKeyDir, LocalSigner};
+use rekey::config::DirectoryChoice;
+use rekey::delivery::Outbox;
+use rekey::directory::Directory;
 use rekey::directory::cognito::CognitoPool;
-use rekey::directory::{Directory, DirectoryChoice};
 use rekey::domain::{OrgBinding, Scope};
 use rekey::http::MAX_BODY_BYTES;
+use rekey::mail::Mailer;
 use rekey::mail::file::FileMailer;
-use rekey::mail::{Mailer, Outbox};
 use rekey::routes;
-use rekey::signing::local::{LocalKeyDir, LocalSigner};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::{Global, local};
+use crate::failure::Failure;
+use crate::{Global, data_dir};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -52,19 +55,24 @@ pub struct ServeArgs {
 
 const LOCAL_SENDER: &str = "rekey <no-reply@rekey.localhost>";
 
-pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
+pub async fn run(g: &Global, args: ServeArgs) -> Result<(), Failure> {
     let listener = TcpListener::bind(args.addr).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e} (try --addr 127.0.0.1:0)",
             args.addr
         )
     })?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let config = local::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
-    let store = local::open_store(g).await?;
-    let templates = rekey::mail::templates::init()
-        .map_err(|e| format!("mail templates: {e} (fix the files, or unset REKEY_TEMPLATE_DIR)"))?;
-    if std::env::var_os("REKEY_TEMPLATE_DIR").is_some_and(|d| !d.is_empty()) {
+    let addr = listener.local_addr().map_err(Failure::of)?;
+    let config = data_dir::config(g, Some(format!("http://{addr}/reset?token={{token}}")))?;
+    let store = data_dir::open_store(g).await?;
+    let template_dir = rekey::config::read_template_dir(&rekey::config::EnvReader::process());
+    let templates = rekey::mail::templates::init(template_dir.as_deref()).map_err(|e| {
+        format!(
+            "mail templates: {} (fix the files, or unset REKEY_TEMPLATE_DIR)",
+            rekey::error::Chain(&e)
+        )
+    })?;
+    if template_dir.is_some() {
         eprintln!("mail templates: {}", templates.locales().join(", "));
     }
 
@@ -72,17 +80,17 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         Arc::new(
             rekey::mail::ses::SesMailer::from_env_and_profile()
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(Failure::of)?,
         )
     } else {
-        let from = std::env::var("REKEY_MAIL_FROM").unwrap_or_else(|_| LOCAL_SENDER.to_string());
-        Arc::new(FileMailer::new(local::outbox_dir(&g.data_dir), from))
+        let from = rekey::config::mail_from_or(LOCAL_SENDER);
+        Arc::new(FileMailer::new(data_dir::outbox_dir(&g.data_dir), from))
     };
     // The worker gets a store of its own (its own SQLite connection): the
     // delivery of address requests and mail must not hold up the requests
     // that follow, or their timing would say an address had an account.
     let outbox = Outbox {
-        store: local::open_store(g).await?,
+        store: data_dir::open_store(g).await?,
         mailer,
         keys: config.keys.clone(),
         product_name: config.product_name.clone(),
@@ -125,11 +133,12 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         Some(d) => app.with_directory(d.clone()),
         None => app,
     };
-    let intake = rekey::ResetService::new(&config, outbox.store.clone());
+    let intake = App::new(&config, outbox.store.clone());
     let intake = match worker_directory {
         Some(d) => intake.with_directory(d),
         None => intake,
-    };
+    }
+    .reset;
     tokio::spawn(outbox_worker(intake, outbox, wake));
 
     if !g.dynamodb {
@@ -162,7 +171,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
         if args.ses {
             "SES v2".to_string()
         } else {
-            local::outbox_dir(&g.data_dir).display().to_string()
+            data_dir::outbox_dir(&g.data_dir).display().to_string()
         }
     );
     for r in routes::ROUTES {
@@ -202,15 +211,15 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), String> {
 
 /// The access-token signer over `<data-dir>/signing-keys/`, making the
 /// current key on first start.
-fn local_signer(g: &Global) -> Result<LocalSigner, String> {
+fn local_signer(g: &Global) -> Result<LocalSigner, Failure> {
     let keys = LocalKeyDir::in_data_dir(&g.data_dir);
-    if keys.ensure_current().map_err(|e| e.to_string())? {
+    if keys.ensure_current().map_err(Failure::of)? {
         eprintln!(
             "made an access-token signing key in {}",
             g.data_dir.join("signing-keys").display()
         );
     }
-    keys.signer().map_err(|e| e.to_string())
+    keys.signer().map_err(Failure::of)
 }
 
 /// Delivers address requests (the look-up, the grant, the mail they queue)
@@ -264,14 +273,14 @@ async fn first_start(
     g: &Global,
     store: &dyn rekey::Store,
     config: &rekey::Config,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let marker = g.data_dir.join("demo-created");
     if marker.exists() {
         return Ok(());
     }
     // Random, and passes the default policy (upper, lower, digit, other).
     let password = format!("Rk-{}-9", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let id = crate::add_user(
+    let id = crate::accounts::add_user(
         store,
         config,
         "demo@example.com",
@@ -282,7 +291,7 @@ async fn first_start(
     )
     .await;
     // Bound to the demo user's organisation, like a partner's key.
-    let key = crate::create_key(
+    let key = crate::accounts::create_key(
         store,
         vec![Scope::ResetRequest, Scope::UsersWrite],
         "demo".into(),

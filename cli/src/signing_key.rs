@@ -3,9 +3,10 @@
 //! `rekeyctl serve` picks a rotation up when restarted.
 
 use clap::Subcommand;
-use rekey::signing::local::{LocalKeyDir, RotationStep};
+use rekey::access_token::local::{LocalKeyDir, RotationStep};
 
 use crate::Global;
+use crate::failure::Failure;
 
 #[derive(Subcommand)]
 pub enum SigningKeyCommand {
@@ -26,11 +27,11 @@ pub enum SigningKeyCommand {
     Rotate,
 }
 
-pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
+pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), Failure> {
     let dir = LocalKeyDir::in_data_dir(&g.data_dir);
     match cmd {
         SigningKeyCommand::List => {
-            for key in dir.list().map_err(|e| e.to_string())? {
+            for key in dir.list().map_err(Failure::of)? {
                 let created = key
                     .created
                     .duration_since(std::time::UNIX_EPOCH)
@@ -40,14 +41,14 @@ pub fn run(g: &Global, cmd: SigningKeyCommand) -> Result<(), String> {
                     "{}\t{}\t{}",
                     key.kid,
                     key.state.as_str(),
-                    rekey::mail::format_time(created)
+                    rekey::mail::format_time(rekey::domain::UnixTime::from_secs(created))
                 );
             }
             Ok(())
         }
         SigningKeyCommand::Rotate => {
-            dir.ensure_current().map_err(|e| e.to_string())?;
-            match dir.rotate().map_err(|e| e.to_string())? {
+            dir.ensure_current().map_err(Failure::of)?;
+            match dir.rotate().map_err(Failure::of)? {
                 RotationStep::Published { next } => {
                     println!("published next key {next}; it signs after the next rotate");
                 }

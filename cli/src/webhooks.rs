@@ -9,15 +9,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use clap::Subcommand;
+use rekey::clock::{Clock, SystemClock};
 use rekey::config::EnvReader;
 use rekey::crypto::ServiceKeys;
-use rekey::domain::{OutboxItem, now};
-use rekey::mail::DeliveryError;
-use rekey::webhook::delivery::{Attempt, RetryQueue, WebhookClient, WebhookSender};
+use rekey::domain::OutboxItem;
+use rekey::webhook::WebhookError;
+use rekey::webhook::sender::{Attempt, RetryQueue, WebhookClient, WebhookSender};
 use rekey::webhook::{Endpoint, Endpoints, EventType, WebhookEvent, WebhookJob, WebhookSecret};
 use tokio::sync::mpsc;
 
 use crate::Global;
+use crate::failure::Failure;
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -38,10 +40,10 @@ pub enum WebhookCommand {
 }
 
 /// The configured endpoints, with their secrets.
-pub fn endpoints() -> Result<Endpoints, String> {
+pub fn endpoints() -> Result<Endpoints, Failure> {
     let mut env = EnvReader::process();
-    let endpoints = Endpoints::read(&mut env, true);
-    env.finish().map_err(|e| e.to_string())?;
+    let endpoints = rekey::config::read_endpoints(&mut env, true);
+    env.finish().map_err(Failure::of)?;
     Ok(endpoints)
 }
 
@@ -50,7 +52,7 @@ pub fn dead_letter_path(data_dir: &Path) -> PathBuf {
 }
 
 /// `serve`'s sender, or None with no endpoint configured.
-pub fn local_sender(g: &Global, keys: &ServiceKeys) -> Result<Option<Arc<WebhookSender>>, String> {
+pub fn local_sender(g: &Global, keys: &ServiceKeys) -> Result<Option<Arc<WebhookSender>>, Failure> {
     let endpoints = endpoints()?;
     if endpoints.is_empty() {
         return Ok(None);
@@ -89,23 +91,27 @@ impl RetryQueue for LocalRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.due
             .send(Retry {
                 item: item.clone(),
                 attempt,
                 delay,
             })
-            .map_err(|_| DeliveryError::RetryQueue("the retry worker has stopped".into()))
+            .map_err(|_| {
+                WebhookError::RetryQueue(Box::new(rekey::error::Invariant(
+                    "the retry worker has stopped",
+                )))
+            })
     }
 
     /// One JSON line: the sealed item (replayable, nothing in clear) and why.
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         let line = serde_json::json!({
             "outbox_id": item.id,
             "sealed": item.sealed,
             "created_at": item.created_at,
-            "dead_lettered_at": now(),
+            "dead_lettered_at": SystemClock.now(),
             "reason": reason,
         });
         let written = std::fs::OpenOptions::new()
@@ -118,10 +124,10 @@ impl RetryQueue for LocalRetries {
                 tracing::error!(outbox_id = %item.id, reason, file = %self.dead_letter.display(), "webhook dead-lettered");
                 Ok(())
             }
-            Err(e) => Err(DeliveryError::RetryQueue(format!(
-                "cannot write {}: {e}",
-                self.dead_letter.display()
-            ))),
+            Err(e) => Err(WebhookError::RetryQueue(Box::new(rekey::error::context(
+                format!("cannot write {}", self.dead_letter.display()),
+                e,
+            )))),
         }
     }
 }
@@ -138,7 +144,7 @@ async fn retry_worker(mut due: mpsc::UnboundedReceiver<Retry>, sender: Arc<Webho
     }
 }
 
-pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), String> {
+pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), Failure> {
     match cmd {
         WebhookCommand::Secret => {
             println!("{}", WebhookSecret::generate());
@@ -148,7 +154,7 @@ pub async fn run(_g: &Global, cmd: WebhookCommand) -> Result<(), String> {
     }
 }
 
-async fn test(target: Option<String>, secret: Option<String>) -> Result<(), String> {
+async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Failure> {
     let configured = endpoints()?;
     let chosen: Vec<Endpoint> = match target {
         None if configured.is_empty() => {
@@ -156,7 +162,7 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         }
         None => configured.endpoints.clone(),
         Some(name) if configured.named(&name).is_some() => {
-            vec![configured.named(&name).cloned().expect("checked")]
+            configured.named(&name).cloned().into_iter().collect()
         }
         Some(raw) => {
             let url = rekey::webhook::endpoint::check_url(&raw).map_err(|e| {
@@ -169,8 +175,14 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
                 (Some(raw), _) => {
                     WebhookSecret::parse(&raw).map_err(|e| format!("--secret: {e}"))?
                 }
-                (None, Some(e)) => e.secret.clone().expect("read with secrets"),
-                (None, None) => {
+                (
+                    None,
+                    Some(Endpoint {
+                        secret: Some(secret),
+                        ..
+                    }),
+                ) => secret.clone(),
+                (None, _) => {
                     return Err("a URL that REKEY_WEBHOOKS does not name needs --secret whsec_... (or REKEY_WEBHOOK_SECRET)".into());
                 }
             };
@@ -186,7 +198,7 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         }
     };
     let client = WebhookClient::default();
-    let event = WebhookEvent::test(now());
+    let event = WebhookEvent::test(SystemClock.now());
     let mut failed = 0;
     for endpoint in &chosen {
         let job = WebhookJob {
@@ -215,7 +227,8 @@ async fn test(target: Option<String>, secret: Option<String>) -> Result<(), Stri
         return Err(format!(
             "{failed} of {} endpoint(s) did not accept the test event",
             chosen.len()
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rekey::link::{CodeUrlTemplate, MAX_CODE_URL_TEMPLATE, origin};
+use rekey::url_template::{CodeUrlTemplate, MAX_CODE_URL_TEMPLATE, origin};
 
 const FIELDS: [&str; 3] = [".UserID", ".Code", ".OrgID"];
 

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rekey::link::{LinkTemplate, origin};
+use rekey::url_template::{LinkTemplate, origin};
 
 /// The input is a flag byte (odd: the signed-link template with three
 /// placeholders), then the template and up to three values split at 0xFF

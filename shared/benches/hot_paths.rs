@@ -2,6 +2,9 @@
 //! HMAC, AEAD, the password policy, and each contract's request handling.
 //! `cargo bench -p rekey --bench hot_paths`; figures in docs/benchmarks.md.
 
+// Measurement code: a failed unwrap or expect stops the run, as it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -79,7 +79,11 @@ fn inputs() -> Vec<(&'static str, String)> {
 }
 
 /// This thread's CPU time: what a run costs, whoever else the scheduler
-/// ran in between.
+/// ran in between. std has no thread CPU clock; libc's is the one call.
+#[expect(
+    unsafe_code,
+    reason = "clock_gettime through libc, in a dev-only example"
+)]
 fn thread_cpu() -> Duration {
     let mut t = libc::timespec {
         tv_sec: 0,

@@ -10,6 +10,9 @@
 //! With the `local-signer` feature too, sign-in at `POST /oauth/token` split
 //! into argon2id, store calls and signing (a local key).
 
+// Measurement code: a failed unwrap or expect stops the run, as it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +20,7 @@ use lambda_http::Body;
 use rekey::App;
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::ServiceSecret;
-use rekey::domain::{EmailAddress, Scope, User, UserId};
+use rekey::domain::{EmailAddress, Scope, UnixTime, User, UserId};
 use rekey::password::{CredentialHasher, NewPassword};
 use rekey::routes::Function;
 use serde_json::json;
@@ -72,13 +75,12 @@ async fn main() {
     let store = rekey::store::embedded::EmbeddedStore::open(&dir.path().join("rekey.db")).unwrap();
     let app = App::new(&config, Arc::new(store));
     let raw_key = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
-    app.reset
-        .store()
+    app.store()
         .insert_api_key(&rekey::domain::ApiKey {
             digest: raw_key.digest(),
             name: "bench".into(),
             scopes: vec![Scope::ResetRequest],
-            created_at: 0,
+            created_at: UnixTime::EPOCH,
             revoked: false,
             org: Default::default(),
         })
@@ -87,8 +89,12 @@ async fn main() {
     let mut emails = Vec::new();
     for i in 0..iterations {
         let email = format!("bench-{i}@example.com");
-        let user = User::new(UserId::generate(), EmailAddress::parse(&email).unwrap());
-        app.reset.store().insert_user(&user).await.unwrap();
+        let user = User::new(
+            UserId::generate(),
+            EmailAddress::parse(&email).unwrap(),
+            UnixTime::EPOCH,
+        );
+        app.store().insert_user(&user).await.unwrap();
         emails.push(email);
     }
 
@@ -203,7 +209,7 @@ async fn measure_sign_in(
     iterations: usize,
     results: &mut serde_json::Map<String, serde_json::Value>,
 ) {
-    use rekey::signing::AccessTokenSigner;
+    use rekey::access_token::AccessTokenSigner;
     // argon2id dominates: fewer rounds.
     let rounds = iterations.clamp(1, 50);
     let (app, signer, user, whole, verify, refresh_tokens) = password_grants(config, rounds).await;
@@ -220,7 +226,7 @@ async fn measure_sign_in(
         percentiles(own),
     );
     let mut signing = Vec::new();
-    let claims = rekey::signing::AccessClaims {
+    let claims = rekey::access_token::AccessClaims {
         iss: "https://id.example.com".into(),
         sub: user.id.to_string(),
         aud: "rekey".into(),
@@ -234,7 +240,7 @@ async fn measure_sign_in(
     let _ = signer.key_id().await.unwrap();
     for _ in 0..iterations.max(1) {
         let start = Instant::now();
-        rekey::signing::jwt::sign_access_token(signer.as_ref(), &claims)
+        rekey::access_token::jwt::sign_access_token(signer.as_ref(), &claims)
             .await
             .unwrap();
         signing.push(start.elapsed());
@@ -275,7 +281,7 @@ async fn password_grants(
     rounds: usize,
 ) -> (
     App,
-    Arc<rekey::signing::local::LocalSigner>,
+    Arc<rekey::access_token::local::LocalSigner>,
     User,
     Vec<Duration>,
     Vec<Duration>,
@@ -283,7 +289,7 @@ async fn password_grants(
 ) {
     let dir = tempfile::tempdir().unwrap().keep();
     let store = rekey::store::embedded::EmbeddedStore::open(&dir.join("rekey.db")).unwrap();
-    let signer = Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap());
+    let signer = Arc::new(rekey::access_token::local::LocalSigner::ephemeral().unwrap());
     let app = App::new(config, Arc::new(store)).with_signer(signer.clone());
     let password = "Fresh-Horse-42-Battery";
     let hasher = CredentialHasher::new(config.hash_params);
@@ -291,9 +297,10 @@ async fn password_grants(
     let mut user = User::new(
         UserId::generate(),
         EmailAddress::parse("signer@example.com").unwrap(),
+        UnixTime::EPOCH,
     );
     user.password_hash = Some(hash.clone());
-    app.reset.store().insert_user(&user).await.unwrap();
+    app.store().insert_user(&user).await.unwrap();
     let grant = [
         ("grant_type", "password"),
         ("username", "signer@example.com"),

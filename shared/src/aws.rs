@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use crate::config::AwsEnvironment;
+
 /// `aws_config::defaults` with rekey's one HTTPS client (the SDK crates are
 /// built without their default client, so every loader starts here).
 pub fn config_loader() -> aws_config::ConfigLoader {
@@ -51,19 +53,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// profile and IMDS code out of every function (about 1 MiB, see
 /// docs/benchmarks.md). `service` is the SDK's env name ("DYNAMODB",
 /// "SESV2"): `AWS_ENDPOINT_URL_<service>` wins over `AWS_ENDPOINT_URL`.
-pub fn environment_sdk_config(service: &str) -> aws_config::SdkConfig {
-    sdk_config_from_vars(service, |name| std::env::var(name).ok())
-}
-
-/// As `environment_sdk_config`, with the variables from `lookup` (a
-/// function's `wiring::Environment`).
-pub fn sdk_config_from_vars(
-    service: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> aws_config::SdkConfig {
+pub fn environment_sdk_config(aws: &AwsEnvironment, service: &str) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_types::sdk_config::SharedCredentialsProvider;
-    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .http_client(https_client())
@@ -72,14 +64,8 @@ pub fn sdk_config_from_vars(
         ))
         .timeout_config(request_path_timeouts())
         .retry_config(request_path_retries());
-    config.set_region(
-        var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .map(aws_config::Region::new),
-    );
-    config.set_endpoint_url(
-        var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL")),
-    );
+    config.set_region(aws.region.clone().map(aws_config::Region::new));
+    config.set_endpoint_url(aws.endpoint_for(service).map(str::to_string));
     config.build()
 }
 
@@ -93,7 +79,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        sdk_config_from_vars(service, |name| vars.get(name).cloned())
+        let env = crate::config::EnvReader::new(|name| vars.get(name).cloned());
+        environment_sdk_config(&AwsEnvironment::read(&env), service)
     }
 
     #[test]

@@ -41,10 +41,24 @@ pub fn short_code(len: usize) -> String {
 }
 const RANDOM_BYTES: usize = 32;
 
+/// `N` bytes from the OS CSPRNG. Without one no token, key or nonce can
+/// be made safely, so its failure is the one panic here: the request fails
+/// (500) rather than being answered with something weaker.
+#[expect(
+    clippy::expect_used,
+    reason = "no secret may be made without the OS CSPRNG"
+)]
 pub(crate) fn random_bytes<const N: usize>() -> Zeroizing<[u8; N]> {
     let mut buf = Zeroizing::new([0u8; N]);
     getrandom::getrandom(buf.as_mut()).expect("the OS CSPRNG is unavailable");
     buf
+}
+
+/// HMAC-SHA256 keyed with `key`. HMAC takes a key of any length (longer
+/// ones are hashed, shorter ones padded), so `new_from_slice` cannot fail.
+#[expect(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+pub(crate) fn hmac_sha256(key: &[u8]) -> HmacSha256 {
+    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
 
 /// A bearer secret of 256 random bits with a prefix (link token or API key).
@@ -102,24 +116,30 @@ impl SecretDigest {
     }
 }
 
+/// Why a service secret is refused; never quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("expected base64 or hex")]
+    NotEncoded,
+    #[error("{0} bytes is too short: use at least 32 random bytes")]
+    TooShort(usize),
+}
+
 /// The service secret an operator provides (REKEY_SECRET).
 #[derive(Clone)]
 pub struct ServiceSecret(std::sync::Arc<SecretBox<Vec<u8>>>);
 
 impl ServiceSecret {
     /// Base64 (standard or url-safe) or hex, at least 32 bytes.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
         let raw = raw.trim();
         let bytes = hex::decode(raw)
             .ok()
             .or_else(|| STANDARD.decode(raw).ok())
             .or_else(|| URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok())
-            .ok_or_else(|| "expected base64 or hex".to_string())?;
+            .ok_or(SecretError::NotEncoded)?;
         if bytes.len() < 32 {
-            return Err(format!(
-                "{} bytes is too short: use at least 32 random bytes",
-                bytes.len()
-            ));
+            return Err(SecretError::TooShort(bytes.len()));
         }
         Ok(Self(std::sync::Arc::new(SecretBox::new(Box::new(bytes)))))
     }
@@ -127,12 +147,14 @@ impl ServiceSecret {
     pub fn generate() -> (Self, String) {
         let bytes = random_bytes::<32>();
         let encoded = STANDARD.encode(bytes.as_ref());
-        (Self::parse(&encoded).expect("32 bytes"), encoded)
+        let secret = Self(std::sync::Arc::new(SecretBox::new(Box::new(
+            bytes.to_vec(),
+        ))));
+        (secret, encoded)
     }
 
     fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(self.0.expose_secret()).expect("any key length");
+        let mut mac = hmac_sha256(self.0.expose_secret());
         mac.update(b"rekey/v1/");
         mac.update(purpose.as_bytes());
         Zeroizing::new(mac.finalize().into_bytes().into())
@@ -183,7 +205,12 @@ impl ServiceKeys {
     }
 
     /// XChaCha20-Poly1305 with a random nonce; `aad` binds the ciphertext
-    /// to its record so it cannot be moved to another.
+    /// to its record so it cannot be moved to another. Encryption fails only
+    /// for a message over 256 GiB, which no caller holds in memory.
+    #[expect(
+        clippy::expect_used,
+        reason = "XChaCha20-Poly1305 fails only past 2^38 bytes of plaintext"
+    )]
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
         let key = self.current.derive(SEAL_PURPOSE);
         let cipher = XChaCha20Poly1305::new(key.as_ref().into());
@@ -244,7 +271,7 @@ impl ServiceKeys {
 
     fn mac(secret: &ServiceSecret, purpose: &str, parts: &[&[u8]]) -> Vec<u8> {
         let key = secret.derive(purpose);
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_ref()).expect("any key length");
+        let mut mac = hmac_sha256(key.as_ref());
         for part in parts {
             // Length-prefixed so ("ab","c") and ("a","bc") differ.
             mac.update(&(part.len() as u64).to_be_bytes());
@@ -368,6 +395,7 @@ mod tests {
         assert!(
             ServiceSecret::parse("abcd")
                 .unwrap_err()
+                .to_string()
                 .contains("too short")
         );
         assert!(ServiceSecret::parse("not base64 at all!").is_err());

@@ -227,15 +227,36 @@ pub fn client_info(req: &Request, edge: Option<&EdgeSecret>) -> ClientInfo {
     info
 }
 
+/// A response with `status` and `body`, no headers yet.
+pub fn response(status: u16, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp
+}
+
 /// A JSON response. `no-store`: reset answers are never cached.
 pub fn json_response(status: u16, body: &impl Serialize) -> Response<Body> {
-    let bytes = serde_json::to_string(body).expect("response types serialise");
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .body(Body::Text(bytes))
-        .expect("static headers are valid")
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        // Response types are plain structs; were one ever to fail, the
+        // caller gets a 500 rather than a panic.
+        Err(e) => {
+            tracing::error!(error = %e, "a response did not serialise");
+            (500, r#"{"error":"server_error"}"#.to_string())
+        }
+    };
+    let mut resp = response(status, Body::Text(text));
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 /// A response handed to the Lambda runtime as it is. lambda_http re-reads

@@ -1,6 +1,7 @@
 //! rekey's common crate: the reset domain, the stores, mail, and the HTTP
 //! contracts. Everything but the I/O glue of each Lambda lives here.
 
+pub mod access_token;
 pub mod app;
 #[cfg(any(
     feature = "dynamodb",
@@ -10,26 +11,35 @@ pub mod app;
     feature = "cognito"
 ))]
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod crypto;
+pub mod delivery;
 pub mod directory;
 pub mod domain;
+pub mod error;
+pub mod guard;
 pub mod http;
-pub mod iam;
-pub mod link;
 pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod reset;
+pub mod resource_server;
 pub mod routes;
-pub mod signing;
+pub mod sealed;
+pub mod sign_in;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+#[cfg(feature = "embedded")]
+pub(crate) mod testing;
+pub mod url_template;
 pub mod webhook;
 pub mod wiring;
 
 pub use app::App;
 pub use config::{Config, ConfigError};
-pub use reset::{ResetError, ResetService};
+pub use error::ResetError;
+pub use reset::ResetService;
 pub use store::{Store, StoreError};

@@ -61,7 +61,7 @@ pub fn emf_line(metric: Metric, timestamp_ms: u128) -> String {
 
 /// Counts one `metric`.
 pub fn count(metric: Metric) {
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    if crate::config::in_lambda() {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())

@@ -82,18 +82,14 @@ where
 /// (`AWS_LAMBDA_LOG_FORMAT=JSON`), level from `AWS_LAMBDA_LOG_LEVEL` or
 /// `RUST_LOG`, default INFO; to stdout, which Lambda sends to CloudWatch.
 pub fn init_lambda() {
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string())
-        .to_lowercase();
+    let settings = crate::config::LogSettings::from_env();
     init(
-        if json {
+        if settings.json {
             LogFormat::Json
         } else {
             LogFormat::Text
         },
-        &level,
+        &settings.level.to_lowercase(),
         std::io::stdout,
     );
 }
@@ -101,6 +97,9 @@ pub fn init_lambda() {
 /// For rekeyctl: text lines on stderr, `RUST_LOG` to filter (default
 /// `info`). stdout stays free for command output.
 pub fn init_cli() {
-    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-    init(LogFormat::Text, &level, std::io::stderr);
+    init(
+        LogFormat::Text,
+        &crate::config::LogSettings::cli_level(),
+        std::io::stderr,
+    );
 }

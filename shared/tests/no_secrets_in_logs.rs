@@ -3,6 +3,10 @@
 //! Its own test binary: the subscriber is global, so lines from every
 //! thread, SDK and blocking pool are captured.
 
+// Test code: a failed unwrap or expect is a failed test (clippy.toml allows
+// them in #[test] functions; the helpers here need the same).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "integration/support/mod.rs"]
 mod support;
 
@@ -10,8 +14,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::Scope;
-use rekey::mail::Outbox;
 use rekey::routes::Function;
 use support::*;
 
@@ -155,7 +159,7 @@ async fn run_oauth_flow(app: &App, email: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>) -> Secrets {
-    let store = app.reset.store().clone();
+    let store = app.store().clone();
     let email = unique_email();
     let user = add_user(&*store, &config(), &email).await;
     let key = add_key(&*store, &[Scope::ResetRequest]).await;
@@ -177,7 +181,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     match stream.as_deref_mut() {
         Some(s) => {
             let (_, event) = s.next_event().await;
-            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
+            let r = rekey::delivery::stream::consume_batch(&app.reset, outbox, event).await;
             assert!(r.batch_item_failures.is_empty());
         }
         None => assert_eq!(app.reset.drain_intake(10).await.unwrap(), 1),
@@ -191,7 +195,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     match stream {
         Some(s) => {
             let (_, event) = s.next_event().await;
-            let r = rekey::mail::stream::consume_batch(&app.reset, outbox, event).await;
+            let r = rekey::delivery::stream::consume_batch(&app.reset, outbox, event).await;
             assert!(r.batch_item_failures.is_empty());
         }
         None => assert_eq!(outbox.drain(10).await.unwrap(), 1),
@@ -240,8 +244,8 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
     // userinfo with a valid token, a tampered one and an expired one (the
     // refusals log their reason).
     let user = store.user(&user.id).await.unwrap().unwrap();
-    let now = rekey::domain::now();
-    let claims = |exp| rekey::signing::AccessClaims {
+    let now = now_secs();
+    let claims = |exp| rekey::access_token::AccessClaims {
         iss: "https://api.example.com".into(),
         sub: user.id.to_string(),
         aud: "rekey".into(),
@@ -253,7 +257,7 @@ async fn run_flow(app: &App, outbox: &Outbox, stream: Option<&mut StreamReader>)
         ver: user.credential_version.0,
     };
     let sign = |exp| async move {
-        rekey::signing::jwt::sign_access_token(signer().as_ref(), &claims(exp))
+        rekey::access_token::jwt::sign_access_token(signer().as_ref(), &claims(exp))
             .await
             .unwrap()
     };
@@ -394,7 +398,7 @@ async fn no_secret_reaches_a_log_line() {
         )
         .await;
     }
-    let link = take_links(app.reset.store(), &config).await.pop().unwrap();
+    let link = take_links(app.store(), &config).await.pop().unwrap();
     let token = url::Url::parse(&link)
         .unwrap()
         .query_pairs()
@@ -457,7 +461,7 @@ async fn no_secret_reaches_a_log_line() {
 /// address the event names reaches a log line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_webhook_secret_reaches_a_log_line() {
-    use rekey::webhook::delivery::{RetryQueue, WebhookClient, WebhookSender};
+    use rekey::webhook::sender::{RetryQueue, WebhookClient, WebhookSender};
     logs();
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let receiver = support::webhook_receiver::Receiver::start(&[500]).await;
@@ -477,7 +481,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
             item: &rekey::domain::OutboxItem,
             _: u32,
             _: std::time::Duration,
-        ) -> Result<(), rekey::mail::DeliveryError> {
+        ) -> Result<(), rekey::webhook::WebhookError> {
             self.0.lock().unwrap().push(item.clone());
             Ok(())
         }
@@ -485,7 +489,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
             &self,
             _: &rekey::domain::OutboxItem,
             _: &str,
-        ) -> Result<(), rekey::mail::DeliveryError> {
+        ) -> Result<(), rekey::webhook::WebhookError> {
             Ok(())
         }
     }
@@ -515,7 +519,7 @@ async fn no_webhook_secret_reaches_a_log_line() {
     };
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
-    let reset = rekey::ResetService::new(&config, store.clone());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     reset
         .set_password_with_proof(
             &user.id,

@@ -52,6 +52,7 @@ async fn known_and_unknown_addresses_take_the_same_time() {
         let user = rekey::domain::User::new(
             rekey::domain::UserId::generate(),
             rekey::domain::EmailAddress::parse(&email).unwrap(),
+            rekey::clock::Clock::now(&rekey::clock::SystemClock),
         );
         rekey::store::AccountStore::insert_user(&store, &user)
             .await

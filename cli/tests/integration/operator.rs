@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use crate::support::{IMPORTED, Server, bcrypt_hash, django_hash};
-use rekey::ResetService;
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::ServiceSecret;
 use rekey::domain::EmailAddress;
@@ -250,7 +249,7 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
     // The imported hashes verify, and are upgraded on verification.
     let config = local_config(dir);
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.join("rekey.db")).unwrap());
-    let service = ResetService::new(&config, store.clone());
+    let service = rekey::App::new(&config, store.clone()).passwords;
     for email in ["imp.bcrypt@example.com", "imp.django@example.com"] {
         let user = store
             .user_by_email(&EmailAddress::parse(email).unwrap())
@@ -259,13 +258,13 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
             .unwrap();
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-1!", &Default::default())
+                .verify(&user, "Wrong-Pass-1!", &Default::default())
                 .await
                 .unwrap()
         );
         assert!(
             service
-                .verify_password(&user, IMPORTED, &Default::default())
+                .verify(&user, IMPORTED, &Default::default())
                 .await
                 .unwrap(),
             "{email}"

@@ -1,8 +1,8 @@
 //! GET /.well-known/openid-configuration and /.well-known/jwks.json: OpenID
 //! Connect Discovery and the access-token signing keys. No store and no
 //! service secret: the issuer and the KMS keys' public halves
-//! (kms:GetPublicKey through rekey's small client, no AWS SDK, cached after
-//! the first call). The documents live in
+//! (kms:GetPublicKey through aws-sdk-kms, cached after the first call). The
+//! documents live in
 //! `rekey` (contract::discovery); this binary only wires them to the Lambda
 //! runtime.
 
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
         let req = req;
         // As is: no re-encoding of the JSON body (see `rekey::http::AsIs`).
         Ok::<_, Error>(rekey::http::AsIs(
-            rekey::contract::discovery::serve(&discovery, &req).await,
+            rekey::contract::discovery::discovery(&discovery, &req).await,
         ))
     }))
     .await

@@ -3,14 +3,14 @@
 //! calling it directly so the link keeps no other contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::oauth::revoke;
+use rekey::contract::oauth::oauth_revoke;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::oauth_revoke(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(revoke(&app, req).await)
+        Ok::<_, Error>(oauth_revoke(&app, req).await)
     }))
     .await
 }

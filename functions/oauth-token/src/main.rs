@@ -4,14 +4,14 @@
 //! other contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::oauth::token;
+use rekey::contract::oauth::oauth_token;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::oauth_token(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(token(&app, req).await)
+        Ok::<_, Error>(oauth_token(&app, req).await)
     }))
     .await
 }

@@ -5,14 +5,14 @@
 //! only wires it to the Lambda runtime.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::userinfo::userinfo;
+use rekey::contract::oauth::oauth_userinfo;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::oauth_userinfo(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(userinfo(&app, req).await)
+        Ok::<_, Error>(oauth_userinfo(&app, req).await)
     }))
     .await
 }

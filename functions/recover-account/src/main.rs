@@ -3,14 +3,14 @@
 //! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::account::recover;
+use rekey::contract::account::recover_account;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::recover_account(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(recover(&app, req).await)
+        Ok::<_, Error>(recover_account(&app, req).await)
     }))
     .await
 }

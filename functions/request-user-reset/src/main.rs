@@ -3,14 +3,14 @@
 //! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::zitadel::password_reset;
+use rekey::contract::zitadel::request_user_reset;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::request_user_reset(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(password_reset(&app, req).await)
+        Ok::<_, Error>(request_user_reset(&app, req).await)
     }))
     .await
 }

@@ -3,14 +3,14 @@
 //! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::account::reset;
+use rekey::contract::account::reset_account;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::reset_account(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(reset(&app, req).await)
+        Ok::<_, Error>(reset_account(&app, req).await)
     }))
     .await
 }

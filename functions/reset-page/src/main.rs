@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let page = rekey::wiring::reset_page(&rekey::wiring::Environment::process())?;
     run(service_fn(|req: Request| async {
         let req = req;
-        Ok::<_, Error>(rekey::contract::page::serve(&page, &req))
+        Ok::<_, Error>(rekey::contract::page::reset_page(&page, &req))
     }))
     .await
 }

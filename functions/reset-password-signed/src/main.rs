@@ -3,14 +3,14 @@
 //! contract's code.
 
 use lambda_http::{Error, run, service_fn};
-use rekey::contract::django::reset_password;
+use rekey::contract::django::reset_password_signed;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let app = rekey::wiring::reset_password_signed(&rekey::wiring::Environment::process())?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(reset_password(&app, req).await)
+        Ok::<_, Error>(reset_password_signed(&app, req).await)
     }))
     .await
 }

@@ -4,7 +4,7 @@
 //! retry. Also the consumer of the webhook retry queue (SQS).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use rekey::mail::stream::{StreamEvent, consume_batch};
+use rekey::delivery::stream::{StreamEvent, consume_batch};
 use rekey::webhook::sqs::{consume_retries, is_retry_batch};
 
 #[tokio::main]

@@ -147,53 +147,57 @@ pub(super) fn read_clients(env: &mut EnvReader<'_>, session: &SessionPolicy) -> 
     OAuthClients(clients)
 }
 
-fn client_from(e: ClientEntry, known: &[OAuthClient]) -> Result<OAuthClient, String> {
+/// What is wrong with one entry of `REKEY_OAUTH_CLIENTS`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ClientProblem {
+    #[error("client id {0:?} is empty or has ':' or a control character")]
+    BadId(String),
+    #[error(
+        "client {0:?} is listed twice (or is the recovery client, REKEY_OAUTH_CLIENT_ID, which is always present)"
+    )]
+    Twice(String),
+    #[error("client {0:?}: auth_method \"none\" takes no secret_sha256")]
+    PublicWithSecret(String),
+    #[error("client {0:?}: its auth_method needs a secret_sha256")]
+    NoSecret(String),
+    #[error("client {0:?}: secret_sha256 is not 64 hex digits (a SHA-256 digest)")]
+    BadDigest(String),
+    #[error("client {0:?}: scopes must be a non-empty list of scope tokens")]
+    BadScopes(String),
+    #[error("client {0:?}: default_scope must be among its scopes")]
+    DefaultOutsideScopes(String),
+    #[error("client {0:?}: audience is empty")]
+    NoAudience(String),
+}
+
+fn client_from(e: ClientEntry, known: &[OAuthClient]) -> Result<OAuthClient, ClientProblem> {
     let id = e.id.trim().to_string();
     if id.is_empty() || id.chars().any(|c| c.is_control() || c == ':') {
-        return Err(format!(
-            "client id {:?} is empty or has ':' or a control character",
-            e.id
-        ));
+        return Err(ClientProblem::BadId(e.id));
     }
     if known.iter().any(|c| c.id == id) {
-        return Err(format!(
-            "client {id:?} is listed twice (or is the recovery client, REKEY_OAUTH_CLIENT_ID, which is always present)"
-        ));
+        return Err(ClientProblem::Twice(id));
     }
     let secret_sha256 = match (e.auth_method, e.secret_sha256) {
         (ClientAuthMethod::None, None) => None,
-        (ClientAuthMethod::None, Some(_)) => {
-            return Err(format!(
-                "client {id:?}: auth_method \"none\" takes no secret_sha256"
-            ));
-        }
-        (_, None) => {
-            return Err(format!(
-                "client {id:?}: its auth_method needs a secret_sha256"
-            ));
-        }
+        (ClientAuthMethod::None, Some(_)) => return Err(ClientProblem::PublicWithSecret(id)),
+        (_, None) => return Err(ClientProblem::NoSecret(id)),
         (_, Some(hex_digest)) => Some(
             hex::decode(hex_digest.trim())
                 .ok()
                 .and_then(|d| <[u8; 32]>::try_from(d).ok())
-                .ok_or_else(|| {
-                    format!("client {id:?}: secret_sha256 is not 64 hex digits (a SHA-256 digest)")
-                })?,
+                .ok_or_else(|| ClientProblem::BadDigest(id.clone()))?,
         ),
     };
     if e.scopes.is_empty() || !e.scopes.iter().all(|s| is_scope_token(s)) {
-        return Err(format!(
-            "client {id:?}: scopes must be a non-empty list of scope tokens"
-        ));
+        return Err(ClientProblem::BadScopes(id));
     }
     let default_scope = e.default_scope.unwrap_or_else(|| e.scopes.clone());
     if !default_scope.iter().all(|s| e.scopes.contains(s)) {
-        return Err(format!(
-            "client {id:?}: default_scope must be among its scopes"
-        ));
+        return Err(ClientProblem::DefaultOutsideScopes(id));
     }
     if e.audience.trim().is_empty() {
-        return Err(format!("client {id:?}: audience is empty"));
+        return Err(ClientProblem::NoAudience(id));
     }
     Ok(OAuthClient {
         id,

@@ -22,7 +22,7 @@ struct Empty {}
 
 /// `POST /api/v2/account/recover/ {email}`: mails a link whose token is the
 /// `validation_code`. Always 200 `{}` for a well-formed request.
-pub async fn recover(app: &App, req: Request) -> Response<Body> {
+pub async fn recover_account(app: &App, req: Request) -> Response<Body> {
     let function = Function::RecoverAccount;
     super::answer(function, OAuth, async {
         let (client, body): (_, RecoverRequest) = super::public_json(app, function, &req).await?;
@@ -59,7 +59,7 @@ struct Token {
 
 /// `POST /api/v2/account/reset/ {validation_code, password}`: resets and
 /// logs the user in.
-pub async fn reset(app: &App, req: Request) -> Response<Body> {
+pub async fn reset_account(app: &App, req: Request) -> Response<Body> {
     let function = Function::ResetAccount;
     super::answer(function, OAuth, async {
         let (client, body): (_, ResetRequest) = super::public_json(app, function, &req).await?;
@@ -69,7 +69,7 @@ pub async fn reset(app: &App, req: Request) -> Response<Body> {
                 &body.validation_code,
                 &body.password,
                 &client,
-                &crate::signing::issuer_for(app.reset.session().issuer.as_deref(), &req),
+                &crate::access_token::issuer_for(app.session().issuer.as_deref(), &req),
             )
             .await?;
         let mut resp = http::json_response(

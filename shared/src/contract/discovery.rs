@@ -13,14 +13,15 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::Failure;
+use crate::access_token::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 use crate::reset::ResetError;
 use crate::routes::Function;
-use crate::signing::{PublicKeySet, SIGNING_KEY_VAR, SigningError, issuer_for};
 
 pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const REVOCATION_PATH: &str = "/oauth/revoke";
+pub const USERINFO_PATH: &str = "/oauth/userinfo";
 
 /// The grants `POST /oauth/token` takes.
 pub const GRANT_TYPES: &[&str] = &["password", "refresh_token"];
@@ -33,6 +34,9 @@ pub const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "clien
 /// published at least this long (plus consumers' own JWKS caching) before
 /// it signs.
 pub const MAX_AGE_SECS: u64 = 300;
+/// Both documents' `Cache-Control`: public, for `MAX_AGE_SECS` (a test
+/// checks the two agree).
+const CACHE_CONTROL: ::http::HeaderValue = ::http::HeaderValue::from_static("public, max-age=300");
 
 /// What discovery publishes: the issuer, the scopes and the signing keys'
 /// public halves.
@@ -77,15 +81,13 @@ impl super::Dialect for WellKnown {
 
 fn cached(body: &serde_json::Value) -> Response<Body> {
     let mut resp = crate::http::json_response(200, body);
-    resp.headers_mut().insert(
-        ::http::header::CACHE_CONTROL,
-        ::http::HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECS}")).expect("ASCII"),
-    );
+    resp.headers_mut()
+        .insert(::http::header::CACHE_CONTROL, CACHE_CONTROL);
     resp
 }
 
 /// Serves both documents by path.
-pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
+pub async fn discovery(discovery: &Discovery, req: &Request) -> Response<Body> {
     super::answer(Function::Discovery, WellKnown, async {
         let issuer = issuer_for(discovery.issuer.as_deref(), req);
         match req.uri().path() {
@@ -95,7 +97,7 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
                     "jwks_uri": format!("{issuer}{JWKS_PATH}"),
                     "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
                     "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
-                    "userinfo_endpoint": format!("{issuer}{}", super::userinfo::PATH),
+                    "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
                     "grant_types_supported": GRANT_TYPES,
                     "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
                     "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
@@ -123,4 +125,15 @@ pub async fn serve(discovery: &Discovery, req: &Request) -> Response<Body> {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cache_control_says_max_age_secs() {
+        assert_eq!(
+            super::CACHE_CONTROL.to_str().unwrap(),
+            format!("public, max-age={}", super::MAX_AGE_SECS)
+        );
+    }
 }

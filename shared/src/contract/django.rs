@@ -178,7 +178,7 @@ pub async fn send_reset_link(app: &App, req: Request) -> Response<Body> {
 
 /// `POST /api/v1/iam/accounts/reset-password/ {user_id, timestamp,
 /// signature, password, password_confirm?}`.
-pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
+pub async fn reset_password_signed(app: &App, req: Request) -> Response<Body> {
     let function = Function::ResetPasswordSigned;
     super::answer(function, Drf, async {
         let client = super::public_caller(app, function, &req).await?;
@@ -203,7 +203,13 @@ pub async fn reset_password(app: &App, req: Request) -> Response<Body> {
             unreachable!("refusal() reports every missing field")
         };
         app.reset
-            .reset_with_signature(user_id, timestamp, signature, password, &client)
+            .reset_with_signature(
+                user_id,
+                crate::domain::UnixTime::from_secs(timestamp),
+                signature,
+                password,
+                &client,
+            )
             .await?;
         Ok(detail(200, "Reset password successful"))
     })

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use lambda_http::{Body, Response};
 
+use crate::error::Chain;
 use crate::http::RequestError;
 use crate::reset::ResetError;
 use crate::routes::Function;
@@ -91,12 +92,12 @@ impl Failure {
                 ResetError::SignatureExpired => "signature_expired",
                 ResetError::NotConfigured(_) => "not_configured",
                 ResetError::Token(r) => match r {
-                    crate::reset::TokenRefusal::InvalidClient { .. } => "invalid_client",
-                    crate::reset::TokenRefusal::UnauthorizedClient => "unauthorized_client",
-                    crate::reset::TokenRefusal::InvalidGrant => "invalid_grant",
-                    crate::reset::TokenRefusal::InvalidScope => "invalid_scope",
-                    crate::reset::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
-                    crate::reset::TokenRefusal::PasswordGrantUnavailable => {
+                    crate::error::TokenRefusal::InvalidClient { .. } => "invalid_client",
+                    crate::error::TokenRefusal::UnauthorizedClient => "unauthorized_client",
+                    crate::error::TokenRefusal::InvalidGrant => "invalid_grant",
+                    crate::error::TokenRefusal::InvalidScope => "invalid_scope",
+                    crate::error::TokenRefusal::UnsupportedGrantType => "unsupported_grant_type",
+                    crate::error::TokenRefusal::PasswordGrantUnavailable => {
                         "password_grant_unavailable"
                     }
                 },
@@ -108,17 +109,20 @@ impl Failure {
     }
 
     /// Counts the rejection. Server-side failures are logged with their
-    /// cause; client errors are not (their text could only echo what the
-    /// client sent).
+    /// cause, the whole chain of sources on one line; client errors are not
+    /// (their text could only echo what the client sent). Neither reaches
+    /// the response: each dialect renders only the variant.
     pub(crate) fn log(&self, function: Function) {
         crate::metrics::count(crate::metrics::Metric::Rejections(self.reason()));
         let function = function.name();
         match self {
             Failure::Reset(ResetError::Unavailable(cause)) => {
-                tracing::warn!(function, cause, "store unavailable")
+                let cause = Chain(cause.as_ref());
+                tracing::warn!(function, %cause, "dependency unavailable")
             }
             Failure::Reset(ResetError::Internal(cause)) => {
-                tracing::error!(function, cause, "internal error")
+                let cause = Chain(cause.as_ref());
+                tracing::error!(function, %cause, "internal error")
             }
             _ => {}
         }

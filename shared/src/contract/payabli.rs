@@ -81,7 +81,7 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         .headers()
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok());
-    let key = app.reset.authorize(presented, Scope::ResetRequest).await?;
+    let key = app.keys.authorize(presented, Scope::ResetRequest).await?;
     let body: AuthResetRequest = http::json_body(req)?;
     let email = EmailAddress::parse(&body.email)
         .ok_or_else(|| RequestError::invalid("email", "email is not a valid email address"))?;
@@ -103,7 +103,7 @@ async fn handle_request_reset(app: &App, req: &Request) -> Result<Response<Body>
         _ => {}
     }
     let request = AddressRequest::ResetLink { entry: body.entry };
-    let client = http::client_info(req, app.reset.edge_secret());
+    let client = http::client_info(req, app.edge_secret());
     app.reset
         .accept_address_request(request, &email, &client, Some(&key.digest))
         .await?;

@@ -17,8 +17,8 @@ pub(crate) async fn public_caller(
     function: Function,
     req: &Request,
 ) -> Result<ClientInfo, ResetError> {
-    let client = http::client_info(req, app.reset.edge_secret());
-    app.reset.limit_source(function, &client).await?;
+    let client = http::client_info(req, app.edge_secret());
+    app.limits.limit_source(function, &client).await?;
     Ok(client)
 }
 

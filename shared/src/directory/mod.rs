@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::EnvReader;
+use crate::config::{AwsEnvironment, DirectoryChoice};
 use crate::domain::{EmailAddress, User, UserId};
 use crate::password::{NewPassword, PolicyViolation};
 use crate::store::{Store, StoreError};
@@ -22,79 +22,23 @@ pub mod cognito;
 #[cfg(not(feature = "cognito"))]
 mod unlinked;
 
-/// `REKEY_DIRECTORY`: which directory holds the accounts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum DirectoryChoice {
-    /// rekey's own table (`REKEY_DIRECTORY=rekey`, or unset).
-    #[default]
-    Rekey,
-    /// An Amazon Cognito user pool (`REKEY_DIRECTORY=cognito`).
-    Cognito {
-        /// `REKEY_COGNITO_USER_POOL_ID`.
-        pool_id: String,
-        /// `REKEY_COGNITO_CLIENT_ID`: the app client the account-recovery
-        /// log-in signs in with; only that route needs it.
-        client_id: Option<String>,
-    },
-}
-
-pub const DIRECTORY_VAR: &str = "REKEY_DIRECTORY";
-pub const POOL_ID_VAR: &str = "REKEY_COGNITO_USER_POOL_ID";
-pub const CLIENT_ID_VAR: &str = "REKEY_COGNITO_CLIENT_ID";
-
-/// Reads `REKEY_DIRECTORY` (`rekey`, the default, or `cognito`) and the
-/// pool's variables, recording each problem.
-pub fn read_choice(env: &mut EnvReader<'_>) -> DirectoryChoice {
-    let pool_id = env.optional(POOL_ID_VAR);
-    let client_id = env.optional(CLIENT_ID_VAR);
-    match env.optional(DIRECTORY_VAR).as_deref() {
-        None | Some("rekey") => {
-            if pool_id.is_some() {
-                env.problems.push(format!(
-                    "{POOL_ID_VAR} is set but {DIRECTORY_VAR} is not `cognito`"
-                ));
-            }
-            DirectoryChoice::Rekey
-        }
-        Some("cognito") => match pool_id {
-            Some(pool_id) => DirectoryChoice::Cognito { pool_id, client_id },
-            None => {
-                env.problems.push(format!(
-                    "{DIRECTORY_VAR}=cognito needs {POOL_ID_VAR}, the user pool's id"
-                ));
-                DirectoryChoice::Rekey
-            }
-        },
-        Some(other) => {
-            env.problems.push(format!(
-                "{DIRECTORY_VAR}={other:?} is not `rekey` or `cognito`"
-            ));
-            DirectoryChoice::Rekey
-        }
-    }
-}
-
 /// The directory `choice` names, over `store`, with the Lambdas' SDK
-/// configuration (region, credentials and endpoint from `lookup`, the
-/// function's environment; `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`
-/// wins over `AWS_ENDPOINT_URL`). A pool in a build without the `cognito` feature is
+/// configuration (region, credentials and endpoint from the environment;
+/// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` wins over
+/// `AWS_ENDPOINT_URL`). A pool in a build without the `cognito` feature is
 /// a configuration error: such a function would look accounts up in the
 /// wrong place.
 pub fn from_environment(
     choice: &DirectoryChoice,
     store: Arc<dyn Store>,
-    #[cfg_attr(not(feature = "cognito"), allow(unused_variables))] lookup: &dyn Fn(
-        &str,
-    ) -> Option<
-        String,
-    >,
+    #[cfg_attr(not(feature = "cognito"), allow(unused_variables))] aws: &AwsEnvironment,
 ) -> Result<Arc<dyn Directory>, crate::ConfigError> {
     match choice {
         DirectoryChoice::Rekey => Ok(Arc::new(RekeyAccounts::new(store))),
         #[cfg(feature = "cognito")]
         DirectoryChoice::Cognito { pool_id, client_id } => {
             Ok(Arc::new(cognito::CognitoPool::from_sdk_config(
-                &crate::aws::sdk_config_from_vars("COGNITO_IDENTITY_PROVIDER", lookup),
+                &crate::aws::environment_sdk_config(aws, "COGNITO_IDENTITY_PROVIDER"),
                 pool_id.clone(),
                 client_id.clone(),
                 store,
@@ -128,13 +72,13 @@ pub enum DirectoryError {
     #[error("no such account in the directory")]
     UserGone,
     /// Throttled or unreachable: retrying later may succeed.
-    #[error("directory unavailable: {0}")]
-    Unavailable(String),
+    #[error("directory unavailable")]
+    Unavailable(#[source] crate::error::Cause),
     /// A variable this operation needs is not set.
     #[error("{0} is not set")]
     NotConfigured(&'static str),
-    #[error("directory error: {0}")]
-    Internal(String),
+    #[error("directory error")]
+    Internal(#[source] crate::error::Cause),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -145,12 +89,12 @@ impl From<DirectoryError> for crate::ResetError {
         match e {
             DirectoryError::PasswordRefused(violation) => ResetError::WeakPassword(vec![violation]),
             DirectoryError::UserGone => ResetError::InvalidToken,
-            DirectoryError::Unavailable(m) => ResetError::Unavailable(format!("directory: {m}")),
+            e @ DirectoryError::Unavailable(_) => ResetError::Unavailable(Box::new(e)),
             DirectoryError::NotConfigured(variable) => {
                 tracing::error!(variable, "configuration error: variable not set");
-                ResetError::Unavailable(format!("directory: {variable} is not set"))
+                ResetError::Unavailable(Box::new(DirectoryError::NotConfigured(variable)))
             }
-            DirectoryError::Internal(m) => ResetError::Internal(m),
+            e @ DirectoryError::Internal(_) => ResetError::Internal(Box::new(e)),
             DirectoryError::Store(e) => e.into(),
         }
     }
@@ -235,46 +179,17 @@ impl Directory for RekeyAccounts {
 mod tests {
     use super::*;
 
-    fn choice(vars: &[(&str, &str)]) -> (DirectoryChoice, Vec<String>) {
-        let vars: std::collections::HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut env = EnvReader::new(|k| vars.get(k).cloned());
-        let c = read_choice(&mut env);
-        (c, env.problems)
-    }
-
-    #[test]
-    fn rekey_by_default_and_a_pool_only_when_asked_for_with_its_id() {
-        assert_eq!(choice(&[]), (DirectoryChoice::Rekey, vec![]));
-        assert_eq!(
-            choice(&[(DIRECTORY_VAR, "cognito"), (POOL_ID_VAR, "us-east-1_Abc")]),
-            (
-                DirectoryChoice::Cognito {
-                    pool_id: "us-east-1_Abc".into(),
-                    client_id: None
-                },
-                vec![]
-            )
-        );
-        let (_, problems) = choice(&[(DIRECTORY_VAR, "cognito")]);
-        assert!(problems[0].contains(POOL_ID_VAR), "{problems:?}");
-        let (_, problems) = choice(&[(POOL_ID_VAR, "us-east-1_Abc")]);
-        assert!(problems[0].contains(DIRECTORY_VAR), "{problems:?}");
-        let (_, problems) = choice(&[(DIRECTORY_VAR, "ldap")]);
-        assert!(problems[0].contains("ldap"), "{problems:?}");
-    }
-
     #[test]
     fn directory_errors_map_to_the_reset_errors_each_dialect_renders() {
         use crate::ResetError;
         assert!(matches!(
-            ResetError::from(DirectoryError::NotConfigured(CLIENT_ID_VAR)),
-            ResetError::Unavailable(m) if m.contains(CLIENT_ID_VAR)
+            ResetError::from(DirectoryError::NotConfigured(crate::config::CLIENT_ID_VAR)),
+            ResetError::Unavailable(cause) if crate::error::Chain(cause.as_ref()).to_string().contains(crate::config::CLIENT_ID_VAR)
         ));
         assert!(matches!(
-            ResetError::from(DirectoryError::Unavailable("ListUsers: throttled".into())),
+            ResetError::from(DirectoryError::Unavailable(Box::new(
+                crate::error::Invariant("ListUsers: throttled")
+            ))),
             ResetError::Unavailable(_)
         ));
         assert!(matches!(

@@ -26,8 +26,12 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, mail: &RenderedMail) -> Result<(), MailError> {
         let bytes = mail.to_mime(&self.from)?;
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| MailError::Unavailable(format!("{}: {e}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            MailError::Unavailable(Box::new(crate::error::context(
+                self.dir.display().to_string(),
+                e,
+            )))
+        })?;
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -38,7 +42,12 @@ impl Mailer for FileMailer {
         let path = self.dir.join(&name);
         std::fs::write(&partial, &bytes)
             .and_then(|()| std::fs::rename(&partial, &path))
-            .map_err(|e| MailError::Unavailable(format!("{}: {e}", path.display())))?;
+            .map_err(|e| {
+                MailError::Unavailable(Box::new(crate::error::context(
+                    path.display().to_string(),
+                    e,
+                )))
+            })?;
         // The operator's console, not a log: the link is what they need to
         // click, and the address is masked.
         let to = EmailAddress::parse(&mail.to).map_or_else(|| "?".to_string(), |e| e.masked());

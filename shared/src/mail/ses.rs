@@ -8,7 +8,8 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
 use super::{MailError, Mailer, RenderedMail};
-use crate::config::{ConfigError, EnvReader};
+use crate::config::{AwsEnvironment, ConfigError, EnvReader};
+use crate::error::ServiceFailure;
 
 pub struct SesMailer {
     client: Client,
@@ -33,23 +34,23 @@ impl SesMailer {
         }
     }
 
+    /// What send-email builds: a client with region, credentials and
+    /// `AWS_ENDPOINT_URL[_SESV2]` from the environment only, sending as
+    /// `from` (`REKEY_MAIL_FROM`).
+    pub fn from_settings(from: &str, aws: &AwsEnvironment) -> Self {
+        let config = crate::aws::environment_sdk_config(aws, "SESV2");
+        Self::new(Client::new(&config), from)
+    }
+
     /// `REKEY_MAIL_FROM`, with the SDK's default chain (profiles, SSO) for
     /// region and credentials: for `rekeyctl serve --ses`.
     pub async fn from_env_and_profile() -> Result<Self, ConfigError> {
-        let from = sender_from_env()?;
+        let mut env = EnvReader::process();
+        let from = crate::config::read_mail_from(&mut env);
+        let from = env.finish_with(from)?;
         let config = crate::aws::sdk_config().await;
         Ok(Self::new(Client::new(&config), from))
     }
-}
-
-fn sender_from_env() -> Result<String, ConfigError> {
-    let mut env = EnvReader::process();
-    let from = env.required(
-        "REKEY_MAIL_FROM",
-        "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
-    );
-    env.finish()?;
-    Ok(from.expect("checked"))
 }
 
 #[async_trait]
@@ -66,7 +67,7 @@ impl Mailer for SesMailer {
                         RawMessage::builder()
                             .data(Blob::new(raw))
                             .build()
-                            .map_err(|e| MailError::Rejected(e.to_string()))?,
+                            .map_err(|e| MailError::Rejected(Box::new(e)))?,
                     )
                     .build(),
             )
@@ -93,6 +94,7 @@ fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> MailError {
         SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
         _ => "unknown SDK error".to_string(),
     };
+    let kind = Box::new(ServiceFailure(kind));
     if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
         MailError::Rejected(kind)
     } else {
@@ -136,7 +138,7 @@ mod tests {
                 .build(),
         );
         let e = failure(&SdkError::<_, ()>::service_error(rejected, ()));
-        assert!(matches!(&e, MailError::Rejected(kind) if kind == "MessageRejected"));
+        assert!(matches!(&e, MailError::Rejected(kind) if kind.to_string() == "MessageRejected"));
         let shown = shown(&e);
         for leak in ["ada.lovelace", "example.com", "no-reply", "not verified"] {
             assert!(!shown.contains(leak), "{leak} in {shown}");
@@ -152,9 +154,11 @@ mod tests {
                 .build(),
         );
         let e = failure(&SdkError::<_, ()>::service_error(throttled, ()));
-        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "TooManyRequestsException"));
+        assert!(
+            matches!(&e, MailError::Unavailable(kind) if kind.to_string() == "TooManyRequestsException")
+        );
         let e = failure(&SdkError::<SendEmailError, ()>::timeout_error(SES_TEXT));
-        assert!(matches!(&e, MailError::Unavailable(kind) if kind == "timeout"));
+        assert!(matches!(&e, MailError::Unavailable(kind) if kind.to_string() == "timeout"));
         assert!(!shown(&e).contains("example.com"));
         let e = failure(&SdkError::<SendEmailError, ()>::construction_failure(
             SES_TEXT,

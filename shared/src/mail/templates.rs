@@ -34,6 +34,32 @@ fn is_fragment(name: &str) -> bool {
     )
 }
 
+/// What is wrong with a template directory: the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{}: cannot read it (UTF-8 files in <dir>/<locale>/)", .path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not a locale directory: expected <dir>/<locale>/<template>, e.g. de/reset_link.txt",
+        .0.display()
+    )]
+    NotALocaleDirectory(std::path::PathBuf),
+    #[error("{}: {locale:?} is not a locale name (like en, de, pt-br)", .path.display())]
+    NotALocale {
+        path: std::path::PathBuf,
+        locale: String,
+    },
+    #[error("{}: unknown template {name:?}; the templates are {}", .file.display(), NAMES.join(", "))]
+    UnknownTemplate {
+        file: std::path::PathBuf,
+        name: String,
+    },
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Templates {
     by_locale: BTreeMap<String, BTreeMap<String, String>>,
@@ -51,17 +77,13 @@ impl Templates {
         t
     }
 
-    /// The bundled templates, overridden by `REKEY_TEMPLATE_DIR` if set.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_dir(std::env::var("REKEY_TEMPLATE_DIR").ok())
-    }
-
-    /// The bundled templates, overridden by the folder `dir` if given.
-    pub fn from_dir(dir: Option<String>) -> Result<Self, String> {
+    /// The bundled templates, overridden by those in `dir`
+    /// (`REKEY_TEMPLATE_DIR`) when one is given.
+    pub fn with_overrides(dir: Option<&Path>) -> Result<Self, TemplateError> {
         let t = Self::bundled();
         match dir {
-            Some(dir) if !dir.is_empty() => t.with_dir(Path::new(&dir)),
-            _ => Ok(t),
+            Some(dir) => t.with_dir(dir),
+            None => Ok(t),
         }
     }
 
@@ -79,12 +101,14 @@ impl Templates {
 
     /// Overrides and additions from `dir/<locale>/<name>`; an unknown
     /// template name is an error (a typo would otherwise go unnoticed).
-    pub fn with_dir(mut self, dir: &Path) -> Result<Self, String> {
-        let fix = "expected <dir>/<locale>/<template>, e.g. de/reset_link.txt";
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| format!("REKEY_TEMPLATE_DIR {}: cannot read it: {e}", dir.display()))?;
+    pub fn with_dir(mut self, dir: &Path) -> Result<Self, TemplateError> {
+        let unreadable = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| TemplateError::Unreadable { path, source }
+        };
+        let entries = std::fs::read_dir(dir).map_err(unreadable(dir))?;
         for entry in entries {
-            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            let path = entry.map_err(unreadable(dir))?.path();
             let locale = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -93,24 +117,17 @@ impl Templates {
                 continue;
             }
             if !path.is_dir() {
-                return Err(format!(
-                    "{} is not a locale directory: {fix}",
-                    path.display()
-                ));
+                return Err(TemplateError::NotALocaleDirectory(path));
             }
             if !locale
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                return Err(format!(
-                    "{}: {locale:?} is not a locale name (like en, de, pt-br)",
-                    path.display()
-                ));
+                return Err(TemplateError::NotALocale { path, locale });
             }
-            let files = std::fs::read_dir(&path)
-                .map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+            let files = std::fs::read_dir(&path).map_err(unreadable(&path))?;
             for file in files {
-                let file = file.map_err(|e| format!("{}: {e}", path.display()))?.path();
+                let file = file.map_err(unreadable(&path))?.path();
                 let name = file
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -119,14 +136,9 @@ impl Templates {
                     continue;
                 }
                 if !NAMES.contains(&name.as_str()) {
-                    return Err(format!(
-                        "{}: unknown template {name:?}; the templates are {}",
-                        file.display(),
-                        NAMES.join(", ")
-                    ));
+                    return Err(TemplateError::UnknownTemplate { file, name });
                 }
-                let contents = std::fs::read_to_string(&file)
-                    .map_err(|e| format!("{}: cannot read it as UTF-8: {e}", file.display()))?;
+                let contents = std::fs::read_to_string(&file).map_err(unreadable(&file))?;
                 self.insert(&locale, &name, &contents);
             }
         }
@@ -190,18 +202,13 @@ impl Templates {
 
 static TEMPLATES: OnceLock<Templates> = OnceLock::new();
 
-/// Reads `REKEY_TEMPLATE_DIR` (if set) once, at start-up; an error names
-/// the file and what is wrong with it.
-pub fn init() -> Result<&'static Templates, String> {
-    init_from(std::env::var("REKEY_TEMPLATE_DIR").ok())
-}
-
-/// As `init`, with the folder given (a function's `REKEY_TEMPLATE_DIR`).
-pub fn init_from(dir: Option<String>) -> Result<&'static Templates, String> {
+/// Reads the overrides in `dir` (`REKEY_TEMPLATE_DIR`, if set) once, at
+/// start-up; an error names the file and what is wrong with it.
+pub fn init(dir: Option<&Path>) -> Result<&'static Templates, TemplateError> {
     if let Some(t) = TEMPLATES.get() {
         return Ok(t);
     }
-    let t = Templates::from_dir(dir)?;
+    let t = Templates::with_overrides(dir)?;
     Ok(TEMPLATES.get_or_init(|| t))
 }
 
@@ -210,8 +217,10 @@ pub fn init_from(dir: Option<String>) -> Result<&'static Templates, String> {
 /// an error logged).
 pub fn current() -> &'static Templates {
     TEMPLATES.get_or_init(|| {
-        Templates::from_env().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "mail templates: using the bundled ones");
+        let env = crate::config::EnvReader::process();
+        let dir = crate::config::read_template_dir(&env);
+        Templates::with_overrides(dir.as_deref()).unwrap_or_else(|e| {
+            tracing::error!(error = %crate::error::Chain(&e), "mail templates: using the bundled ones");
             Templates::bundled()
         })
     })

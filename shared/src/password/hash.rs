@@ -5,7 +5,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::NewPassword;
-use crate::config::EnvReader;
 
 /// argon2id cost parameters (OWASP: m = 19 MiB, t = 2, p = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,35 +25,23 @@ impl Default for HashParams {
 }
 
 impl HashParams {
-    pub fn read(env: &mut EnvReader<'_>) -> Self {
-        let d = Self::default();
-        let p = Self {
-            memory_kib: env.parsed(
-                "REKEY_ARGON2_MEMORY_KIB",
-                d.memory_kib,
-                "KiB as a whole number",
-            ),
-            iterations: env.parsed("REKEY_ARGON2_ITERATIONS", d.iterations, "a whole number"),
-            parallelism: env.parsed("REKEY_ARGON2_PARALLELISM", d.parallelism, "a whole number"),
-        };
-        if p.params().is_err() {
-            env.problems.push(format!(
-                "argon2 parameters m={} KiB, t={}, p={} are not valid (m >= 8*p, t >= 1, p >= 1)",
-                p.memory_kib, p.iterations, p.parallelism
-            ));
-        }
-        p
-    }
-
-    fn params(&self) -> Result<Params, argon2::Error> {
+    /// The argon2 parameters; an error for values argon2 refuses (the
+    /// configuration checks them at start).
+    pub(crate) fn params(&self) -> Result<Params, argon2::Error> {
         Params::new(self.memory_kib, self.iterations, self.parallelism, None)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    #[error("password hashing failed: {0}")]
-    Hashing(String),
+    /// Parameters that argon2 refuses (configuration checks them first).
+    #[error("argon2id parameters are not valid")]
+    Params(#[source] argon2::Error),
+    #[error("password hashing failed")]
+    Hashing(#[source] argon2::password_hash::Error),
+    /// The blocking task that hashes did not finish (it panicked).
+    #[error("the hashing task did not finish")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -107,20 +94,17 @@ impl CredentialHasher {
         })
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.params.params().expect("validated at configuration"),
-        )
+    fn argon2(&self) -> Result<Argon2<'static>, HashError> {
+        let params = self.params.params().map_err(HashError::Params)?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
     pub fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        self.argon2()
+        self.argon2()?
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| HashError::Hashing(e.to_string()))
+            .map_err(HashError::Hashing)
     }
 
     /// Verifies `password` against a stored hash: argon2id/argon2i (PHC),
@@ -175,7 +159,7 @@ impl CredentialHasher {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.hash(&password))
             .await
-            .map_err(|e| HashError::Hashing(e.to_string()))?
+            .map_err(HashError::Task)?
     }
 
     /// True when `password` matches any of `hashes` (password history).
@@ -246,12 +230,8 @@ impl HashScheme {
 
     /// Checks that `stored` is a well-formed hash of a supported scheme.
     /// The error says what is wrong, never quoting the hash.
-    pub fn validate(stored: &str) -> Result<Self, String> {
-        let scheme = Self::of(stored).ok_or_else(|| {
-            "password_hash is not a supported hash: expected argon2 ($argon2id$, $argon2i$), \
-             bcrypt ($2a$, $2b$, $2y$) or Django pbkdf2_sha256$..."
-                .to_string()
-        })?;
+    pub fn validate(stored: &str) -> Result<Self, HashProblem> {
+        let scheme = Self::of(stored).ok_or(HashProblem::Unsupported)?;
         let ok = match scheme {
             Self::Argon2id | Self::Argon2i => PasswordHash::new(stored)
                 .ok()
@@ -263,10 +243,7 @@ impl HashScheme {
         if ok {
             Ok(scheme)
         } else {
-            Err(format!(
-                "password_hash is a malformed {} hash",
-                scheme.name()
-            ))
+            Err(HashProblem::Malformed(scheme))
         }
     }
 }
@@ -280,6 +257,18 @@ pub(super) fn argon2_params(phc: &str) -> Option<HashParams> {
         iterations: p.t_cost(),
         parallelism: p.p_cost(),
     })
+}
+
+/// Why a stored hash cannot be imported: said without quoting it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HashProblem {
+    #[error(
+        "password_hash is not a supported hash: expected argon2 ($argon2id$, $argon2i$), \
+         bcrypt ($2a$, $2b$, $2y$) or Django pbkdf2_sha256$..."
+    )]
+    Unsupported,
+    #[error("password_hash is a malformed {} hash", .0.name())]
+    Malformed(HashScheme),
 }
 
 /// (iterations, salt, expected derived key) of a Django pbkdf2_sha256 hash.

@@ -17,7 +17,8 @@ mod uniform;
 
 pub use estimate::{GUESSABLE_BELOW_BITS, log2_guesses, unleet_str};
 pub use hash::{
-    CredentialHasher, HashError, HashParams, HashScheme, MAX_PBKDF2_ITERATIONS, Verification,
+    CredentialHasher, HashError, HashParams, HashProblem, HashScheme, MAX_PBKDF2_ITERATIONS,
+    Verification,
 };
 pub use policy::{PasswordContext, PasswordPolicies, PasswordPolicy, Screen};
 pub use uniform::{LegacyBudget, VerificationWork};

@@ -14,7 +14,6 @@
 //! come from did not normalise), argon2 with the NFKC form rekey hashes.
 
 use super::hash::{CredentialHasher, HashParams, HashScheme, Verification};
-use crate::config::EnvReader;
 
 /// The legacy work every comparison does (the operator's budgets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,26 +28,6 @@ impl LegacyBudget {
     /// Above Django 5.2's 1 000 000: larger budgets cost every sign-in.
     pub const MAX_PBKDF2_ITERATIONS: u32 = 1_200_000;
     pub const MAX_BCRYPT_COST: u32 = 13;
-
-    pub fn read(env: &mut EnvReader<'_>) -> Self {
-        let budget = Self {
-            pbkdf2_iterations: env.parsed("REKEY_LEGACY_PBKDF2_ITERATIONS", 0, "a whole number"),
-            bcrypt_cost: env.parsed("REKEY_LEGACY_BCRYPT_COST", 0, "a whole number"),
-        };
-        if budget.pbkdf2_iterations > Self::MAX_PBKDF2_ITERATIONS {
-            env.problems.push(format!(
-                "REKEY_LEGACY_PBKDF2_ITERATIONS must be 0 to {}: every sign-in pays it",
-                Self::MAX_PBKDF2_ITERATIONS
-            ));
-        }
-        if budget.bcrypt_cost != 0 && !(4..=Self::MAX_BCRYPT_COST).contains(&budget.bcrypt_cost) {
-            env.problems.push(format!(
-                "REKEY_LEGACY_BCRYPT_COST must be 0 or 4 to {}: every sign-in pays 2^cost rounds",
-                Self::MAX_BCRYPT_COST
-            ));
-        }
-        budget
-    }
 
     /// Whether an import may store `stored` (a well-formed hash): its work
     /// must fit the budgets, and argon2 must use the current parameters,

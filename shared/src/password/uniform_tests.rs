@@ -179,28 +179,3 @@ fn imports_and_comparisons_are_capped_by_the_budgets() {
     let (_, work) = CredentialHasher::new(CHEAP).verify_uniform(password, None);
     assert_eq!((work.pbkdf2_iterations, work.bcrypt_rounds), (0, 0));
 }
-
-#[test]
-fn the_budgets_are_read_and_bounded() {
-    let read = |pbkdf2: &str, bcrypt: &str| {
-        let (pbkdf2, bcrypt) = (pbkdf2.to_string(), bcrypt.to_string());
-        let mut env = EnvReader::new(move |k| match k {
-            "REKEY_LEGACY_PBKDF2_ITERATIONS" => Some(pbkdf2.clone()),
-            "REKEY_LEGACY_BCRYPT_COST" => Some(bcrypt.clone()),
-            _ => None,
-        });
-        (LegacyBudget::read(&mut env), env.problems)
-    };
-    let (budget, problems) = read("870000", "12");
-    assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(
-        budget,
-        LegacyBudget {
-            pbkdf2_iterations: 870_000,
-            bcrypt_cost: 12
-        }
-    );
-    assert_eq!(read("10000000", "0").1.len(), 1);
-    assert_eq!(read("0", "14").1.len(), 1);
-    assert_eq!(read("0", "3").1.len(), 1);
-}

@@ -1,172 +1,118 @@
-//! The reset operations every contract is built from. Contracts parse and
+//! The reset flows every reset contract is built from. Contracts parse and
 //! render; this module decides.
 //!
-//! One file per flow, each adding its own `impl ResetService` block:
-//! `guard` (API keys, limits), `intake` (address requests, accepted the
-//! same way for every address and delivered later), `link` (link tokens), `session`
-//! (log-in after recovery), `sign_in` (the OAuth token endpoint), `code` (Zitadel codes), `signed` (signed links),
-//! and `change` (the password-change path they all end in). `mail` builds
-//! the messages they queue.
+//! One file per flow, each adding its own `impl ResetService` block, named
+//! by the credential it works with: `address_request` (the address
+//! endpoints' one operation, accepted the same way for every address and
+//! delivered later), `link_token` (mailed single-use tokens), `recovery`
+//! (a link token redeemed into a log-in), `reset_code` (Zitadel's codes),
+//! `signed_link` (django-rest-registration's signed links), and
+//! `password_change` (the write they all end in; `delegated_change` when a
+//! directory keeps the password). `lookup` looks accounts up, `notices`
+//! builds the mail the flows queue, `disable` disables an account.
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::{Config, LinkTemplates};
-use crate::directory::{Directory, RekeyAccounts};
-use crate::domain::Scope;
-use crate::password::{CredentialHasher, PolicyViolation};
-use crate::signing::{AccessTokenSigner, PublicKeySet, SignerKeys};
-use crate::store::{Store, StoreError};
+use crate::directory::Directory;
+use crate::guard::{KeyGuard, Limiter, PasswordGuard};
+use crate::password::CredentialHasher;
+use crate::sign_in::Sessions;
+use crate::store::{AccountStore, AuditStore, CredentialStore, IntakeStore};
 
-mod change;
-mod code;
-mod directory;
+mod address_request;
+mod delegated_change;
 mod disable;
-mod guard;
-mod intake;
-mod link;
-mod mail;
-mod session;
-mod sign_in;
-mod signed;
-mod userinfo;
+mod link_token;
+mod lookup;
+mod notices;
+mod password_change;
+mod recovery;
+mod reset_code;
+mod signed_link;
 
-pub use code::{ChangeDetails, CodeDelivery, PasswordProof};
-pub use intake::{AddressRequest, IntakeDelivery};
-pub use session::Session;
-pub use sign_in::TokenRefusal;
-pub use userinfo::UserInfo;
-
-/// What can go wrong in a reset, independent of any contract's dialect.
-#[derive(Debug, thiserror::Error)]
-pub enum ResetError {
-    #[error("missing or unknown API key")]
-    Unauthenticated,
-    #[error("API key lacks scope {}", .0.as_str())]
-    Forbidden(Scope),
-    /// Unknown, malformed, expired, or voided by a password change: the
-    /// client is told nothing more specific.
-    #[error("invalid or expired token")]
-    InvalidToken,
-    #[error("token already used")]
-    UsedToken,
-    #[error("password does not meet the policy")]
-    WeakPassword(Vec<PolicyViolation>),
-    #[error("no such user")]
-    UserNotFound,
-    /// A link destination (a `urlTemplate`'s origin) that the user's
-    /// organisation does not allow.
-    #[error("the link points to an origin that is not allowed")]
-    DestinationNotAllowed,
-    /// No code, an expired one, one voided by a password change or by too
-    /// many attempts.
-    #[error("the code is expired or no longer valid; request a new one")]
-    CodeExpired,
-    #[error("the code is wrong")]
-    CodeMismatch,
-    #[error("the current password is wrong")]
-    WrongCurrentPassword,
-    #[error("a verification code or the current password is required")]
-    VerificationRequired,
-    #[error("invalid signature")]
-    InvalidSignature,
-    #[error("signature expired")]
-    SignatureExpired,
-    /// A delivery channel or feature this deployment does not have.
-    #[error("{0} is not configured")]
-    NotConfigured(&'static str),
-    /// The OAuth token or revocation endpoint's refusals.
-    #[error(transparent)]
-    Token(#[from] TokenRefusal),
-    /// Past a limit; try again after this many seconds.
-    #[error("too many requests; retry in {retry_after} s")]
-    RateLimited { retry_after: u64 },
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or corrupt data; detail is logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// What a flow's look-up of its user needs: the directory's errors in the
-/// reset's terms.
-impl ResetService {
-    async fn find_user(
-        &self,
-        id: &crate::domain::UserId,
-    ) -> Result<Option<crate::domain::User>, ResetError> {
-        self.directory.user(id).await.map_err(ResetError::from)
-    }
-}
-
-impl From<StoreError> for ResetError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => ResetError::Unavailable(m),
-            other => ResetError::Internal(other.to_string()),
-        }
-    }
-}
+pub use crate::error::ResetError;
+pub use address_request::{AddressRequest, IntakeDelivery};
+pub use reset_code::{ChangeDetails, CodeDelivery, PasswordProof};
 
 /// Called after mail is queued: the local server wakes its outbox worker.
 pub type MailQueuedHook = Arc<dyn Fn() + Send + Sync>;
 
-/// The reset domain over one store. The configuration is kept whole and read
-/// where a flow needs it; only the hasher is built from it once.
+/// The store roles the reset flows use, each an `Arc` of one role of the
+/// same store.
 #[derive(Clone)]
-pub struct ResetService {
-    store: Arc<dyn Store>,
+pub struct ResetStores {
+    pub accounts: Arc<dyn AccountStore>,
+    pub credentials: Arc<dyn CredentialStore>,
+    pub intake: Arc<dyn IntakeStore>,
+    pub audit: Arc<dyn AuditStore>,
+}
+
+impl ResetStores {
+    /// Every role from one store.
+    pub fn of(store: &Arc<dyn crate::store::Store>) -> Self {
+        Self {
+            accounts: store.clone(),
+            credentials: store.clone(),
+            intake: store.clone(),
+            audit: store.clone(),
+        }
+    }
+}
+
+/// What the reset flows need from the rest of the crate: the components
+/// they share with the other services.
+#[derive(Clone)]
+pub struct ResetParts {
+    pub keys: KeyGuard,
+    pub limiter: Limiter,
+    pub passwords: PasswordGuard,
+    /// The log-in after recovery signs its access token here.
+    pub sessions: Sessions,
     /// Where accounts live and new passwords go: rekey's own table unless
     /// a Cognito pool is configured.
+    pub directory: Arc<dyn Directory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The reset flows over the store roles they use. The configuration is
+/// kept whole and read where a flow needs it.
+#[derive(Clone)]
+pub struct ResetService {
+    accounts: Arc<dyn AccountStore>,
+    credentials: Arc<dyn CredentialStore>,
+    intake: Arc<dyn IntakeStore>,
+    audit: Arc<dyn AuditStore>,
     directory: Arc<dyn Directory>,
+    keys: KeyGuard,
+    limiter: Limiter,
+    passwords: PasswordGuard,
+    sessions: Sessions,
     config: Arc<Config>,
     hasher: CredentialHasher,
     on_mail_queued: Option<MailQueuedHook>,
-    /// Signs the access tokens a log-in answers with; functions that issue
-    /// none run without one.
-    signer: Option<Arc<dyn AccessTokenSigner>>,
-    /// The keys access tokens verify under (userinfo): the signer's, or a
-    /// key set of their own where nothing signs.
-    public_keys: Option<Arc<dyn PublicKeySet>>,
+    /// Where every flow gets the time.
+    clock: Arc<dyn Clock>,
 }
 
 impl ResetService {
-    pub fn new(config: &Config, store: Arc<dyn Store>) -> Self {
+    pub fn new(config: &Config, stores: ResetStores, parts: ResetParts) -> Self {
         Self {
-            directory: Arc::new(RekeyAccounts::new(store.clone())),
-            store,
-            hasher: CredentialHasher::with_legacy(config.hash_params, config.legacy_hashes),
+            accounts: stores.accounts,
+            credentials: stores.credentials,
+            intake: stores.intake,
+            audit: stores.audit,
+            directory: parts.directory,
+            keys: parts.keys,
+            limiter: parts.limiter,
+            hasher: parts.passwords.hasher().clone(),
+            passwords: parts.passwords,
+            sessions: parts.sessions,
             config: Arc::new(config.clone()),
             on_mail_queued: None,
-            signer: None,
-            public_keys: None,
+            clock: parts.clock,
         }
-    }
-
-    /// Signs access tokens with `signer` (the log-in after recovery), and
-    /// verifies them with its published keys unless a key set is given.
-    pub fn with_signer(mut self, signer: Arc<dyn AccessTokenSigner>) -> Self {
-        if self.public_keys.is_none() {
-            self.public_keys = Some(Arc::new(SignerKeys(signer.clone())));
-        }
-        self.signer = Some(signer);
-        self
-    }
-
-    /// Looks accounts up in, and sets passwords through, `directory`.
-    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
-        self.directory = directory;
-        self
-    }
-
-    pub fn directory(&self) -> &Arc<dyn Directory> {
-        &self.directory
-    }
-
-    /// Verifies access tokens with `keys` (a function that checks tokens
-    /// and signs none).
-    pub fn with_public_keys(mut self, keys: Arc<dyn PublicKeySet>) -> Self {
-        self.public_keys = Some(keys);
-        self
     }
 
     /// Runs `hook` after every queued mail (the local server wakes its
@@ -176,29 +122,14 @@ impl ResetService {
         self
     }
 
-    /// The keys access tokens verify under, when there are any.
-    pub fn public_keys(&self) -> Option<&Arc<dyn PublicKeySet>> {
-        self.public_keys.as_ref()
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// Where accounts are looked up and passwords set.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
     }
 
     /// Where links point: contracts choose the template per request.
     pub fn links(&self) -> &LinkTemplates {
         &self.config.links
-    }
-
-    /// The log-in after recovery: issuer, audience, client, lifetimes.
-    pub fn session(&self) -> &crate::config::SessionPolicy {
-        &self.config.session
-    }
-
-    /// The secret the CloudFront edge proves itself with, when deployed
-    /// behind one (`http::client_info`).
-    pub fn edge_secret(&self) -> Option<&crate::http::EdgeSecret> {
-        self.config.edge_secret.as_ref()
     }
 
     fn mail_queued(&self) {
@@ -207,6 +138,3 @@ impl ResetService {
         }
     }
 }
-
-#[cfg(all(test, feature = "embedded"))]
-mod testing;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{CredentialVersion, EmailAddress, OutboxItem, UnixTime, User, UserId};
+use crate::domain::{ChangeClaim, EmailAddress, OutboxItem, User, UserId};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -34,20 +34,11 @@ pub trait AccountStore: Send + Sync {
         new_hash: &str,
     ) -> Result<(), StoreError>;
 
-    /// Claims the user's next password change for `holder` until `until`,
-    /// if the credential version is still `expected` and no live claim on
-    /// that version is another's: a directory that keeps passwords outside
-    /// the store (a Cognito pool) is written only by the claim's holder,
-    /// before the change transaction. That transaction moves the version,
+    /// Makes `claim` ([`ChangeClaim`]) if the credential version is still
+    /// the expected one and no live claim on that version is another's,
+    /// before the change transaction; that transaction moves the version,
     /// which ends the claim. `Conflict` otherwise (or no such user).
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError>;
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError>;
     /// Gives a claim back (the directory refused the password or failed),
     /// if `holder` still holds it; the credential stays usable at once.
     async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError>;

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use crate::domain::UnixTime;
 
 #[async_trait]
 pub trait CounterStore: Send + Sync {
@@ -12,7 +13,7 @@ pub trait CounterStore: Send + Sync {
     async fn count_hit(
         &self,
         key: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError>;
 }

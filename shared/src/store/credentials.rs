@@ -34,17 +34,13 @@ pub trait CredentialStore: Send + Sync {
         mail: Option<&OutboxItem>,
     ) -> Result<u64, StoreError>;
     async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError>;
-    /// Claims one of the `max` verification attempts of the code with this
-    /// `digest`, before the code is compared: however many guesses arrive
-    /// at once, at most `max` are ever compared. `Conflict` when none is
-    /// left or the code was replaced or used. Keyed by the digest, not the
-    /// issue time: a code replaced within the same second is another code.
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError>;
+    /// Claims one of the `max` verification attempts of `code` (its user's
+    /// code with its digest), before the code is compared: however many
+    /// guesses arrive at once, at most `max` are ever compared. `Conflict`
+    /// when none is left or the code was replaced or used. Keyed by the
+    /// digest, not the issue time: a code replaced within the same second
+    /// is another code.
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError>;
 
     async fn refresh_token(
         &self,
@@ -56,15 +52,15 @@ pub trait CredentialStore: Send + Sync {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
 
     /// Rotates a refresh token in one transaction: marks `presented` used
-    /// at `at`, only if it is unused, unexpired, its family is not revoked
-    /// and its user's credential version is still the token's, and stores
-    /// `successor`. `Conflict` when any condition fails: of concurrent
-    /// rotations of one token exactly one succeeds.
+    /// when `successor` is issued, only if it is unused, unexpired then,
+    /// its family is not revoked and its user's credential version is
+    /// still the token's, and stores `successor`. `Conflict` when any
+    /// condition fails: of concurrent rotations of one token exactly one
+    /// succeeds.
     async fn rotate_refresh_token(
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: crate::domain::UnixTime,
     ) -> Result<(), StoreError>;
 
     /// Revokes every token of `family` at `at`, including successors stored

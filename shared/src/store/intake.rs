@@ -22,7 +22,6 @@ pub trait IntakeStore: Send + Sync {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError>;
 }

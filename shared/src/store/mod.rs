@@ -2,6 +2,8 @@
 //! composed into `Store`. DynamoDB in AWS, SQLite locally; both pass the
 //! conformance suite in `shared/tests/`.
 
+use crate::error::Cause;
+
 mod accounts;
 mod api_keys;
 mod audit;
@@ -30,6 +32,11 @@ pub const OUTBOX_KIND: &str = "outbox";
 /// The `kind` attribute of intake items; the stream filter selects it too.
 pub const INTAKE_KIND: &str = "intake";
 
+/// What a corrupt record holds that it should not.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CorruptRecord(pub String);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The write's precondition no longer holds (taken id or email, grant
@@ -38,14 +45,24 @@ pub enum StoreError {
     Conflict(&'static str),
     /// The store cannot be reached or refuses service (throttling, outage).
     /// Retrying later may succeed.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Cause),
     /// A record that does not decode: a bug or a manual edit.
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
+    #[error("corrupt record")]
+    Corrupt(#[source] Cause),
+    /// A request that could not be put together (a field the SDK requires
+    /// left unset, a record that does not serialise): a bug, not an outage.
+    #[error("store request could not be built")]
+    Request(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
+    /// A record whose `what` is not what rekey writes (an unparsable id, an
+    /// unknown purpose): nothing deeper to keep.
+    pub fn corrupt(what: String) -> Self {
+        StoreError::Corrupt(Box::new(CorruptRecord(what)))
+    }
+
     /// A failed precondition said in the terms of the write that failed
     /// ("no such user", "a user with that id or email exists"); any other
     /// error is kept as it is.
@@ -53,6 +70,18 @@ impl StoreError {
         match self {
             StoreError::Conflict(_) => StoreError::Conflict(why),
             other => other,
+        }
+    }
+}
+
+/// A store failure in the domain's terms: an outage is `Unavailable`,
+/// anything else (a failed precondition nobody expected, a corrupt record)
+/// `Internal`; either way the store error is kept as the cause.
+impl From<StoreError> for crate::error::ResetError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e @ StoreError::Unavailable(_) => crate::error::ResetError::Unavailable(Box::new(e)),
+            other => crate::error::ResetError::Internal(Box::new(other)),
         }
     }
 }

@@ -1,15 +1,15 @@
-//! The endpoints webhooks go to, from configuration: `REKEY_WEBHOOKS` (a
-//! JSON array of name, url, events, include_password_hash) everywhere a
-//! change is queued, and `REKEY_WEBHOOK_SECRETS` (a JSON object of name ->
-//! `whsec_...`) only where webhooks are sent.
+//! The endpoints webhooks go to, parsed from configuration
+//! (`config::read_endpoints`): `REKEY_WEBHOOKS` (a JSON array of name, url,
+//! events, include_password_hash) everywhere a change is queued, and
+//! `REKEY_WEBHOOK_SECRETS` (a JSON object of name -> `whsec_...`) only
+//! where webhooks are sent.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::event::EventType;
-use super::signature::WebhookSecret;
-use crate::config::EnvReader;
+use super::secret::WebhookSecret;
 
 /// At most this many endpoints: each is one more item in the password
 /// change's transaction.
@@ -49,9 +49,20 @@ impl Default for Endpoints {
 pub const DEFAULT_RETRY_DELAYS: [u64; 6] = [10, 60, 300, 900, 900, 900];
 const MAX_DELAY_SECONDS: u64 = 900;
 
+/// Why an endpoint's URL is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct EndpointError(pub String);
+pub enum EndpointError {
+    #[error("{raw:?} is not a URL ({source})")]
+    NotUrl {
+        raw: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{scheme} holds credentials: sign with the secret instead")]
+    Credentials { scheme: String },
+    #[error("{raw:?} is not https (http only to 127.0.0.1, localhost or [::1], for local use)")]
+    NotHttps { raw: String },
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,21 +77,22 @@ struct EndpointEntry {
 
 /// https, or http to the loopback for local use; no credentials in it.
 pub fn check_url(raw: &str) -> Result<url::Url, EndpointError> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| EndpointError(format!("{raw:?} is not a URL ({e})")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|source| EndpointError::NotUrl {
+        raw: raw.to_string(),
+        source,
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(EndpointError(format!(
-            "{} holds credentials: sign with the secret instead",
-            url.scheme()
-        )));
+        return Err(EndpointError::Credentials {
+            scheme: url.scheme().to_string(),
+        });
     }
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match url.scheme() {
         "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(EndpointError(format!(
-            "{raw:?} is not https (http only to 127.0.0.1, localhost or [::1], for local use)"
-        ))),
+        _ => Err(EndpointError::NotHttps {
+            raw: raw.to_string(),
+        }),
     }
 }
 
@@ -141,7 +153,7 @@ impl Endpoints {
             let url = match check_url(&entry.url) {
                 Ok(url) => url,
                 Err(e) => {
-                    problem(e.0);
+                    problem(e.to_string());
                     continue;
                 }
             };
@@ -211,22 +223,6 @@ impl Endpoints {
         } else {
             Err(problems)
         }
-    }
-
-    /// Reads the variables: with the secrets when `sending`.
-    pub fn read(env: &mut EnvReader<'_>, sending: bool) -> Self {
-        let endpoints = env.optional("REKEY_WEBHOOKS");
-        let secrets = sending.then(|| {
-            env.optional("REKEY_WEBHOOK_SECRETS")
-                .unwrap_or_else(|| "{}".into())
-        });
-        let delays = env.optional("REKEY_WEBHOOK_RETRY_DELAYS");
-        Self::parse(endpoints.as_deref(), secrets.as_deref(), delays.as_deref()).unwrap_or_else(
-            |problems| {
-                env.problems.extend(problems);
-                Self::default()
-            },
-        )
     }
 
     pub fn is_empty(&self) -> bool {

@@ -59,7 +59,7 @@ pub fn contract_of(action: &str) -> &'static str {
 }
 
 fn rfc3339(t: UnixTime) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
+    time::OffsetDateTime::from_unix_timestamp(t.secs())
         .ok()
         .and_then(|d| {
             d.format(&time::format_description::well_known::Rfc3339)
@@ -126,7 +126,12 @@ impl WebhookEvent {
     }
 
     /// The JSON body for one endpoint; with `password_hash` only if the
-    /// endpoint opted in.
+    /// endpoint opted in. A struct of strings and a JSON map always
+    /// serialises.
+    #[expect(
+        clippy::expect_used,
+        reason = "a struct of strings and a JSON map always serialises"
+    )]
     pub fn body_for(&self, include_password_hash: bool) -> String {
         #[derive(Serialize)]
         struct Payload<'a> {
@@ -158,10 +163,11 @@ mod tests {
         let user = User::new(
             UserId::parse("u1").unwrap(),
             EmailAddress::parse("Ada@Example.com").unwrap(),
+            UnixTime::EPOCH,
         );
         let event = WebhookEvent::password_changed(
             &user,
-            1_700_000_000,
+            UnixTime::from_secs(1_700_000_000),
             "password_reset_code",
             true,
             Some("$argon2id$h"),
@@ -176,8 +182,10 @@ mod tests {
         assert!(plain["data"].get("password_hash").is_none());
         let with: Value = serde_json::from_str(&event.body_for(true)).unwrap();
         assert_eq!(with["data"]["password_hash"], "$argon2id$h");
-        let disabled: Value =
-            serde_json::from_str(&WebhookEvent::account_disabled(&user, 0).body_for(true)).unwrap();
+        let disabled: Value = serde_json::from_str(
+            &WebhookEvent::account_disabled(&user, UnixTime::EPOCH).body_for(true),
+        )
+        .unwrap();
         assert_eq!(disabled["type"], "account.disabled");
         assert!(disabled["data"].get("password_hash").is_none());
     }

@@ -13,19 +13,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::ServiceKeys;
 use crate::domain::OutboxItem;
-use crate::mail::DeliveryError;
+use crate::error::Cause;
+use crate::sealed::{OpenError, open_job, seal_job};
 
-#[cfg(feature = "webhook-delivery")]
-pub mod delivery;
 pub mod endpoint;
 pub mod event;
-pub mod signature;
+pub mod secret;
+#[cfg(feature = "webhook-delivery")]
+pub mod sender;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
 pub use endpoint::{Endpoint, EndpointError, Endpoints};
 pub use event::{EventType, WebhookEvent};
-pub use signature::{WebhookSecret, sign};
+pub use secret::{WebhookSecret, sign};
 
 /// How the outbox ids of webhook items begin.
 pub const ITEM_PREFIX: &str = "webhook-";
@@ -33,6 +34,17 @@ pub const ITEM_PREFIX: &str = "webhook-";
 /// Whether an outbox item carries a webhook rather than a mail.
 pub fn is_webhook(item: &OutboxItem) -> bool {
     item.id.starts_with(ITEM_PREFIX)
+}
+
+/// Why a webhook item was neither delivered nor handed on for a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A retry could not be queued (or dead-lettered), or no sender is
+    /// configured.
+    #[error("webhook retry queue unavailable")]
+    RetryQueue(#[source] Cause),
 }
 
 /// One event for one endpoint: what a webhook outbox item holds, sealed
@@ -50,13 +62,14 @@ pub struct WebhookJob {
 }
 
 impl WebhookJob {
-    pub fn seal(&self, keys: &ServiceKeys) -> OutboxItem {
+    /// The job sealed into an outbox item queued at `at`.
+    pub fn seal(&self, keys: &ServiceKeys, at: crate::domain::UnixTime) -> OutboxItem {
         let id = format!("{ITEM_PREFIX}{}", uuid::Uuid::new_v4());
-        crate::mail::seal_job(self, id, keys)
+        seal_job(self, id, keys, at)
     }
 
-    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, DeliveryError> {
-        crate::mail::open_job(keys, item)
+    pub fn open(keys: &ServiceKeys, item: &OutboxItem) -> Result<Self, OpenError> {
+        open_job(keys, item)
     }
 }
 
@@ -73,33 +86,9 @@ impl Endpoints {
                     event_type: event.event_type.as_str().to_string(),
                     body: event.body_for(endpoint.include_password_hash),
                 }
-                .seal(keys)
+                .seal(keys, event.at)
             })
             .collect()
-    }
-}
-
-impl crate::mail::Outbox {
-    /// The first attempt of a webhook item; once it is delivered or handed
-    /// to the retry queue the outbox item is done.
-    pub(crate) async fn send_webhook(
-        &self,
-        item: &OutboxItem,
-    ) -> Result<crate::mail::Delivery, DeliveryError> {
-        #[cfg(feature = "webhook-delivery")]
-        if let Some(sender) = &self.webhooks {
-            use crate::webhook::delivery::Outcome;
-            let outcome = sender.send(item, 1).await?;
-            self.store.mail_delivered(&item.id).await?;
-            return Ok(match outcome {
-                Outcome::Delivered => crate::mail::Delivery::Sent,
-                Outcome::Retrying { .. } | Outcome::DeadLettered => crate::mail::Delivery::Deferred,
-            });
-        }
-        Err(DeliveryError::RetryQueue(format!(
-            "webhook item {} and no webhook sender configured",
-            item.id
-        )))
     }
 }
 
@@ -117,7 +106,7 @@ mod tests {
             event_type: "password.changed".into(),
             body: r#"{"data":{"email":"ada@example.com","password_hash":"$argon2id$x"}}"#.into(),
         };
-        let item = job.seal(&keys);
+        let item = job.seal(&keys, crate::domain::UnixTime::EPOCH);
         assert!(is_webhook(&item));
         assert!(!item.sealed.contains("ada@") && !item.sealed.contains("argon2"));
         let opened = WebhookJob::open(&keys, &item).unwrap();

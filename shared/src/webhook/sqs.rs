@@ -13,12 +13,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::Endpoints;
-use super::delivery::{RetryQueue, WebhookClient, WebhookSender};
-use crate::config::EnvReader;
+use super::WebhookError;
+use super::sender::{RetryQueue, WebhookClient, WebhookSender};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{AwsEnvironment, WebhookDelivery};
 use crate::crypto::ServiceKeys;
-use crate::domain::{OutboxItem, UnixTime, now};
-use crate::mail::DeliveryError;
+use crate::domain::{OutboxItem, UnixTime};
 
 /// The longest delay SQS gives one message.
 const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -68,7 +68,7 @@ impl SqsRetries {
         queue: &str,
         body: String,
         delay: Option<Duration>,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.client
             .send_message()
             .queue_url(queue)
@@ -80,10 +80,10 @@ impl SqsRetries {
             // The error's code only: its message may quote the request.
             .map_err(|e| {
                 use aws_sdk_sqs::error::ProvideErrorMetadata;
-                DeliveryError::RetryQueue(format!(
-                    "SQS SendMessage: {}",
-                    e.code().unwrap_or("no answer")
-                ))
+                WebhookError::RetryQueue(Box::new(crate::error::context(
+                    "SQS SendMessage",
+                    crate::error::ServiceFailure(e.code().unwrap_or("no answer").to_string()),
+                )))
             })
     }
 }
@@ -95,51 +95,50 @@ impl RetryQueue for SqsRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         let body = serde_json::to_string(&RetryMessage {
             id: item.id.clone(),
             sealed: item.sealed.clone(),
             created_at: item.created_at,
             attempt,
         })
-        .expect("serialisable");
+        .map_err(|e| {
+            WebhookError::RetryQueue(Box::new(crate::error::context("retry message", e)))
+        })?;
         self.send(&self.retry_queue_url, body, Some(delay)).await
     }
 
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         let body = serde_json::to_string(&DeadLetter {
             outbox_id: item.id.clone(),
             sealed: item.sealed.clone(),
             created_at: item.created_at,
             reason: reason.to_string(),
-            dead_lettered_at: now(),
+            dead_lettered_at: SystemClock.now(),
         })
-        .expect("serialisable");
+        .map_err(|e| WebhookError::RetryQueue(Box::new(crate::error::context("dead letter", e))))?;
         self.send(&self.dead_letter_url, body, None).await
     }
 }
 
-/// send-email's sender: None without endpoints. With endpoints, the two
-/// queue URLs are required (template.yaml sets them).
-pub fn sender_from_env(
-    env: &mut EnvReader<'_>,
-    keys: Option<&ServiceKeys>,
+/// send-email's sender: None without endpoints (configuration requires
+/// the two queue URLs with endpoints; template.yaml sets them).
+pub fn sender(
+    delivery: &WebhookDelivery,
+    keys: &ServiceKeys,
+    aws: &AwsEnvironment,
 ) -> Option<Arc<WebhookSender>> {
-    let endpoints = Endpoints::read(env, true);
-    if endpoints.is_empty() {
-        return None;
-    }
-    let what = "the webhook retry queues (template.yaml sets both)";
-    let retry = env.required("REKEY_WEBHOOK_RETRY_QUEUE_URL", what);
-    let dead = env.required("REKEY_WEBHOOK_DEAD_LETTER_URL", what);
-    let client = aws_sdk_sqs::Client::new(&crate::aws::sdk_config_from_vars("SQS", |n| {
-        env.optional(n)
-    }));
+    let queues = delivery.queues.as_ref()?;
+    let client = aws_sdk_sqs::Client::new(&crate::aws::environment_sdk_config(aws, "SQS"));
     Some(Arc::new(WebhookSender {
-        endpoints,
-        keys: keys?.clone(),
+        endpoints: delivery.endpoints.clone(),
+        keys: keys.clone(),
         client: WebhookClient::default(),
-        retries: Arc::new(SqsRetries::new(client, retry?, dead?)),
+        retries: Arc::new(SqsRetries::new(
+            client,
+            queues.retry_queue_url.clone(),
+            queues.dead_letter_url.clone(),
+        )),
     }))
 }
 
@@ -205,7 +204,7 @@ pub async fn consume_retries(
             created_at: retry.created_at,
         };
         if let Err(e) = sender.send(&item, retry.attempt).await {
-            tracing::warn!(outbox_id = %item.id, error = %e, "webhook retry failed; SQS delivers it again");
+            tracing::warn!(outbox_id = %item.id, error = %crate::error::Chain(&e), "webhook retry failed; SQS delivers it again");
             response.batch_item_failures.push(failed());
         }
     }

@@ -4,160 +4,154 @@
 //! store (discovery, reset-page).
 
 #[cfg(feature = "dynamodb")]
-use super::{Environment, config, store, table};
-#[cfg(feature = "dynamodb")]
 use crate::App;
-use crate::config::ConfigError;
+#[cfg(feature = "dynamodb")]
+use crate::config::ServiceSettings;
+use crate::config::{ConfigError, Environment};
 
 /// The configuration, the store and the directory the configuration names
 /// (`REKEY_DIRECTORY`): what every function serving through `App` builds.
 #[cfg(feature = "dynamodb")]
-fn app(env: &Environment) -> Result<App, ConfigError> {
-    let (config, table) = config(env, table)?;
-    let store = store(env, table.expect("reported when missing"));
-    let directory =
-        crate::directory::from_environment(&config.directory, store.clone(), &|n| env.get(n))?;
-    Ok(App::new(&config, store).with_directory(directory))
+fn app(env: &Environment) -> Result<(App, ServiceSettings), ConfigError> {
+    let settings = ServiceSettings::read(env)?;
+    let store = super::store(&settings.store, &settings.aws);
+    let directory = crate::directory::from_environment(
+        &settings.config.directory,
+        store.clone(),
+        &settings.aws,
+    )?;
+    let app = App::new(&settings.config, store).with_directory(directory);
+    Ok((app, settings))
 }
 
 /// The KMS signer `REKEY_SIGNING_KEY` names (and the keys published beside
-/// it), when set.
-#[cfg(feature = "kms")]
-fn with_signer(app: App, env: &Environment) -> App {
-    match crate::signing::kms::KmsSigner::from_vars(|n| env.get(n)) {
-        Some(signer) => app.with_signer(std::sync::Arc::new(signer)),
+/// it), when set: its keys also verify tokens.
+#[cfg(all(feature = "dynamodb", feature = "kms"))]
+fn signing(env: &Environment) -> Result<App, ConfigError> {
+    let (app, settings) = app(env)?;
+    Ok(match &settings.signing {
+        Some(keys) => app.with_signer(std::sync::Arc::new(
+            crate::access_token::kms::KmsSigner::from_settings(keys, &settings.aws),
+        )),
         None => app,
-    }
+    })
 }
 
-/// The public halves of the KMS keys `REKEY_SIGNING_KEY`, `_NEXT` and
-/// `_PREVIOUS` name, read without the AWS SDK; None when none is set.
-#[cfg(feature = "kms-keys")]
-fn kms_public_keys(
-    env: &super::Environment,
-) -> Option<Result<crate::signing::kms_keys::KmsPublicKeys, crate::signing::SigningError>> {
-    crate::signing::kms_keys::KmsPublicKeys::from_vars(|n| env.get(n))
+/// An `App` that issues no access token.
+#[cfg(feature = "dynamodb")]
+fn plain(env: &Environment) -> Result<App, ConfigError> {
+    Ok(app(env)?.0)
 }
 
 /// POST /api/User/authreset (Payabli).
 #[cfg(feature = "dynamodb")]
 pub fn request_reset(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// GET /auth/reset/validate (Unleash).
 #[cfg(feature = "dynamodb")]
 pub fn validate_token(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /auth/reset/password (Unleash).
 #[cfg(feature = "dynamodb")]
 pub fn reset_password(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /auth/reset/validate-password (Unleash).
 #[cfg(feature = "dynamodb")]
 pub fn validate_password(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// Zitadel PasswordReset (REST and Connect).
 #[cfg(feature = "dynamodb")]
 pub fn request_user_reset(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// Zitadel SetPassword (REST and Connect).
 #[cfg(feature = "dynamodb")]
 pub fn set_password(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /api/v1/iam/accounts/send-reset-password-link/ (django-rest-registration).
 #[cfg(feature = "dynamodb")]
 pub fn send_reset_link(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /api/v1/iam/accounts/reset-password/ (django-rest-registration).
 #[cfg(feature = "dynamodb")]
 pub fn reset_password_signed(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /api/v2/account/recover/ (account recovery).
 #[cfg(feature = "dynamodb")]
 pub fn recover_account(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// POST /api/v2/account/reset/ (reset and log in): signs access tokens.
 #[cfg(all(feature = "dynamodb", feature = "kms"))]
 pub fn reset_account(env: &Environment) -> Result<App, ConfigError> {
-    Ok(with_signer(app(env)?, env))
+    signing(env)
 }
 
 /// POST /oauth/token: signs access tokens.
 #[cfg(all(feature = "dynamodb", feature = "kms"))]
 pub fn oauth_token(env: &Environment) -> Result<App, ConfigError> {
-    Ok(with_signer(app(env)?, env))
+    signing(env)
 }
 
 /// POST /oauth/revoke.
 #[cfg(feature = "dynamodb")]
 pub fn oauth_revoke(env: &Environment) -> Result<App, ConfigError> {
-    app(env)
+    plain(env)
 }
 
 /// GET and POST /oauth/userinfo: verifies access tokens with the KMS keys'
 /// public halves, signs none.
-#[cfg(all(feature = "dynamodb", feature = "kms-keys"))]
+#[cfg(all(feature = "dynamodb", feature = "kms"))]
 pub fn oauth_userinfo(env: &Environment) -> Result<App, ConfigError> {
-    let app = app(env)?;
-    Ok(match kms_public_keys(env) {
-        Some(keys) => app.with_public_keys(std::sync::Arc::new(keys.map_err(|e| ConfigError {
-            problems: vec![e.to_string()],
-        })?)),
+    let (app, settings) = app(env)?;
+    Ok(match &settings.signing {
+        Some(keys) => app.with_public_keys(std::sync::Arc::new(
+            crate::access_token::kms::KmsKeys::from_settings(keys, &settings.aws),
+        )),
         None => app,
     })
 }
 
 /// The discovery document and the JWKS: the issuer, the scopes and the KMS
-/// keys' public halves; no store and no service secret. A KMS endpoint
-/// that does not parse is logged and the JWKS answers 503 until it is
-/// fixed.
-#[cfg(feature = "kms-keys")]
-pub fn discovery(
-    env: &super::Environment,
-) -> Result<crate::contract::discovery::Discovery, ConfigError> {
-    let vars = env.reader();
-    let issuer = vars.optional("REKEY_TOKEN_ISSUER");
-    let scopes = vars
-        .optional("REKEY_OAUTH_SCOPE")
-        .unwrap_or_else(|| crate::config::DEFAULT_OAUTH_SCOPE.into());
-    vars.finish()?;
-    let keys = match kms_public_keys(env) {
-        Some(Ok(keys)) => {
-            Some(std::sync::Arc::new(keys) as std::sync::Arc<dyn crate::signing::PublicKeySet>)
-        }
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "configuration error: the KMS endpoint");
-            None
-        }
-        None => None,
-    };
+/// keys' public halves (read from KMS on the first request and cached); no
+/// store and no service secret. Without a key the JWKS answers 503.
+#[cfg(feature = "kms")]
+pub fn discovery(env: &Environment) -> Result<crate::contract::discovery::Discovery, ConfigError> {
+    let settings = crate::config::DiscoverySettings::read(env)?;
+    let keys = settings.signing.as_ref().map(|keys| {
+        std::sync::Arc::new(crate::access_token::kms::KmsKeys::from_settings(
+            keys,
+            &settings.aws,
+        )) as std::sync::Arc<dyn crate::access_token::PublicKeySet>
+    });
     Ok(crate::contract::discovery::Discovery::new(
-        issuer, keys, &scopes,
+        settings.issuer,
+        keys,
+        &settings.scope,
     ))
 }
 
 /// The hosted reset page: only the continue link (`REKEY_CONTINUE_URL`,
 /// on `REKEY_ALLOWED_LINK_ORIGINS` when that is set).
-pub fn reset_page(env: &super::Environment) -> Result<crate::contract::page::Page, ConfigError> {
-    let mut vars = env.reader();
-    let continue_url = crate::contract::page::ContinueUrl::read(&mut vars);
-    vars.finish()?;
-    Ok(crate::contract::page::Page::new(continue_url.as_ref()))
+pub fn reset_page(env: &Environment) -> Result<crate::contract::page::Page, ConfigError> {
+    let settings = crate::config::PageSettings::read(env)?;
+    Ok(crate::contract::page::Page::new(
+        settings.continue_url.as_ref(),
+    ))
 }

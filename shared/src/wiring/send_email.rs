@@ -1,13 +1,12 @@
 //! send-email's constructor: the stream consumer delivers address requests
-//! through the reset flows (which look the address up in the directory and
-//! queue the mail) and sends the outbox through SES v2 (and webhooks, with
-//! their retry queue).
+//! through the reset flows (which look the address up in the configured
+//! directory and queue the mail) and sends the outbox through SES v2 (and
+//! webhooks, with their retry queue).
 
 use std::sync::Arc;
 
-use super::{Environment, sdk, store, table};
-use crate::config::{Config, ConfigError};
-use crate::mail::Outbox;
+use crate::config::{ConfigError, DirectoryChoice, Environment, StreamSettings};
+use crate::delivery::Outbox;
 use crate::reset::ResetService;
 
 /// What send-email builds once: the reset service its intake deliveries
@@ -18,36 +17,20 @@ pub struct SendEmail {
 }
 
 pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
-    let mut vars = env.reader();
-    let config = Config::read(&mut vars);
-    let table = table(&mut vars);
-    let from = vars.required(
-        "REKEY_MAIL_FROM",
-        "the sender address, a verified SES identity, e.g. \"Acme <no-reply@acme.example>\"",
-    );
-    if let Err(e) = crate::mail::templates::init_from(vars.optional("REKEY_TEMPLATE_DIR")) {
-        vars.problems.push(e);
-    }
-    #[cfg(feature = "sqs")]
-    let webhooks =
-        crate::webhook::sqs::sender_from_env(&mut vars, config.as_ref().map(|c| &c.keys));
-    vars.finish()?;
-    let config = config.expect("every problem was reported");
-    let store = store(env, table.expect("reported when missing"));
-    let mailer = crate::mail::ses::SesMailer::new(
-        aws_sdk_sesv2::Client::new(&sdk(env, "SESV2")),
-        from.expect("reported when missing"),
-    );
+    let settings = StreamSettings::read(env)?;
+    crate::mail::templates::init(settings.template_dir.as_deref()).map_err(|e| ConfigError {
+        problems: vec![format!("REKEY_TEMPLATE_DIR: {}", crate::error::Chain(&e))],
+    })?;
+    let config = &settings.config;
+    let store = super::store(&settings.store, &settings.aws);
+    let mailer = crate::mail::ses::SesMailer::from_settings(&settings.mail_from, &settings.aws);
     // Intake delivery looks each address up where the accounts live (with
     // a pool, the pool: rekey's own table holds only a `<sub>@cognito.invalid`
     // record per pool user); notices that carry a pool sign-out retry it
     // through the same directory.
     let directory =
-        crate::directory::from_environment(&config.directory, store.clone(), &|n| env.get(n))?;
-    let pool = matches!(
-        config.directory,
-        crate::directory::DirectoryChoice::Cognito { .. }
-    );
+        crate::directory::from_environment(&config.directory, store.clone(), &settings.aws)?;
+    let pool = matches!(config.directory, DirectoryChoice::Cognito { .. });
     let outbox = Outbox {
         directory: pool.then(|| directory.clone()),
         store: store.clone(),
@@ -57,8 +40,10 @@ pub fn send_email(env: &Environment) -> Result<SendEmail, ConfigError> {
         #[cfg(all(feature = "webhook-delivery", not(feature = "sqs")))]
         webhooks: None,
         #[cfg(feature = "sqs")]
-        webhooks,
+        webhooks: crate::webhook::sqs::sender(&settings.webhooks, &config.keys, &settings.aws),
     };
-    let reset = ResetService::new(&config, store).with_directory(directory);
+    let reset = crate::App::new(config, store)
+        .with_directory(directory)
+        .reset;
     Ok(SendEmail { reset, outbox })
 }

@@ -13,7 +13,7 @@ use rekey::App;
 use rekey::ResetError;
 use rekey::directory::Directory;
 use rekey::directory::cognito::CognitoPool;
-use rekey::domain::{ClientInfo, Scope, now};
+use rekey::domain::{ClientInfo, Scope};
 use rekey::reset::{AddressRequest, CodeDelivery, PasswordProof};
 use rekey::routes::Function;
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ async fn pool_app(store: Arc<dyn rekey::Store>, pool: &TestPool, with_client: bo
 /// The token of the newest reset or recovery link queued (other mail,
 /// signed links among it, is taken and dropped).
 async fn latest_token(app: &App) -> String {
-    take_links(app.reset.store(), &shared_config())
+    take_links(app.store(), &shared_config())
         .await
         .iter()
         .filter_map(|link| {
@@ -91,7 +91,7 @@ async fn reset_via(app: &App, via: Via, user: &PoolUser) {
     let client = ClientInfo::default();
     match via {
         Via::PayabliUnleash => {
-            let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
+            let key = add_key(&**app.store(), &[Scope::ResetRequest]).await;
             let (status, _) = post_json(
                 app,
                 Function::RequestReset,
@@ -112,13 +112,9 @@ async fn reset_via(app: &App, via: Via, user: &PoolUser) {
             assert_eq!(status, 200, "{body}");
         }
         Via::Zitadel => {
-            let raw = add_key(
-                &**app.reset.store(),
-                &[Scope::UsersAdmin, Scope::UsersWrite],
-            )
-            .await;
+            let raw = add_key(&**app.store(), &[Scope::UsersAdmin, Scope::UsersWrite]).await;
             let key = app
-                .reset
+                .keys
                 .authorize(Some(&raw), Scope::UsersWrite)
                 .await
                 .unwrap();
@@ -201,7 +197,7 @@ async fn every_contract_sets_the_pool_password(store: Arc<dyn rekey::Store>) {
             .issue_signed_link(&before, ts, &ClientInfo::default())
             .await
             .unwrap();
-        take_links(app.reset.store(), &shared_config()).await;
+        take_links(app.store(), &shared_config()).await;
 
         reset_via(&app, via, &user).await;
 
@@ -242,7 +238,7 @@ async fn every_contract_sets_the_pool_password(store: Arc<dyn rekey::Store>) {
             ),
             "{via:?}: the signed link is void"
         );
-        let record = app.reset.store().user(&user.sub).await.unwrap().unwrap();
+        let record = app.store().user(&user.sub).await.unwrap().unwrap();
         assert!(
             record.email.as_str().ends_with("@cognito.invalid"),
             "the record never holds the pool's address"
@@ -274,7 +270,7 @@ async fn only_one_active_pool_user_gets_mail(store: Arc<dyn rekey::Store>) {
     let unconfirmed = pool.add_unconfirmed(&unique_email()).await;
     let known = pool.add_user(&unique_email()).await;
     let unknown = unique_email();
-    let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
+    let key = add_key(&**app.store(), &[Scope::ResetRequest]).await;
     for (address, mails) in [
         (unknown.as_str(), 0),
         (shared.as_str(), 0),
@@ -292,7 +288,7 @@ async fn only_one_active_pool_user_gets_mail(store: Arc<dyn rekey::Store>) {
         assert_eq!(answer.0, 200, "{address}");
         app.reset.drain_intake(500).await.unwrap();
         assert_eq!(
-            take_links(app.reset.store(), &shared_config()).await.len(),
+            take_links(app.store(), &shared_config()).await.len(),
             mails,
             "{address}"
         );
@@ -325,7 +321,7 @@ async fn an_unverified_claim_on_an_address_does_not_silence_its_owner() {
     let claimant = pool.add_user(&unique_email()).await;
     pool.claim_email_unverified(&claimant, victim.email.as_str())
         .await;
-    let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
+    let key = add_key(&**app.store(), &[Scope::ResetRequest]).await;
     let answer = post_json(
         &app,
         Function::RequestReset,
@@ -335,7 +331,7 @@ async fn an_unverified_claim_on_an_address_does_not_silence_its_owner() {
     .await;
     assert_eq!(answer.0, 200);
     app.reset.drain_intake(500).await.unwrap();
-    let links = take_links(app.reset.store(), &shared_config()).await;
+    let links = take_links(app.store(), &shared_config()).await;
     assert_eq!(links.len(), 1, "the owner gets the mail");
     let seen = app
         .reset
@@ -614,7 +610,7 @@ async fn a_failed_sign_out_is_retried_from_the_outbox() {
         "rekey <no-reply@rekey.localhost>".to_string(),
     ));
     let cfg = shared_config();
-    let outbox = rekey::mail::Outbox {
+    let outbox = rekey::delivery::Outbox {
         store: s.store.clone(),
         mailer,
         keys: cfg.keys.clone(),
@@ -727,7 +723,7 @@ async fn pool_reset_latency_by_call() {
         directory.sign_out(&account.id).await.unwrap();
         sign_out.push(ms(t));
 
-        let own_user = add_user(&**own.reset.store(), &shared_config(), &unique_email()).await;
+        let own_user = add_user(&**own.store(), &shared_config(), &unique_email()).await;
         deliver_now(
             &own.reset,
             AddressRequest::ResetLink { entry: None },
@@ -777,9 +773,14 @@ async fn a_pool_outage_at_delivery_spends_no_mail_limit() {
         .into_builder()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .build();
-    let down = rekey::ResetService::new(&cfg, s.store.clone()).with_directory(Arc::new(
-        CognitoPool::from_sdk_config(&sdk, pool.pool_id.clone(), None, s.store.clone()),
-    ));
+    let down = rekey::App::new(&cfg, s.store.clone())
+        .with_directory(Arc::new(CognitoPool::from_sdk_config(
+            &sdk,
+            pool.pool_id.clone(),
+            None,
+            s.store.clone(),
+        )))
+        .reset;
     down.accept_address_request(
         AddressRequest::ResetLink { entry: None },
         &user.email,
@@ -791,8 +792,9 @@ async fn a_pool_outage_at_delivery_spends_no_mail_limit() {
     assert!(
         down.drain_intake(10).await.is_err() || s.store.pending_mail(10).await.unwrap().is_empty()
     );
-    let up = rekey::ResetService::new(&cfg, s.store.clone())
-        .with_directory(pool.directory(s.store.clone(), false).await);
+    let up = rekey::App::new(&cfg, s.store.clone())
+        .with_directory(pool.directory(s.store.clone(), false).await)
+        .reset;
     up.drain_intake(10).await.unwrap();
     assert_eq!(take_links(&s.store, &cfg).await.len(), 1, "the retry mails");
 }

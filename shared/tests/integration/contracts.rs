@@ -105,7 +105,7 @@ async fn payabli_dialect_for_bad_input_and_keys() {
         .await,
         401,
     );
-    let other_scope = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
+    let other_scope = add_key(&**app.store(), &[Scope::UsersWrite]).await;
     assert_payabli(
         &handle(post(path, &[JSON, ("requestToken", &other_scope)], body)).await,
         401,

@@ -6,7 +6,7 @@ use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
-use rekey::domain::{ApiKey, ClientInfo, Scope, User, now};
+use rekey::domain::{ApiKey, ClientInfo, Scope, UnixTime, User};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::{App, ResetError};
 
@@ -27,7 +27,7 @@ enum Via {
 struct Outstanding {
     link_token: String,
     code: String,
-    signed: (i64, String),
+    signed: (UnixTime, String),
     refresh: String,
     /// From the password grant at POST /oauth/token.
     signed_in: String,
@@ -37,7 +37,7 @@ struct Outstanding {
 const LOGGED_IN_PASSWORD: &str = "Logged-In-Passw0rd!";
 
 async fn latest_link(app: &App, config: &rekey::Config) -> String {
-    let link = take_links(app.reset.store(), config)
+    let link = take_links(app.store(), config)
         .await
         .pop()
         .expect("a reset mail");
@@ -60,7 +60,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .reset_and_log_in(&code, LOGGED_IN_PASSWORD, &client, "rekey")
         .await
         .unwrap();
-    let user = app.reset.store().user(&user.id).await.unwrap().unwrap();
+    let user = app.store().user(&user.id).await.unwrap().unwrap();
     let signed_in =
         crate::oauth::password_grant(app, user.email.as_str(), LOGGED_IN_PASSWORD).await;
     assert_eq!(signed_in.status(), 200);
@@ -94,7 +94,7 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
         .await
         .unwrap();
     // Its mail is taken, so the next link read is the next one queued.
-    take_links(app.reset.store(), config).await;
+    take_links(app.store(), config).await;
     Outstanding {
         link_token,
         code: code.unwrap(),
@@ -105,8 +105,8 @@ async fn issue_everything(app: &App, config: &rekey::Config, user: &User) -> Out
 }
 
 async fn admin_key(app: &App) -> ApiKey {
-    let raw = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
-    app.reset
+    let raw = add_key(&**app.store(), &[Scope::UsersWrite]).await;
+    app.keys
         .authorize(Some(&raw), Scope::UsersWrite)
         .await
         .unwrap()
@@ -233,10 +233,10 @@ async fn each_contract_voids_the_others(store: Arc<dyn rekey::Store>) {
         Via::Django,
         Via::Account,
     ] {
-        let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
+        let user = add_user(&**app.store(), &config, &unique_email()).await;
         let outstanding = issue_everything(&app, &config, &user).await;
         // Everything is alive before the change.
-        let fresh = app.reset.store().user(&user.id).await.unwrap().unwrap();
+        let fresh = app.store().user(&user.id).await.unwrap().unwrap();
         assert!(
             app.reset
                 .inspect_token(&outstanding.link_token)

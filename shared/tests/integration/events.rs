@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
-use rekey::mail::Outbox;
 use rekey::routes::Function;
 use serde_json::Value;
 
@@ -41,7 +41,6 @@ const ACCESS: &str = "eyJ_EXAMPLE_ACCESS_TOKEN_REPLACE_ME";
 #[test]
 fn every_function_has_an_event_file_and_every_file_a_function() {
     let mut expected: Vec<String> = Function::ALL.iter().map(|f| f.name().to_string()).collect();
-    expected.push("send-email".into());
     expected.sort();
     let mut found: Vec<String> = std::fs::read_dir(events_dir())
         .unwrap()
@@ -68,13 +67,14 @@ async fn each_event_gets_its_status() {
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
+        now(),
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
-    app.reset.store().insert_user(&user).await.unwrap();
+    app.store().insert_user(&user).await.unwrap();
     // users:admin too: request-user-reset's sample asks returnCode.
     let key = add_key_for(
-        &**app.reset.store(),
+        &**app.store(),
         &[Scope::ResetRequest, Scope::UsersWrite, Scope::UsersAdmin],
         OrgBinding::Org("acme".into()),
     )
@@ -83,7 +83,7 @@ async fn each_event_gets_its_status() {
 
     let (status, _) = invoke(&app, Function::RequestReset, &[(KEY, &key)]).await;
     assert_eq!(status, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a reset mail");
@@ -142,10 +142,10 @@ async fn each_event_gets_its_status() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    take_links(app.reset.store(), &config).await;
+    take_links(app.store(), &config).await;
 
     assert_eq!(invoke(&app, Function::SendResetLink, &[]).await.0, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a signed link mail");
@@ -172,7 +172,7 @@ async fn each_event_gets_its_status() {
     );
 
     assert_eq!(invoke(&app, Function::RecoverAccount, &[]).await.0, 200);
-    let link = take_links(app.reset.store(), &config)
+    let link = take_links(app.store(), &config)
         .await
         .pop()
         .expect("a recovery mail");
@@ -208,7 +208,7 @@ async fn each_event_gets_its_status() {
     // send-email: the sample's outbox item replaced by a real queued one.
     let outbox_dir = tempfile::tempdir().unwrap();
     let outbox = Outbox {
-        store: app.reset.store().clone(),
+        store: app.store().clone(),
         mailer: Arc::new(rekey::mail::file::FileMailer::new(
             outbox_dir.path().to_path_buf(),
             "no-reply@acme.example",
@@ -225,7 +225,7 @@ async fn each_event_gets_its_status() {
         &Default::default(),
     )
     .await;
-    let item = app.reset.store().pending_mail(1).await.unwrap().remove(0);
+    let item = app.store().pending_mail(1).await.unwrap().remove(0);
     let text = event_text(
         "send-email",
         &[
@@ -233,15 +233,15 @@ async fn each_event_gets_its_status() {
             ("EXAMPLE_SEALED_MESSAGE", &item.sealed),
         ],
     );
-    let event: rekey::mail::stream::StreamEvent = serde_json::from_str(&text).unwrap();
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let event: rekey::delivery::stream::StreamEvent = serde_json::from_str(&text).unwrap();
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(std::fs::read_dir(outbox_dir.path()).unwrap().count(), 1);
     // As shipped, the sample names no queued item: skipped, as a stream
     // retry of an item already delivered is.
-    let event: rekey::mail::stream::StreamEvent =
+    let event: rekey::delivery::stream::StreamEvent =
         serde_json::from_str(&event_text("send-email", &[])).unwrap();
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(
         std::fs::read_dir(outbox_dir.path()).unwrap().count(),

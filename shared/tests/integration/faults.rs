@@ -24,12 +24,13 @@ use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use rekey::delivery::Outbox;
 use rekey::domain::{
     ApiKey, AuditEvent, CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, Scope, User, UserId, now,
+    ResetCode, ResetGrant, Scope, User, UserId,
 };
 use rekey::mail::ses::SesMailer;
-use rekey::mail::{MailError, Mailer, Outbox, RenderedMail};
+use rekey::mail::{MailError, Mailer, RenderedMail};
 use rekey::routes::Function;
 use rekey::store::dynamo::DynamoStore;
 use rekey::store::{AccountStore, ApiKeyStore, Store, StoreError};
@@ -311,7 +312,7 @@ impl Fixture {
                 post(
                     "/api/v1/iam/accounts/reset-password/",
                     &[JSON],
-                    &json!({"user_id": id, "timestamp": now(), "signature": "c2ln", "password": NEW_PASSWORD}),
+                    &json!({"user_id": id, "timestamp": now_secs(), "signature": "c2ln", "password": NEW_PASSWORD}),
                 ),
             ),
             "oauth recover-account" => (
@@ -354,8 +355,8 @@ const CALLS: [&str; 12] = [
 /// One endpoint per contract, as a client uses them, all answering 200; the
 /// link-token reset ends with `password`.
 async fn healthy_round(app: &App, f: &Fixture, password: &str) {
-    let store = &**app.reset.store();
-    take_mail(app.reset.store(), &f.config).await;
+    let store = &**app.store();
+    take_mail(app.store(), &f.config).await;
     let call = |name: &'static str| {
         let (function, req) = f.request(name, "unused");
         async move {
@@ -372,7 +373,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
 
     // Payabli, then Unleash with the mailed token.
     call("payabli request-reset").await;
-    let links = take_links(app.reset.store(), &f.config).await;
+    let links = take_links(app.store(), &f.config).await;
     assert_eq!(links.len(), 1, "one reset mail");
     let token = link_param(&links[0], "token");
     let resp = Function::ValidateToken
@@ -428,7 +429,7 @@ async fn healthy_round(app: &App, f: &Fixture, password: &str) {
     // django and the OAuth recovery: each mails a link.
     call("django send-reset-link").await;
     call("oauth recover-account").await;
-    assert_eq!(take_links(app.reset.store(), &f.config).await.len(), 2);
+    assert_eq!(take_links(app.store(), &f.config).await.len(), 2);
 }
 
 /// The dialect's 503, whatever the function (also password_profiles.rs).
@@ -634,7 +635,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         user_id: user.id.clone(),
         credential_version: user.credential_version,
         issued_at: t,
-        expires_at: t + 3600,
+        expires_at: t + secs(3600),
         used_at: None,
         purpose: None,
         origin: None,
@@ -645,7 +646,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
         digest: "00".repeat(32),
         credential_version: user.credential_version,
         issued_at: t,
-        expires_at: t + 3600,
+        expires_at: t + secs(3600),
         attempts: 0,
     };
     store.replace_reset_code(&code, None).await.unwrap();
@@ -659,7 +660,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                 client_id: "faults".into(),
                 scope: "openid".into(),
                 issued_at: t,
-                expires_at: t + 3600,
+                expires_at: t + secs(3600),
                 family: uuid::Uuid::new_v4().to_string(),
                 used_at: None,
             });
@@ -689,7 +690,7 @@ async fn contenders(store: &dyn Store, user: &User, n: usize) -> (ResetGrant, Ve
                         at: t,
                         source_ip: None,
                         user_agent: None,
-                        expires_at: t + 3600,
+                        expires_at: t + secs(3600),
                     },
                 },
             }
@@ -829,7 +830,7 @@ async fn assert_whole(
 
 /// A link token mailed to a new user of `store`, and its grant.
 async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGrant) {
-    let store = &**app.reset.store();
+    let store = &**app.store();
     let user = add_user(store, config, &unique_email()).await;
     deliver_now(
         &app.reset,
@@ -838,7 +839,7 @@ async fn user_with_token(app: &App, config: &Config) -> (User, String, ResetGran
         &Default::default(),
     )
     .await;
-    let links = take_links(app.reset.store(), config).await;
+    let links = take_links(app.store(), config).await;
     let token = link_param(&links[0], "token");
     let grant = store
         .grant(
@@ -896,15 +897,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
     assert_eq!(response_json(&resp)["name"], "ServiceUnavailableError");
     assert!(waited < Duration::from_secs(15), "bounded: {waited:?}");
     lock.execute_batch("ROLLBACK").unwrap();
-    assert_whole(
-        &**app.reset.store(),
-        &config,
-        &user,
-        &grant,
-        NEW_PASSWORD,
-        false,
-    )
-    .await;
+    assert_whole(&**app.store(), &config, &user, &grant, NEW_PASSWORD, false).await;
 
     let resp = Function::ResetPassword
         .handle(&app, reset_without_source(&token, NEW_PASSWORD))
@@ -915,15 +908,7 @@ async fn a_transaction_the_embedded_store_cannot_take_writes_nothing() {
         "{}",
         String::from_utf8_lossy(resp.body())
     );
-    assert_whole(
-        &**app.reset.store(),
-        &config,
-        &user,
-        &grant,
-        NEW_PASSWORD,
-        true,
-    )
-    .await;
+    assert_whole(&**app.store(), &config, &user, &grant, NEW_PASSWORD, true).await;
 }
 
 /// What the proxy does to DynamoDB's TransactWriteItems; everything else
@@ -1094,7 +1079,7 @@ async fn a_transaction_lost_on_the_way_to_dynamodb_is_whole_or_absent() {
     store.create_table().await.unwrap();
     let config = config();
     let app = App::new(&config, Arc::new(store)).with_signer(crate::support::signer());
-    let store = &**app.reset.store();
+    let store = &**app.store();
 
     // The request is lost: nothing written.
     let (user, token, grant) = user_with_token(&app, &config).await;
@@ -1263,7 +1248,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         .await;
     assert_eq!(resp.status(), 200, "a mail outage never fails the request");
     let (_, intake) = stream.next_event().await;
-    let result = rekey::mail::stream::consume_batch(&app.reset, &outbox, intake).await;
+    let result = rekey::delivery::stream::consume_batch(&app.reset, &outbox, intake).await;
     assert!(result.batch_item_failures.is_empty());
     let (_, event) = stream.next_event().await;
     let outbox_records: Vec<String> = event
@@ -1287,7 +1272,7 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
 
     // The first delivery and every one of Lambda's retries: reported, kept.
     for attempt in 0..=STREAM_RETRIES {
-        let result = rekey::mail::stream::deliver_batch(&outbox, event.clone()).await;
+        let result = rekey::delivery::stream::deliver_batch(&outbox, event.clone()).await;
         let failed: Vec<String> = result
             .batch_item_failures
             .iter()
@@ -1324,10 +1309,10 @@ async fn ses_refusal_is_retried_without_failing_requests_then_delivered_once() {
         .send()
         .await
         .expect("verify the sender on moto");
-    let result = rekey::mail::stream::deliver_batch(&outbox, event.clone()).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event.clone()).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(mailer.counts(), (1, STREAM_RETRIES + 1), "delivered once");
-    let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(mailer.counts(), (1, STREAM_RETRIES + 1), "not sent twice");
     // What SES holds for the address (read once: moto's state dump is slow

@@ -1,4 +1,4 @@
-//! `rekey::iam` against what the functions really call: each HTTP
+//! The IAM oracle (iam/) against what the functions really call: each HTTP
 //! function's `events/` sample (the operator's placeholders filled in as
 //! shared/tests/integration/events.rs does, and as shipped) and send-email's stream
 //! sample are driven through `Function::handle` / `deliver_batch` on a
@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::iam::{self, StoreMethod};
 use crate::recording_store::{Call, RecordingStore};
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
 use rekey::domain::{EmailAddress, OrgBinding, Scope, User, UserId};
-use rekey::iam::{self, StoreMethod};
-use rekey::mail::{MailJob, MailMessage, Outbox};
+use rekey::mail::{MailJob, MailMessage};
 use rekey::routes::Function;
 use rekey::store::{AccountStore, IntakeStore, OutboxStore};
 
@@ -44,7 +45,7 @@ struct Reach {
 }
 
 impl Reach {
-    /// Runs `function`'s sample and checks its calls against `rekey::iam`;
+    /// Runs `function`'s sample and checks its calls against the IAM oracle;
     /// returns the status and body.
     async fn invoke(
         &mut self,
@@ -69,7 +70,7 @@ impl Reach {
         for (method, redeeming) in self.store.take() {
             assert!(
                 placed.iter().any(|c| c.is(method, redeeming)),
-                "{function} called {method:?} ({redeeming:?}), which rekey::iam does not place \
+                "{function} called {method:?} ({redeeming:?}), which the IAM oracle does not place \
                  for it: add the StoreCall to iam::store_calls and the actions to template.yaml"
             );
             self.seen
@@ -87,7 +88,7 @@ impl Reach {
         for item in items {
             let event = intake_stream_event(&item);
             let result =
-                rekey::mail::stream::consume_batch(&self.app.reset, &self.intake_outbox, event)
+                rekey::delivery::stream::consume_batch(&self.app.reset, &self.intake_outbox, event)
                     .await;
             assert!(result.batch_item_failures.is_empty());
             self.check(iam::STREAM_FUNCTION);
@@ -125,6 +126,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
     let mut user = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse(EMAIL).unwrap(),
+        now(),
     );
     user.org = Some("acme".into());
     user.name = Some("Ada".into());
@@ -342,7 +344,7 @@ async fn each_function_calls_only_what_iam_places_for_it() {
         &[],
     ] {
         let event = serde_json::from_str(&event_text(iam::STREAM_FUNCTION, subs)).unwrap();
-        let result = rekey::mail::stream::deliver_batch(&outbox, event).await;
+        let result = rekey::delivery::stream::deliver_batch(&outbox, event).await;
         assert!(result.batch_item_failures.is_empty());
         r.check(iam::STREAM_FUNCTION);
     }

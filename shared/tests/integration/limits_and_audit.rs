@@ -129,8 +129,8 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     let email = unique_email();
-    add_user(&**app.reset.store(), &config, &email).await;
-    let key = add_key(&**app.reset.store(), &[Scope::ResetRequest]).await;
+    add_user(&**app.store(), &config, &email).await;
+    let key = add_key(&**app.store(), &[Scope::ResetRequest]).await;
     let mut bodies = std::collections::HashSet::new();
     for _ in 0..10 {
         let resp = Function::RequestReset
@@ -149,7 +149,7 @@ async fn mail_to_one_address_is_capped_and_the_answer_never_changes() {
     assert_eq!(bodies.len(), 1, "limited or not, the same answer");
     // 1 a minute: one mail, or two if the minute turned during the loop.
     app.reset.drain_intake(100).await.unwrap();
-    let mails = app.reset.store().pending_mail(100).await.unwrap().len();
+    let mails = app.store().pending_mail(100).await.unwrap().len();
     assert!((1..=2).contains(&mails), "{mails} mails for 10 requests");
 }
 
@@ -158,10 +158,10 @@ async fn code_guesses_are_capped_per_user_across_codes() {
     let config = strict();
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
-    let user = add_user(&**app.reset.store(), &config, &unique_email()).await;
-    let raw_key = add_key(&**app.reset.store(), &[Scope::UsersWrite]).await;
+    let user = add_user(&**app.store(), &config, &unique_email()).await;
+    let raw_key = add_key(&**app.store(), &[Scope::UsersWrite]).await;
     let key = app
-        .reset
+        .keys
         .authorize(Some(&raw_key), Scope::UsersWrite)
         .await
         .unwrap();
@@ -221,7 +221,7 @@ async fn code_guesses_are_capped_per_user_across_codes() {
         "{r:?}"
     );
     // Each wrong guess is in the audit trail.
-    let events = app.reset.store().audit_events(&user.id, 50).await.unwrap();
+    let events = app.store().audit_events(&user.id, 50).await.unwrap();
     assert_eq!(
         events
             .iter()
@@ -239,11 +239,7 @@ async fn every_contract_audits_and_notifies() {
     let e = embedded_store();
     let app = App::new(&config, Arc::new(e.store.clone())).with_signer(crate::support::signer());
     // users:admin: the Zitadel round asks returnCode.
-    let key = add_key(
-        &**app.reset.store(),
-        &[Scope::UsersWrite, Scope::UsersAdmin],
-    )
-    .await;
+    let key = add_key(&**app.store(), &[Scope::UsersWrite, Scope::UsersAdmin]).await;
     let client = ClientInfo {
         source_ip: Some("198.51.100.7".into()),
         user_agent: Some("rekey-tests/1.0".into()),
@@ -256,7 +252,7 @@ async fn every_contract_audits_and_notifies() {
         ("account_recovery", "account"),
     ] {
         let email = unique_email();
-        let user = add_user(&**app.reset.store(), &config, &email).await;
+        let user = add_user(&**app.store(), &config, &email).await;
         match contract {
             "unleash" | "account" => {
                 let request = if contract == "unleash" {
@@ -265,15 +261,8 @@ async fn every_contract_audits_and_notifies() {
                     AddressRequest::Recovery
                 };
                 deliver_now(&app.reset, request, &user.email, &client).await;
-                let item = app
-                    .reset
-                    .store()
-                    .pending_mail(100)
-                    .await
-                    .unwrap()
-                    .pop()
-                    .unwrap();
-                app.reset.store().mail_delivered(&item.id).await.unwrap();
+                let item = app.store().pending_mail(100).await.unwrap().pop().unwrap();
+                app.store().mail_delivered(&item.id).await.unwrap();
                 let MailMessage::ResetLink { link, .. } =
                     MailJob::open(&config.keys, &item).unwrap().message
                 else {
@@ -337,15 +326,8 @@ async fn every_contract_audits_and_notifies() {
                     &client,
                 )
                 .await;
-                let item = app
-                    .reset
-                    .store()
-                    .pending_mail(100)
-                    .await
-                    .unwrap()
-                    .pop()
-                    .unwrap();
-                app.reset.store().mail_delivered(&item.id).await.unwrap();
+                let item = app.store().pending_mail(100).await.unwrap().pop().unwrap();
+                app.store().mail_delivered(&item.id).await.unwrap();
                 let MailMessage::ResetLink { link, .. } =
                     MailJob::open(&config.keys, &item).unwrap().message
                 else {
@@ -366,7 +348,7 @@ async fn every_contract_audits_and_notifies() {
                 assert_eq!(resp.status(), 200);
             }
         }
-        let events = app.reset.store().audit_events(&user.id, 10).await.unwrap();
+        let events = app.store().audit_events(&user.id, 10).await.unwrap();
         let event = events
             .iter()
             .find(|e| e.outcome == "success")
@@ -383,12 +365,11 @@ async fn every_contract_audits_and_notifies() {
             "{contract}"
         );
         assert!(
-            event.expires_at > event.at + 300 * 86400,
+            event.expires_at > event.at + secs(300) * 86400,
             "kept about a year"
         );
 
         let notices: Vec<_> = app
-            .reset
             .store()
             .pending_mail(100)
             .await

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::domain::UnixTime;
 use rekey::domain::{ClientInfo, Scope, UserId};
 use rekey::mail::{MailJob, MailMessage, Templates};
 use rekey::routes::Function;
@@ -49,8 +50,8 @@ fn reset_job(locale: Option<&str>, accept_language: Option<&str>) -> MailJob {
         message: MailMessage::ResetLink {
             link: "https://a.example/r?token=rkt_abc&x=1".into(),
             code: Some("AB12CD".into()),
-            requested_at: 1_700_000_000,
-            expires_at: 1_700_003_600,
+            requested_at: UnixTime::from_secs(1_700_000_000),
+            expires_at: UnixTime::from_secs(1_700_003_600),
             source_ip: Some("192.0.2.1".into()),
         },
     }
@@ -60,7 +61,7 @@ fn notice_job(locale: Option<&str>) -> MailJob {
     MailJob {
         message: MailMessage::PasswordChanged {
             sign_out_pending: false,
-            changed_at: 1_700_000_000,
+            changed_at: UnixTime::from_secs(1_700_000_000),
             source_ip: Some("192.0.2.1".into()),
         },
         ..reset_job(locale, None)
@@ -232,14 +233,18 @@ fn a_template_directory_overrides_and_adds_locales() {
 
     // A misnamed file is refused with its path, not silently ignored.
     std::fs::write(it.join("reset.txt"), "x").unwrap();
-    let err = Templates::bundled().with_dir(dir.path()).unwrap_err();
+    let err = Templates::bundled()
+        .with_dir(dir.path())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("reset.txt") && err.contains("reset_link.txt"),
         "{err}"
     );
     let err = Templates::bundled()
         .with_dir(&dir.path().join("missing"))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing"), "{err}");
 }
 
@@ -266,6 +271,7 @@ async fn the_request_language_reaches_the_queued_mail() {
     let mut french = rekey::domain::User::new(
         UserId::generate(),
         rekey::domain::EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
     french.locale = Some("fr".into());
     store.insert_user(&french).await.unwrap();

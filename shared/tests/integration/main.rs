@@ -7,16 +7,22 @@
 //! variables, changes the current directory or installs a global subscriber;
 //! each uses its own moto table, data directory, addresses and ports.
 
+// Test code: a failed unwrap or expect is a failed test (clippy.toml allows
+// them in #[test] functions; the helpers here need the same).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod cognito_pool;
 mod contracts;
 mod cross_contract;
+mod declaration;
 mod directory_conformance;
 mod events;
 mod faults;
+mod iam;
 mod iam_reach;
-mod kms_keys;
+mod kms;
 mod limits_and_audit;
 mod mail_locales;
 mod moto_flow;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::delivery::Outbox;
+use rekey::delivery::stream::consume_batch;
 use rekey::domain::{EmailAddress, Scope};
-use rekey::mail::Outbox;
 use rekey::mail::ses::SesMailer;
-use rekey::mail::stream::consume_batch;
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 
@@ -85,7 +85,7 @@ async fn email_link_flow_through_stream_and_ses() {
     let d = deploy(true).await;
     let mut stream = StreamReader::open(&d.table).await;
     let email = unique_email();
-    let user = add_user(&**d.app.reset.store(), &config(), &email).await;
+    let user = add_user(&**d.app.store(), &config(), &email).await;
     stream.next_event().await; // the setup's writes
 
     let resp = Function::RequestReset
@@ -106,11 +106,11 @@ async fn email_link_flow_through_stream_and_ses() {
     assert!(!raw.contains(&email), "the intake item leaks the address");
     let result = consume_batch(&d.app.reset, &d.outbox, intake_event.clone()).await;
     assert!(result.batch_item_failures.is_empty());
-    assert_eq!(d.app.reset.store().pending_mail(10).await.unwrap().len(), 1);
+    assert_eq!(d.app.store().pending_mail(10).await.unwrap().len(), 1);
     // A redelivered intake record (a stream retry) queues no second mail.
     let result = consume_batch(&d.app.reset, &d.outbox, intake_event).await;
     assert!(result.batch_item_failures.is_empty());
-    assert_eq!(d.app.reset.store().pending_mail(10).await.unwrap().len(), 1);
+    assert_eq!(d.app.store().pending_mail(10).await.unwrap().len(), 1);
 
     // The grant and the outbox item arrived on the stream in one transaction;
     // the outbox item holds no token or address in clear.
@@ -149,7 +149,7 @@ async fn email_link_flow_through_stream_and_ses() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.body().as_ref(), b"{}");
 
-    let stored = d.app.reset.store().user(&user.id).await.unwrap().unwrap();
+    let stored = d.app.store().user(&user.id).await.unwrap().unwrap();
     let hasher = CredentialHasher::new(config().hash_params);
     let hash = stored.password_hash.unwrap();
     assert!(matches!(
@@ -175,7 +175,7 @@ async fn email_link_flow_through_stream_and_ses() {
 
     // The "password changed" notice goes out through the same path.
     let (_, event) = stream.next_event().await;
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event.clone()).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event.clone()).await;
     assert!(result.batch_item_failures.is_empty());
     let sent = sent_mail(&email).await;
     assert_eq!(sent.len(), 2);
@@ -185,7 +185,7 @@ async fn email_link_flow_through_stream_and_ses() {
     assert!(!text.contains(NEW_PASSWORD));
 
     // A stream retry of a delivered batch sends nothing twice.
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event).await;
     assert!(result.batch_item_failures.is_empty());
     assert_eq!(sent_mail(&email).await.len(), 2);
 }
@@ -194,7 +194,7 @@ async fn email_link_flow_through_stream_and_ses() {
 async fn unknown_email_gets_the_same_answer_and_no_mail() {
     let d = deploy(true).await;
     let known = unique_email();
-    add_user(&**d.app.reset.store(), &config(), &known).await;
+    add_user(&**d.app.store(), &config(), &known).await;
     let mut stream = StreamReader::open(&d.table).await;
     stream.next_event().await;
     // The kinds of the items written, one per item: moto reports an
@@ -261,7 +261,7 @@ async fn unknown_email_gets_the_same_answer_and_no_mail() {
         1,
         "{delivered:?}"
     );
-    let queued = d.app.reset.store().pending_mail(10).await.unwrap();
+    let queued = d.app.store().pending_mail(10).await.unwrap();
     assert_eq!(queued.len(), 1);
     let job = rekey::mail::MailJob::open(&d.outbox.keys, &queued[0]).unwrap();
     assert_eq!(job.to, known);
@@ -272,7 +272,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
     let d = deploy(false).await;
     let mut stream = StreamReader::open(&d.table).await;
     let email = unique_email();
-    add_user(&**d.app.reset.store(), &config(), &email).await;
+    add_user(&**d.app.store(), &config(), &email).await;
     stream.next_event().await;
 
     let resp = Function::RequestReset
@@ -294,7 +294,7 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
         .collect();
     assert_eq!(outbox_sequence.len(), 1);
 
-    let result = rekey::mail::stream::deliver_batch(&d.outbox, event).await;
+    let result = rekey::delivery::stream::deliver_batch(&d.outbox, event).await;
     let failed: Vec<_> = result
         .batch_item_failures
         .iter()
@@ -305,14 +305,13 @@ async fn ses_refusal_reports_the_item_for_retry_and_keeps_it() {
         "only the outbox record is reported"
     );
     assert_eq!(
-        d.app.reset.store().pending_mail(10).await.unwrap().len(),
+        d.app.store().pending_mail(10).await.unwrap().len(),
         1,
         "the item stays queued"
     );
     assert!(sent_mail(&email).await.is_empty());
     let user = d
         .app
-        .reset
         .store()
         .user_by_email(&EmailAddress::parse(&email).unwrap())
         .await

@@ -109,7 +109,7 @@ fn basic(id: &str, secret: &str) -> String {
 
 /// The access token's verified claims, checked against the published key.
 async fn verified_claims(app: &App, access_token: &str, audience: &str) -> Value {
-    let signer = app.reset.signer().unwrap();
+    let signer = app.signer().unwrap();
     let header = jsonwebtoken::decode_header(access_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, ClientInfo, EmailAddress, Scope, User, UserId};
 use rekey::mail::{MailJob, MailMessage};
-use rekey::reset::{PasswordProof, ResetService};
+use rekey::reset::PasswordProof;
 use rekey::routes::Function;
 use rekey::store::Store;
 
@@ -16,6 +16,7 @@ async fn imported_user(store: &dyn Store, hash: String) -> User {
     let mut user = User::new(
         UserId::generate(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
     user.password_hash = Some(hash);
     store.insert_user(&user).await.unwrap();
@@ -27,7 +28,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone());
+    let service = rekey::App::new(&config, store.clone()).passwords;
     let p = config.hash_params;
     let current = format!(
         "$argon2id$v=19$m={},t={},p={}$",
@@ -42,7 +43,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 
         assert!(
             !service
-                .verify_password(&user, "Wrong-Pass-9!x", &ClientInfo::default())
+                .verify(&user, "Wrong-Pass-9!x", &ClientInfo::default())
                 .await
                 .unwrap(),
             "{scheme}: a wrong password does not verify"
@@ -55,7 +56,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 
         assert!(
             service
-                .verify_password(&user, IMPORTED, &ClientInfo::default())
+                .verify(&user, IMPORTED, &ClientInfo::default())
                 .await
                 .unwrap(),
             "{scheme}: the imported password verifies"
@@ -75,7 +76,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         // a wrong password.
         assert!(
             service
-                .verify_password(&after, IMPORTED, &ClientInfo::default())
+                .verify(&after, IMPORTED, &ClientInfo::default())
                 .await
                 .unwrap()
         );
@@ -85,7 +86,7 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
         );
         assert!(
             !service
-                .verify_password(&after, "nope", &ClientInfo::default())
+                .verify(&after, "nope", &ClientInfo::default())
                 .await
                 .unwrap()
         );
@@ -97,7 +98,7 @@ async fn the_current_password_may_be_an_imported_hash() {
     let config = config();
     let e = embedded_store();
     let store: Arc<dyn Store> = Arc::new(e.store.clone());
-    let service = ResetService::new(&config, store.clone());
+    let service = rekey::App::new(&config, store.clone()).reset;
     let key = ApiKey {
         digest: rekey::crypto::SecretDigest::of("rkk_test"),
         name: "t".into(),

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lambda_http::RequestExt;
-use rekey::domain::{ClientInfo, Scope, User, now};
+use rekey::domain::{ClientInfo, Scope, User};
 use rekey::password::{PolicyRule, Profile};
 use rekey::reset::{AddressRequest, CodeDelivery, PasswordProof};
 use rekey::routes::Function;
@@ -70,13 +70,9 @@ async fn set_through(
                 .map(|_| ())
         }
         Contract::Zitadel => {
-            let raw = add_key(
-                &**reset.reset.store(),
-                &[Scope::UsersWrite, Scope::UsersAdmin],
-            )
-            .await;
+            let raw = add_key(&**reset.store(), &[Scope::UsersWrite, Scope::UsersAdmin]).await;
             let key = reset
-                .reset
+                .keys
                 .authorize(Some(&raw), Scope::UsersWrite)
                 .await
                 .unwrap();
@@ -99,7 +95,7 @@ async fn set_through(
         }
         Contract::Django => {
             let ts = now();
-            let current = reset.reset.store().user(&user.id).await.unwrap().unwrap();
+            let current = reset.store().user(&user.id).await.unwrap().unwrap();
             let sig = reset
                 .reset
                 .issue_signed_link(&current, ts, &client)
@@ -313,15 +309,14 @@ async fn password_request(
 ) -> (Function, lambda_http::Request) {
     const JSON: (&str, &str) = ("content-type", "application/json");
     let reset = &app.app.reset;
+    let keys = &app.app.keys;
+    let store = app.app.store();
     let client = ClientInfo::default();
     let id = user.id.as_str();
     let code = || async {
         // Returning the code in the answer takes users:admin.
-        let raw = add_key(&**reset.store(), &[Scope::UsersWrite, Scope::UsersAdmin]).await;
-        let key = reset
-            .authorize(Some(&raw), Scope::UsersWrite)
-            .await
-            .unwrap();
+        let raw = add_key(&**store, &[Scope::UsersWrite, Scope::UsersAdmin]).await;
+        let key = keys.authorize(Some(&raw), Scope::UsersWrite).await.unwrap();
         let (_, code) = reset
             .issue_code(&user.id, CodeDelivery::ReturnCode, &key, &client)
             .await
@@ -380,7 +375,7 @@ async fn password_request(
         }
         "django reset-password" => {
             let ts = now();
-            let current = reset.store().user(&user.id).await.unwrap().unwrap();
+            let current = store.user(&user.id).await.unwrap().unwrap();
             let signature = reset
                 .issue_signed_link(&current, ts, &client)
                 .await

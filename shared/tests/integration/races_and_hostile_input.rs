@@ -18,11 +18,11 @@ use std::time::Instant;
 use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, CredentialVersion, Scope, User};
+use rekey::domain::{ClientInfo, CredentialVersion, Scope, UnixTime, User};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::reset::{CodeDelivery, PasswordProof};
 use rekey::routes::Function;
-use rekey::{App, ResetError, ResetService, Store};
+use rekey::{App, ResetError, Store};
 use serde_json::{Value, json};
 
 type Resp = lambda_http::Response<lambda_http::Body>;
@@ -108,7 +108,7 @@ async fn assert_one_winner(
 
 async fn one_credential_one_winner(store: Arc<dyn Store>) {
     let config = config();
-    let service = Arc::new(ResetService::new(&config, store.clone()));
+    let service = Arc::new(rekey::App::new(&config, store.clone()).reset);
     let client = ClientInfo::default();
 
     // One link token.
@@ -188,7 +188,7 @@ async fn one_credential_one_winner(store: Arc<dyn Store>) {
             service
                 .reset_with_signature(
                     &id,
-                    timestamp,
+                    UnixTime::from_secs(timestamp),
                     &signature,
                     &password(i),
                     &ClientInfo::default(),
@@ -711,7 +711,7 @@ async fn hostile_bodies_get_the_dialects_4xx_never_a_5xx() {
     }
 
     // None of it changed the account, queued mail, or spent its credentials.
-    let store = &**app.reset.store();
+    let store = &**app.store();
     let after = store.user(&s.user.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, CredentialVersion(0));
     assert!(store.pending_mail(10).await.unwrap().is_empty());
@@ -877,7 +877,7 @@ async fn a_10_000_character_password_is_refused_before_hashing() {
     }
 
     // Nothing was spent: the token, the code's attempts, the account.
-    let store = &**app.reset.store();
+    let store = &**app.store();
     let after = store.user(&s.user.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, CredentialVersion(0));
     assert_eq!(

@@ -62,7 +62,7 @@ async fn the_default_recovery_link_opens_the_page_and_the_code_resets_once() {
     let config = config_with(&[("REKEY_CONTINUE_URL", "https://app.example.com/welcome")]);
     let app = TestApp::embedded(config.clone()).await;
     let email = unique_email();
-    add_user(&**app.reset.store(), &config, &email).await;
+    add_user(&**app.store(), &config, &email).await;
     let resp = post_to(
         &app,
         Function::RecoverAccount,
@@ -106,7 +106,7 @@ async fn a_weak_recovery_password_names_each_rule_as_the_page_reads_them() {
     let config = config();
     let app = TestApp::embedded(config.clone()).await;
     let email = unique_email();
-    add_user(&**app.reset.store(), &config, &email).await;
+    add_user(&**app.store(), &config, &email).await;
     post_to(
         &app,
         Function::RecoverAccount,

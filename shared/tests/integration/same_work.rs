@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::iam::StoreMethod;
 use crate::recording_store::{RecordingStore, SizedCall};
 use crate::support::*;
 use rekey::App;
 use rekey::domain::Scope;
-use rekey::iam::StoreMethod;
 use rekey::routes::Function;
 use rekey::store::{AccountStore, Store};
 
@@ -58,7 +58,7 @@ async fn the_same_work_for_every_address(base: Arc<dyn Store>) {
         let resp = request(function, field, keyed, &addresses[3].1).await;
         assert_eq!(resp.status(), 200);
     }
-    assert_eq!(take_mail(app.reset.store(), &config).await.len(), 3);
+    assert_eq!(take_mail(app.store(), &config).await.len(), 3);
 
     for (function, field, keyed) in endpoints {
         let mut seen: Vec<(&str, u16, Vec<u8>, Vec<SizedCall>)> = Vec::new();
@@ -98,7 +98,7 @@ async fn the_same_work_for_every_address(base: Arc<dyn Store>) {
 
         // Delivery, out of the requester's sight: only the known address
         // is mailed.
-        let mail = take_mail(app.reset.store(), &config).await;
+        let mail = take_mail(app.store(), &config).await;
         let to: Vec<&str> = mail.iter().map(|m| m.to.as_str()).collect();
         assert_eq!(to, [known.email.as_str()], "{}", function.name());
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
+use rekey::clock::ManualClock;
 use rekey::crypto::ServiceSecret;
+use rekey::domain::UnixTime;
 use rekey::routes::Function;
 use serde_json::json;
 
@@ -18,12 +20,13 @@ fn validate_password() -> lambda_http::Request {
     )
 }
 
-/// Waits out the end of a minute, so the hits below fall in one window.
-async fn early_in_a_minute() {
-    let second = rekey::domain::now().rem_euclid(60);
-    if second > 50 {
-        tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
-    }
+/// A clock standing early in a minute, so the hits below fall in one
+/// window, whenever the test runs (it moves only when told).
+fn early_in_a_minute() -> Arc<ManualClock> {
+    let t = now().secs();
+    Arc::new(ManualClock::at(UnixTime::from_secs(
+        t - t.rem_euclid(60) + 5,
+    )))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,12 +35,13 @@ async fn a_source_limit_hit_before_a_rotation_still_refuses_after_it() {
     let old = ServiceSecret::generate().1;
     let new = ServiceSecret::generate().1;
     let limit = ("REKEY_LIMIT_SOURCE_PER_MINUTE", "3");
-    early_in_a_minute().await;
+    let clock = early_in_a_minute();
 
     let before = App::new(
         &config_with(&[limit, ("REKEY_SECRET", old.as_str())]),
         Arc::new(e.store.clone()),
-    );
+    )
+    .with_clock(clock.clone());
     for _ in 0..3 {
         let resp = Function::ValidatePassword
             .handle(&before, validate_password())
@@ -56,7 +60,8 @@ async fn a_source_limit_hit_before_a_rotation_still_refuses_after_it() {
             ("REKEY_SECRET_PREVIOUS", old.as_str()),
         ]),
         Arc::new(e.store.clone()),
-    );
+    )
+    .with_clock(clock);
     let resp = Function::ValidatePassword
         .handle(&rotated, validate_password())
         .await;

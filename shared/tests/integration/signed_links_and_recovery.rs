@@ -2,12 +2,13 @@
 //! contract's recovery with log-in, through their handlers with API Gateway
 //! payloads.
 
+use rekey::domain::UnixTime;
 use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
 use rekey::App;
-use rekey::domain::{ClientInfo, EmailAddress, now};
+use rekey::domain::{ClientInfo, EmailAddress};
 use rekey::password::{CredentialHasher, Verification};
 use rekey::routes::Function;
 use serde_json::{Value, json};
@@ -50,7 +51,7 @@ async fn signed_link_flow_and_refusals() {
     let config = config();
     let app = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&**app.reset.store(), &config, &email).await;
+    let user = add_user(&**app.store(), &config, &email).await;
 
     for login in [json!(email), json!(unique_email()), json!("not-an-email")] {
         let resp = Function::SendResetLink
@@ -80,7 +81,7 @@ async fn signed_link_flow_and_refusals() {
     );
     let mut tampered = signed_body(&q, NEW_PASSWORD);
     tampered["user_id"] = json!(
-        add_user(&**app.reset.store(), &config, &unique_email())
+        add_user(&**app.store(), &config, &unique_email())
             .await
             .id
             .as_str()
@@ -140,7 +141,7 @@ async fn signed_link_flow_and_refusals() {
         signed_reset(&app, good.clone()).await,
         (200, json!({"detail": "Reset password successful"}))
     );
-    let stored = app.reset.store().user(&user.id).await.unwrap().unwrap();
+    let stored = app.store().user(&user.id).await.unwrap().unwrap();
     let hasher = CredentialHasher::new(config.hash_params);
     assert!(matches!(
         hasher.verify(NEW_PASSWORD, stored.password_hash.as_ref().unwrap()),
@@ -159,34 +160,34 @@ async fn signed_links_expire_refuse_the_future_and_survive_rotation() {
     let old_secret = rekey::crypto::ServiceSecret::generate().1;
     let before = config_with(&[("REKEY_SECRET", &old_secret)]);
     let app_before = app_with(&before).await;
-    let user = add_user(&**app_before.reset.store(), &before, &unique_email()).await;
+    let user = add_user(&**app_before.store(), &before, &unique_email()).await;
     let body = async |app: &App, ts: i64| {
         let signature = app
             .reset
-            .issue_signed_link(&user, ts, &ClientInfo::default())
+            .issue_signed_link(&user, UnixTime::from_secs(ts), &ClientInfo::default())
             .await
             .unwrap();
         json!({"user_id": user.id.as_str(), "timestamp": ts, "signature": signature, "password": NEW_PASSWORD})
     };
     let day = 24 * 3600;
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() - day - 10).await).await,
+        signed_reset(&app_before, body(&app_before, now_secs() - day - 10).await).await,
         (400, json!({"detail": "Signature expired"}))
     );
     assert_eq!(
-        signed_reset(&app_before, body(&app_before, now() + 600).await).await,
+        signed_reset(&app_before, body(&app_before, now_secs() + 600).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Signed by another deployment's secret: refused.
     let stranger = app_with(&config()).await;
     assert_eq!(
-        signed_reset(&app_before, body(&stranger, now()).await).await,
+        signed_reset(&app_before, body(&stranger, now_secs()).await).await,
         (400, json!({"detail": "Invalid signature"}))
     );
 
     // Rotation: a link signed with the previous secret still works.
-    let link_body = body(&app_before, now() - 60).await;
+    let link_body = body(&app_before, now_secs() - 60).await;
     let new_secret = rekey::crypto::ServiceSecret::generate().1;
     let after = config_with(&[
         ("REKEY_SECRET", &new_secret),
@@ -292,7 +293,7 @@ async fn recovery_resets_and_logs_in() {
     let config = config();
     let app = app_with(&config).await;
     let email = unique_email();
-    let user = add_user(&**app.reset.store(), &config, &email).await;
+    let user = add_user(&**app.store(), &config, &email).await;
 
     let unknown = recover(&app, &unique_email()).await;
     let known = recover(&app, &email).await;
@@ -346,14 +347,7 @@ async fn recovery_resets_and_logs_in() {
     );
     // Stored hashed: the store knows only the digest.
     let digest = rekey::crypto::SecretDigest::of(refresh);
-    assert!(
-        app.reset
-            .store()
-            .refresh_token(&digest)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(app.store().refresh_token(&digest).await.unwrap().is_some());
     assert_eq!(
         reset_account(&app, &code, NEW_PASSWORD).await.1["error"],
         "invalid_grant"
@@ -423,7 +417,7 @@ async fn link_tokens_are_redeemed_by_their_own_contract_and_validated_by_any() {
     let config = config();
     let app = app_with(&config).await;
     let email = EmailAddress::parse(&unique_email()).unwrap();
-    add_user(&**app.reset.store(), &config, email.as_str()).await;
+    add_user(&**app.store(), &config, email.as_str()).await;
     deliver_now(
         &app.reset,
         AddressRequest::ResetLink { entry: None },

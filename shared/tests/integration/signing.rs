@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::support::now_secs;
 use lambda_http::Body;
 use rekey::App;
+use rekey::access_token::kms::{KmsKeys, KmsSigner};
+use rekey::access_token::{AccessClaims, AccessTokenSigner, KeyState, SigningError};
 use rekey::routes::Function;
-use rekey::signing::kms::KmsSigner;
-use rekey::signing::{AccessClaims, AccessTokenSigner, KeyState, SigningError};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -156,16 +157,16 @@ async fn kms_key(client: &aws_sdk_kms::Client) -> String {
 async fn kms_signs_tokens_its_published_key_verifies() {
     let client = aws_sdk_kms::Client::new(&aws_config().await);
     let (current, next) = (kms_key(&client).await, kms_key(&client).await);
-    let signer = Arc::new(KmsSigner::new(
+    let signer = Arc::new(KmsSigner::new(KmsKeys::new(
         client.clone(),
         current.clone(),
         Some(next),
         None,
-    ));
+    )));
     let t = crate::support::TestApp::embedded(crate::support::config()).await;
     let app = App::new(&t.config, t.store.clone()).with_signer(signer.clone());
 
-    let now = rekey::domain::now();
+    let now = now_secs();
     let claims = AccessClaims {
         iss: "https://id.example.com".into(),
         sub: "user-1".into(),
@@ -177,7 +178,7 @@ async fn kms_signs_tokens_its_published_key_verifies() {
         scope: "account".into(),
         ver: 3,
     };
-    let token = rekey::signing::jwt::sign_access_token(signer.as_ref(), &claims)
+    let token = rekey::access_token::jwt::sign_access_token(signer.as_ref(), &claims)
         .await
         .unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
@@ -234,7 +235,12 @@ async fn kms_signs_tokens_its_published_key_verifies() {
     assert_ne!(published[0].key.thumbprint(), published[1].key.thumbprint());
 
     // A key KMS does not have: the signer is unavailable, not a panic.
-    let missing = KmsSigner::new(client, "alias/rekey-nowhere".into(), None, None);
+    let missing = KmsSigner::new(KmsKeys::new(
+        client,
+        "alias/rekey-nowhere".into(),
+        None,
+        None,
+    ));
     assert!(matches!(
         missing.sign(b"x").await,
         Err(SigningError::Unavailable(_))
@@ -250,8 +256,8 @@ async fn kms_signs_tokens_its_published_key_verifies() {
 async fn kms_signing_latency_on_moto() {
     let client = aws_sdk_kms::Client::new(&aws_config().await);
     let key = kms_key(&client).await;
-    let signer = KmsSigner::new(client, key, None, None);
-    let now = rekey::domain::now();
+    let signer = KmsSigner::new(KmsKeys::new(client, key, None, None));
+    let now = now_secs();
     let claims = AccessClaims {
         iss: "https://id.example.com".into(),
         sub: "user-1".into(),
@@ -265,14 +271,14 @@ async fn kms_signing_latency_on_moto() {
     };
     // The first call also reads the public key (the kid): counted apart.
     let start = std::time::Instant::now();
-    rekey::signing::jwt::sign_access_token(&signer, &claims)
+    rekey::access_token::jwt::sign_access_token(&signer, &claims)
         .await
         .unwrap();
     let first = start.elapsed();
     let mut samples: Vec<std::time::Duration> = Vec::new();
     for _ in 0..100 {
         let start = std::time::Instant::now();
-        rekey::signing::jwt::sign_access_token(&signer, &claims)
+        rekey::access_token::jwt::sign_access_token(&signer, &claims)
             .await
             .unwrap();
         samples.push(start.elapsed());

@@ -5,11 +5,11 @@ use rekey::reset::AddressRequest;
 use std::sync::Arc;
 
 use crate::support::*;
-use rekey::ResetService;
 use rekey::crypto::{BearerSecret, LINK_TOKEN_PREFIX, SecretDigest};
 use rekey::domain::{
-    AuditEvent, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem, OutboxItem,
-    PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, User, UserId, now,
+    AuditEvent, ChangeClaim, ClientInfo, CredentialVersion, EmailAddress, GrantPurpose, IntakeItem,
+    OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant, Scope, UnixTime,
+    User, UserId,
 };
 use rekey::store::{Store, StoreError};
 
@@ -17,11 +17,12 @@ fn mail(n: i64) -> OutboxItem {
     OutboxItem {
         id: unique("mail"),
         sealed: format!("sealed-{n}"),
-        created_at: n,
+        created_at: UnixTime::from_secs(n),
     }
 }
 
 fn grant_for(user: &User, ttl: i64) -> (BearerSecret, ResetGrant) {
+    let ttl = std::time::Duration::from_secs(ttl.unsigned_abs());
     let token = BearerSecret::generate(LINK_TOKEN_PREFIX);
     let t = now();
     let grant = ResetGrant {
@@ -44,7 +45,7 @@ fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
         new_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
         history: vec!["older".into()],
         changed_at: now(),
-        notice: mail(now()),
+        notice: mail(now_secs()),
         webhooks: Vec::new(),
         session: None,
         audit: AuditEvent {
@@ -55,7 +56,7 @@ fn change_for(user: &User, expected: CredentialVersion) -> PasswordChange {
             at: now(),
             source_ip: Some("192.0.2.7".into()),
             user_agent: Some("tests".into()),
-            expires_at: now() + 3600,
+            expires_at: now() + secs(3600),
         },
     }
 }
@@ -78,7 +79,7 @@ async fn users_are_unique_by_id_and_email(s: &dyn Store) {
             .is_none()
     );
 
-    let same_email = User::new(UserId::generate(), user.email.clone());
+    let same_email = User::new(UserId::generate(), user.email.clone(), now());
     assert!(matches!(
         s.insert_user(&same_email).await,
         Err(StoreError::Conflict(_))
@@ -86,6 +87,7 @@ async fn users_are_unique_by_id_and_email(s: &dyn Store) {
     let same_id = User::new(
         user.id.clone(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
     assert!(matches!(
         s.insert_user(&same_id).await,
@@ -179,7 +181,7 @@ async fn redeeming_is_single_use_and_all_or_nothing(s: &dyn Store) {
 async fn expired_and_unknown_grants_cannot_be_redeemed(s: &dyn Store) {
     let user = add_user(s, &config(), &unique_email()).await;
     let (_, mut grant) = grant_for(&user, 3600);
-    grant.expires_at = now() - 1;
+    grant.expires_at = now() - secs(1);
     s.insert_grant(&grant, &mail(1)).await.unwrap();
     let change = change_for(&user, user.credential_version);
     assert!(matches!(
@@ -216,12 +218,13 @@ async fn outbox_is_oldest_first_until_delivered(s: &dyn Store) {
 }
 
 fn code_for(user: &User, issued_at: i64) -> ResetCode {
+    let issued_at = UnixTime::from_secs(issued_at);
     ResetCode {
         user_id: user.id.clone(),
         digest: format!("digest-{issued_at}"),
         credential_version: user.credential_version,
         issued_at,
-        expires_at: issued_at + 3600,
+        expires_at: issued_at + secs(3600),
         attempts: 0,
     }
 }
@@ -237,12 +240,10 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     assert!(s.mail_pending(&with_mail.id).await.unwrap());
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(first.clone()));
     for _ in 0..3 {
-        s.claim_code_attempt(&user.id, &first.digest, 3)
-            .await
-            .unwrap();
+        s.claim_code_attempt(&first, 3).await.unwrap();
     }
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &first.digest, 3).await,
+        s.claim_code_attempt(&first, 3).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 3);
@@ -253,12 +254,10 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     assert!(seq2 > seq1);
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(second.clone()));
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &first.digest, 3).await,
+        s.claim_code_attempt(&first, 3).await,
         Err(StoreError::Conflict(_))
     ));
-    s.claim_code_attempt(&user.id, &second.digest, 3)
-        .await
-        .unwrap();
+    s.claim_code_attempt(&second, 3).await.unwrap();
 
     let stale = change_for(&user, user.credential_version);
     assert!(matches!(
@@ -291,6 +290,7 @@ async fn reset_codes_are_replaced_claimed_and_redeemed(s: &dyn Store) {
     let nobody = User::new(
         UserId::generate(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
     assert!(matches!(
         s.replace_reset_code(&code_for(&nobody, 1), None).await,
@@ -311,7 +311,7 @@ async fn a_code_replaced_in_the_same_second_is_gone(s: &dyn Store) {
     };
     s.replace_reset_code(&new, None).await.unwrap();
     assert!(matches!(
-        s.claim_code_attempt(&user.id, &old.digest, 3).await,
+        s.claim_code_attempt(&old, 3).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap().unwrap().attempts, 0);
@@ -327,9 +327,7 @@ async fn a_code_replaced_in_the_same_second_is_gone(s: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.reset_code(&user.id).await.unwrap(), Some(new.clone()));
-    s.claim_code_attempt(&user.id, &new.digest, 3)
-        .await
-        .unwrap();
+    s.claim_code_attempt(&new, 3).await.unwrap();
 }
 
 async fn sessions_are_written_with_the_change(s: &dyn Store) {
@@ -342,7 +340,7 @@ async fn sessions_are_written_with_the_change(s: &dyn Store) {
         client_id: "rekey".into(),
         scope: "account".into(),
         issued_at: now(),
-        expires_at: now() + 60,
+        expires_at: now() + secs(60),
         family: uuid::Uuid::new_v4().to_string(),
         used_at: None,
     };
@@ -390,7 +388,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
 
     let (_, second) = first.successor(first.scope.clone(), t, ttl);
     assert_eq!(second.family, first.family);
-    s.rotate_refresh_token(&first, &second, t).await.unwrap();
+    s.rotate_refresh_token(&first, &second).await.unwrap();
     let used = s.refresh_token(&first.digest).await.unwrap().unwrap();
     assert_eq!(used.used_at, Some(t));
     assert_eq!(
@@ -400,7 +398,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     // A used token rotates no more, and its would-be successor is not written.
     let (_, again) = first.successor(first.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&first, &again, t).await,
+        s.rotate_refresh_token(&first, &again).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&again.digest).await.unwrap().is_none());
@@ -410,7 +408,7 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     stale.credential_version = CredentialVersion(user.credential_version.0 + 7);
     let (_, from_stale) = stale.successor(stale.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&stale, &from_stale, t).await,
+        s.rotate_refresh_token(&stale, &from_stale).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&from_stale.digest).await.unwrap().is_none());
@@ -430,26 +428,26 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
         user.credential_version,
         "rekey".into(),
         "account".into(),
-        t - 120,
+        t - secs(120),
         ttl,
     );
     s.insert_refresh_token(&expired).await.unwrap();
     let (_, from_expired) = expired.successor(expired.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&expired, &from_expired, t).await,
+        s.rotate_refresh_token(&expired, &from_expired).await,
         Err(StoreError::Conflict(_))
     ));
 
     // A revoked family: no member rotates, twice revoked is still revoked.
-    s.revoke_refresh_family(&second.family, t, t + 60)
+    s.revoke_refresh_family(&second.family, t, t + secs(60))
         .await
         .unwrap();
-    s.revoke_refresh_family(&second.family, t + 1, t + 60)
+    s.revoke_refresh_family(&second.family, t + secs(1), t + secs(60))
         .await
         .unwrap();
     let (_, third) = second.successor(second.scope.clone(), t, ttl);
     assert!(matches!(
-        s.rotate_refresh_token(&second, &third, t).await,
+        s.rotate_refresh_token(&second, &third).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(s.refresh_token(&third.digest).await.unwrap().is_none());
@@ -464,25 +462,34 @@ async fn refresh_tokens_rotate_once_and_families_revoke(s: &dyn Store) {
     );
     s.insert_refresh_token(&other).await.unwrap();
     let (_, other_next) = other.successor(other.scope.clone(), t, ttl);
-    s.rotate_refresh_token(&other, &other_next, t)
-        .await
-        .unwrap();
+    s.rotate_refresh_token(&other, &other_next).await.unwrap();
 }
 
 async fn counters_and_audit(s: &dyn Store) {
     let key = unique("counter");
     for expected in 1..=3 {
-        assert_eq!(s.count_hit(&key, 1000, now() + 60).await.unwrap(), expected);
+        assert_eq!(
+            s.count_hit(&key, UnixTime::from_secs(1000), now() + secs(60))
+                .await
+                .unwrap(),
+            expected
+        );
     }
     assert_eq!(
-        s.count_hit(&key, 1060, now() + 60).await.unwrap(),
+        s.count_hit(&key, UnixTime::from_secs(1060), now() + secs(60))
+            .await
+            .unwrap(),
         1,
         "a new window starts at one"
     );
     assert_eq!(
-        s.count_hit(&unique("counter"), 1000, now() + 60)
-            .await
-            .unwrap(),
+        s.count_hit(
+            &unique("counter"),
+            UnixTime::from_secs(1000),
+            now() + secs(60)
+        )
+        .await
+        .unwrap(),
         1
     );
 
@@ -494,7 +501,7 @@ async fn counters_and_audit(s: &dyn Store) {
         .unwrap();
     let mut refusal = change.audit.clone();
     refusal.id = unique("audit");
-    refusal.at += 1;
+    refusal.at = refusal.at + secs(1);
     refusal.outcome = "code_mismatch".into();
     s.record_audit(&refusal).await.unwrap();
     let events = s.audit_events(&user.id, 10).await.unwrap();
@@ -516,7 +523,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
     let request = |n: i64| IntakeItem {
         id: unique("intake"),
         sealed: format!("sealed-{n}"),
-        created_at: n,
+        created_at: UnixTime::from_secs(n),
     };
     let (first, second) = (request(1), request(2));
     for item in [&second, &first] {
@@ -533,8 +540,8 @@ async fn intake_is_completed_once(s: &dyn Store) {
 
     let user = add_user(s, &config(), &unique_email()).await;
     let (_, grant) = grant_for(&user, 3600);
-    let link_mail = mail(now());
-    s.complete_intake(&first.id, Some(&grant), Some(&link_mail))
+    let link_mail = mail(now_secs());
+    s.complete_intake(&first.id, Some((&grant, &link_mail)))
         .await
         .unwrap();
     assert!(!s.intake_pending(&first.id).await.unwrap());
@@ -543,9 +550,9 @@ async fn intake_is_completed_once(s: &dyn Store) {
 
     // Delivered again (a stream retry, a second worker): nothing written.
     let (_, again) = grant_for(&user, 3600);
-    let again_mail = mail(now());
+    let again_mail = mail(now_secs());
     assert!(matches!(
-        s.complete_intake(&first.id, Some(&again), Some(&again_mail))
+        s.complete_intake(&first.id, Some((&again, &again_mail)))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -553,7 +560,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
     assert!(!s.mail_pending(&again_mail.id).await.unwrap());
 
     // A request that issues nothing (no account) is only removed.
-    s.complete_intake(&second.id, None, None).await.unwrap();
+    s.complete_intake(&second.id, None).await.unwrap();
     assert!(!s.intake_pending(&second.id).await.unwrap());
     assert!(
         !s.pending_intake(500)
@@ -568,7 +575,7 @@ async fn intake_is_completed_once(s: &dyn Store) {
 /// are told the token was used.
 async fn concurrent_resets_with_one_token_succeed_once(store: Arc<dyn Store>) {
     let config = config();
-    let service = Arc::new(ResetService::new(&config, store.clone()));
+    let service = Arc::new(rekey::App::new(&config, store.clone()).reset);
     let email = unique_email();
     let user = add_user(&*store, &config, &email).await;
     deliver_now(
@@ -680,6 +687,22 @@ async fn password_hash_is_upgraded_only_if_unchanged(s: &dyn Store) {
     ));
 }
 
+fn claim(
+    user: &UserId,
+    expected: CredentialVersion,
+    holder: &str,
+    at: UnixTime,
+    until: UnixTime,
+) -> ChangeClaim {
+    ChangeClaim {
+        user_id: user.clone(),
+        expected,
+        holder: holder.to_string(),
+        at,
+        until,
+    }
+}
+
 /// A claim on the next password change: one holder per credential
 /// version while it lasts; given back, run out, or ended by the change
 /// (which moves the version), another may claim. Nothing else changes.
@@ -687,15 +710,16 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
     let user = add_user(s, &config(), &unique_email()).await;
     let v = user.credential_version;
     let t = now();
-    s.claim_password_change(&user.id, v, "a", t, t + 30)
+    s.claim_password_change(&claim(&user.id, v, "a", t, t + secs(30)))
         .await
         .unwrap();
     assert!(matches!(
-        s.claim_password_change(&user.id, v, "b", t, t + 30).await,
+        s.claim_password_change(&claim(&user.id, v, "b", t, t + secs(30)))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     // The holder may renew its own claim; nobody else may release it.
-    s.claim_password_change(&user.id, v, "a", t, t + 30)
+    s.claim_password_change(&claim(&user.id, v, "a", t, t + secs(30)))
         .await
         .unwrap();
     assert!(matches!(
@@ -708,21 +732,27 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
         "a claim is not a change"
     );
     s.release_password_change(&user.id, "a").await.unwrap();
-    s.claim_password_change(&user.id, v, "b", t, t + 30)
+    s.claim_password_change(&claim(&user.id, v, "b", t, t + secs(30)))
         .await
         .unwrap();
     // Run out: another claims.
-    s.claim_password_change(&user.id, v, "c", t + 31, t + 61)
+    s.claim_password_change(&claim(&user.id, v, "c", t + secs(31), t + secs(61)))
         .await
         .unwrap();
     // A stale version, or no such user: refused.
     assert!(matches!(
-        s.claim_password_change(&user.id, v.next(), "d", t + 100, t + 130)
-            .await,
+        s.claim_password_change(&claim(
+            &user.id,
+            v.next(),
+            "d",
+            t + secs(100),
+            t + secs(130)
+        ))
+        .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        s.claim_password_change(&UserId::generate(), v, "d", t, t + 30)
+        s.claim_password_change(&claim(&UserId::generate(), v, "d", t, t + secs(30)))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -730,7 +760,7 @@ async fn password_changes_are_claimed_one_holder_at_a_time(s: &dyn Store) {
     s.change_password(&change_for(&user, v), &Redemption::Nothing)
         .await
         .unwrap();
-    s.claim_password_change(&user.id, v.next(), "e", t + 32, t + 62)
+    s.claim_password_change(&claim(&user.id, v.next(), "e", t + secs(32), t + secs(62)))
         .await
         .unwrap();
 }

@@ -1,5 +1,5 @@
 //! template.yaml against the code: routes (`ROUTES`), deployed functions
-//! (functions/*, `Function::ALL`), IAM (`rekey::iam`), the table
+//! (functions/*, `Function::ALL`), IAM (the oracle in iam/), the table
 //! (`store::dynamo::table`), the stream mapping, environment variables,
 //! logs and alarms. The template is read as YAML with CloudFormation's
 //! short-form tags (`!Ref`, `!GetAtt`, `!Sub`, ...) kept as tags; the long
@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use rekey::iam::{self, StoreMethod};
+use crate::iam::{self, StoreMethod};
 use rekey::metrics::{Metric, NAMESPACE};
 use rekey::routes::{Function, ROUTES};
 use rekey::store::dynamo::table;
@@ -233,7 +233,7 @@ fn every_function_crate_is_deployed() {
     );
     assert_eq!(
         in_code, in_template,
-        "Function::ALL + send-email vs the template's functions"
+        "Function::ALL vs the template's functions"
     );
 
     let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
@@ -314,9 +314,10 @@ fn every_function_crate_is_deployed() {
         }
     }
     for f in Function::ALL {
-        assert!(
+        assert_eq!(
             ROUTES.iter().any(|r| r.function == f),
-            "{} has no route in ROUTES",
+            f.name() != iam::STREAM_FUNCTION,
+            "{}: every function but the stream's consumer has a route in ROUTES",
             f.name()
         );
     }
@@ -565,7 +566,7 @@ fn each_role_grants_exactly_what_the_code_calls() {
         }
         assert_eq!(
             granted, expected,
-            "{role_id} ({name}) must grant exactly what the code calls (rekey::iam)"
+            "{role_id} ({name}) must grant exactly what the code calls (the IAM oracle, iam/)"
         );
         let expected_keys: BTreeMap<String, BTreeSet<String>> = iam::leading_keys(name)
             .expect("iam knows every deployed function")
@@ -580,14 +581,14 @@ fn each_role_grants_exactly_what_the_code_calls() {
         assert_eq!(
             granted_keys, expected_keys,
             "{role_id} ({name}): each table action's dynamodb:LeadingKeys must be the pk \
-             prefixes its store calls touch (rekey::iam::leading_keys)"
+             prefixes its store calls touch (iam::leading_keys)"
         );
     }
 }
 
 /// With `CognitoUserPoolId` set, each role gets one more policy: the
-/// Cognito actions `rekey::iam::cognito_actions` names, on that pool's ARN
-/// alone, and the table writes of `rekey::iam::pool_store_calls`; without
+/// Cognito actions `iam::cognito_actions` names, on that pool's ARN
+/// alone, and the table writes of `iam::pool_store_calls`; without
 /// it, nothing (`AWS::NoValue`). Functions that touch no pool get none.
 #[test]
 fn pool_statements_grant_what_the_code_calls_on_that_pool_alone() {
@@ -739,11 +740,11 @@ fn iam_places_every_store_method() {
     let unknown: Vec<_> = placed.difference(&methods).collect();
     assert!(
         unplaced.is_empty() && unknown.is_empty(),
-        "rekey::iam is out of date with trait Store.\n\
-         Store methods rekey::iam does not place: {unplaced:?}\n\
+        "the IAM oracle is out of date with trait Store.\n\
+         Store methods the IAM oracle does not place: {unplaced:?}\n\
          (add a StoreCall with the DynamoDB actions store::dynamo needs to each function \
          that reaches it, or list it in NOT_IN_LAMBDAS; then update template.yaml's roles)\n\
-         methods rekey::iam names that trait Store does not have: {unknown:?}"
+         methods the IAM oracle names that trait Store does not have: {unknown:?}"
     );
 }
 
@@ -1151,28 +1152,30 @@ fn outputs_name_the_api_the_table_and_the_queue() {
 
 /// Each Lambda's main.rs calls its operation directly (a dispatch through
 /// `Function::handle` would link every contract into every binary), so the
-/// route table and the binaries must name the same operation.
+/// declaration and the binaries must name the same operation.
 #[test]
-fn each_function_main_calls_the_operation_its_routes_name() {
+fn each_function_main_calls_the_operation_its_declaration_names() {
     for f in Function::ALL {
         let path = root().join("functions").join(f.name()).join("src/main.rs");
         let main =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (contract, op) = f.operation().split_once("::").expect("contract::op");
+        let (module, op) = f.operation().rsplit_once("::").expect("module::op");
         let calls = match f {
-            Function::ResetPage => vec![format!("rekey::contract::{contract}::{op}(&page, &req)")],
-            Function::Discovery => vec![format!(
-                "rekey::contract::{contract}::{op}(&discovery, &req)"
-            )],
+            Function::ResetPage => vec![format!("rekey::{module}::{op}(&page, &req)")],
+            Function::Discovery => vec![format!("rekey::{module}::{op}(&discovery, &req)")],
+            Function::SendEmail => vec![
+                format!("use rekey::{module}::{{StreamEvent, {op}}};"),
+                format!("{op}(&reset, &outbox, batch)"),
+            ],
             _ => vec![
-                format!("use rekey::contract::{contract}::{op};"),
+                format!("use rekey::{module}::{op};"),
                 format!("{op}(&app, req)"),
             ],
         };
         for call in calls {
             assert!(
                 main.contains(&call),
-                "{} must call {} ({call}), as the route table says",
+                "{} must call {} ({call}), as its declaration says",
                 path.display(),
                 f.operation()
             );
@@ -1241,7 +1244,7 @@ fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
 const KEY_ADMINISTRATOR: &str = "KeyAdministratorArn";
 
 /// The access-token signing key: RSA in KMS, used by exactly the roles and
-/// actions `rekey::iam::kms_actions` names (through the key policy; the
+/// actions `iam::kms_actions` names (through the key policy; the
 /// account administers it without kms:Sign, kms:CreateGrant or
 /// kms:PutKeyPolicy, and Denies keep every other principal from signing or
 /// granting whatever IAM allows), and named to each function that uses it.
@@ -1371,7 +1374,7 @@ fn the_signing_key_is_rsa_in_kms_and_its_policy_grants_what_the_code_calls() {
     }
     assert_eq!(
         granted, expected,
-        "{key_id}'s policy must grant what rekey::iam says"
+        "{key_id}'s policy must grant what the IAM oracle says"
     );
     let outputs = &TEMPLATE["Outputs"];
     for output in ["Issuer", "JwksUri"] {

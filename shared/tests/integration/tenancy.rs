@@ -42,6 +42,7 @@ async fn tenants(store: Arc<dyn Store>) -> Tenants {
         let mut user = User::new(
             UserId::generate(),
             EmailAddress::parse(&unique_email()).unwrap(),
+            now(),
         );
         user.org = Some(org.into());
         store.insert_user(&user).await.unwrap();

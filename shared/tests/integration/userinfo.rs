@@ -11,12 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use lambda_http::{Body, Response};
 use rekey::App;
+use rekey::access_token::jwt::sign_access_token;
+use rekey::access_token::local::LocalSigner;
+use rekey::access_token::{AccessClaims, AccessTokenSigner, KeyState, PublishedKey, SigningError};
 use rekey::domain::{EmailAddress, User};
 use rekey::reset::AddressRequest;
 use rekey::routes::Function;
-use rekey::signing::jwt::sign_access_token;
-use rekey::signing::local::LocalSigner;
-use rekey::signing::{AccessClaims, AccessTokenSigner, KeyState, PublishedKey, SigningError};
 use rekey::store::Store;
 use serde_json::{Value, json};
 
@@ -76,7 +76,7 @@ fn b64(value: &Value) -> String {
 
 /// The signer's key as an SPKI PEM, what an attacker would download and
 /// use as an HMAC secret.
-fn public_pem(key: &rekey::signing::RsaPublicKey) -> String {
+fn public_pem(key: &rekey::access_token::RsaPublicKey) -> String {
     use rsa::pkcs8::EncodePublicKey;
     rsa::RsaPublicKey::new(
         rsa::BigUint::from_bytes_be(&key.n),
@@ -97,7 +97,7 @@ async fn userinfo_answers_valid_tokens_and_refuses_every_bent_one(store: Arc<dyn
     let t = TestApp::on_store(store, config());
     let signer = signer();
     let user = add_user(&*t.store, &t.config, &unique_email()).await;
-    let now = rekey::domain::now();
+    let now = now_secs();
     let sign = |c: AccessClaims| {
         let signer = signer.clone();
         async move { sign_access_token(signer.as_ref(), &c).await.unwrap() }
@@ -411,7 +411,7 @@ async fn a_token_of_the_previous_key_verifies_while_it_is_published(store: Arc<d
     let config = config();
     let previous = LocalSigner::ephemeral().unwrap();
     let user = add_user(&*store, &config, &unique_email()).await;
-    let old = sign_access_token(&previous, &claims_for(&user, rekey::domain::now()))
+    let old = sign_access_token(&previous, &claims_for(&user, now_secs()))
         .await
         .unwrap();
     let rotated = Arc::new(Rotated {
@@ -421,7 +421,7 @@ async fn a_token_of_the_previous_key_verifies_while_it_is_published(store: Arc<d
     let app = App::new(&config, store.clone()).with_signer(rotated.clone());
     let resp = with_bearer(&app, &old).await;
     assert_eq!(resp.status(), 200, "the previous key is still published");
-    let fresh = sign_access_token(rotated.as_ref(), &claims_for(&user, rekey::domain::now()))
+    let fresh = sign_access_token(rotated.as_ref(), &claims_for(&user, now_secs()))
         .await
         .unwrap();
     assert_eq!(with_bearer(&app, &fresh).await.status(), 200);
@@ -444,8 +444,9 @@ async fn an_outage_is_503_not_a_refusal() {
     let user = User::new(
         rekey::domain::UserId::generate(),
         EmailAddress::parse(&unique_email()).unwrap(),
+        now(),
     );
-    let token = sign_access_token(signer().as_ref(), &claims_for(&user, rekey::domain::now()))
+    let token = sign_access_token(signer().as_ref(), &claims_for(&user, now_secs()))
         .await
         .unwrap();
     let app = App::new(&config, Arc::new(unreachable_store().await)).with_signer(signer());

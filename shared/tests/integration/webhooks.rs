@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rekey::ResetService;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, OutboxItem, Scope, now};
-use rekey::mail::{Delivery, DeliveryError, Outbox};
+use rekey::delivery::{Delivery, Outbox};
+use rekey::domain::{ClientInfo, OutboxItem, Scope};
 use rekey::reset::PasswordProof;
 use rekey::store::Store;
-use rekey::webhook::delivery::{Outcome, RetryQueue, WebhookClient, WebhookSender};
+use rekey::webhook::WebhookError;
+use rekey::webhook::sender::{Outcome, RetryQueue, WebhookClient, WebhookSender};
 use rekey::webhook::{Endpoints, WebhookJob, WebhookSecret, is_webhook, sign};
 
 use crate::on_both_stores;
@@ -50,7 +50,7 @@ fn admin_key() -> rekey::domain::ApiKey {
 
 async fn a_change_queues_its_webhooks_in_its_transaction(store: Arc<dyn Store>) {
     let config = webhook_config();
-    let reset = ResetService::new(&config, store.clone());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     let user = add_user(&*store, &config, &unique_email()).await;
     reset
         .set_password_with_proof(
@@ -114,7 +114,7 @@ async fn a_change_queues_its_webhooks_in_its_transaction(store: Arc<dyn Store>) 
             at: now(),
             source_ip: None,
             user_agent: None,
-            expires_at: now() + 60,
+            expires_at: now() + secs(60),
         },
     };
     assert_eq!(stale.webhooks.len(), 2);
@@ -145,7 +145,7 @@ impl NewId for OutboxItem {
 
 async fn disabling_queues_account_disabled_once(store: Arc<dyn Store>) {
     let config = webhook_config();
-    let reset = ResetService::new(&config, store.clone());
+    let reset = rekey::App::new(&config, store.clone()).reset;
     let user = add_user(&*store, &config, &unique_email()).await;
     assert!(reset.disable_account(&user).await.unwrap());
     let jobs = queued(&*store, &config).await;
@@ -190,14 +190,14 @@ impl RetryQueue for RecordedRetries {
         item: &OutboxItem,
         attempt: u32,
         delay: Duration,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<(), WebhookError> {
         self.scheduled
             .lock()
             .unwrap()
             .push((item.id.clone(), attempt, delay));
         Ok(())
     }
-    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), DeliveryError> {
+    async fn dead_letter(&self, item: &OutboxItem, reason: &str) -> Result<(), WebhookError> {
         self.dead
             .lock()
             .unwrap()
@@ -229,7 +229,7 @@ fn test_item(config: &Config, endpoint: &str) -> (OutboxItem, WebhookJob) {
         event_type: "webhook.test".into(),
         body: r#"{"type":"webhook.test","timestamp":"2026-01-01T00:00:00Z","data":{}}"#.into(),
     };
-    (job.seal(&config.keys), job)
+    (job.seal(&config.keys, now()), job)
 }
 
 #[tokio::test]
@@ -246,7 +246,10 @@ async fn a_delivery_is_signed_per_standard_webhooks() {
     assert_eq!(h["content-type"], "application/json");
     assert_eq!(got[0].body, job.body);
     let timestamp: i64 = h["webhook-timestamp"].parse().unwrap();
-    assert!((now() - timestamp).abs() <= 5, "seconds, now: {timestamp}");
+    assert!(
+        (now_secs() - timestamp).abs() <= 5,
+        "seconds, now: {timestamp}"
+    );
     let secret = WebhookSecret::parse(SECRET).unwrap();
     assert_eq!(
         h["webhook-signature"],
@@ -481,7 +484,7 @@ fn send_email_tells_the_stream_from_the_retry_queue() {
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(!rekey::webhook::sqs::is_retry_batch(&sample));
-    let stream: rekey::mail::stream::StreamEvent = serde_json::from_value(sample).unwrap();
+    let stream: rekey::delivery::stream::StreamEvent = serde_json::from_value(sample).unwrap();
     assert!(!stream.records.is_empty());
     let retry = serde_json::json!({"Records": [{"messageId": "m", "body": "{}", "eventSource": "aws:sqs"}]});
     assert!(rekey::webhook::sqs::is_retry_batch(&retry));

@@ -12,7 +12,7 @@ use crate::support::*;
 use lambda_http::RequestExt;
 use rekey::App;
 use rekey::config::Config;
-use rekey::domain::{ClientInfo, EmailAddress, OrgBinding, Scope, User, UserId, now};
+use rekey::domain::{ClientInfo, EmailAddress, OrgBinding, Scope, User, UserId};
 use rekey::mail::{MailJob, MailMessage};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::routes::Function;
@@ -140,7 +140,7 @@ impl Env {
     async fn user(&self) -> (User, String) {
         let email = unique_email();
         (
-            add_user(&**self.app.reset.store(), &self.config, &email).await,
+            add_user(&**self.app.store(), &self.config, &email).await,
             email,
         )
     }
@@ -149,6 +149,7 @@ impl Env {
         let mut user = User::new(
             UserId::generate(),
             EmailAddress::parse(&unique_email()).unwrap(),
+            now(),
         );
         user.org = Some(org.into());
         user.password_hash = Some(
@@ -156,12 +157,12 @@ impl Env {
                 .hash(&NewPassword::normalize(OLD_PASSWORD))
                 .unwrap(),
         );
-        self.app.reset.store().insert_user(&user).await.unwrap();
+        self.app.store().insert_user(&user).await.unwrap();
         user
     }
 
     async fn pending(&self) -> Vec<MailJob> {
-        let items = self.app.reset.store().pending_mail(10).await.unwrap();
+        let items = self.app.store().pending_mail(10).await.unwrap();
         items
             .iter()
             .map(|item| {
@@ -172,13 +173,12 @@ impl Env {
 
     /// Opens and removes the queued mail.
     async fn take_mail(&self) -> Vec<MailJob> {
-        crate::support::take_mail(self.app.reset.store(), &self.config).await
+        crate::support::take_mail(self.app.store(), &self.config).await
     }
 
     async fn password_is(&self, user: &UserId, password: &str) -> bool {
         let hash = self
             .app
-            .reset
             .store()
             .user(user)
             .await
@@ -539,7 +539,7 @@ async fn keys_content_types_and_sizes_in_each_dialect() {
     let env = env().await;
     let (user, _) = env.user().await;
     let id = user.id.as_str();
-    let reset_request_key = add_key(&**env.app.reset.store(), &[Scope::ResetRequest]).await;
+    let reset_request_key = add_key(&**env.app.store(), &[Scope::ResetRequest]).await;
     let unknown = rekey::crypto::BearerSecret::generate(rekey::crypto::API_KEY_PREFIX);
     let big = json!({"returnCode": {}, "pad": "x".repeat(17 * 1024)}).to_string();
     for via in BOTH {
@@ -643,7 +643,7 @@ async fn sequence_increases_and_change_date_is_rfc3339() {
         let parsed =
             time::OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339)
                 .unwrap();
-        assert!((parsed.unix_timestamp() - now()).abs() < 60, "{date}");
+        assert!((parsed.unix_timestamp() - now_secs()).abs() < 60, "{date}");
     }
     // SetPassword reports the next sequence too.
     let resp = env
@@ -763,23 +763,21 @@ async fn wrong_codes_count_and_five_void_the_code() {
     );
 }
 
+/// A code expires when the clock passes its lifetime: the test moves the
+/// app's clock instead of waiting for a short lifetime to run out.
 #[tokio::test]
 async fn an_expired_code_is_failed_precondition() {
-    let env = env_with(&[("REKEY_CODE_TTL_SECONDS", "1")]).await;
+    let clock = rekey::clock::ManualClock::starting_now();
+    let mut env = env_with(&[("REKEY_CODE_TTL_SECONDS", "600")]).await;
+    env.app = env.app.with_clock(clock.clone());
     let (user, _) = env.user().await;
     let code = env.code(Via::Rest, &user.id).await;
-    let stored = env
-        .app
-        .reset
-        .store()
-        .reset_code(&user.id)
-        .await
-        .unwrap()
-        .unwrap();
-    wait_for("the code to expire", Duration::from_secs(10), || async {
-        (now() >= stored.expires_at).then_some(())
-    })
-    .await;
+    let stored = env.app.store().reset_code(&user.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.expires_at,
+        stored.issued_at + Duration::from_secs(600)
+    );
+    clock.advance(Duration::from_secs(600));
     for via in BOTH {
         failed_precondition(
             via,
@@ -1070,7 +1068,6 @@ async fn return_code_needs_users_admin() {
         assert!(err.get("verificationCode").is_none(), "{err}");
         assert!(
             env.app
-                .reset
                 .store()
                 .reset_code(&user.id)
                 .await
@@ -1083,12 +1080,12 @@ async fn return_code_needs_users_admin() {
             env.reset(via, id, json!({"sendLink": {}})).await.status(),
             200
         );
-        take_mail(env.app.reset.store(), &env.config).await;
+        take_mail(env.app.store(), &env.config).await;
         let code = env.code(via, &user.id).await;
         let resp = env.set(via, &env.key, id, set_with_code(&code)).await;
         assert_eq!(resp.status(), 200, "{}", response_json(&resp));
         // The "password changed" notice.
-        take_mail(env.app.reset.store(), &env.config).await;
+        take_mail(env.app.store(), &env.config).await;
     }
 }
 
@@ -1189,7 +1186,7 @@ async fn send_link_has_the_per_address_mail_limits() {
                 200
             );
         }
-        assert_eq!(take_mail(env.app.reset.store(), &env.config).await.len(), 2);
+        assert_eq!(take_mail(env.app.store(), &env.config).await.len(), 2);
         let resp = env.reset(via, id, json!({"sendLink": {}})).await;
         assert_error(via, &resp, 429, 8, "resource_exhausted");
         assert!(resp.headers().contains_key("retry-after"));

@@ -6,8 +6,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::super::Failure;
+use crate::error::{ResetError, TokenRefusal};
 use crate::http::{self, RequestError};
-use crate::reset::{ResetError, TokenRefusal};
 
 #[derive(Serialize)]
 struct OAuthError<'a> {

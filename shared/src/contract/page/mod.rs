@@ -16,11 +16,9 @@
 //! shared/assets/reset.html has no inline script, style or event handler
 //! (checked by the tests below).
 
-mod continue_url;
-
 use lambda_http::{Body, Request, Response};
 
-pub use continue_url::ContinueUrl;
+use crate::config::ContinueUrl;
 
 /// Where token and signed links point.
 pub const PAGE_PATH: &str = "/reset";
@@ -128,17 +126,18 @@ fn attribute(value: &str) -> String {
 
 /// `GET /reset`, `GET /account/reset`, `GET /reset/app.js`,
 /// `GET /reset/app.css`.
-pub fn serve(page: &Page, req: &Request) -> Response<Body> {
+pub fn reset_page(page: &Page, req: &Request) -> Response<Body> {
     let (body, content_type) = page.document(req.uri().path());
-    let mut builder = Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, content_type);
+    let mut resp = crate::http::response(200, Body::Text(body.to_string()));
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     for (name, value) in SECURITY_HEADERS {
-        builder = builder.header(name, value);
+        headers.insert(name, http::HeaderValue::from_static(value));
     }
-    builder
-        .body(Body::Text(body.to_string()))
-        .expect("static headers are valid")
+    resp
 }
 
 #[cfg(test)]

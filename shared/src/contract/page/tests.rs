@@ -7,7 +7,7 @@ fn get(path: &str) -> Response<Body> {
         .uri(path)
         .body(Body::Empty)
         .unwrap();
-    serve(&Page::default(), &req)
+    reset_page(&Page::default(), &req)
 }
 
 fn text(resp: &Response<Body>) -> String {
@@ -46,7 +46,7 @@ fn get_from(page: &Page, path: &str) -> Response<Body> {
         .uri(path)
         .body(Body::Empty)
         .unwrap();
-    serve(page, &req)
+    reset_page(page, &req)
 }
 
 #[test]

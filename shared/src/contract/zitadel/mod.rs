@@ -50,13 +50,13 @@
 //! Connect, and their error bodies), `code` (`PasswordReset`), `password`
 //! (`SetPassword`); this module holds what both procedures read.
 
-mod code;
-mod password;
 mod protocol;
+mod request_user_reset;
+mod set_password;
 mod status;
 
-pub use code::password_reset;
-pub use password::set_password;
+pub use request_user_reset::request_user_reset;
+pub use set_password::set_password;
 
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
@@ -85,11 +85,14 @@ struct Details {
 
 impl Details {
     fn from_change(d: ChangeDetails) -> Result<Self, ResetError> {
-        let change_date = OffsetDateTime::from_unix_timestamp(d.change_date)
+        let change_date = OffsetDateTime::from_unix_timestamp(d.change_date.secs())
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())
             .ok_or_else(|| {
-                ResetError::Internal(format!("change date {} out of range", d.change_date))
+                ResetError::internal(
+                    format!("change date {}", d.change_date),
+                    crate::error::Invariant("out of range"),
+                )
             })?;
         Ok(Self {
             sequence: d.sequence.to_string(),
@@ -169,7 +172,7 @@ mod tests {
     fn change_dates_are_rfc3339_utc() {
         let d = Details::from_change(ChangeDetails {
             sequence: 7,
-            change_date: 1_795_374_000,
+            change_date: crate::domain::UnixTime::from_secs(1_795_374_000),
             resource_owner: "org".into(),
         })
         .unwrap();
@@ -178,7 +181,7 @@ mod tests {
         assert!(
             Details::from_change(ChangeDetails {
                 sequence: 0,
-                change_date: i64::MAX,
+                change_date: crate::domain::UnixTime::from_secs(i64::MAX),
                 resource_owner: String::new(),
             })
             .is_err()

@@ -19,6 +19,49 @@ pub(super) fn filter_value(raw: &str) -> String {
     out
 }
 
+/// What a failed Cognito call came to, as much as may be logged: the
+/// operation and the kind of failure (an error code at most), never the
+/// SDK's message, which may quote the request (a filter naming the address).
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {failure}")]
+pub struct CognitoFailure {
+    pub operation: &'static str,
+    pub failure: Failure,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("throttled")]
+    Throttled,
+    #[error("{0}")]
+    Code(String),
+    #[error("service error")]
+    ServiceError,
+    #[error("timeout")]
+    Timeout,
+    #[error("unreachable")]
+    Unreachable,
+    #[error("unreadable response")]
+    UnreadableResponse,
+    #[error("request not built")]
+    RequestNotBuilt,
+    /// MFA or another challenge: the pool wants more than a password.
+    #[error("challenge {0:?}")]
+    Challenge(Option<String>),
+    #[error("no tokens")]
+    NoTokens,
+}
+
+impl CognitoFailure {
+    pub(super) fn unavailable(operation: &'static str, failure: Failure) -> DirectoryError {
+        DirectoryError::Unavailable(Box::new(Self { operation, failure }))
+    }
+
+    pub(super) fn internal(operation: &'static str, failure: Failure) -> DirectoryError {
+        DirectoryError::Internal(Box::new(Self { operation, failure }))
+    }
+}
+
 /// Maps a failed call. Only Cognito's error code is kept: a message may
 /// quote the request (a filter naming the address), so it never reaches a
 /// log, except the policy text of `InvalidPasswordException`.
@@ -28,28 +71,23 @@ where
 {
     let code = err.code().map(str::to_string);
     let message = err.message().unwrap_or_default().to_string();
-    match (&err, code.as_deref()) {
-        (_, Some("InvalidPasswordException")) => DirectoryError::PasswordRefused(refused(&message)),
-        (_, Some("UserNotFoundException")) => DirectoryError::UserGone,
-        (_, Some("TooManyRequestsException" | "LimitExceededException")) => {
-            DirectoryError::Unavailable(format!("{operation}: throttled"))
+    let unavailable = |failure| CognitoFailure::unavailable(operation, failure);
+    match (&err, code) {
+        (_, Some(code)) if code == "InvalidPasswordException" => {
+            DirectoryError::PasswordRefused(refused(&message))
         }
-        (SdkError::ServiceError(_), Some(code)) => {
-            DirectoryError::Unavailable(format!("{operation}: {code}"))
+        (_, Some(code)) if code == "UserNotFoundException" => DirectoryError::UserGone,
+        (_, Some(code))
+            if code == "TooManyRequestsException" || code == "LimitExceededException" =>
+        {
+            unavailable(Failure::Throttled)
         }
-        (SdkError::ServiceError(_), None) => {
-            DirectoryError::Unavailable(format!("{operation}: service error"))
-        }
-        (SdkError::TimeoutError(_), _) => {
-            DirectoryError::Unavailable(format!("{operation}: timeout"))
-        }
-        (SdkError::DispatchFailure(_), _) => {
-            DirectoryError::Unavailable(format!("{operation}: unreachable"))
-        }
-        (SdkError::ResponseError(_), _) => {
-            DirectoryError::Unavailable(format!("{operation}: unreadable response"))
-        }
-        _ => DirectoryError::Internal(format!("{operation}: request not built")),
+        (SdkError::ServiceError(_), Some(code)) => unavailable(Failure::Code(code)),
+        (SdkError::ServiceError(_), None) => unavailable(Failure::ServiceError),
+        (SdkError::TimeoutError(_), _) => unavailable(Failure::Timeout),
+        (SdkError::DispatchFailure(_), _) => unavailable(Failure::Unreachable),
+        (SdkError::ResponseError(_), _) => unavailable(Failure::UnreadableResponse),
+        _ => CognitoFailure::internal(operation, Failure::RequestNotBuilt),
     }
 }
 

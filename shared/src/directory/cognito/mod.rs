@@ -14,14 +14,16 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserStatusType};
 use secrecy::SecretString;
 
-use super::{CLIENT_ID_VAR, Directory, DirectoryError, DirectorySession};
+use super::{Directory, DirectoryError, DirectorySession};
+use crate::clock::{Clock, SystemClock};
+use crate::config::CLIENT_ID_VAR;
 use crate::domain::{EmailAddress, User, UserId};
 use crate::password::NewPassword;
 use crate::store::{Store, StoreError};
 
 mod errors;
 
-use errors::{classify, filter_value};
+use errors::{CognitoFailure, Failure, classify, filter_value};
 
 /// The domain of the placeholder address of a pool user's record.
 const RECORD_DOMAIN: &str = "cognito.invalid";
@@ -172,12 +174,7 @@ impl CognitoPool {
     }
 
     async fn username(&self, id: &UserId) -> Result<String, DirectoryError> {
-        if let Some(name) = self
-            .usernames
-            .lock()
-            .expect("not poisoned")
-            .get(id.as_str())
-        {
+        if let Some(name) = self.known_usernames().get(id.as_str()) {
             return Ok(name.clone());
         }
         // rekey's records are keyed by `sub`: a username look-up that finds
@@ -190,11 +187,17 @@ impl CognitoPool {
     }
 
     fn remember(&self, user: &PoolUser) -> String {
-        self.usernames
-            .lock()
-            .expect("not poisoned")
+        self.known_usernames()
             .insert(user.sub.clone(), user.username.clone());
         user.username.clone()
+    }
+
+    /// The `sub` -> username cache. A panic while it was held leaves it
+    /// usable (each entry is written whole), so a poisoned lock is taken.
+    fn known_usernames(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.usernames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// rekey's record of the pool user (created on first sight), with the
@@ -236,9 +239,15 @@ impl CognitoPool {
     }
 
     async fn insert_record(&self, id: &UserId) -> Result<User, DirectoryError> {
-        let address = EmailAddress::parse(&format!("{}@{RECORD_DOMAIN}", id.as_str()))
-            .ok_or_else(|| DirectoryError::Internal("placeholder address".into()))?;
-        let record = User::new(id.clone(), address);
+        let address =
+            EmailAddress::parse(&format!("{}@{RECORD_DOMAIN}", id.as_str())).ok_or_else(|| {
+                DirectoryError::Internal(Box::new(crate::error::Invariant(
+                    "the placeholder address of a pool user's record",
+                )))
+            })?;
+        // A record of the pool's, made by this adapter when it first sees
+        // the user: stamped with the system's time.
+        let record = User::new(id.clone(), address, SystemClock.now());
         match self.store.insert_user(&record).await {
             Ok(()) => Ok(record),
             // Created by a concurrent look-up: read what it wrote.
@@ -354,14 +363,15 @@ impl Directory for CognitoPool {
             .map_err(|e| classify("AdminInitiateAuth", e))?;
         let result = out.authentication_result().ok_or_else(|| {
             // MFA or another challenge: the pool wants more than a password.
-            DirectoryError::Unavailable(format!(
-                "AdminInitiateAuth: challenge {:?}",
-                out.challenge_name()
-            ))
+            CognitoFailure::unavailable(
+                "AdminInitiateAuth",
+                Failure::Challenge(out.challenge_name().map(|c| c.as_str().to_string())),
+            )
         })?;
         let (Some(access), Some(refresh)) = (result.access_token(), result.refresh_token()) else {
-            return Err(DirectoryError::Internal(
-                "AdminInitiateAuth: no tokens".into(),
+            return Err(CognitoFailure::internal(
+                "AdminInitiateAuth",
+                Failure::NoTokens,
             ));
         };
         Ok(Some(DirectorySession {

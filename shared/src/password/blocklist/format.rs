@@ -32,7 +32,9 @@ pub fn fold(text: &str) -> String {
 /// The filter key of bytes that are already in the list's form.
 pub fn key_of(bytes: &[u8]) -> u64 {
     let digest = Sha1::digest(bytes);
-    u64::from_be_bytes(digest[..8].try_into().expect("SHA-1 has 20 bytes"))
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// The key of one line of a list: a SHA-1 as it is, a password folded.
@@ -52,7 +54,9 @@ pub fn line_key(line: &str) -> Option<u64> {
     if hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         let mut first = [0u8; 8];
         for (i, byte) in first.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).expect("checked hex");
+            // Checked as hex above: `to_digit` never falls back to 0.
+            let digit = |at: usize| (hash.as_bytes()[at] as char).to_digit(16).unwrap_or(0) as u8;
+            *byte = digit(2 * i) << 4 | digit(2 * i + 1);
         }
         return Some(u64::from_be_bytes(first));
     }
@@ -89,10 +93,13 @@ pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), String> {
             "not a rekey blocklist (build one with `rekeyctl password blocklist build`)".into(),
         );
     }
-    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let word =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&bytes[12..20]);
     let count = word(8);
     let descriptor = Descriptor {
-        seed: u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")),
+        seed: u64::from_le_bytes(seed),
         segment_length: word(20),
         segment_length_mask: word(24),
         segment_count_length: word(28),
@@ -101,10 +108,10 @@ pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), String> {
     let fingerprints = body / 2;
     let segment = descriptor.segment_length as usize;
     let needed = (descriptor.segment_count_length as usize).checked_add(2 * segment);
-    if body % 2 != 0
+    if !body.is_multiple_of(2)
         || !segment.is_power_of_two()
         || descriptor.segment_length_mask as usize != segment - 1
-        || descriptor.segment_count_length as usize % segment != 0
+        || !(descriptor.segment_count_length as usize).is_multiple_of(segment)
         || needed.is_none_or(|n| n > fingerprints)
     {
         return Err("the blocklist file is truncated or damaged".into());

@@ -74,6 +74,10 @@ impl Blocklist {
         LIST.get_or_init(|| Self::from_static(&BUNDLED_HEAD.0))
     }
 
+    #[expect(
+        clippy::expect_used,
+        reason = "the bundled list is written by build.rs, which checks it"
+    )]
     fn from_static(bytes: &'static [u8]) -> Self {
         let (entries, _, _) = format::parse_header(bytes).expect("build.rs writes a valid list");
         if cfg!(target_endian = "little") {

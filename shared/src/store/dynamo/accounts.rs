@@ -9,15 +9,15 @@ use super::keys::Key;
 use super::records::{ApiKeyRecord, EmailRecord, OutboxRecord, UserRecord};
 use super::transactions::{n, put_new, s};
 use crate::crypto::SecretDigest;
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OutboxItem, UnixTime, User, UserId};
+use crate::domain::{ApiKey, ChangeClaim, EmailAddress, OutboxItem, User, UserId};
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         self.transact(vec![
-            put_new(&self.table, &UserRecord::from(user)),
-            put_new(&self.table, &EmailRecord::from(user)),
+            put_new(&self.table, &UserRecord::from(user))?,
+            put_new(&self.table, &EmailRecord::from(user))?,
         ])
         .await
         .map_err(|e| e.conflict_as("a user with that id or email exists"))
@@ -52,7 +52,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), StoreError> {
-        self.update(Key::user(id))
+        self.update(Key::user(id))?
             .update_expression("SET disabled = :d ADD credential_version :bump")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))
@@ -64,12 +64,10 @@ impl AccountStore for DynamoStore {
     }
 
     async fn disable_user(&self, id: &UserId, notices: &[OutboxItem]) -> Result<(), StoreError> {
-        let mut items = vec![super::transactions::disable_enabled_user(&self.table, id)];
-        items.extend(
-            notices
-                .iter()
-                .map(|notice| put_new(&self.table, &OutboxRecord::from(notice))),
-        );
+        let mut items = vec![super::transactions::disable_enabled_user(&self.table, id)?];
+        for notice in notices {
+            items.push(put_new(&self.table, &OutboxRecord::from(notice))?);
+        }
         self.transact(items)
             .await
             .map_err(|e| e.conflict_as("no such enabled user"))
@@ -81,7 +79,7 @@ impl AccountStore for DynamoStore {
         expected: &str,
         new_hash: &str,
     ) -> Result<(), StoreError> {
-        self.update(Key::user(id))
+        self.update(Key::user(id))?
             .update_expression("SET password_hash = :new")
             .condition_expression("attribute_exists(pk) AND password_hash = :expected")
             .expression_attribute_values(":new", s(new_hash))
@@ -92,17 +90,8 @@ impl AccountStore for DynamoStore {
         Ok(())
     }
 
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
-        // A claim made under an older version ended with the change that
-        // moved it; one under this version blocks until it runs out.
-        self.update(Key::user(id))
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
+        self.update(Key::user(&claim.user_id))?
             .update_expression(
                 "SET change_holder = :holder, change_until = :until, change_version = :expected",
             )
@@ -111,10 +100,10 @@ impl AccountStore for DynamoStore {
                  (attribute_not_exists(change_until) OR change_until <= :now \
                   OR change_version <> :expected OR change_holder = :holder)",
             )
-            .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":expected", n(expected.0))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":holder", s(claim.holder.as_str()))
+            .expression_attribute_values(":until", n(claim.until))
+            .expression_attribute_values(":expected", n(claim.expected.0))
+            .expression_attribute_values(":now", n(claim.at))
             .send()
             .await
             .map_err(|e| classify(e).conflict_as("password change claimed or credential moved"))?;
@@ -122,7 +111,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError> {
-        self.update(Key::user(id))
+        self.update(Key::user(id))?
             .update_expression("REMOVE change_holder, change_until, change_version")
             .condition_expression("change_holder = :holder")
             .expression_attribute_values(":holder", s(holder))
@@ -136,7 +125,7 @@ impl AccountStore for DynamoStore {
 #[async_trait]
 impl ApiKeyStore for DynamoStore {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.transact(vec![put_new(&self.table, &ApiKeyRecord::from(key))])
+        self.transact(vec![put_new(&self.table, &ApiKeyRecord::from(key))?])
             .await
     }
 
@@ -161,7 +150,7 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn revoke_api_key(&self, digest: &SecretDigest) -> Result<(), StoreError> {
-        self.update(Key::api_key(digest))
+        self.update(Key::api_key(digest))?
             .update_expression("SET revoked = :t")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":t", AttributeValue::Bool(true))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::keys::Key;
 use super::records::Record;
 use super::table;
+use crate::config::{AwsEnvironment, StoreSettings};
 use crate::store::StoreError;
 
 /// Attempts at a transaction that DynamoDB cancelled only because another
@@ -28,12 +29,12 @@ pub struct DynamoStore {
 /// refusing service.
 pub(super) fn classify<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match e.code() {
         Some("ConditionalCheckFailedException") => StoreError::Conflict("condition failed"),
-        _ => StoreError::Unavailable(DisplayErrorContext(&e).to_string()),
+        _ => StoreError::Unavailable(Box::new(e)),
     }
 }
 
@@ -45,8 +46,20 @@ enum Cancelled {
     Contention,
     /// Throttling, validation, capacity: the store refuses service, which
     /// callers must not mistake for a used or invalid credential.
-    Refused(String),
+    Refused(Refusal),
 }
+
+/// Why DynamoDB refused a transaction: its cancellation reasons' codes.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction cancelled: {reasons:?}")]
+pub(super) struct Refusal {
+    reasons: Vec<String>,
+}
+
+/// A transaction that kept losing to others touching the same items.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction contention persisted through retries")]
+struct Contention;
 
 impl Cancelled {
     fn of(e: &TransactWriteItemsError) -> Option<Self> {
@@ -64,7 +77,9 @@ impl Cancelled {
         } else if !causes.is_empty() && causes.iter().all(|c| *c == "TransactionConflict") {
             Cancelled::Contention
         } else {
-            Cancelled::Refused(format!("transaction cancelled: {causes:?}"))
+            Cancelled::Refused(Refusal {
+                reasons: causes.into_iter().map(str::to_string).collect(),
+            })
         })
     }
 }
@@ -75,6 +90,14 @@ impl DynamoStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// What a Lambda builds at init: the table, with region, credentials
+    /// and `AWS_ENDPOINT_URL[_DYNAMODB]` from the environment only
+    /// (`aws::environment_sdk_config`). Builds the client only; no network.
+    pub fn from_settings(settings: &StoreSettings, aws: &AwsEnvironment) -> Self {
+        let sdk = crate::aws::environment_sdk_config(aws, "DYNAMODB");
+        Self::new(Client::new(&sdk), settings.table.clone())
     }
 
     /// A client for `table` configured by the SDK's default chain
@@ -108,7 +131,7 @@ impl DynamoStore {
         self.client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key.to_item()))
+            .set_key(Some(key.to_item()?))
             .consistent_read(true)
             .send()
             .await
@@ -119,11 +142,12 @@ impl DynamoStore {
     }
 
     /// An UpdateItem of the item at `key`, for the caller to complete.
-    pub(super) fn update(&self, key: Key) -> UpdateItemFluentBuilder {
-        self.client
+    pub(super) fn update(&self, key: Key) -> Result<UpdateItemFluentBuilder, StoreError> {
+        Ok(self
+            .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key.to_item()))
+            .set_key(Some(key.to_item()?)))
     }
 
     /// Every record of `R`'s kind (at least `limit` of them when there are
@@ -173,11 +197,11 @@ impl DynamoStore {
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
                 Some(Cancelled::Contention) => {
-                    return Err(StoreError::Unavailable(
-                        "transaction contention persisted through retries".into(),
-                    ));
+                    return Err(StoreError::Unavailable(Box::new(Contention)));
                 }
-                Some(Cancelled::Refused(why)) => return Err(StoreError::Unavailable(why)),
+                Some(Cancelled::Refused(why)) => {
+                    return Err(StoreError::Unavailable(Box::new(why)));
+                }
                 None => return Err(classify(e)),
             }
         }

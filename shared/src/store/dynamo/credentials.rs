@@ -21,8 +21,8 @@ use crate::store::{AccountStore, CredentialStore, StoreError};
 impl CredentialStore for DynamoStore {
     async fn insert_grant(&self, grant: &ResetGrant, mail: &OutboxItem) -> Result<(), StoreError> {
         self.transact(vec![
-            put_new(&self.table, &GrantRecord::from(grant)),
-            put_new(&self.table, &OutboxRecord::from(mail)),
+            put_new(&self.table, &GrantRecord::from(grant))?,
+            put_new(&self.table, &OutboxRecord::from(mail))?,
         ])
         .await
     }
@@ -41,18 +41,20 @@ impl CredentialStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut items = Vec::with_capacity(5);
         match redemption {
-            Redemption::Grant(digest) => items.push(use_grant(&self.table, Key::grant(digest), ch)),
-            Redemption::Code { digest } => items.push(use_code(&self.table, ch, digest)),
+            Redemption::Grant(digest) => {
+                items.push(use_grant(&self.table, Key::grant(digest), ch)?)
+            }
+            Redemption::Code { digest } => items.push(use_code(&self.table, ch, digest)?),
             Redemption::Nothing => {}
         }
-        items.push(change_credential(&self.table, ch));
-        items.push(put_new(&self.table, &OutboxRecord::from(&ch.notice)));
+        items.push(change_credential(&self.table, ch)?);
+        items.push(put_new(&self.table, &OutboxRecord::from(&ch.notice))?);
         for webhook in &ch.webhooks {
-            items.push(put_new(&self.table, &OutboxRecord::from(webhook)));
+            items.push(put_new(&self.table, &OutboxRecord::from(webhook))?);
         }
-        items.push(put_new(&self.table, &AuditRecord::from(&ch.audit)));
+        items.push(put_new(&self.table, &AuditRecord::from(&ch.audit))?);
         if let Some(session) = &ch.session {
-            items.push(put_new(&self.table, &RefreshRecord::from(session)));
+            items.push(put_new(&self.table, &RefreshRecord::from(session))?);
         }
         self.transact(items).await
     }
@@ -63,11 +65,11 @@ impl CredentialStore for DynamoStore {
         mail: Option<&OutboxItem>,
     ) -> Result<u64, StoreError> {
         let mut items = vec![
-            put(&self.table, &CodeRecord::from(code)),
-            bump_sequence(&self.table, code),
+            put(&self.table, &CodeRecord::from(code))?,
+            bump_sequence(&self.table, code)?,
         ];
         if let Some(m) = mail {
-            items.push(put_new(&self.table, &OutboxRecord::from(m)));
+            items.push(put_new(&self.table, &OutboxRecord::from(m))?);
         }
         self.transact(items).await?;
         // Transactions return nothing: read the sequence they left.
@@ -85,17 +87,12 @@ impl CredentialStore for DynamoStore {
             .transpose()
     }
 
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
-        self.update(Key::code(user))
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
+        self.update(Key::code(&code.user_id))?
             .update_expression("SET attempts = attempts + :one")
             .condition_expression("digest = :digest AND attempts < :max")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":digest", s(digest.to_string()))
+            .expression_attribute_values(":digest", s(code.digest.as_str()))
             .expression_attribute_values(":max", n(max))
             .send()
             .await
@@ -117,7 +114,7 @@ impl CredentialStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(RefreshRecord::from(token).to_item()))
+            .set_item(Some(RefreshRecord::from(token).to_item()?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -129,13 +126,12 @@ impl CredentialStore for DynamoStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: UnixTime,
     ) -> Result<(), StoreError> {
         self.transact(vec![
-            use_refresh(&self.table, presented, at),
-            extend_family(&self.table, &presented.family, successor.expires_at),
-            same_credential(&self.table, presented),
-            put_new(&self.table, &RefreshRecord::from(successor)),
+            use_refresh(&self.table, presented, successor.issued_at)?,
+            extend_family(&self.table, &presented.family, successor.expires_at)?,
+            same_credential(&self.table, presented)?,
+            put_new(&self.table, &RefreshRecord::from(successor))?,
         ])
         .await
     }
@@ -146,7 +142,7 @@ impl CredentialStore for DynamoStore {
         at: UnixTime,
         until: UnixTime,
     ) -> Result<(), StoreError> {
-        self.update(Key::family(family))
+        self.update(Key::family(family))?
             .update_expression(
                 "SET revoked_at = if_not_exists(revoked_at, :now), #ttl = :until, #kind = :kind",
             )

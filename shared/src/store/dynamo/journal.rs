@@ -9,7 +9,7 @@ use super::keys::Key;
 use super::records::{AuditRecord, GrantRecord, Hits, IntakeRecord, OutboxRecord, Record};
 use super::table;
 use super::transactions::{n, put_new, s, take_intake};
-use crate::domain::{AuditEvent, IntakeItem, OutboxItem, ResetGrant, UserId};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem, ResetGrant, UnixTime, UserId};
 use crate::store::{AuditStore, CounterStore, IntakeStore, OutboxStore, StoreError};
 
 #[async_trait]
@@ -17,11 +17,11 @@ impl CounterStore for DynamoStore {
     async fn count_hit(
         &self,
         counter: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError> {
         let out = self
-            .update(Key::rate(counter, window_start))
+            .update(Key::rate(counter, window_start))?
             .update_expression("ADD hits :one SET #ttl = :exp, #kind = :kind")
             .expression_attribute_names("#ttl", table::TTL_ATTRIBUTE)
             .expression_attribute_names("#kind", table::KIND_ATTRIBUTE)
@@ -33,7 +33,7 @@ impl CounterStore for DynamoStore {
             .await
             .map_err(classify)?;
         let hits: Hits = serde_dynamo::from_item(out.attributes.unwrap_or_default())
-            .map_err(|e| StoreError::Corrupt(format!("rate counter: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(Box::new(crate::error::context("rate counter", e))))?;
         Ok(hits.hits)
     }
 }
@@ -44,7 +44,7 @@ impl AuditStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(AuditRecord::from(event).to_item()))
+            .set_item(Some(AuditRecord::from(event).to_item()?))
             .send()
             .await
             .map_err(classify)?;
@@ -78,7 +78,7 @@ impl AuditStore for DynamoStore {
 #[async_trait]
 impl OutboxStore for DynamoStore {
     async fn enqueue_mail(&self, mail: &OutboxItem) -> Result<(), StoreError> {
-        self.transact(vec![put_new(&self.table, &OutboxRecord::from(mail))])
+        self.transact(vec![put_new(&self.table, &OutboxRecord::from(mail))?])
             .await
     }
 
@@ -102,7 +102,7 @@ impl OutboxStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Key::outbox(id).to_item()))
+            .set_key(Some(Key::outbox(id).to_item()?))
             .send()
             .await
             .map_err(classify)?;
@@ -116,7 +116,7 @@ impl IntakeStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(IntakeRecord::from(item).to_item()))
+            .set_item(Some(IntakeRecord::from(item).to_item()?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -143,15 +143,12 @@ impl IntakeStore for DynamoStore {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError> {
-        let mut items = vec![take_intake(&self.table, id)];
-        if let Some(grant) = grant {
-            items.push(put_new(&self.table, &GrantRecord::from(grant)));
-        }
-        if let Some(mail) = mail {
-            items.push(put_new(&self.table, &OutboxRecord::from(mail)));
+        let mut items = vec![take_intake(&self.table, id)?];
+        if let Some((grant, mail)) = link {
+            items.push(put_new(&self.table, &GrantRecord::from(grant))?);
+            items.push(put_new(&self.table, &OutboxRecord::from(mail))?);
         }
         self.transact(items)
             .await

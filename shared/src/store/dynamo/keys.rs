@@ -3,10 +3,11 @@
 use serde::Serialize;
 
 use crate::crypto::SecretDigest;
-use crate::domain::{AuditEvent, EmailAddress, UserId};
+use crate::domain::{AuditEvent, EmailAddress, UnixTime, UserId};
 
 /// The start of each item type's `pk`: what IAM's `dynamodb:LeadingKeys`
-/// conditions match (rekey::iam names them per store call).
+/// conditions match (the IAM oracle, shared/tests/integration/iam/, names
+/// them per store call).
 pub mod prefix {
     pub const USER: &str = "USER#";
     pub const EMAIL: &str = "EMAIL#";
@@ -63,7 +64,7 @@ impl Key {
     pub fn intake(id: &str) -> Self {
         Self::new(format!("{}{id}", prefix::INTAKE), "INTAKE")
     }
-    pub fn rate(counter: &str, window_start: i64) -> Self {
+    pub fn rate(counter: &str, window_start: UnixTime) -> Self {
         Self::new(
             format!("{}{counter}", prefix::RATE),
             &window_start.to_string(),
@@ -84,7 +85,7 @@ impl Key {
 
     /// The key as the item that addresses a GetItem, UpdateItem or
     /// DeleteItem.
-    pub fn to_item<I: From<serde_dynamo::Item>>(&self) -> I {
-        serde_dynamo::to_item(self).expect("a key serialises")
+    pub fn to_item<I: From<serde_dynamo::Item>>(&self) -> Result<I, crate::store::StoreError> {
+        serde_dynamo::to_item(self).map_err(|e| crate::store::StoreError::Request(Box::new(e)))
     }
 }

@@ -29,6 +29,8 @@ mod credentials;
 #[cfg(feature = "dynamodb")]
 mod journal;
 #[cfg(feature = "dynamodb")]
+mod provision;
+#[cfg(feature = "dynamodb")]
 mod transactions;
 
 #[cfg(feature = "dynamodb")]

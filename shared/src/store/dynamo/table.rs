@@ -1,5 +1,6 @@
-//! The table's definition, shared by `rekeyctl table create`, the tests and
-//! (checked by a test) template.yaml.
+//! The table's layout: its keys, TTL and `kind` attributes, shared by
+//! `provision.rs` (`rekeyctl table create`), the records, the stream
+//! consumer and (checked by a test) template.yaml. No SDK here.
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
@@ -7,100 +8,3 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// Every item's type; the stream filter selects `kind` outbox and intake.
 pub const KIND_ATTRIBUTE: &str = "kind";
 pub use crate::store::{INTAKE_KIND, OUTBOX_KIND};
-
-#[cfg(feature = "dynamodb")]
-mod create {
-    use std::time::Duration;
-
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        StreamSpecification, StreamViewType, TimeToLiveSpecification,
-    };
-
-    use super::*;
-    use crate::store::StoreError;
-    use crate::store::dynamo::DynamoStore;
-    use crate::store::dynamo::client::classify;
-
-    impl DynamoStore {
-        /// Creates the table as template.yaml defines it, waits until it is
-        /// active, and turns on TTL.
-        pub async fn create_table(&self) -> Result<(), StoreError> {
-            self.client
-                .create_table()
-                .table_name(&self.table)
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(attr(PARTITION_KEY))
-                .attribute_definitions(attr(SORT_KEY))
-                .key_schema(key_schema(PARTITION_KEY, KeyType::Hash))
-                .key_schema(key_schema(SORT_KEY, KeyType::Range))
-                .stream_specification(
-                    StreamSpecification::builder()
-                        .stream_enabled(true)
-                        .stream_view_type(StreamViewType::NewImage)
-                        .build()
-                        .expect("stream_enabled is set"),
-                )
-                // An operator's one-off call, not a request path: a local
-                // endpoint under load may take seconds, and a retry after a
-                // timeout would only find the table "in use".
-                .customize()
-                .config_override(
-                    aws_sdk_dynamodb::config::Builder::default().timeout_config(
-                        aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                            .operation_attempt_timeout(Duration::from_secs(60))
-                            .operation_timeout(Duration::from_secs(60))
-                            .build(),
-                    ),
-                )
-                .send()
-                .await
-                .map_err(classify)?;
-            for _ in 0..120 {
-                let status = self
-                    .client
-                    .describe_table()
-                    .table_name(&self.table)
-                    .send()
-                    .await
-                    .map_err(classify)?
-                    .table
-                    .and_then(|t| t.table_status);
-                if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            self.client
-                .update_time_to_live()
-                .table_name(&self.table)
-                .time_to_live_specification(
-                    TimeToLiveSpecification::builder()
-                        .enabled(true)
-                        .attribute_name(TTL_ATTRIBUTE)
-                        .build()
-                        .expect("fields are set"),
-                )
-                .send()
-                .await
-                .map_err(classify)?;
-            Ok(())
-        }
-    }
-
-    fn attr(name: &str) -> AttributeDefinition {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("fields are set")
-    }
-
-    fn key_schema(name: &str, kind: KeyType) -> KeySchemaElement {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("fields are set")
-    }
-}

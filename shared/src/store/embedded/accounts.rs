@@ -6,7 +6,8 @@ use rusqlite::{Connection, Row, params};
 use super::{EmbeddedStore, corrupt_json, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, OrgBinding, OutboxItem, Scope, UnixTime, User, UserId,
+    ApiKey, ChangeClaim, CredentialVersion, EmailAddress, OrgBinding, OutboxItem, Scope, UnixTime,
+    User, UserId,
 };
 use crate::store::{AccountStore, ApiKeyStore, StoreError};
 
@@ -25,9 +26,9 @@ struct UserRow {
     /// JSON list of hashes.
     password_history: String,
     disabled: i64,
-    created_at: i64,
+    created_at: UnixTime,
     sequence: i64,
-    changed_at: i64,
+    changed_at: UnixTime,
 }
 
 impl UserRow {
@@ -58,10 +59,10 @@ impl TryFrom<UserRow> for User {
         let id = r.id;
         Ok(User {
             email: EmailAddress::parse(&r.email)
-                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+                .ok_or_else(|| StoreError::corrupt(format!("email of user {id}")))?,
             password_history: serde_json::from_str(&r.password_history)
                 .map_err(corrupt_json(&format!("history of user {id}")))?,
-            id: UserId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("user id {id:?}")))?,
+            id: UserId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("user id {id:?}")))?,
             name: r.name,
             org: r.org,
             locale: r.locale,
@@ -77,7 +78,7 @@ impl TryFrom<UserRow> for User {
 
 /// An `api_keys` row: digest, name, scopes (JSON), created_at, revoked,
 /// org (NULL for the default organisation, `*` for all).
-struct ApiKeyRow(String, String, String, i64, i64, Option<String>);
+struct ApiKeyRow(String, String, String, UnixTime, i64, Option<String>);
 
 const API_KEY_COLUMNS: &str = "digest, name, scopes, created_at, revoked, org";
 
@@ -120,7 +121,7 @@ impl AccountStore for EmbeddedStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
         self.run(move |c| {
-            let history = serde_json::to_string(&u.password_history).expect("strings serialise");
+            let history = super::json_column(&u.password_history)?;
             c.execute(
                 &format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -218,24 +219,21 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
-        let (id, holder) = (id.as_str().to_string(), holder.to_string());
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
+        let ChangeClaim {
+            user_id,
+            expected,
+            holder,
+            at,
+            until,
+        } = claim.clone();
         self.run(move |c| {
-            // A claim made under an older version ended with the change
-            // that moved it; one under this version blocks until it runs out.
             let changed = c.execute(
                 "UPDATE users SET change_holder = ?1, change_until = ?2, change_version = ?3
                  WHERE id = ?4 AND credential_version = ?3
                    AND (change_until IS NULL OR change_until <= ?5
                         OR change_version <> ?3 OR change_holder = ?1)",
-                params![holder, until, expected.0 as i64, id, now],
+                params![holder, until, expected.0 as i64, user_id.as_str(), at],
             )?;
             one_row(changed, "password change claimed or credential moved")
         })
@@ -268,7 +266,7 @@ impl ApiKeyStore for EmbeddedStore {
                 params![
                     k.digest.as_str(),
                     k.name,
-                    serde_json::to_string(&k.scopes).expect("scopes serialise"),
+                    super::json_column(&k.scopes)?,
                     k.created_at,
                     k.revoked as i64,
                     k.org.stored()

@@ -2,142 +2,17 @@
 //! transactions that issue and consume them.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::credential_rows::{GrantRow, RefreshRow, insert_grant_row, insert_refresh_row};
 use super::journal::{insert_audit, insert_outbox};
 use super::{EmbeddedStore, one_row, row_by_key};
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    CredentialVersion, GrantPurpose, OutboxItem, PasswordChange, Redemption, RefreshToken,
-    ResetCode, ResetGrant, UnixTime, UserId,
+    CredentialVersion, OutboxItem, PasswordChange, Redemption, RefreshToken, ResetCode, ResetGrant,
+    UnixTime, UserId,
 };
 use crate::store::{CredentialStore, StoreError};
-
-pub(super) fn insert_grant_row(conn: &Connection, g: &ResetGrant) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO grants (digest, user_id, credential_version, issued_at, expires_at, used_at,
-                             purpose, origin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            g.digest.as_str(),
-            g.user_id.as_str(),
-            g.credential_version.0 as i64,
-            g.issued_at,
-            g.expires_at,
-            g.used_at,
-            g.purpose.map(GrantPurpose::as_str),
-            g.origin
-        ],
-    )?;
-    Ok(())
-}
-
-fn parse_user(id: &str, whose: &'static str) -> Result<UserId, StoreError> {
-    UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id")))
-}
-
-/// A `grants` row: user_id, credential_version, issued_at, expires_at,
-/// used_at, purpose, origin (both NULL on rows written before them).
-struct GrantRow(
-    String,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
-impl GrantRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        let (c0, c1, c2, c3, c4, c5, c6) = r.try_into()?;
-        Ok(Self(c0, c1, c2, c3, c4, c5, c6))
-    }
-
-    fn into_grant(self, digest: SecretDigest) -> Result<ResetGrant, StoreError> {
-        let GrantRow(user_id, version, issued_at, expires_at, used_at, purpose, origin) = self;
-        Ok(ResetGrant {
-            digest,
-            user_id: parse_user(&user_id, "grant's")?,
-            credential_version: CredentialVersion(version as u64),
-            issued_at,
-            expires_at,
-            used_at,
-            purpose: purpose
-                .map(|p| {
-                    GrantPurpose::parse(&p)
-                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
-                })
-                .transpose()?,
-            origin,
-        })
-    }
-}
-
-/// A `refresh_tokens` row: user_id, credential_version, client_id, scope,
-/// issued_at, expires_at, family and used_at (both NULL on rows from before
-/// families).
-struct RefreshRow(
-    String,
-    i64,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<i64>,
-);
-
-impl RefreshRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        let (c0, c1, c2, c3, c4, c5, c6, c7) = r.try_into()?;
-        Ok(Self(c0, c1, c2, c3, c4, c5, c6, c7))
-    }
-
-    fn into_token(self, digest: SecretDigest) -> Result<RefreshToken, StoreError> {
-        let RefreshRow(user_id, version, client_id, scope, issued_at, expires_at, family, used_at) =
-            self;
-        Ok(RefreshToken {
-            family: family.unwrap_or_else(|| digest.as_str().to_string()),
-            used_at,
-            digest,
-            user_id: parse_user(&user_id, "refresh token's")?,
-            credential_version: CredentialVersion(version as u64),
-            client_id,
-            scope,
-            issued_at,
-            expires_at,
-        })
-    }
-}
-
-fn insert_refresh_row(tx: &Connection, r: &RefreshToken) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO refresh_tokens (digest, user_id, credential_version, client_id, scope,
-                                     issued_at, expires_at, family, used_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            r.digest.as_str(),
-            r.user_id.as_str(),
-            r.credential_version.0 as i64,
-            r.client_id,
-            r.scope,
-            r.issued_at,
-            r.expires_at,
-            r.family,
-            r.used_at
-        ],
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict("refresh token already stored")
-        }
-        other => other.into(),
-    })?;
-    Ok(())
-}
 
 /// Consumes what the change redeems; `Conflict` when it is already used.
 fn redeem(tx: &Connection, ch: &PasswordChange, redemption: &Redemption) -> Result<(), StoreError> {
@@ -154,6 +29,109 @@ fn redeem(tx: &Connection, ch: &PasswordChange, redemption: &Redemption) -> Resu
         Redemption::Nothing => 1,
     };
     one_row(consumed, "credential already used")
+}
+
+/// `change_password`'s transaction: the redemption, the account's new
+/// credential (if its version is still the expected one), the notice, the
+/// webhooks, the audit event and the session.
+fn write_password_change(
+    tx: &Connection,
+    ch: &PasswordChange,
+    redemption: &Redemption,
+) -> Result<(), StoreError> {
+    redeem(tx, ch, redemption)?;
+    let changed = tx.execute(
+        "UPDATE users SET password_hash = ?1, credential_version = credential_version + 1,
+                password_history = ?2, sequence = sequence + 1, changed_at = ?5
+         WHERE id = ?3 AND credential_version = ?4",
+        params![
+            ch.new_hash,
+            super::json_column(&ch.history)?,
+            ch.user_id.as_str(),
+            ch.expected.0 as i64,
+            ch.changed_at
+        ],
+    )?;
+    one_row(changed, "credential version moved on")?;
+    insert_outbox(tx, &ch.notice)?;
+    for webhook in &ch.webhooks {
+        insert_outbox(tx, webhook)?;
+    }
+    insert_audit(tx, &ch.audit)?;
+    if let Some(r) = &ch.session {
+        insert_refresh_row(tx, r)?;
+    }
+    Ok(())
+}
+
+/// `replace_reset_code`'s transaction: the code, the account's sequence
+/// moved on, and the mail; the new sequence.
+fn write_reset_code(
+    tx: &Connection,
+    code: &ResetCode,
+    mail: Option<&OutboxItem>,
+) -> Result<u64, StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO reset_codes
+         (user_id, digest, credential_version, issued_at, expires_at, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            code.user_id.as_str(),
+            code.digest,
+            code.credential_version.0 as i64,
+            code.issued_at,
+            code.expires_at,
+            code.attempts
+        ],
+    )?;
+    let sequence: i64 = tx
+        .query_row(
+            "UPDATE users SET sequence = sequence + 1, changed_at = ?1 WHERE id = ?2 RETURNING sequence",
+            params![code.issued_at, code.user_id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::Conflict("no such user"))?;
+    if let Some(m) = mail {
+        insert_outbox(tx, m)?;
+    }
+    Ok(sequence as u64)
+}
+
+/// `rotate_refresh_token`'s transaction: the presented token used when its
+/// successor is issued, unless it was, has expired, its family is revoked
+/// or its account's credential moved on; then its successor.
+fn write_rotation(
+    tx: &Connection,
+    presented: &RefreshToken,
+    successor: &RefreshToken,
+) -> Result<(), StoreError> {
+    let at = successor.issued_at;
+    let used = tx.execute(
+        "UPDATE refresh_tokens SET used_at = ?1
+         WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
+        params![at, presented.digest.as_str()],
+    )?;
+    one_row(used, "refresh token used, expired or unknown")?;
+    let revoked: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM refresh_families WHERE id = ?1",
+        [presented.family.as_str()],
+        |r| r.get(0),
+    )?;
+    if revoked {
+        return Err(StoreError::Conflict("refresh token family revoked"));
+    }
+    let current: Option<i64> = tx
+        .query_row(
+            "SELECT credential_version FROM users WHERE id = ?1",
+            [presented.user_id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if current != Some(presented.credential_version.0 as i64) {
+        return Err(StoreError::Conflict("credential version moved on"));
+    }
+    insert_refresh_row(tx, successor)
 }
 
 #[async_trait]
@@ -188,32 +166,8 @@ impl CredentialStore for EmbeddedStore {
         redemption: &Redemption,
     ) -> Result<(), StoreError> {
         let (ch, redemption) = (change.clone(), redemption.clone());
-        self.transact(move |tx| {
-            redeem(tx, &ch, &redemption)?;
-            let changed = tx.execute(
-                "UPDATE users SET password_hash = ?1, credential_version = credential_version + 1,
-                        password_history = ?2, sequence = sequence + 1, changed_at = ?5
-                 WHERE id = ?3 AND credential_version = ?4",
-                params![
-                    ch.new_hash,
-                    serde_json::to_string(&ch.history).expect("strings serialise"),
-                    ch.user_id.as_str(),
-                    ch.expected.0 as i64,
-                    ch.changed_at
-                ],
-            )?;
-            one_row(changed, "credential version moved on")?;
-            insert_outbox(tx, &ch.notice)?;
-            for webhook in &ch.webhooks {
-                insert_outbox(tx, webhook)?;
-            }
-            insert_audit(tx, &ch.audit)?;
-            if let Some(r) = &ch.session {
-                insert_refresh_row(tx, r)?;
-            }
-            Ok(())
-        })
-        .await
+        self.transact(move |tx| write_password_change(tx, &ch, &redemption))
+            .await
     }
 
     async fn replace_reset_code(
@@ -222,34 +176,8 @@ impl CredentialStore for EmbeddedStore {
         mail: Option<&OutboxItem>,
     ) -> Result<u64, StoreError> {
         let (code, mail) = (code.clone(), mail.cloned());
-        self.transact(move |tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO reset_codes
-                 (user_id, digest, credential_version, issued_at, expires_at, attempts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    code.user_id.as_str(),
-                    code.digest,
-                    code.credential_version.0 as i64,
-                    code.issued_at,
-                    code.expires_at,
-                    code.attempts
-                ],
-            )?;
-            let sequence: i64 = tx
-                .query_row(
-                    "UPDATE users SET sequence = sequence + 1, changed_at = ?1 WHERE id = ?2 RETURNING sequence",
-                    params![code.issued_at, code.user_id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or(StoreError::Conflict("no such user"))?;
-            if let Some(m) = &mail {
-                insert_outbox(tx, m)?;
-            }
-            Ok(sequence as u64)
-        })
-        .await
+        self.transact(move |tx| write_reset_code(tx, &code, mail.as_ref()))
+            .await
     }
 
     async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
@@ -272,13 +200,8 @@ impl CredentialStore for EmbeddedStore {
         .await
     }
 
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
-        let (user, digest) = (user.clone(), digest.to_string());
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
+        let (user, digest) = (code.user_id.clone(), code.digest.clone());
         self.run(move |c| {
             let claimed = c.execute(
                 "UPDATE reset_codes SET attempts = attempts + 1
@@ -319,37 +242,10 @@ impl CredentialStore for EmbeddedStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: UnixTime,
     ) -> Result<(), StoreError> {
         let (presented, successor) = (presented.clone(), successor.clone());
-        self.transact(move |tx| {
-            let used = tx.execute(
-                "UPDATE refresh_tokens SET used_at = ?1
-                 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?1",
-                params![at, presented.digest.as_str()],
-            )?;
-            one_row(used, "refresh token used, expired or unknown")?;
-            let revoked: bool = tx.query_row(
-                "SELECT COUNT(*) > 0 FROM refresh_families WHERE id = ?1",
-                [presented.family.as_str()],
-                |r| r.get(0),
-            )?;
-            if revoked {
-                return Err(StoreError::Conflict("refresh token family revoked"));
-            }
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT credential_version FROM users WHERE id = ?1",
-                    [presented.user_id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if current != Some(presented.credential_version.0 as i64) {
-                return Err(StoreError::Conflict("credential version moved on"));
-            }
-            insert_refresh_row(tx, &successor)
-        })
-        .await
+        self.transact(move |tx| write_rotation(tx, &presented, &successor))
+            .await
     }
 
     async fn revoke_refresh_family(

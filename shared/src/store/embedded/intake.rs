@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::params;
 
-use super::credentials::insert_grant_row;
+use super::credential_rows::insert_grant_row;
 use super::journal::{insert_outbox, oldest_sealed, sealed_pending};
 use super::{EmbeddedStore, one_row};
 use crate::domain::{IntakeItem, OutboxItem, ResetGrant};
@@ -43,18 +43,16 @@ impl IntakeStore for EmbeddedStore {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError> {
-        let (id, grant, mail) = (id.to_string(), grant.cloned(), mail.cloned());
+        let id = id.to_string();
+        let link = link.map(|(grant, mail)| (grant.clone(), mail.clone()));
         self.transact(move |tx| {
             let taken = tx.execute("DELETE FROM intake WHERE id = ?1", [&id])?;
             one_row(taken, "the request was delivered already")?;
-            if let Some(g) = &grant {
-                insert_grant_row(tx, g)?;
-            }
-            if let Some(m) = &mail {
-                insert_outbox(tx, m)?;
+            if let Some((grant, mail)) = &link {
+                insert_grant_row(tx, grant)?;
+                insert_outbox(tx, mail)?;
             }
             Ok(())
         })

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::EmbeddedStore;
-use crate::domain::{AuditEvent, OutboxItem, UserId};
+use crate::domain::{AuditEvent, OutboxItem, UnixTime, UserId};
 use crate::store::{AuditStore, CounterStore, OutboxStore, StoreError};
 
 pub(super) fn insert_audit(conn: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
@@ -35,7 +35,7 @@ pub(super) fn insert_outbox(conn: &Connection, mail: &OutboxItem) -> Result<(), 
 
 /// The two sealed queues, `outbox` (mail and webhooks) and `intake`
 /// (address requests), hold the same (id, sealed, created_at) rows.
-pub(super) type SealedRow = (String, String, i64);
+pub(super) type SealedRow = (String, String, UnixTime);
 
 /// A sealed queue's oldest `limit` rows, in the order they were written.
 pub(super) fn oldest_sealed(
@@ -71,8 +71,8 @@ impl CounterStore for EmbeddedStore {
     async fn count_hit(
         &self,
         key: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError> {
         let key = key.to_string();
         self.run(move |c| {

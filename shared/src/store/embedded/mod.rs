@@ -6,15 +6,20 @@
 /// order of the SELECT's columns, then (after `;`) any given by value.
 macro_rules! read_columns {
     ($row:expr, $ty:ident { $($column:ident),+ $(; $($field:ident: $value:expr),+)? }) => {{
-        let mut index = 0..;
+        let mut index = 0usize;
+        let mut next = || {
+            index += 1;
+            index - 1
+        };
         $ty {
-            $($column: $row.get(index.next().expect("an unbounded range"))?,)+
+            $($column: $row.get(next())?,)+
             $($($field: $value,)+)?
         }
     }};
 }
 
 mod accounts;
+mod credential_rows;
 mod credentials;
 mod intake;
 mod journal;
@@ -44,9 +49,47 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Conflict("a record with that key exists")
             }
-            _ => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Unavailable(Box::new(e)),
         }
     }
+}
+
+/// Times are INTEGER columns of Unix seconds.
+impl rusqlite::types::ToSql for crate::domain::UnixTime {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.secs().into())
+    }
+}
+
+impl rusqlite::types::FromSql for crate::domain::UnixTime {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(value).map(Self::from_secs)
+    }
+}
+
+/// User ids and digests are TEXT columns, credential versions INTEGER.
+impl rusqlite::types::ToSql for crate::domain::UserId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::ToSql for crate::crypto::SecretDigest {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::ToSql for crate::domain::CredentialVersion {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok((self.0 as i64).into())
+    }
+}
+
+/// A list column's JSON text. Lists of strings always serialise; the error
+/// is carried as SQLite's own, should that ever change.
+fn json_column(value: &impl serde::Serialize) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// An UPDATE or DELETE that had to touch exactly one row, or `Conflict`
@@ -76,7 +119,7 @@ fn row_by_key<R, T>(
 
 /// A JSON column (history, scopes) that does not decode.
 fn corrupt_json(what: &str) -> impl FnOnce(serde_json::Error) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+    move |e| StoreError::Corrupt(Box::new(crate::error::context(what.to_string(), e)))
 }
 
 impl EmbeddedStore {
@@ -84,7 +127,10 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                StoreError::Unavailable(Box::new(crate::error::context(
+                    format!("cannot create {}", dir.display()),
+                    e,
+                )))
             })?;
         }
         let conn = Connection::open(path)?;
@@ -110,7 +156,7 @@ impl EmbeddedStore {
             work(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?
     }
 
     /// Runs `work` in one write transaction, taken up front so that

@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::iam::{Redeeming, StoreMethod};
 use async_trait::async_trait;
 use rekey::crypto::SecretDigest;
 use rekey::domain::{
-    ApiKey, AuditEvent, CredentialVersion, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
+    ApiKey, AuditEvent, ChangeClaim, EmailAddress, IntakeItem, OutboxItem, PasswordChange,
     Redemption, RefreshToken, ResetCode, ResetGrant, UnixTime, User, UserId,
 };
-use rekey::iam::{Redeeming, StoreMethod};
 use rekey::store::dynamo::records::IntakeRecord;
 use rekey::store::{
     AccountStore, ApiKeyStore, AuditStore, CounterStore, CredentialStore, IntakeStore, OutboxStore,
@@ -107,16 +107,9 @@ impl AccountStore for RecordingStore {
             .update_password_hash(id, expected, new_hash)
             .await
     }
-    async fn claim_password_change(
-        &self,
-        id: &UserId,
-        expected: CredentialVersion,
-        holder: &str,
-        now: UnixTime,
-        until: UnixTime,
-    ) -> Result<(), StoreError> {
+    async fn claim_password_change(&self, claim: &ChangeClaim) -> Result<(), StoreError> {
         self.saw(StoreMethod::ClaimPasswordChange)
-            .claim_password_change(id, expected, holder, now, until)
+            .claim_password_change(claim)
             .await
     }
     async fn release_password_change(&self, id: &UserId, holder: &str) -> Result<(), StoreError> {
@@ -177,14 +170,9 @@ impl CredentialStore for RecordingStore {
     async fn reset_code(&self, user: &UserId) -> Result<Option<ResetCode>, StoreError> {
         self.saw(StoreMethod::ResetCode).reset_code(user).await
     }
-    async fn claim_code_attempt(
-        &self,
-        user: &UserId,
-        digest: &str,
-        max: u32,
-    ) -> Result<(), StoreError> {
+    async fn claim_code_attempt(&self, code: &ResetCode, max: u32) -> Result<(), StoreError> {
         self.saw(StoreMethod::ClaimCodeAttempt)
-            .claim_code_attempt(user, digest, max)
+            .claim_code_attempt(code, max)
             .await
     }
     async fn refresh_token(
@@ -204,17 +192,16 @@ impl CredentialStore for RecordingStore {
         &self,
         presented: &RefreshToken,
         successor: &RefreshToken,
-        at: i64,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::RotateRefreshToken)
-            .rotate_refresh_token(presented, successor, at)
+            .rotate_refresh_token(presented, successor)
             .await
     }
     async fn revoke_refresh_family(
         &self,
         family: &str,
-        at: i64,
-        until: i64,
+        at: UnixTime,
+        until: UnixTime,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::RevokeRefreshFamily)
             .revoke_refresh_family(family, at, until)
@@ -227,8 +214,8 @@ impl CounterStore for RecordingStore {
     async fn count_hit(
         &self,
         key: &str,
-        window_start: i64,
-        expires_at: i64,
+        window_start: UnixTime,
+        expires_at: UnixTime,
     ) -> Result<u64, StoreError> {
         self.saw_sized((StoreMethod::CountHit, None), vec![key.len()])
             .count_hit(key, window_start, expires_at)
@@ -299,11 +286,10 @@ impl IntakeStore for RecordingStore {
     async fn complete_intake(
         &self,
         id: &str,
-        grant: Option<&ResetGrant>,
-        mail: Option<&OutboxItem>,
+        link: Option<(&ResetGrant, &OutboxItem)>,
     ) -> Result<(), StoreError> {
         self.saw(StoreMethod::CompleteIntake)
-            .complete_intake(id, grant, mail)
+            .complete_intake(id, link)
             .await
     }
 }

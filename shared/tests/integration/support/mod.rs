@@ -20,9 +20,10 @@ pub use test_app::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rekey::clock::{Clock, SystemClock};
 use rekey::config::{Config, EnvReader};
 use rekey::crypto::{API_KEY_PREFIX, BearerSecret, ServiceSecret};
-use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, User, UserId, now};
+use rekey::domain::{ApiKey, EmailAddress, OrgBinding, Scope, UnixTime, User, UserId};
 use rekey::password::{CredentialHasher, NewPassword, Verification};
 use rekey::store::Store;
 use rekey::store::dynamo::DynamoStore;
@@ -48,6 +49,22 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// The system's time now, as the store keeps it (the services under test
+/// run on the system clock unless a test gives them a `ManualClock`).
+pub fn now() -> UnixTime {
+    SystemClock.now()
+}
+
+/// The same in Unix seconds, as signed links and JWT claims carry it.
+pub fn now_secs() -> i64 {
+    now().secs()
+}
+
+/// `n` seconds.
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -120,7 +137,11 @@ pub fn config() -> Config {
 }
 
 pub async fn add_user(store: &dyn Store, config: &Config, email: &str) -> User {
-    let mut user = User::new(UserId::generate(), EmailAddress::parse(email).unwrap());
+    let mut user = User::new(
+        UserId::generate(),
+        EmailAddress::parse(email).unwrap(),
+        now(),
+    );
     user.name = Some("Ada Lovelace".into());
     user.password_hash = Some(
         CredentialHasher::new(config.hash_params)
@@ -315,7 +336,9 @@ impl StreamReader {
     }
 
     /// The records written since the last call, as a Lambda stream event.
-    pub async fn next_event(&mut self) -> (serde_json::Value, rekey::mail::stream::StreamEvent) {
+    pub async fn next_event(
+        &mut self,
+    ) -> (serde_json::Value, rekey::delivery::stream::StreamEvent) {
         let page = streams_call(
             &self.http,
             "GetRecords",
@@ -405,10 +428,10 @@ pub async fn deliver_now(
 
 /// One access-token signer for the whole test process (an RSA key takes a
 /// moment to make): what apps that log users in sign with.
-pub fn signer() -> Arc<dyn rekey::signing::AccessTokenSigner> {
-    static SIGNER: std::sync::OnceLock<Arc<rekey::signing::local::LocalSigner>> =
+pub fn signer() -> Arc<dyn rekey::access_token::AccessTokenSigner> {
+    static SIGNER: std::sync::OnceLock<Arc<rekey::access_token::local::LocalSigner>> =
         std::sync::OnceLock::new();
     SIGNER
-        .get_or_init(|| Arc::new(rekey::signing::local::LocalSigner::ephemeral().unwrap()))
+        .get_or_init(|| Arc::new(rekey::access_token::local::LocalSigner::ephemeral().unwrap()))
         .clone()
 }

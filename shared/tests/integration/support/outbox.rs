@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use rekey::ResetService;
 use rekey::config::Config;
 use rekey::domain::UserId;
 use rekey::mail::{MailJob, MailMessage};
@@ -13,7 +12,8 @@ use rekey::store::Store;
 /// would); each mail is then marked delivered, so the next call sees only
 /// newer mail.
 pub async fn take_mail(store: &Arc<dyn Store>, config: &Config) -> Vec<MailJob> {
-    ResetService::new(config, store.clone())
+    rekey::App::new(config, store.clone())
+        .reset
         .drain_intake(500)
         .await
         .unwrap();
@@ -72,7 +72,9 @@ pub async fn notices_for(store: &dyn Store, config: &Config, user: &UserId) -> u
 
 /// send-email's stream sample rewritten to carry `item`: the insert of an
 /// intake item, as the table's stream delivers it.
-pub fn intake_stream_event(item: &rekey::domain::IntakeItem) -> rekey::mail::stream::StreamEvent {
+pub fn intake_stream_event(
+    item: &rekey::domain::IntakeItem,
+) -> rekey::delivery::stream::StreamEvent {
     let path =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/send-email.json");
     let text = std::fs::read_to_string(&path)

@@ -119,6 +119,13 @@ impl TestApp {
         }
     }
 
+    /// Runs the app on `clock` instead of the system's: a test moves it
+    /// past a lifetime instead of waiting.
+    pub fn with_clock(mut self, clock: rekey::clock::ManualClock) -> Self {
+        self.app = self.app.with_clock(Arc::new(clock));
+        self
+    }
+
     /// On a store the caller keeps alive (`on_both_stores!`'s).
     pub fn on_store(store: Arc<dyn Store>, config: Config) -> Self {
         Self {

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Record, digest_in, user_id};
-use crate::domain::{ApiKey, CredentialVersion, EmailAddress, OrgBinding, Scope, User, UserId};
+use crate::domain::{
+    ApiKey, CredentialVersion, EmailAddress, OrgBinding, Scope, UnixTime, User, UserId,
+};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 
@@ -26,12 +28,12 @@ pub struct UserRecord {
     pub password_history: Vec<String>,
     #[serde(default)]
     pub disabled: bool,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     // Accounts written before sequences and change times existed lack them.
     #[serde(default)]
     pub sequence: u64,
     #[serde(default)]
-    pub changed_at: i64,
+    pub changed_at: UnixTime,
 }
 
 impl Record for UserRecord {
@@ -66,7 +68,7 @@ impl TryFrom<UserRecord> for User {
         let id = user_id(&r.id, "account's")?;
         Ok(User {
             email: EmailAddress::parse(&r.email)
-                .ok_or_else(|| StoreError::Corrupt(format!("email of user {id}")))?,
+                .ok_or_else(|| StoreError::corrupt(format!("email of user {id}")))?,
             id,
             name: r.name,
             org: r.org,
@@ -118,7 +120,7 @@ pub struct ApiKeyRecord {
     pub sk: String,
     pub name: String,
     pub scopes: Vec<Scope>,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     #[serde(default)]
     pub revoked: bool,
     /// The organisation the key acts for, `*` for all; absent on keys

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{GRANT_RETENTION_SECS, Record, digest_in, user_id};
-use crate::domain::{CredentialVersion, GrantPurpose, RefreshToken, ResetCode, ResetGrant};
+use super::{GRANT_RETENTION, Record, digest_in, user_id};
+use crate::domain::{
+    CredentialVersion, GrantPurpose, RefreshToken, ResetCode, ResetGrant, UnixTime,
+};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 
@@ -13,12 +15,12 @@ pub struct GrantRecord {
     pub sk: String,
     pub user_id: String,
     pub credential_version: u64,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_at: Option<i64>,
+    pub used_at: Option<UnixTime>,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
     /// Absent on grants written before grants had a purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
@@ -43,7 +45,7 @@ impl From<&ResetGrant> for GrantRecord {
             issued_at: g.issued_at,
             expires_at: g.expires_at,
             used_at: g.used_at,
-            ttl: g.expires_at + GRANT_RETENTION_SECS,
+            ttl: g.expires_at.plus(GRANT_RETENTION),
             purpose: g.purpose.map(|p| p.as_str().to_string()),
             origin: g.origin.clone(),
         }
@@ -65,7 +67,7 @@ impl TryFrom<GrantRecord> for ResetGrant {
                 .as_deref()
                 .map(|p| {
                     GrantPurpose::parse(p)
-                        .ok_or_else(|| StoreError::Corrupt(format!("grant purpose {p:?}")))
+                        .ok_or_else(|| StoreError::corrupt(format!("grant purpose {p:?}")))
                 })
                 .transpose()?,
             origin: r.origin,
@@ -80,11 +82,11 @@ pub struct CodeRecord {
     pub sk: String,
     pub digest: String,
     pub credential_version: u64,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     pub attempts: u32,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for CodeRecord {
@@ -102,7 +104,7 @@ impl From<&ResetCode> for CodeRecord {
             issued_at: c.issued_at,
             expires_at: c.expires_at,
             attempts: c.attempts,
-            ttl: c.expires_at + GRANT_RETENTION_SECS,
+            ttl: c.expires_at.plus(GRANT_RETENTION),
         }
     }
 }
@@ -112,7 +114,7 @@ impl TryFrom<CodeRecord> for ResetCode {
     fn try_from(r: CodeRecord) -> Result<Self, StoreError> {
         let id =
             r.pk.strip_prefix("USER#")
-                .ok_or_else(|| StoreError::Corrupt(format!("code item {:?}", r.pk)))?;
+                .ok_or_else(|| StoreError::corrupt(format!("code item {:?}", r.pk)))?;
         Ok(ResetCode {
             user_id: user_id(id, "code's")?,
             digest: r.digest,
@@ -132,15 +134,15 @@ pub struct RefreshRecord {
     pub credential_version: u64,
     pub client_id: String,
     pub scope: String,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
     /// Absent on tokens written before families: each is its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_at: Option<i64>,
+    pub used_at: Option<UnixTime>,
 }
 
 impl Record for RefreshRecord {
@@ -191,9 +193,9 @@ pub struct FamilyRecord {
     pub pk: String,
     pub sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<UnixTime>,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for FamilyRecord {

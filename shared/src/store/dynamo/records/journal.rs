@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{INTAKE_RETENTION_SECS, OUTBOX_RETENTION_SECS, Record, user_id};
-use crate::domain::{AuditEvent, IntakeItem, OutboxItem};
+use super::{INTAKE_RETENTION, OUTBOX_RETENTION, Record, user_id};
+use crate::domain::{AuditEvent, IntakeItem, OutboxItem, UnixTime};
 use crate::store::StoreError;
 use crate::store::dynamo::keys::Key;
 use crate::store::dynamo::table;
@@ -17,14 +17,14 @@ pub struct AuditRecord {
     pub user_id: String,
     pub action: String,
     pub outcome: String,
-    pub at: i64,
+    pub at: UnixTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     #[serde(default)]
-    pub ttl: i64,
+    pub ttl: UnixTime,
 }
 
 impl Record for AuditRecord {
@@ -66,87 +66,62 @@ impl TryFrom<AuditRecord> for AuditEvent {
     }
 }
 
-/// Sealed mail: read by the store (GetItem, Scan) and, from the table's
-/// stream images, by the send-email function.
-#[derive(Serialize, Deserialize)]
-pub struct OutboxRecord {
-    pub pk: String,
-    pub sk: String,
-    pub id: String,
-    pub sealed: String,
-    pub created_at: i64,
-    #[serde(default)]
-    pub ttl: i64,
-}
-
-impl Record for OutboxRecord {
-    const KIND: &'static str = table::OUTBOX_KIND;
-}
-
-impl From<&OutboxItem> for OutboxRecord {
-    fn from(m: &OutboxItem) -> Self {
-        let Key { pk, sk } = Key::outbox(&m.id);
-        Self {
-            pk,
-            sk,
-            id: m.id.clone(),
-            sealed: m.sealed.clone(),
-            created_at: m.created_at,
-            ttl: m.created_at + OUTBOX_RETENTION_SECS,
+/// The record of a sealed queue item: the same attributes for the outbox
+/// and the intake, each read by the store (GetItem, Scan) and, from the
+/// table's stream images, by the send-email function.
+macro_rules! sealed_record {
+    ($(#[doc = $doc:literal])* $record:ident for $item:ident: $kind:expr, $key:path, $retention:expr) => {
+        $(#[doc = $doc])*
+        #[derive(Serialize, Deserialize)]
+        pub struct $record {
+            pub pk: String,
+            pub sk: String,
+            pub id: String,
+            pub sealed: String,
+            pub created_at: UnixTime,
+            #[serde(default)]
+            pub ttl: UnixTime,
         }
-    }
-}
 
-impl From<OutboxRecord> for OutboxItem {
-    fn from(r: OutboxRecord) -> Self {
-        OutboxItem {
-            id: r.id,
-            sealed: r.sealed,
-            created_at: r.created_at,
+        impl Record for $record {
+            const KIND: &'static str = $kind;
         }
-    }
-}
 
-/// An address request: read by the store (GetItem, Scan) and, from the
-/// table's stream images, by the send-email function. Every attribute has
-/// the same size whatever the address (the sealed payload is padded).
-#[derive(Serialize, Deserialize)]
-pub struct IntakeRecord {
-    pub pk: String,
-    pub sk: String,
-    pub id: String,
-    pub sealed: String,
-    pub created_at: i64,
-    #[serde(default)]
-    pub ttl: i64,
-}
-
-impl Record for IntakeRecord {
-    const KIND: &'static str = table::INTAKE_KIND;
-}
-
-impl From<&IntakeItem> for IntakeRecord {
-    fn from(m: &IntakeItem) -> Self {
-        let Key { pk, sk } = Key::intake(&m.id);
-        Self {
-            pk,
-            sk,
-            id: m.id.clone(),
-            sealed: m.sealed.clone(),
-            created_at: m.created_at,
-            ttl: m.created_at + INTAKE_RETENTION_SECS,
+        impl From<&$item> for $record {
+            fn from(m: &$item) -> Self {
+                let Key { pk, sk } = $key(&m.id);
+                Self {
+                    pk,
+                    sk,
+                    id: m.id.clone(),
+                    sealed: m.sealed.clone(),
+                    created_at: m.created_at,
+                    ttl: m.created_at.plus($retention),
+                }
+            }
         }
-    }
+
+        impl From<$record> for $item {
+            fn from(r: $record) -> Self {
+                $item {
+                    id: r.id,
+                    sealed: r.sealed,
+                    created_at: r.created_at,
+                }
+            }
+        }
+    };
 }
 
-impl From<IntakeRecord> for IntakeItem {
-    fn from(r: IntakeRecord) -> Self {
-        IntakeItem {
-            id: r.id,
-            sealed: r.sealed,
-            created_at: r.created_at,
-        }
-    }
+sealed_record! {
+    /// Sealed mail and webhooks.
+    OutboxRecord for OutboxItem: table::OUTBOX_KIND, Key::outbox, OUTBOX_RETENTION
+}
+
+sealed_record! {
+    /// An address request. Every attribute has the same size whatever the
+    /// address (the sealed payload is padded).
+    IntakeRecord for IntakeItem: table::INTAKE_KIND, Key::intake, INTAKE_RETENTION
 }
 
 /// What a rate counter's update returns.

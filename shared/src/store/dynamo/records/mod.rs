@@ -10,6 +10,8 @@ mod journal;
 #[cfg(test)]
 mod tests;
 
+use std::time::Duration;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,11 +26,11 @@ use crate::store::StoreError;
 
 /// How long records outlive their use before TTL deletion (forensics, and
 /// so a late stream retry still finds its outbox item).
-pub(super) const GRANT_RETENTION_SECS: i64 = 24 * 3600;
-pub(super) const OUTBOX_RETENTION_SECS: i64 = 14 * 24 * 3600;
+pub(super) const GRANT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+pub(super) const OUTBOX_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 /// An address request not delivered within a day is dropped: its link
 /// would have expired long before, and the stream keeps records 24 hours.
-pub(super) const INTAKE_RETENTION_SECS: i64 = 24 * 3600;
+pub(super) const INTAKE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// One type of item. Its `kind` attribute, which every item carries (the
 /// stream filter selects on it), is added on the way in and ignored on the
@@ -36,19 +38,23 @@ pub(super) const INTAKE_RETENTION_SECS: i64 = 24 * 3600;
 pub trait Record: Serialize + DeserializeOwned {
     const KIND: &'static str;
 
-    fn to_item<I: From<serde_dynamo::Item>>(&self) -> I {
+    fn to_item<I: From<serde_dynamo::Item>>(&self) -> Result<I, StoreError> {
         let mut item: serde_dynamo::Item =
-            serde_dynamo::to_item(self).expect("a record serialises");
+            serde_dynamo::to_item(self).map_err(|e| StoreError::Request(Box::new(e)))?;
         item.insert(
             table::KIND_ATTRIBUTE.to_string(),
             serde_dynamo::AttributeValue::S(Self::KIND.to_string()),
         );
-        item.into()
+        Ok(item.into())
     }
 
     fn from_item<I: Into<serde_dynamo::Item>>(item: I) -> Result<Self, StoreError> {
-        serde_dynamo::from_item(item)
-            .map_err(|e| StoreError::Corrupt(format!("{} item: {e}", Self::KIND)))
+        serde_dynamo::from_item(item).map_err(|e| {
+            StoreError::Corrupt(Box::new(crate::error::context(
+                format!("{} item", Self::KIND),
+                e,
+            )))
+        })
     }
 }
 
@@ -56,9 +62,9 @@ pub trait Record: Serialize + DeserializeOwned {
 pub(super) fn digest_in(pk: &str, prefix: &str) -> Result<SecretDigest, StoreError> {
     pk.strip_prefix(prefix)
         .map(|d| SecretDigest::from_hex(d.to_string()))
-        .ok_or_else(|| StoreError::Corrupt(format!("{prefix} item {pk:?}")))
+        .ok_or_else(|| StoreError::corrupt(format!("{prefix} item {pk:?}")))
 }
 
 pub(super) fn user_id(id: &str, whose: &str) -> Result<UserId, StoreError> {
-    UserId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("{whose} user id {id:?}")))
+    UserId::parse(id).ok_or_else(|| StoreError::corrupt(format!("{whose} user id {id:?}")))
 }

@@ -3,8 +3,8 @@
 use super::*;
 use crate::crypto::SecretDigest;
 use crate::domain::{
-    ApiKey, CredentialVersion, EmailAddress, GrantPurpose, OrgBinding, ResetGrant, Scope, User,
-    UserId,
+    ApiKey, CredentialVersion, EmailAddress, GrantPurpose, OrgBinding, ResetGrant, Scope, UnixTime,
+    User, UserId,
 };
 use serde_dynamo::AttributeValue as A;
 
@@ -14,6 +14,9 @@ fn s(v: &str) -> A {
 fn n(v: i64) -> A {
     A::N(v.to_string())
 }
+fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
 
 /// The attributes deployed tables hold, to the letter.
 #[test]
@@ -21,10 +24,11 @@ fn a_user_is_the_item_it_always_was() {
     let mut u = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
+        t(1_700_000_000),
     );
     u.name = Some("Ada".into());
     u.password_history = vec!["h1".into()];
-    let item: serde_dynamo::Item = UserRecord::from(&u).to_item();
+    let item: serde_dynamo::Item = UserRecord::from(&u).to_item().unwrap();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
         ("pk".to_string(), s("USER#ada-1")),
         ("sk".to_string(), s("USER")),
@@ -38,9 +42,9 @@ fn a_user_is_the_item_it_always_was() {
         ),
         ("password_history".to_string(), A::L(vec![s("h1")])),
         ("disabled".to_string(), A::Bool(false)),
-        ("created_at".to_string(), n(u.created_at)),
+        ("created_at".to_string(), n(u.created_at.secs())),
         ("sequence".to_string(), n(0)),
-        ("changed_at".to_string(), n(u.changed_at)),
+        ("changed_at".to_string(), n(u.changed_at.secs())),
     ])
     .into();
     assert_eq!(item, expected);
@@ -54,13 +58,13 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         digest: SecretDigest::from_hex("ab".repeat(32)),
         user_id: UserId::parse("ada-1").unwrap(),
         credential_version: CredentialVersion(3),
-        issued_at: 100,
-        expires_at: 200,
+        issued_at: t(100),
+        expires_at: t(200),
         used_at: None,
         purpose: None,
         origin: None,
     };
-    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item().unwrap();
     let expected: serde_dynamo::Item = std::collections::HashMap::from([
         ("pk".to_string(), s(&format!("GRANT#{}", "ab".repeat(32)))),
         ("sk".to_string(), s("GRANT")),
@@ -69,7 +73,7 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         ("credential_version".to_string(), n(3)),
         ("issued_at".to_string(), n(100)),
         ("expires_at".to_string(), n(200)),
-        ("ttl".to_string(), n(200 + GRANT_RETENTION_SECS)),
+        ("ttl".to_string(), n(200 + GRANT_RETENTION.as_secs() as i64)),
     ])
     .into();
     assert_eq!(item, expected);
@@ -84,7 +88,7 @@ fn a_grant_keeps_its_layout_and_leaves_used_at_absent() {
         origin: Some("https://app.example.com".into()),
         ..g
     };
-    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item();
+    let item: serde_dynamo::Item = GrantRecord::from(&g).to_item().unwrap();
     assert_eq!(item["purpose"], s("account_recovery"));
     assert_eq!(item["origin"], s("https://app.example.com"));
     assert_eq!(
@@ -99,11 +103,11 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         digest: SecretDigest::from_hex("cd".repeat(32)),
         name: "ci".into(),
         scopes: vec![Scope::ResetRequest, Scope::UsersAdmin],
-        created_at: 5,
+        created_at: t(5),
         revoked: false,
         org: OrgBinding::Org("acme".into()),
     };
-    let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item();
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&k).to_item().unwrap();
     assert_eq!(item["org"], s("acme"));
     assert_eq!(
         item["scopes"],
@@ -125,7 +129,7 @@ fn an_api_key_keeps_its_scopes_as_a_list_of_strings() {
         org: OrgBinding::AllOrgs,
         ..k
     };
-    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item();
+    let item: serde_dynamo::Item = ApiKeyRecord::from(&operator).to_item().unwrap();
     assert_eq!(item["org"], s("*"));
     assert_eq!(
         ApiKey::try_from(ApiKeyRecord::from_item(item).unwrap()).unwrap(),
@@ -164,6 +168,14 @@ fn names(pairs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
     v
 }
 
+/// An outbox or intake item's attributes besides the key and kind.
+const SEALED_ITEM_ATTRIBUTES: &[(&str, &str)] = &[
+    ("id", "S"),
+    ("sealed", "S"),
+    ("created_at", "N"),
+    ("ttl", "N"),
+];
+
 #[test]
 fn the_other_items_keep_their_attributes() {
     use crate::domain::{AuditEvent, OutboxItem, RefreshToken, ResetCode};
@@ -172,20 +184,12 @@ fn the_other_items_keep_their_attributes() {
     let mail = OutboxItem {
         id: "m-1".into(),
         sealed: "sealed".into(),
-        created_at: 10,
+        created_at: t(10),
     };
-    let item: serde_dynamo::Item = OutboxRecord::from(&mail).to_item();
+    let item: serde_dynamo::Item = OutboxRecord::from(&mail).to_item().unwrap();
     assert_eq!(item["pk"], s("OUTBOX#m-1"));
-    assert_eq!(item["ttl"], n(10 + OUTBOX_RETENTION_SECS));
-    assert_eq!(
-        layout(item.clone()),
-        names(&[
-            ("id", "S"),
-            ("sealed", "S"),
-            ("created_at", "N"),
-            ("ttl", "N"),
-        ])
-    );
+    assert_eq!(item["ttl"], n(10 + OUTBOX_RETENTION.as_secs() as i64));
+    assert_eq!(layout(item.clone()), names(SEALED_ITEM_ATTRIBUTES));
     assert_eq!(
         OutboxItem::from(OutboxRecord::from_item(item).unwrap()),
         mail
@@ -196,12 +200,12 @@ fn the_other_items_keep_their_attributes() {
         user_id: user.clone(),
         action: "reset".into(),
         outcome: "ok".into(),
-        at: 7,
+        at: t(7),
         source_ip: None,
         user_agent: Some("ua".into()),
-        expires_at: 99,
+        expires_at: t(99),
     };
-    let item: serde_dynamo::Item = AuditRecord::from(&event).to_item();
+    let item: serde_dynamo::Item = AuditRecord::from(&event).to_item().unwrap();
     assert_eq!(item["sk"], s("000000000007#e-1"));
     assert_eq!(
         layout(item.clone()),
@@ -226,11 +230,11 @@ fn the_other_items_keep_their_attributes() {
         user_id: user.clone(),
         digest: "c0de".into(),
         credential_version: CredentialVersion(1),
-        issued_at: 5,
-        expires_at: 50,
+        issued_at: t(5),
+        expires_at: t(50),
         attempts: 2,
     };
-    let item: serde_dynamo::Item = CodeRecord::from(&code).to_item();
+    let item: serde_dynamo::Item = CodeRecord::from(&code).to_item().unwrap();
     assert_eq!((&item["pk"], &item["sk"]), (&s("USER#ada-1"), &s("CODE")));
     assert_eq!(
         layout(item.clone()),
@@ -254,12 +258,12 @@ fn the_other_items_keep_their_attributes() {
         credential_version: CredentialVersion(1),
         client_id: "app".into(),
         scope: "openid".into(),
-        issued_at: 5,
-        expires_at: 50,
+        issued_at: t(5),
+        expires_at: t(50),
         family: "fam-1".into(),
         used_at: None,
     };
-    let item: serde_dynamo::Item = RefreshRecord::from(&token).to_item();
+    let item: serde_dynamo::Item = RefreshRecord::from(&token).to_item().unwrap();
     assert_eq!(item["ttl"], n(50));
     assert_eq!(
         layout(item.clone()),
@@ -285,27 +289,19 @@ fn the_other_items_keep_their_attributes() {
     old.insert("used_at".into(), n(7));
     let read = RefreshToken::try_from(RefreshRecord::from_item(old).unwrap()).unwrap();
     assert_eq!(read.family, digest.as_str());
-    assert_eq!(read.used_at, Some(7));
+    assert_eq!(read.used_at, Some(t(7)));
 
     let _ = (digest, user);
     let request = crate::domain::IntakeItem {
         id: "i-1".into(),
         sealed: "sealed".into(),
-        created_at: 10,
+        created_at: t(10),
     };
-    let item: serde_dynamo::Item = IntakeRecord::from(&request).to_item();
+    let item: serde_dynamo::Item = IntakeRecord::from(&request).to_item().unwrap();
     assert_eq!(item["pk"], s("INTAKE#i-1"));
     assert_eq!(item["kind"], s("intake"));
-    assert_eq!(item["ttl"], n(10 + INTAKE_RETENTION_SECS));
-    assert_eq!(
-        layout(item.clone()),
-        names(&[
-            ("id", "S"),
-            ("sealed", "S"),
-            ("created_at", "N"),
-            ("ttl", "N"),
-        ])
-    );
+    assert_eq!(item["ttl"], n(10 + INTAKE_RETENTION.as_secs() as i64));
+    assert_eq!(layout(item.clone()), names(SEALED_ITEM_ATTRIBUTES));
     assert_eq!(
         crate::domain::IntakeItem::from(IntakeRecord::from_item(item).unwrap()),
         request
@@ -313,8 +309,9 @@ fn the_other_items_keep_their_attributes() {
     let owner = User::new(
         UserId::parse("ada-1").unwrap(),
         EmailAddress::parse("ada@example.com").unwrap(),
+        t(1_700_000_000),
     );
-    let item: serde_dynamo::Item = EmailRecord::from(&owner).to_item();
+    let item: serde_dynamo::Item = EmailRecord::from(&owner).to_item().unwrap();
     assert_eq!(layout(item.clone()), names(&[("user_id", "S")]));
     assert_eq!(item["pk"], s("EMAIL#ada@example.com"));
     assert_eq!(

@@ -1,0 +1,63 @@
+//! A function's environment at init: the variables its constructor in
+//! `wiring` reads through [`Environment::reader`], and which names it read
+//! (shared/tests/integration/wiring.rs compares them with what
+//! template.yaml gives that function).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use super::EnvReader;
+
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The variables a function's init reads, and which names it read.
+pub struct Environment {
+    lookup: Lookup,
+    read: Mutex<BTreeSet<String>>,
+}
+
+impl Environment {
+    /// The process environment, an empty value counting as unset (as
+    /// template.yaml's `!Ref AWS::NoValue` arrives under `sam local`).
+    pub fn process() -> Self {
+        Self::new(|name| super::env::process_variable(name).filter(|v| !v.is_empty()))
+    }
+
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self {
+            lookup: Box::new(lookup),
+            read: Mutex::default(),
+        }
+    }
+
+    /// The variables in `pairs` (empty values unset), and nothing else.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let vars: BTreeMap<String, String> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        Self::new(move |name| vars.get(name).cloned())
+    }
+
+    /// One variable, recorded as read.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string());
+        (self.lookup)(name)
+    }
+
+    /// A reader over these variables (with `REKEY_SETTINGS`' settings).
+    pub fn reader(&self) -> EnvReader<'_> {
+        EnvReader::new(move |name| self.get(name))
+    }
+
+    /// Every name read so far.
+    pub fn names_read(&self) -> BTreeSet<String> {
+        self.read.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
