@@ -111,6 +111,9 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, Failure> 
     let issuer = reset_url
         .split_once("/reset?")
         .map(|(origin, _)| origin.to_string());
+    // The demo signs in through the recovery client: open the password
+    // grant to it unless the environment says otherwise (serve says so at
+    // start).
     let mut env = EnvReader::process_or(move |k| match k {
         "REKEY_SECRET" => Some(secret.clone()),
         "REKEY_RESET_URL" => Some(reset_url.clone()),
@@ -119,6 +122,7 @@ pub fn config(g: &Global, reset_url: Option<String>) -> Result<Config, Failure> 
         // Local texts are files in the outbox folder, free to send: every
         // country, unless the developer narrows it.
         "REKEY_SMS_COUNTRY_CALLING_CODES" => Some("+1,+2,+3,+4,+5,+6,+7,+8,+9".into()),
+        "REKEY_OAUTH_CLIENT_FIRST_PARTY" => Some("true".into()),
         _ => None,
     });
     let config = Config::read(&mut env);

@@ -105,7 +105,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                             })?,
                         ))
                     };
-                    let (imported, skipped) = operator::import(&*store, input).await?;
+                    let config = data_dir::config(&cli.global, None)?;
+                    let hasher = rekey::password::CredentialHasher::with_legacy(
+                        config.hash_params,
+                        config.legacy_hashes,
+                    );
+                    let (imported, skipped) = operator::import(&*store, &hasher, input).await?;
                     eprintln!("imported {imported}, skipped {skipped}");
                     if skipped > 0 {
                         return Err(format!(

@@ -9,7 +9,7 @@ use rekey::StoreError;
 use rekey::clock::{Clock, SystemClock};
 use rekey::domain::{ApiKey, EmailAddress, User, UserId};
 use rekey::mail::format_time;
-use rekey::password::HashScheme;
+use rekey::password::{CredentialHasher, HashScheme};
 use rekey::store::Store;
 use serde_json::Value;
 
@@ -197,7 +197,7 @@ const FIELDS: [&str; 8] = [
 
 /// One import line, checked; the reason it is bad names fields and rules,
 /// never a value.
-fn parse_line(line: &str) -> Result<User, Failure> {
+fn parse_line(line: &str, hasher: &CredentialHasher) -> Result<User, Failure> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
         format!(
             "not valid JSON (column {}): expected one object per line",
@@ -254,6 +254,11 @@ fn parse_line(line: &str) -> Result<User, Failure> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err("phone_verified must be true or false".into()),
     };
+    // Within the legacy budgets every sign-in pays, so the account's timing
+    // tells nothing (docs/security.md).
+    if let Some(h) = &password_hash {
+        hasher.legacy().admits(h, &hasher.params())?;
+    }
     let mut user = User::new(id, email, SystemClock.now());
     user.phone_verified = phone.is_some() && phone_verified;
     user.phone = phone;
@@ -266,7 +271,11 @@ fn parse_line(line: &str) -> Result<User, Failure> {
 
 /// `rekeyctl user import`: every line is tried; bad ones are reported and
 /// skipped. Returns (imported, skipped).
-pub async fn import(store: &dyn Store, input: Box<dyn BufRead>) -> Result<(usize, usize), Failure> {
+pub async fn import(
+    store: &dyn Store,
+    hasher: &CredentialHasher,
+    input: Box<dyn BufRead>,
+) -> Result<(usize, usize), Failure> {
     let lines: Vec<String> = input
         .lines()
         .collect::<Result<_, _>>()
@@ -287,7 +296,7 @@ pub async fn import(store: &dyn Store, input: Box<dyn BufRead>) -> Result<(usize
         if line.trim().is_empty() {
             continue;
         }
-        let result = match parse_line(line) {
+        let result = match parse_line(line, hasher) {
             Ok(user) => store.insert_user(&user).await.map_err(|e| match e {
                 StoreError::Conflict(_) => {
                     "duplicate: a user with this email or id exists already".into()
@@ -316,6 +325,13 @@ mod tests {
 
     #[test]
     fn bad_lines_name_the_problem_never_the_value() {
+        let hasher = CredentialHasher::with_legacy(
+            Default::default(),
+            rekey::password::LegacyBudget {
+                pbkdf2_iterations: 1000,
+                bcrypt_cost: 12,
+            },
+        );
         let secret = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW-x";
         for (line, expect) in [
             ("{", "not valid JSON"),
@@ -351,7 +367,7 @@ mod tests {
                 "phone_verified must be true or false",
             ),
         ] {
-            let err = parse_line(line).unwrap_err().to_string();
+            let err = parse_line(line, &hasher).unwrap_err().to_string();
             assert!(err.contains(expect), "{line}: {err}");
             assert!(!err.contains("hunter2") && !err.contains("R9h"), "{err}");
             assert!(!err.contains("5557777"), "{err}");

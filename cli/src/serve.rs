@@ -148,6 +148,17 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), Failure> {
         first_start(g, &*store, &config).await?;
     }
     println!("rekey listening on http://{addr}");
+    if let Some(c) = config
+        .oauth_clients
+        .find(&config.session.client_id)
+        .filter(|c| c.first_party)
+    {
+        println!(
+            "  demo: the public client {:?} may use the password grant \
+             (REKEY_OAUTH_CLIENT_FIRST_PARTY=false closes it; a deployment allows no client unless told)",
+            c.id
+        );
+    }
     for e in &config.webhooks.endpoints {
         println!("  webhook {} -> {}", e.name, e.url);
     }

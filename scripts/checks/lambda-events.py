@@ -196,6 +196,9 @@ def main():
         "REKEY_MAIL_FROM": f"Acme <{SENDER}>", "REKEY_PRODUCT_NAME": "Acme",
         # One address is mailed by three contracts within a minute here.
         "REKEY_LIMIT_EMAIL_PER_MINUTE": "100",
+        # oauth-token's sample signs in through the recovery client, which
+        # a deployment keeps off the password grant unless told.
+        "REKEY_OAUTH_CLIENT_FIRST_PARTY": "true",
     })
     rekeyctl(binary, env, "table", "create", "--table", table)
     moto_call("ses", None, {"EmailIdentity": SENDER}, "application/json", "/v2/email/identities")
@@ -213,7 +216,7 @@ def main():
     env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
     for k in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REKEY_TABLE",
               "REKEY_SECRET", "REKEY_RESET_URL", "REKEY_MAIL_FROM", "REKEY_PRODUCT_NAME",
-              "REKEY_LIMIT_EMAIL_PER_MINUTE", "REKEY_SIGNING_KEY"]:
+              "REKEY_LIMIT_EMAIL_PER_MINUTE", "REKEY_SIGNING_KEY", "REKEY_OAUTH_CLIENT_FIRST_PARTY"]:
         env_file.write(f'{k}="{env[k]}"\n')
     env_file.write('NO_PROXY="127.0.0.1,localhost"\n')
     env_file.close()

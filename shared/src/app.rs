@@ -68,7 +68,7 @@ impl Parts {
             clock.clone(),
         );
         let passwords = PasswordGuard::new(
-            CredentialHasher::new(config.hash_params),
+            CredentialHasher::with_legacy(config.hash_params, config.legacy_hashes),
             limits.clone(),
             store.clone(),
         );

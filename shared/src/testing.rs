@@ -75,7 +75,10 @@ pub async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
         keys: app.keys.clone(),
         limiter: app.limits.clone(),
         passwords: crate::guard::PasswordGuard::new(
-            crate::password::CredentialHasher::new(config.hash_params),
+            crate::password::CredentialHasher::with_legacy(
+                config.hash_params,
+                config.legacy_hashes,
+            ),
             app.limits.clone(),
             store.clone(),
         ),

@@ -121,13 +121,22 @@ fn check_import_report(r: &Run, expected: &[(usize, &str)], imported: usize) {
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
+/// The legacy budgets the hashes of imported_hashes.rs need.
+const LEGACY: [(&str, &str); 2] = [
+    ("REKEY_LEGACY_BCRYPT_COST", "4"),
+    ("REKEY_LEGACY_PBKDF2_ITERATIONS", "1000"),
+];
+
 fn local_config(dir: &Path) -> Config {
     let secret =
         std::fs::read_to_string(dir.join("secret")).unwrap_or_else(|_| ServiceSecret::generate().1);
     let mut env = EnvReader::new(move |k| match k {
         "REKEY_SECRET" => Some(secret.trim().to_string()),
         "REKEY_RESET_URL" => Some("http://127.0.0.1:3000/reset?token={token}".into()),
-        _ => None,
+        k => LEGACY
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string()),
     });
     let config = Config::read(&mut env);
     env.finish().unwrap();
@@ -143,7 +152,33 @@ async fn import_reports_bad_lines_goes_on_and_the_hashes_verify() {
     let (input, expected) = mixed_import(&bcrypt, &django);
     let file = dir.join("users.jsonl");
     std::fs::write(&file, &input).unwrap();
-    let r = run(dir, &["user", "import", file.to_str().unwrap()], None, &[]);
+    // Without legacy budgets a bcrypt or PBKDF2 hash is refused, naming
+    // the setting: every sign-in would pay for it (docs/security.md).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let refused = run(
+        elsewhere.path(),
+        &["user", "import", file.to_str().unwrap()],
+        None,
+        &[],
+    );
+    assert_eq!(refused.code, 1);
+    for (line, setting) in [
+        (1, "REKEY_LEGACY_BCRYPT_COST"),
+        (2, "REKEY_LEGACY_PBKDF2_ITERATIONS"),
+    ] {
+        let reported = refused
+            .stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("line {line}: ")))
+            .unwrap_or_else(|| panic!("line {line} not reported:\n{}", refused.stderr));
+        assert!(reported.contains(setting), "{reported}");
+    }
+    let r = run(
+        dir,
+        &["user", "import", file.to_str().unwrap()],
+        None,
+        &LEGACY,
+    );
     check_import_report(&r, &expected, 3);
 
     // From stdin, all good: exit status 0.
@@ -389,6 +424,8 @@ async fn the_commands_work_against_dynamodb() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
         ("REKEY_TABLE", table.as_str()),
+        LEGACY[0],
+        LEGACY[1],
     ];
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();

@@ -242,9 +242,13 @@ def main():
             "MailFrom": "rekey <no-reply@%s>" % SENDER_DOMAIN,
             "SenderIdentity": SENDER_DOMAIN,
             "ServiceSecretId": secret_name,
+            "KeyAdministratorArn": "arn:aws:iam::123456789012:role/rekey-deployer",
             "LocalEndpointUrl": "http://host.docker.internal:%d" % moto.bridge_port,
             # sdk_check texts a +1 number (moto's SNS records it).
             "SmsCountryCallingCodes": "+1",
+            # flows.py signs in through the recovery client, which a default
+            # deployment keeps off the password grant.
+            "Settings": json.dumps({"REKEY_OAUTH_CLIENT_FIRST_PARTY": True}),
         }
         stack = Stack(template, STACK, REGION, parameters)
         stack.create(clients, log)

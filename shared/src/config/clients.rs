@@ -1,5 +1,8 @@
 //! The OAuth clients the token endpoint serves (`REKEY_OAUTH_CLIENTS`),
-//! and the recovery log-in's client, which is always one of them.
+//! and the recovery log-in's client, which is always one of them. Only
+//! clients the operator marks first-party may use the password grant: the
+//! recovery client is public, so it gets it only with
+//! `REKEY_OAUTH_CLIENT_FIRST_PARTY=true` (the local server's demo sets it).
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -105,10 +108,14 @@ pub fn is_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
-/// The recovery log-in's client (public, first-party, its audience and
-/// scope), then those of `REKEY_OAUTH_CLIENTS`.
+/// The recovery log-in's client (public, its audience and scope;
+/// first-party only when `REKEY_OAUTH_CLIENT_FIRST_PARTY` says so), then
+/// those of `REKEY_OAUTH_CLIENTS`.
 pub(super) fn read_clients(env: &mut EnvReader<'_>, session: &SessionPolicy) -> OAuthClients {
     let scope: Vec<String> = session.scope.split(' ').map(str::to_string).collect();
+    // Anyone can name a public client: it must not open the password grant
+    // unless the operator asks for that.
+    let first_party = env.parsed("REKEY_OAUTH_CLIENT_FIRST_PARTY", false, "true or false");
     let mut clients = vec![OAuthClient {
         id: session.client_id.clone(),
         secret_sha256: None,
@@ -116,7 +123,7 @@ pub(super) fn read_clients(env: &mut EnvReader<'_>, session: &SessionPolicy) -> 
         scopes: scope.clone(),
         default_scope: scope,
         audience: session.audience.clone(),
-        first_party: true,
+        first_party,
     }];
     let Some(raw) = env.optional("REKEY_OAUTH_CLIENTS") else {
         return OAuthClients(clients);
@@ -208,7 +215,15 @@ mod tests {
     use super::*;
 
     fn read(raw: &str) -> (OAuthClients, Vec<String>) {
-        let mut env = EnvReader::new(|k| (k == "REKEY_OAUTH_CLIENTS").then(|| raw.to_string()));
+        read_with(raw, None)
+    }
+
+    fn read_with(raw: &str, first_party: Option<&str>) -> (OAuthClients, Vec<String>) {
+        let mut env = EnvReader::new(|k| match k {
+            "REKEY_OAUTH_CLIENTS" => Some(raw.to_string()),
+            "REKEY_OAUTH_CLIENT_FIRST_PARTY" => first_party.map(str::to_string),
+            _ => None,
+        });
         let session = SessionPolicy {
             issuer: None,
             audience: "rekey".into(),
@@ -234,7 +249,8 @@ mod tests {
         let (clients, problems) = read("[]");
         assert!(problems.is_empty());
         let c = clients.find("rekey").unwrap();
-        assert!(c.first_party);
+        // Public: anyone can name it, so no password grant by default.
+        assert!(!c.first_party);
         assert_eq!(c.auth_method, ClientAuthMethod::None);
         assert!(c.accepts(&presented("rekey", None, ClientAuthMethod::None)));
         assert!(!c.accepts(&presented(
@@ -242,6 +258,19 @@ mod tests {
             Some("x"),
             ClientAuthMethod::ClientSecretPost
         )));
+    }
+
+    #[test]
+    fn only_the_operator_opens_the_password_grant_to_the_recovery_client() {
+        let (clients, problems) = read_with("[]", Some("true"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(clients.find("rekey").unwrap().first_party);
+        let (clients, problems) = read_with("[]", Some("false"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(!clients.find("rekey").unwrap().first_party);
+        let (_, problems) = read_with("[]", Some("yes"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("REKEY_OAUTH_CLIENT_FIRST_PARTY"));
     }
 
     #[test]

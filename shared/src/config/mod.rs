@@ -63,6 +63,8 @@ pub struct Config {
     /// The password profiles, the blocklists and the optional range check.
     pub policy: PasswordPolicies,
     pub hash_params: HashParams,
+    /// The legacy work every password comparison does (imported hashes).
+    pub legacy_hashes: crate::password::LegacyBudget,
     pub codes: CodePolicy,
     pub signed_links: SignedLinkPolicy,
     pub session: SessionPolicy,
@@ -101,6 +103,7 @@ impl Config {
         let token_ttl = policies::read_token_ttl(env);
         let policy = PasswordPolicies::read(env, &product_name);
         let hash_params = password_policy::read_hash_params(env);
+        let legacy_hashes = password_policy::read_legacy_budget(env);
         let codes = CodePolicy::read(env);
         let signed_links = SignedLinkPolicy::read(env);
         let session = SessionPolicy::read(env);
@@ -118,6 +121,7 @@ impl Config {
             token_ttl,
             policy,
             hash_params,
+            legacy_hashes,
             codes,
             signed_links,
             session,

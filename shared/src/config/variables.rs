@@ -81,6 +81,8 @@ pub const VARIABLES: &[Variable] = &[
     var("REKEY_ARGON2_MEMORY_KIB", Service),
     var("REKEY_ARGON2_ITERATIONS", Service),
     var("REKEY_ARGON2_PARALLELISM", Service),
+    var("REKEY_LEGACY_PBKDF2_ITERATIONS", Service),
+    var("REKEY_LEGACY_BCRYPT_COST", Service),
     // Limits and audit
     var("REKEY_LIMIT_EMAIL_PER_MINUTE", Service),
     var("REKEY_LIMIT_EMAIL_PER_HOUR", Service),
@@ -101,6 +103,7 @@ pub const VARIABLES: &[Variable] = &[
     var("REKEY_TOKEN_ISSUER", Service),
     var("REKEY_TOKEN_AUDIENCE", Service),
     var("REKEY_OAUTH_CLIENT_ID", Service),
+    var("REKEY_OAUTH_CLIENT_FIRST_PARTY", Service),
     var("REKEY_OAUTH_SCOPE", Service),
     var("REKEY_ACCESS_TOKEN_TTL_SECONDS", Service),
     var("REKEY_REFRESH_TOKEN_TTL_SECONDS", Service),

@@ -214,8 +214,12 @@ impl Limiter {
 }
 
 /// The counter of comparisons with `user`'s password.
+/// The counters belong to the account's credential version: a password
+/// change, which only a proof (a mailed link or code, a signed link, the
+/// current password) makes, starts them afresh, so strangers who spent the
+/// account's ceiling cannot keep the owner out past a reset.
 pub(crate) fn password_counter(user: &User) -> String {
-    format!("password:{}", user.id)
+    format!("password:{}:v{}", user.id, user.credential_version.0)
 }
 
 #[cfg(test)]

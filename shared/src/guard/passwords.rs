@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use super::Limiter;
 use super::limits::password_counter;
-use crate::crypto::BearerSecret;
 use crate::domain::{ClientInfo, User};
 use crate::error::ResetError;
 use crate::password::{CredentialHasher, NewPassword, Verification};
@@ -20,9 +19,6 @@ pub struct PasswordGuard {
     limiter: Limiter,
     /// Where an outdated hash is upgraded.
     accounts: Arc<dyn AccountStore>,
-    /// An argon2id hash of a random secret, made on first use: what a
-    /// comparison without an account's hash is made against.
-    dummy_hash: Arc<std::sync::OnceLock<String>>,
 }
 
 impl PasswordGuard {
@@ -35,7 +31,6 @@ impl PasswordGuard {
             hasher,
             limiter,
             accounts,
-            dummy_hash: Arc::default(),
         }
     }
 
@@ -56,13 +51,13 @@ impl PasswordGuard {
         client: &ClientInfo,
     ) -> Result<bool, ResetError> {
         self.limiter.limit_password_attempts(user, client).await?;
-        let Some(hash) = user.password_hash.clone() else {
-            return Ok(false);
-        };
+        // The same work with or without a hash, whatever its scheme
+        // (password::uniform).
+        let hash = user.password_hash.clone();
         let hasher = self.hasher.clone();
         let password = zeroize::Zeroizing::new(password.to_string());
         let (verdict, password) = tokio::task::spawn_blocking(move || {
-            let verdict = hasher.verify(&password, &hash);
+            let (verdict, _) = hasher.verify_uniform(&password, hash.as_deref());
             (verdict, password)
         })
         .await
@@ -111,16 +106,10 @@ impl PasswordGuard {
             .limit_password_attempts_on(counter, client)
             .await?;
         let hasher = self.hasher.clone();
-        let dummy = self.dummy_hash.clone();
         let password = zeroize::Zeroizing::new(password.to_string());
         tokio::task::spawn_blocking(move || {
-            let hash = dummy.get_or_init(|| {
-                let unguessable = BearerSecret::generate("dummy_");
-                hasher
-                    .hash(&NewPassword::normalize(unguessable.expose()))
-                    .unwrap_or_default()
-            });
-            let verdict = hasher.verify(&password, hash);
+            // The same work as a comparison with a hash (password::uniform).
+            let (verdict, _) = hasher.verify_uniform(&password, None);
             debug_assert_eq!(verdict, Verification::Mismatch);
         })
         .await

@@ -58,11 +58,40 @@ pub enum Verification {
 #[derive(Clone, Debug)]
 pub struct CredentialHasher {
     params: HashParams,
+    legacy: super::LegacyBudget,
+    /// A hash of nothing anyone knows, at the current parameters, made on
+    /// first use: what a comparison without an account checks against.
+    dummy: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl CredentialHasher {
+    /// No legacy budgets: imported bcrypt and PBKDF2 hashes never match.
     pub fn new(params: HashParams) -> Self {
-        Self { params }
+        Self::with_legacy(params, super::LegacyBudget::default())
+    }
+
+    pub fn with_legacy(params: HashParams, legacy: super::LegacyBudget) -> Self {
+        Self {
+            params,
+            legacy,
+            dummy: Default::default(),
+        }
+    }
+
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    pub fn legacy(&self) -> super::LegacyBudget {
+        self.legacy
+    }
+
+    pub(super) fn dummy_hash(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            let unguessable = crate::crypto::BearerSecret::generate("dummy_");
+            self.hash(&NewPassword::normalize(unguessable.expose()))
+                .unwrap_or_default()
+        })
     }
 
     fn argon2(&self) -> Result<Argon2<'static>, HashError> {
@@ -88,17 +117,12 @@ impl CredentialHasher {
                 self.verify_argon2(password, stored)
             }
             Some(scheme @ (HashScheme::Bcrypt | HashScheme::Pbkdf2Sha256)) => {
-                // Other systems hashed what the user typed; try that first,
-                // then the NFKC form rekey itself hashes.
-                let normalized = NewPassword::normalize(password);
-                let candidates = [
-                    Some(password),
-                    (normalized.expose() != password).then(|| normalized.expose()),
-                ];
-                let matched = candidates.into_iter().flatten().any(|pw| match scheme {
-                    HashScheme::Bcrypt => bcrypt::verify(pw, stored).unwrap_or(false),
-                    _ => verify_django_pbkdf2(pw, stored),
-                });
+                // Other systems hashed what the user typed, unnormalised:
+                // one evaluation, whatever NFKC would make of it.
+                let matched = match scheme {
+                    HashScheme::Bcrypt => bcrypt::verify(password, stored).unwrap_or(false),
+                    _ => verify_django_pbkdf2(password, stored),
+                };
                 if matched {
                     Verification::Match { needs_rehash: true }
                 } else {
@@ -109,7 +133,7 @@ impl CredentialHasher {
         }
     }
 
-    fn verify_argon2(&self, password: &str, phc: &str) -> Verification {
+    pub(super) fn verify_argon2(&self, password: &str, phc: &str) -> Verification {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return Verification::Mismatch;
         };
@@ -224,6 +248,17 @@ impl HashScheme {
     }
 }
 
+/// The parameters an argon2 PHC string records.
+pub(super) fn argon2_params(phc: &str) -> Option<HashParams> {
+    let parsed = PasswordHash::new(phc).ok()?;
+    let p = Params::try_from(&parsed).ok()?;
+    Some(HashParams {
+        memory_kib: p.m_cost(),
+        iterations: p.t_cost(),
+        parallelism: p.p_cost(),
+    })
+}
+
 /// Why a stored hash cannot be imported: said without quoting it.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HashProblem {
@@ -237,7 +272,7 @@ pub enum HashProblem {
 }
 
 /// (iterations, salt, expected derived key) of a Django pbkdf2_sha256 hash.
-fn parse_django_pbkdf2(stored: &str) -> Option<(u32, &str, Vec<u8>)> {
+pub(super) fn parse_django_pbkdf2(stored: &str) -> Option<(u32, &str, Vec<u8>)> {
     use base64::Engine;
     let mut parts = stored.split('$');
     let (Some("pbkdf2_sha256"), Some(iterations), Some(salt), Some(hash), None) = (

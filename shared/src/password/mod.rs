@@ -13,6 +13,7 @@ mod estimate;
 mod hash;
 mod policy;
 pub mod pwned;
+mod uniform;
 
 pub use estimate::{GUESSABLE_BELOW_BITS, log2_guesses, unleet_str};
 pub use hash::{
@@ -20,6 +21,7 @@ pub use hash::{
     Verification,
 };
 pub use policy::{PasswordContext, PasswordPolicies, PasswordPolicy, Screen};
+pub use uniform::{LegacyBudget, VerificationWork};
 
 use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;

@@ -319,7 +319,11 @@ mod tests {
     /// one verification that upgrades: an imported hash becomes argon2id.
     #[tokio::test]
     async fn the_history_check_upgrades_an_imported_hash() {
-        let f = fixture_with(&[("REKEY_PASSWORD_HISTORY", "2")]).await;
+        let f = fixture_with(&[
+            ("REKEY_PASSWORD_HISTORY", "2"),
+            ("REKEY_LEGACY_BCRYPT_COST", "4"),
+        ])
+        .await;
         let user = f.add_user("ada@example.com").await;
         let imported = bcrypt::hash(OLD_PASSWORD, 4).unwrap();
         f.store

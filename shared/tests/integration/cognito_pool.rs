@@ -309,6 +309,40 @@ crate::on_both_stores!(
     only_one_active_pool_user_gets_mail
 );
 
+/// A user who sets their own email to someone else's address (left
+/// unverified) does not make it shared: only verified addresses count, so
+/// the owner still gets their reset mail, and the claimant none.
+#[tokio::test]
+async fn an_unverified_claim_on_an_address_does_not_silence_its_owner() {
+    let s = TestStore::new(StoreKind::Dynamo).await;
+    let pool = TestPool::new(None).await;
+    let app = pool_app(s.store.clone(), &pool, true).await;
+    let victim = pool.add_user(&unique_email()).await;
+    let claimant = pool.add_user(&unique_email()).await;
+    pool.claim_email_unverified(&claimant, victim.email.as_str())
+        .await;
+    let key = add_key(&**app.store(), &[Scope::ResetRequest]).await;
+    let answer = post_json(
+        &app,
+        Function::RequestReset,
+        &[JSON, ("requestToken", key.as_str())],
+        json!({"email": victim.email.as_str()}),
+    )
+    .await;
+    assert_eq!(answer.0, 200);
+    app.reset.drain_intake(500).await.unwrap();
+    let links = take_links(app.store(), &shared_config()).await;
+    assert_eq!(links.len(), 1, "the owner gets the mail");
+    let seen = app
+        .reset
+        .directory()
+        .user_by_email(&victim.email)
+        .await
+        .unwrap()
+        .expect("the verified owner");
+    assert_eq!(seen.id, victim.sub);
+}
+
 /// A pool policy stricter than rekey's: Unleash's policy error naming the
 /// rule, and the link still works with a password the pool takes.
 #[tokio::test]

@@ -290,6 +290,48 @@ async fn clients_are_authenticated_by_their_own_method() {
     assert_eq!(error_of(&resp), (400, "unauthorized_client".into()));
 }
 
+/// The recovery client is public: anyone can name it. Unless the operator
+/// says otherwise (`REKEY_OAUTH_CLIENT_FIRST_PARTY`), it must not open the
+/// password grant when the operator's own clients are third-party.
+#[tokio::test]
+async fn the_password_grant_is_closed_to_clients_the_operator_did_not_allow() {
+    let clients = serde_json::json!([
+        {"id": "partner", "auth_method": "none", "scopes": ["account"],
+         "audience": "https://partner.example.com"}
+    ]);
+    let config = config_with(&[
+        ("REKEY_OAUTH_CLIENTS", &clients.to_string()),
+        ("REKEY_TOKEN_ISSUER", ISSUER),
+        ("REKEY_OAUTH_CLIENT_FIRST_PARTY", "false"),
+    ]);
+    let app = TestApp::embedded(config.clone()).await;
+    let email = unique_email();
+    add_user(&*app.store, &config, &email).await;
+    for client in ["rekey", "partner"] {
+        let resp = token(
+            &app,
+            &[],
+            &[
+                ("grant_type", "password"),
+                ("username", email.as_str()),
+                ("password", OLD_PASSWORD),
+                ("client_id", client),
+            ],
+        )
+        .await;
+        assert_eq!(
+            error_of(&resp),
+            (400, "unauthorized_client".into()),
+            "{client}"
+        );
+    }
+    // The recovery client still refreshes the sessions recovery starts.
+    assert_eq!(
+        error_of(&refresh_grant(&app, "rkr_unknown").await),
+        (400, "invalid_grant".into())
+    );
+}
+
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     let app = TestApp::embedded(config()).await;
@@ -507,6 +549,87 @@ async fn password_guesses_are_throttled_per_account_and_source() {
         )
         .await;
     assert_eq!(status(&resp), 200);
+}
+
+/// Strangers from a few IPv6 /64s spend the account's hourly comparisons
+/// and the owner's right password gets 429. A reset proving control of the
+/// mailbox starts the account's counters afresh (they are kept per
+/// credential version), so the new password signs in at once.
+#[tokio::test]
+async fn a_mailbox_proof_restores_sign_in_at_once() {
+    let config = config_with(&[
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "2"),
+        ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "6"),
+    ]);
+    let app = TestApp::embedded(config.clone()).await;
+    let email = unique_email();
+    let user = add_user(&*app.store, &config, &email).await;
+    let sign_in_from = |password: &'static str, ip: String| {
+        let app = &app;
+        let email = email.clone();
+        async move {
+            let req = apigw_request(
+                "POST",
+                "/oauth/token",
+                &[],
+                &[FORM],
+                Some(&form(&[
+                    ("grant_type", "password"),
+                    ("username", &email),
+                    ("password", password),
+                    ("client_id", "rekey"),
+                ])),
+            );
+            error_of(
+                &app.handle(Function::OAuthToken, with_source(req, &ip))
+                    .await,
+            )
+        }
+    };
+    for net in 0..3 {
+        for host in 0..2 {
+            assert_eq!(
+                sign_in_from("Wrong-Horse-42", format!("2001:db8:0:{net}::{host}")).await,
+                (400, "invalid_grant".into())
+            );
+        }
+    }
+    assert_eq!(
+        sign_in_from(OLD_PASSWORD, "198.51.100.7".into()).await,
+        (429, "temporarily_unavailable".into()),
+        "the strangers spent the account's comparisons"
+    );
+    deliver_now(
+        &app.reset,
+        AddressRequest::Recovery,
+        &user.email,
+        &ClientInfo::default(),
+    )
+    .await;
+    let link = app.take_link().await;
+    let code = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "validation_code")
+        .unwrap()
+        .1
+        .into_owned();
+    let resp = post_to(
+        &app,
+        Function::ResetAccount,
+        &[("content-type", "application/json")],
+        &serde_json::json!({"validation_code": code, "password": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status(&resp), 200);
+    let (status_code, _) = sign_in_from(NEW_PASSWORD, "198.51.100.7".into()).await;
+    assert_eq!(status_code, 200, "the reset restored sign-in");
+    // The strangers' sources are fresh too, but each still has its share
+    // only: the account's ceiling again bounds them.
+    assert_eq!(
+        sign_in_from("Wrong-Horse-42", "2001:db8:0:0::1".into()).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 /// The request as it arrives from another source address.

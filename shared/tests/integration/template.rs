@@ -1319,42 +1319,113 @@ fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
     assert_eq!(branches[2].as_str(), Some(""));
 }
 
+/// The parameter naming the one principal that may rewrite the key policy.
+const KEY_ADMINISTRATOR: &str = "KeyAdministratorArn";
+
 /// The access-token signing key: RSA in KMS, used by exactly the roles and
 /// actions `iam::kms_actions` names (through the key policy; the
-/// account administers it but is not given kms:Sign), and named to each
-/// function that uses it.
+/// account administers it without kms:Sign, kms:CreateGrant or
+/// kms:PutKeyPolicy, and Denies keep every other principal from signing or
+/// granting whatever IAM allows), and named to each function that uses it.
 #[test]
 fn the_signing_key_is_rsa_in_kms_and_its_policy_grants_what_the_code_calls() {
     let (key_id, key) = only("AWS::KMS::Key");
     let props = &key["Properties"];
     assert_eq!(props["KeySpec"].as_str(), Some("RSA_2048"));
     assert_eq!(props["KeyUsage"].as_str(), Some("SIGN_VERIFY"));
+    let admin = TEMPLATE["Parameters"]
+        .get(KEY_ADMINISTRATOR)
+        .expect("a KeyAdministratorArn parameter");
+    assert!(
+        admin.get("Default").is_none(),
+        "{KEY_ADMINISTRATOR} is required: no principal changes the policy by default"
+    );
     let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut denied: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
     for st in props["KeyPolicy"]["Statement"]
         .as_sequence()
         .expect("KeyPolicy.Statement")
     {
-        assert_eq!(st["Effect"].as_str(), Some("Allow"));
         let actions: BTreeSet<String> = one_or_many(&st["Action"])
             .into_iter()
             .map(|a| str_at(a, "KeyPolicy Action").to_string())
             .collect();
         let principal = &st["Principal"]["AWS"];
+        if st["Effect"].as_str() == Some("Deny") {
+            assert_eq!(
+                principal.as_str(),
+                Some("*"),
+                "{key_id}: a Deny holds for all"
+            );
+            let except = st.get("Condition").map(|c| {
+                let arns = &c["ArnNotEquals"]["aws:PrincipalArn"];
+                one_or_many(arns)
+                    .into_iter()
+                    .map(|a| match (get_att(a), ref_of(a)) {
+                        (Some((role, "Arn")), _) => role.to_string(),
+                        (_, Some(param)) => param.to_string(),
+                        _ => panic!("{key_id}: a Deny excepts roles or {KEY_ADMINISTRATOR}"),
+                    })
+                    .collect()
+            });
+            for a in actions {
+                assert!(
+                    denied.insert(a.clone(), except.clone()).is_none(),
+                    "{key_id}: {a} denied twice"
+                );
+            }
+            continue;
+        }
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
         if let Some((role, "Arn")) = get_att(principal) {
             granted.entry(role.to_string()).or_default().extend(actions);
+        } else if ref_of(principal) == Some(KEY_ADMINISTRATOR) {
+            for a in &actions {
+                assert!(
+                    ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey"]
+                        .contains(&a.as_str()),
+                    "{key_id}: the key administrator changes the policy, nothing else ({a})"
+                );
+            }
         } else {
             assert!(
                 sub_of(principal).is_some_and(|s| s.ends_with(":root")),
-                "{key_id}: principals are the account root or a function's role"
+                "{key_id}: principals are the account root, {KEY_ADMINISTRATOR} or a function's role"
             );
             for a in &actions {
+                // A wildcard would bring CreateGrant or PutKeyPolicy back,
+                // and either lets an IAM principal make itself a signer.
                 assert!(
-                    !["kms:*", "kms:Sign", "kms:Verify"].contains(&a.as_str()),
-                    "{key_id}: the account administers the key, it does not sign ({a})"
+                    !a.contains('*')
+                        && ![
+                            "kms:Sign",
+                            "kms:Verify",
+                            "kms:CreateGrant",
+                            "kms:PutKeyPolicy"
+                        ]
+                        .contains(&a.as_str()),
+                    "{key_id}: the account administers the key, it does not sign or delegate ({a})"
                 );
             }
         }
     }
+    let signers: BTreeSet<String> = granted
+        .iter()
+        .filter(|(_, actions)| actions.contains("kms:Sign"))
+        .map(|(role, _)| role.clone())
+        .collect();
+    assert!(!signers.is_empty());
+    let mut expected_denied: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+    expected_denied.insert("kms:CreateGrant".into(), None);
+    expected_denied.insert("kms:Sign".into(), Some(signers));
+    expected_denied.insert(
+        "kms:PutKeyPolicy".into(),
+        Some([KEY_ADMINISTRATOR.to_string()].into()),
+    );
+    assert_eq!(
+        denied, expected_denied,
+        "{key_id}: no grants, only the signing roles sign (whatever IAM says), only {KEY_ADMINISTRATOR} rewrites the policy"
+    );
     let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, f) in deployed() {
         let actions = iam::kms_actions(name);

@@ -39,6 +39,10 @@ fn parameter_sets() -> Vec<(&'static str, BTreeMap<&'static str, String>)> {
         ("SenderIdentity", "acme.example"),
         ("ResetUrl", "https://app.example.com/reset?token={token}"),
         ("ServiceSecretId", "rekey/service-secret"),
+        (
+            "KeyAdministratorArn",
+            "arn:aws:iam::123456789012:role/rekey-deployer",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_string()))

@@ -39,6 +39,9 @@ struct PoolUser {
     phone_verified: bool,
     enabled: bool,
     confirmed: bool,
+    /// `email_verified` is "true": any user can set their own `email`
+    /// (unverified) unless the pool forbids it.
+    email_verified: bool,
 }
 
 impl PoolUser {
@@ -74,11 +77,15 @@ impl PoolUser {
             phone_verified: attr("phone_number_verified").as_deref() == Some("true"),
             enabled,
             confirmed: status == Some(&UserStatusType::Confirmed),
+            email_verified: attr("email_verified").as_deref() == Some("true"),
         }
     }
 
+    /// Counts for its address: enabled, confirmed, and the address
+    /// verified, so a user who writes someone else's address into their own
+    /// attribute neither shares it (silencing the owner) nor gets its mail.
     fn active(&self) -> bool {
-        self.enabled && self.confirmed
+        self.enabled && self.confirmed && self.email_verified
     }
 }
 
@@ -176,8 +183,11 @@ impl CognitoPool {
         if let Some(name) = self.known_usernames().get(id.as_str()) {
             return Ok(name.clone());
         }
+        // rekey's records are keyed by `sub`: a username look-up that finds
+        // another user's `sub` is not this account, and nothing is written.
         self.find(id)
             .await?
+            .filter(|u| u.sub == id.as_str())
             .map(|u| self.remember(&u))
             .ok_or(DirectoryError::UserGone)
     }
@@ -200,7 +210,8 @@ impl CognitoPool {
     /// pool's address, name and state laid over it. The pool's enabled
     /// flag is mirrored into the record: disabling bumps the credential
     /// version, so a user disabled and re-enabled in the pool gets none of
-    /// the old tokens back.
+    /// the old tokens back, provided a look-up saw the user disabled in
+    /// between (rekey learns the state only when it looks).
     async fn account(&self, pool: PoolUser) -> Result<Option<User>, DirectoryError> {
         let (Some(id), Some(email)) = (
             UserId::parse(&pool.sub),

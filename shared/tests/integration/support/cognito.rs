@@ -131,6 +131,21 @@ impl TestPool {
         user
     }
 
+    /// Sets `user`'s email to `email`, unverified: what a user who edits
+    /// their own attribute gets from Cognito (moto keeps the old
+    /// `email_verified`, so it is set here).
+    pub async fn claim_email_unverified(&self, user: &PoolUser, email: &str) {
+        self.client
+            .admin_update_user_attributes()
+            .user_pool_id(&self.pool_id)
+            .username(&user.username)
+            .user_attributes(attr("email", email))
+            .user_attributes(attr("email_verified", "false"))
+            .send()
+            .await
+            .expect("AdminUpdateUserAttributes");
+    }
+
     pub async fn disable(&self, user: &PoolUser) {
         self.client
             .admin_disable_user()

@@ -109,6 +109,13 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ("REKEY_LIMIT_CODE_ATTEMPTS_PER_HOUR", "1000"),
         ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_SOURCE_PER_HOUR", "1000"),
         ("REKEY_LIMIT_PASSWORD_ATTEMPTS_PER_HOUR", "1000"),
+        // The flows here sign in through the recovery client; a default
+        // deployment keeps it off the password grant (oauth.rs).
+        ("REKEY_OAUTH_CLIENT_FIRST_PARTY", "true"),
+        // The imported hashes of imported_hashes.rs (bcrypt cost 4, PBKDF2
+        // 1000 iterations): every comparison does that much legacy work.
+        ("REKEY_LEGACY_BCRYPT_COST", "4"),
+        ("REKEY_LEGACY_PBKDF2_ITERATIONS", "1000"),
     ]
     .iter()
     .chain(extra.iter())
