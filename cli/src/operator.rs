@@ -376,11 +376,17 @@ mod tests {
 
     #[test]
     fn imported_phones_are_verified_unless_said_otherwise() {
-        let u = parse_line(r#"{"email": "a@example.com", "phone": "+1 555 555 0100"}"#).unwrap();
+        let hasher = CredentialHasher::new(Default::default());
+        let u = parse_line(
+            r#"{"email": "a@example.com", "phone": "+1 555 555 0100"}"#,
+            &hasher,
+        )
+        .unwrap();
         assert_eq!(u.phone.as_ref().unwrap().as_str(), "+15555550100");
         assert!(u.phone_verified);
         let u = parse_line(
             r#"{"email": "a@example.com", "phone": "+15555550100", "phone_verified": false}"#,
+            &hasher,
         )
         .unwrap();
         assert!(!u.phone_verified);
