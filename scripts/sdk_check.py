@@ -47,7 +47,7 @@ USER_NAME = "Ada"
 USER_ORG = "acme"
 # A second account with a verified phone number, for reset by text; 555
 # numbers are fictional. Not ending in 99: moto's SNS calls those opted out.
-SMS_USER_EMAIL = "grace@example.com"
+SMS_USER_EMAIL = "hedy@example.com"  # not another check's: against a stack they share one table
 SMS_USER_PHONE = "+15555550142"
 SMS_CODE_RE = re.compile(r"code is ([A-Z0-9]{6})\b")
 OLD_PASSWORD = "Old-Passw0rd-kept-long"
