@@ -2,23 +2,24 @@
 
 use std::time::Duration;
 
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 
 use crate::config::AwsEnvironment;
 
-/// `aws_config::defaults` with rekey's one HTTPS client (the SDK crates are
+/// `aws_config::defaults` with rekey's HTTPS client (the SDK crates are
 /// built without their default client, so every loader starts here).
 pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
 }
 
-/// Hyper with rustls on ring. Connectors and the system's root
-/// certificates load on the first request, so building it costs nothing at
-/// init.
+/// `crate::https`: hyper with rustls on ring and compiled-in trust
+/// anchors, its request-path connector built now.
 fn https_client() -> aws_types::sdk_config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    let timeouts = request_path_timeouts();
+    let mut settings = HttpConnectorSettings::builder();
+    settings.set_connect_timeout(timeouts.connect_timeout());
+    settings.set_read_timeout(timeouts.read_timeout());
+    crate::https::sdk_http_client(&settings.build())
 }
 
 fn request_path_timeouts() -> aws_config::timeout::TimeoutConfig {

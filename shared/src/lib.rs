@@ -22,6 +22,8 @@ pub mod domain;
 pub mod error;
 pub mod guard;
 pub mod http;
+#[cfg(feature = "https")]
+pub mod https;
 pub mod mail;
 pub mod metrics;
 pub mod password;

@@ -47,7 +47,7 @@ pub struct PwnedCheck {
     /// Refuse a password seen at least this often.
     pub min_count: u64,
     #[cfg(feature = "pwned-passwords")]
-    client: std::sync::Arc<aws_smithy_http_client::Connector>,
+    client: crate::https::HttpsConnector,
 }
 
 impl std::fmt::Debug for PwnedCheck {
@@ -169,23 +169,13 @@ impl PwnedCheck {
 #[cfg(feature = "pwned-passwords")]
 impl PwnedCheck {
     pub fn new(base_url: String, timeout: Duration, on_error: OnError, min_count: u64) -> Self {
-        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-        use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .build();
-        let client = aws_smithy_http_client::Connector::builder()
-            .connector_settings(settings)
-            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build();
+        let client = crate::https::HttpsConnector::new(Some(timeout), Some(timeout));
         Self {
             base_url,
             timeout,
             on_error,
             min_count,
-            client: std::sync::Arc::new(client),
+            client,
         }
     }
 

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_types::body::SdkBody;
 
 use super::WebhookError;
@@ -63,23 +62,17 @@ pub enum Outcome {
     DeadLettered,
 }
 
-/// One hyper + rustls connector (the one the AWS SDK clients use), without
-/// redirects: a 3xx is a failed attempt.
+/// One hyper + rustls connector (`crate::https`, as the AWS SDK clients
+/// use), without redirects: a 3xx is a failed attempt.
 #[derive(Clone)]
-pub struct WebhookClient(Arc<aws_smithy_http_client::Connector>);
+pub struct WebhookClient(crate::https::HttpsConnector);
 
 impl Default for WebhookClient {
     fn default() -> Self {
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(ATTEMPT_TIMEOUT)
-            .read_timeout(ATTEMPT_TIMEOUT)
-            .build();
-        let connector = aws_smithy_http_client::Connector::builder()
-            .connector_settings(settings)
-            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build();
-        Self(Arc::new(connector))
+        Self(crate::https::HttpsConnector::new(
+            Some(ATTEMPT_TIMEOUT),
+            Some(ATTEMPT_TIMEOUT),
+        ))
     }
 }
 

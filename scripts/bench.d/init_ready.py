@@ -1,0 +1,116 @@
+"""scripts/bench's part `init` (issue 22, item 5): init-to-ready.
+
+For every function as built alone, and for a bare `lambda_runtime` binary
+(bench.d/bare-runtime) built with the workspace's release profile: the time
+from process start to its first `GET /2018-06-01/runtime/invocation/next`
+(init: everything main does before it asks for work), and the first
+request's own handling time (the event handed over to the answer posted),
+so that work moved from init into the first request shows. The starts are
+interleaved (one start of each binary per round, in a rotated order), so a
+busy moment of the shared machine falls on every binary alike and the floor
+is measured in the same run as the functions.
+"""
+
+import os
+import statistics
+import subprocess
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BARE_MANIFEST = os.path.join(HERE, "bare-runtime", "Cargo.toml")
+BARE = "bare lambda_runtime"
+REFERENCE = "reset-page"
+# Issue 22's target: every function within this of reset-page, same run.
+WITHIN_MS = 1.0
+
+
+def release_profile_overrides(workspace_manifest):
+    """The workspace's `[profile.release]` as `--config` arguments: the bare
+    binary is outside the workspace (no template, test or lint sees it),
+    so it takes the profile from here rather than a copy that could drift.
+    Per-package overrides name workspace crates and do not apply to it."""
+    with open(workspace_manifest, "rb") as f:
+        profile = tomllib.load(f)["profile"]["release"]
+    out = []
+    for key, value in profile.items():
+        if isinstance(value, dict):
+            continue
+        literal = str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, int) else f'"{value}"'
+        out += ["--config", f"profile.release.{key}={literal}"]
+    return out
+
+
+def bare_bootstrap(root, arch):
+    return os.path.join(root, "target", f"lambda-bare-{arch}", "bare-runtime", "bootstrap")
+
+
+def build_bare(root, arch, run, env):
+    """cargo lambda, as the functions are built, with the committed lock
+    (the lambda_runtime, tokio and hyper versions the functions link)."""
+    flag = {"x86_64": "--x86-64", "arm64": "--arm64"}[arch]
+    # CARGO_TARGET_DIR: cargo lambda passes --target-dir on to `cargo metadata`, which refuses it.
+    run(["cargo", "lambda", "build", "--release", flag, "--locked", "--manifest-path", BARE_MANIFEST,
+         "--lambda-dir", os.path.join(root, "target", f"lambda-bare-{arch}"),
+         *release_profile_overrides(os.path.join(root, "Cargo.toml"))],
+        env=dict(env, CARGO_TARGET_DIR=os.path.join(root, "target", "bench-bare")))
+    return bare_bootstrap(root, arch)
+
+
+def measure(starts, rounds=20):
+    """`starts`: name -> a callable that starts the binary once and returns
+    (seconds to the first next, seconds the first request took, status).
+    Returns name -> {ready: [ms], first: [ms], statuses: {status: n}}."""
+    names = list(starts)
+    out = {n: {"ready": [], "first": [], "statuses": {}} for n in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            ready, first, status = starts[name]()
+            out[name]["ready"].append(ready * 1000)
+            out[name]["first"].append(first * 1000)
+            out[name]["statuses"][status] = out[name]["statuses"].get(status, 0) + 1
+    return out
+
+
+def p90(samples):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]
+
+
+def summary(results):
+    """name -> (ready p50, ready p90, first p50, first p90, statuses)."""
+    return {n: (statistics.median(v["ready"]), p90(v["ready"]), statistics.median(v["first"]), p90(v["first"]),
+                v["statuses"]) for n, v in results.items()}
+
+
+def report_lines(stats, seen, arch):
+    """docs/benchmarks.md's section; `stats` from summary()."""
+    rounds = sum(next(iter(stats.values()))[4].values()) if stats else 0
+    floor = stats.get(BARE, (None,) * 5)[0]
+    ref = stats.get(REFERENCE, (None,) * 5)[0]
+    lines = ["", f"## Init to ready ({arch} binaries, this machine)", "",
+             "Process start to the function's first `GET /2018-06-01/runtime/invocation/next` under scripts/bench's "
+             "Runtime API emulator (everything `main` does before it asks for work), and beside it the first "
+             "request's own time (the event handed over to the answer posted; the store on moto, the previous runs' "
+             f"events), so that work moved out of init into the first request shows. {rounds} starts of each binary, "
+             "interleaved (one of each per round, the order rotated), each function built alone; the floor is a "
+             "bare `lambda_runtime` binary (scripts/bench.d/bare-runtime) built with the same release profile in "
+             "the same run. p90: the 90th percentile.", "",
+             f"Target (issue 22): every function within {WITHIN_MS:g} ms of {REFERENCE}'s median, same run.", "",
+             "| binary | init to ready, p50 | p90 | vs floor | vs reset-page | first request, p50 | p90 | answers |",
+             "|---|---|---|---|---|---|---|---|"]
+    order = [BARE] + [n for n in stats if n != BARE]
+    for n in order:
+        if n not in stats:
+            continue
+        r50, r90, f50, f90, statuses = stats[n]
+        vs_floor = f"+{r50 - floor:.2f} ms" if floor is not None and n != BARE else "-"
+        if ref is not None and n not in (BARE, REFERENCE):
+            d = r50 - ref
+            vs_ref = f"{d:+.2f} ms" + ("" if d <= WITHIN_MS else " (over)")
+        else:
+            vs_ref = "-"
+        name = f"*{n} (floor)*" if n == BARE else n
+        lines.append(f"| {name} | {r50:.2f} ms | {r90:.2f} ms | {vs_floor} | {vs_ref} | {f50:.2f} ms | {f90:.2f} ms "
+                     f"| {seen(statuses)} |")
+    return lines
