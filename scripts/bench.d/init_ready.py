@@ -58,16 +58,19 @@ def build_bare(root, arch, run, env):
 
 def measure(starts, rounds=20):
     """`starts`: name -> a callable that starts the binary once and returns
-    (seconds to the first next, seconds the first request took, status).
-    Returns name -> {ready: [ms], first: [ms], statuses: {status: n}}."""
+    (seconds to the first next, seconds the first request took, status,
+    CPU seconds to the first next). Returns name -> {ready: [ms], first:
+    [ms], cpu: [ms], statuses: {status: n}}."""
     names = list(starts)
-    out = {n: {"ready": [], "first": [], "statuses": {}} for n in names}
+    out = {n: {"ready": [], "first": [], "cpu": [], "statuses": {}} for n in names}
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            ready, first, status = starts[name]()
+            ready, first, status, cpu = starts[name]()
             out[name]["ready"].append(ready * 1000)
             out[name]["first"].append(first * 1000)
+            if cpu is not None:
+                out[name]["cpu"].append(cpu * 1000)
             out[name]["statuses"][status] = out[name]["statuses"].get(status, 0) + 1
     return out
 
@@ -78,16 +81,18 @@ def p90(samples):
 
 
 def summary(results):
-    """name -> (ready p50, ready p90, first p50, first p90, statuses)."""
+    """name -> (ready p50, ready p90, first p50, first p90, statuses, CPU
+    to ready p50 or None)."""
     return {n: (statistics.median(v["ready"]), p90(v["ready"]), statistics.median(v["first"]), p90(v["first"]),
-                v["statuses"]) for n, v in results.items()}
+                v["statuses"], statistics.median(v["cpu"]) if v["cpu"] else None) for n, v in results.items()}
 
 
 def report_lines(stats, seen, arch):
     """docs/benchmarks.md's section; `stats` from summary()."""
     rounds = sum(next(iter(stats.values()))[4].values()) if stats else 0
-    floor = stats.get(BARE, (None,) * 5)[0]
-    ref = stats.get(REFERENCE, (None,) * 5)[0]
+    floor = stats.get(BARE, (None,) * 6)[0]
+    ref = stats.get(REFERENCE, (None,) * 6)[0]
+    ref_cpu = stats.get(REFERENCE, (None,) * 6)[5]
     lines = ["", f"## Init to ready ({arch} binaries, this machine)", "",
              "Process start to the function's first `GET /2018-06-01/runtime/invocation/next` under scripts/bench's "
              "Runtime API emulator (everything `main` does before it asks for work), and beside it the first "
@@ -95,22 +100,28 @@ def report_lines(stats, seen, arch):
              f"events), so that work moved out of init into the first request shows. {rounds} starts of each binary, "
              "interleaved (one of each per round, the order rotated), each function built alone; the floor is a "
              "bare `lambda_runtime` binary (scripts/bench.d/bare-runtime) built with the same release profile in "
-             "the same run. p90: the 90th percentile.", "",
+             "the same run. p90: the 90th percentile. CPU: the time all the process's threads had run when "
+             "its first `GET next` arrived (/proc/PID/task/*/schedstat; it then waits on the answer), the part "
+             "of init that does not depend on what else the shared machine runs.", "",
              f"Target (issue 22): every function within {WITHIN_MS:g} ms of {REFERENCE}'s median, same run.", "",
-             "| binary | init to ready, p50 | p90 | vs floor | vs reset-page | first request, p50 | p90 | answers |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| binary | init to ready, p50 | p90 | vs floor | vs reset-page | CPU to ready, p50 | vs reset-page "
+             "| first request, p50 | p90 | answers |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     order = [BARE] + [n for n in stats if n != BARE]
     for n in order:
         if n not in stats:
             continue
-        r50, r90, f50, f90, statuses = stats[n]
-        vs_floor = f"+{r50 - floor:.2f} ms" if floor is not None and n != BARE else "-"
+        r50, r90, f50, f90, statuses, cpu = stats[n]
+        cpu_cell = f"{cpu:.2f} ms" if cpu is not None else "-"
+        cpu_vs = f"{cpu - ref_cpu:+.2f} ms" if cpu is not None and ref_cpu is not None and n not in (BARE, REFERENCE) \
+            else "-"
+        vs_floor = f"{r50 - floor:+.2f} ms" if floor is not None and n != BARE else "-"
         if ref is not None and n not in (BARE, REFERENCE):
             d = r50 - ref
             vs_ref = f"{d:+.2f} ms" + ("" if d <= WITHIN_MS else " (over)")
         else:
             vs_ref = "-"
         name = f"*{n} (floor)*" if n == BARE else n
-        lines.append(f"| {name} | {r50:.2f} ms | {r90:.2f} ms | {vs_floor} | {vs_ref} | {f50:.2f} ms | {f90:.2f} ms "
-                     f"| {seen(statuses)} |")
+        lines.append(f"| {name} | {r50:.2f} ms | {r90:.2f} ms | {vs_floor} | {vs_ref} | {cpu_cell} | {cpu_vs} "
+                     f"| {f50:.2f} ms | {f90:.2f} ms | {seen(statuses)} |")
     return lines

@@ -29,6 +29,8 @@ use hyper_util::client::legacy::{Client, connect::HttpConnector as TcpConnector}
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 type Pool = Client<hyper_rustls::HttpsConnector<TcpConnector>, SdkBody>;
+/// A connector's connect and response timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
 
 /// The trust anchors every connection verifies servers against.
 pub fn root_store() -> rustls::RootCertStore {
@@ -149,7 +151,7 @@ fn find_source<'a, E: std::error::Error + 'static>(
 /// first request builds nothing; building one parses nothing.
 #[derive(Debug)]
 struct SdkHttpClient {
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
 impl HttpClient for SdkHttpClient {
@@ -158,7 +160,7 @@ impl HttpClient for SdkHttpClient {
         settings: &HttpConnectorSettings,
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        let key = (settings.connect_timeout(), settings.read_timeout());
+        let key: Timeouts = (settings.connect_timeout(), settings.read_timeout());
         let mut connectors = self
             .connectors
             .lock()
