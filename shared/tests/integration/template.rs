@@ -693,7 +693,7 @@ fn pool_statements_grant_what_the_code_calls_on_that_pool_alone() {
             // functions_get_their_secrets_by_arn_and_their_roles_read_only_those.
             .filter(|p| {
                 p.as_sequence().is_some_and(|b| {
-                    !matches!(b[0].as_str(), Some("HasEdge") | Some("HasWebhooks"))
+                    !matches!(b[0].as_str(), Some("HasEdge") | Some("HasWebhookSecrets"))
                 })
             })
             .collect();
@@ -1024,8 +1024,8 @@ fn webhook_retries_wait_in_sqs_and_end_in_their_own_dead_letter_queue() {
     );
     let secrets = intrinsic(&vars["REKEY_WEBHOOK_SECRETS_ID"], "If")
         .and_then(Value::as_sequence)
-        .expect("REKEY_WEBHOOK_SECRETS_ID is !If [HasWebhooks, !Ref WebhookSecretsId, \"\"]");
-    assert_eq!(secrets[0].as_str(), Some("HasWebhooks"));
+        .expect("REKEY_WEBHOOK_SECRETS_ID is !If [HasWebhookSecrets, !Ref WebhookSecretsId, \"\"]");
+    assert_eq!(secrets[0].as_str(), Some("HasWebhookSecrets"));
     assert_eq!(ref_of(&secrets[1]), Some("WebhookSecretsId"));
     assert_eq!(secrets[2].as_str(), Some(""));
     assert!(
@@ -1575,7 +1575,10 @@ fn functions_get_their_secrets_by_arn_and_their_roles_read_only_those() {
         if reads.contains("REKEY_WEBHOOK_SECRETS") {
             want.insert(
                 "webhook-secrets".to_string(),
-                ("HasWebhooks".to_string(), "WebhookSecretsId".to_string()),
+                (
+                    "HasWebhookSecrets".to_string(),
+                    "WebhookSecretsId".to_string(),
+                ),
             );
         }
         assert_eq!(

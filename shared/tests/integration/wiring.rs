@@ -303,6 +303,11 @@ impl Stack {
                 self.eval(arg(if self.condition(cond) { 1 } else { 2 }))
             }
             "Equals" => Out::Bool(self.eval(arg(0)) == self.eval(arg(1))),
+            "And" => Out::Bool(
+                args.expect("a list of conditions")
+                    .iter()
+                    .all(|c| self.eval(c) == Out::Bool(true)),
+            ),
             "Not" => Out::Bool(self.eval(arg(0)) == Out::Bool(false)),
             "Condition" => Out::Bool(self.condition(t.value.as_str().unwrap())),
             other => panic!("intrinsic {other} is not evaluated here"),
