@@ -39,11 +39,12 @@ async fn open(g: &Global, operator: bool) -> Result<Arc<dyn Store>, Failure> {
                 "--dynamodb needs REKEY_TABLE (the table name) in the environment, e.g. REKEY_TABLE=rekey"
                     .to_string()
             })?;
-        return Ok(Arc::new(if operator {
+        let store = if operator {
             DynamoStore::connect_for_operator(&table).await
         } else {
             DynamoStore::connect(&table).await
-        }));
+        };
+        return Ok(Arc::new(store?));
     }
     let path = database_path(&g.data_dir);
     EmbeddedStore::open(&path)

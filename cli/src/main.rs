@@ -190,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Table(TableCommand::Create { table }) => {
-            let store = rekey::store::dynamo::DynamoStore::connect_for_operator(&table).await;
+            let store = rekey::store::dynamo::DynamoStore::connect_for_operator(&table).await?;
             store
                 .create_table()
                 .await

@@ -110,7 +110,7 @@ pub async fn run(g: &Global, args: ServeArgs) -> Result<(), Failure> {
     let (directory, worker_directory) = match &choice {
         DirectoryChoice::Rekey => (None, None),
         DirectoryChoice::Cognito { pool_id, client_id } => {
-            let sdk = rekey::aws::sdk_config().await;
+            let sdk = rekey::aws::sdk_config().await?;
             let pool = |store| -> Arc<dyn Directory> {
                 Arc::new(CognitoPool::from_sdk_config(
                     &sdk,

@@ -5,10 +5,12 @@
     moto_calls.py identity DOMAIN   verifies an SES identity
     moto_calls.py last-mail ADDRESS the newest raw message SES accepted for ADDRESS
     moto_calls.py signing-key       a new RSA_2048 SIGN_VERIFY KMS key: its ARN
+    moto_calls.py secret VALUE      a new secret, VALUE at AWSCURRENT and another at AWSPREVIOUS: its ARN
 
 Endpoint and table from AWS_ENDPOINT_URL and REKEY_TABLE.
 """
 
+import base64
 import json
 import os
 import sys
@@ -39,6 +41,13 @@ def main(command, arg=None):
         return mails[-1] if mails else None
     if command == "signing-key":
         return client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    if command == "secret":
+        sm = client("secretsmanager")
+        arn = sm.create_secret(Name="bench-" + os.urandom(6).hex(),
+                               SecretString=base64.b64encode(os.urandom(32)).decode())["ARN"]
+        # PutSecretValue moves the first version to AWSPREVIOUS.
+        sm.put_secret_value(SecretId=arn, SecretString=arg, VersionStages=["AWSCURRENT"])
+        return arn
     raise SystemExit(__doc__)
 
 

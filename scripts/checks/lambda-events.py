@@ -213,10 +213,17 @@ def main():
     # Bound to Ada's organisation: a key acts only on its organisation's users.
     key = rekeyctl(binary, env, "key", "create", "--scope", "reset:request", "--scope", "users:write",
                    "--scope", "users:admin", "--org", "acme")
+    # As template.yaml deploys them, the functions get the service secret's
+    # ARN, not its value, and read it from Secrets Manager (moto) at init;
+    # rekeyctl above reads the value itself.
+    env["REKEY_SECRET_ID"] = moto_call("secretsmanager", "secretsmanager.CreateSecret", {
+        "Name": f"lambda-events-{table}", "SecretString": secret}, "application/x-amz-json-1.1")["ARN"]
+    env["REKEY_SECRET_ROTATION"] = "none"
     env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
     for k in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REKEY_TABLE",
-              "REKEY_SECRET", "REKEY_RESET_URL", "REKEY_MAIL_FROM", "REKEY_PRODUCT_NAME",
-              "REKEY_LIMIT_EMAIL_PER_MINUTE", "REKEY_SIGNING_KEY", "REKEY_OAUTH_CLIENT_FIRST_PARTY"]:
+              "REKEY_SECRET_ID", "REKEY_SECRET_ROTATION", "REKEY_RESET_URL", "REKEY_MAIL_FROM",
+              "REKEY_PRODUCT_NAME", "REKEY_LIMIT_EMAIL_PER_MINUTE", "REKEY_SIGNING_KEY",
+              "REKEY_OAUTH_CLIENT_FIRST_PARTY"]:
         env_file.write(f'{k}="{env[k]}"\n')
     env_file.write('NO_PROXY="127.0.0.1,localhost"\n')
     env_file.close()

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 
-use crate::config::AwsEnvironment;
+use crate::config::{AwsEnvironment, ConfigError};
 
 /// `aws_config::defaults` with rekey's HTTPS client (the SDK crates are
 /// built without their default client, so every loader starts here).
@@ -38,13 +38,16 @@ fn request_path_retries() -> aws_config::retry::RetryConfig {
 /// identity, IMDS) for region and credentials, with the request path's
 /// bounded time: no request waits on DynamoDB or SES longer than the
 /// operation timeout; retries are the SDK's standard mode. Reads
-/// `AWS_ENDPOINT_URL*` from the environment; no network until a request.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    config_loader()
+/// `AWS_ENDPOINT_URL*` from the environment, and refuses a plain-http one
+/// off this machine (`config::plain_http_refusal`); no network until a
+/// request.
+pub async fn sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    AwsEnvironment::from_env()?;
+    Ok(config_loader()
         .timeout_config(request_path_timeouts())
         .retry_config(request_path_retries())
         .load()
-        .await
+        .await)
 }
 
 /// For the Lambdas: region, credentials and endpoint from the environment
@@ -54,6 +57,8 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// profile and IMDS code out of every function (about 1 MiB, see
 /// docs/benchmarks.md). `service` is the SDK's env name ("DYNAMODB",
 /// "SESV2"): `AWS_ENDPOINT_URL_<service>` wins over `AWS_ENDPOINT_URL`.
+/// `aws` was read by `AwsEnvironment::read`, which refuses a plain-http
+/// endpoint off this machine, so no client built here signs in clear.
 pub fn environment_sdk_config(aws: &AwsEnvironment, service: &str) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_types::sdk_config::SharedCredentialsProvider;
@@ -80,8 +85,64 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let env = crate::config::EnvReader::new(|name| vars.get(name).cloned());
-        environment_sdk_config(&AwsEnvironment::read(&env), service)
+        let mut env = crate::config::EnvReader::new(|name| vars.get(name).cloned());
+        let aws = AwsEnvironment::read(&mut env);
+        env.finish().expect("endpoints on this machine");
+        environment_sdk_config(&aws, service)
+    }
+
+    /// What reading `vars` refuses, if anything.
+    fn refused(vars: &[(&str, &str)]) -> Vec<String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut env = crate::config::EnvReader::new(|name| vars.get(name).cloned());
+        AwsEnvironment::read(&mut env);
+        env.problems
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_this_machine() {
+        for name in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_KMS",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        ] {
+            for url in [
+                "http://10.0.0.5:4566",
+                "http://moto.internal:5000",
+                "http://[2001:db8::1]:5000",
+                "http://127.0.0.1.nip.io:5000",
+                "ftp://127.0.0.1/",
+            ] {
+                let problems = refused(&[(name, url)]);
+                assert_eq!(problems.len(), 1, "{name}={url}: {problems:?}");
+                assert!(problems[0].starts_with(name), "{problems:?}");
+            }
+            assert!(refused(&[(name, "not a url")])[0].contains("not a URL"));
+        }
+        let problem = &refused(&[("AWS_ENDPOINT_URL", "http://10.0.0.5:4566")])[0];
+        assert!(problem.contains("in clear"), "{problem}");
+    }
+
+    #[test]
+    fn https_anywhere_and_http_on_this_machine_are_accepted() {
+        for url in [
+            "https://kms.eu-west-1.amazonaws.com",
+            "https://10.0.0.5:4566",
+            "http://127.0.0.1:5000",
+            "http://localhost:5000",
+            "http://LOCALHOST",
+            "http://[::1]:5000",
+            "http://host.docker.internal:5000",
+        ] {
+            assert_eq!(
+                refused(&[("AWS_ENDPOINT_URL", url)]),
+                Vec::<String>::new(),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub mod app;
     feature = "sns",
     feature = "kms",
     feature = "sqs",
-    feature = "cognito"
+    feature = "cognito",
+    feature = "secrets-manager"
 ))]
 pub mod aws;
 pub mod clock;
@@ -31,6 +32,8 @@ pub mod reset;
 pub mod resource_server;
 pub mod routes;
 pub mod sealed;
+#[cfg(feature = "secrets-manager")]
+pub mod secrets_manager;
 pub mod sign_in;
 pub mod sms;
 pub mod store;

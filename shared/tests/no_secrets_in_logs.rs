@@ -782,3 +782,62 @@ async fn no_phone_number_or_texted_code_reaches_a_log_line() {
         );
     }
 }
+
+/// The secrets a deployed function reads at init from Secrets Manager
+/// (moto), at the most verbose level: the SDK's own trace lines (requests
+/// and answers) included, no value reaches a log line; nor in a failed
+/// read's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_read_from_secrets_manager_reaches_a_log_line() {
+    use rekey::config::Environment;
+    logs();
+    let service = rekey::crypto::ServiceSecret::generate().1;
+    let previous = rekey::crypto::ServiceSecret::generate().1;
+    let hook = rekey::webhook::secret::WebhookSecret::generate();
+    let arn = moto_secret("logs-service", &previous).await;
+    put_secret_version(&arn, &service, "AWSCURRENT").await;
+    let hooks = moto_secret("logs-webhooks", &format!(r#"{{"app": "{hook}"}}"#)).await;
+    let vars = |rotation: &str| {
+        Environment::from_pairs([
+            ("REKEY_SECRET_ID", arn.as_str()),
+            ("REKEY_SECRET_ROTATION", rotation),
+            ("REKEY_WEBHOOK_SECRETS_ID", hooks.as_str()),
+            ("AWS_ENDPOINT_URL", moto_endpoint().as_str()),
+            ("AWS_REGION", "us-east-1"),
+        ])
+    };
+    let env = rekey::secrets_manager::resolve(vars("previous"))
+        .await
+        .expect("the secrets are on moto");
+    assert_eq!(env.get("REKEY_SECRET").as_deref(), Some(service.as_str()));
+    // A failed read, logged as a function's init would be: a rotation
+    // phase on a secret that has no version at its stage.
+    let lone = moto_secret("logs-lone", &service).await;
+    let failed = rekey::secrets_manager::resolve(Environment::from_pairs([
+        ("REKEY_SECRET_ID", lone.as_str()),
+        ("REKEY_SECRET_ROTATION", "pending"),
+        ("AWS_ENDPOINT_URL", moto_endpoint().as_str()),
+        ("AWS_REGION", "us-east-1"),
+    ]))
+    .await
+    .err()
+    .expect("no AWSPENDING nor AWSPREVIOUS");
+    tracing::error!(error = %failed, "init failed");
+
+    let text = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("GetSecretValue"),
+        "the SDK's trace lines were captured"
+    );
+    assert!(text.contains("AWSPREVIOUS"), "the failure was logged");
+    for (what, secret) in [
+        ("service secret", service.as_str()),
+        ("previous service secret", previous.as_str()),
+        ("webhook secret", hook.as_str()),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "a log line contains the {what} read from Secrets Manager"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use rekey::contract::oauth::oauth_revoke;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::oauth_revoke(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::oauth_revoke(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(oauth_revoke(&app, req).await)
     }))

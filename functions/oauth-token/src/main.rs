@@ -9,7 +9,7 @@ use rekey::contract::oauth::oauth_token;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::oauth_token(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::oauth_token(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(oauth_token(&app, req).await)
     }))

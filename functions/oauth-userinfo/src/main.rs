@@ -10,7 +10,7 @@ use rekey::contract::oauth::oauth_userinfo;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::oauth_userinfo(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::oauth_userinfo(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(oauth_userinfo(&app, req).await)
     }))

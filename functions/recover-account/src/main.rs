@@ -8,7 +8,7 @@ use rekey::contract::account::recover_account;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::recover_account(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::recover_account(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(recover_account(&app, req).await)
     }))

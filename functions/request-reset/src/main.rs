@@ -8,7 +8,7 @@ use rekey::contract::payabli::request_reset;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::request_reset(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::request_reset(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(request_reset(&app, req).await)
     }))

@@ -8,7 +8,7 @@ use rekey::contract::account::reset_account;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::reset_account(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::reset_account(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(reset_account(&app, req).await)
     }))

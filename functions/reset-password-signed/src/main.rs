@@ -8,7 +8,7 @@ use rekey::contract::django::reset_password_signed;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::reset_password_signed(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::reset_password_signed(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(reset_password_signed(&app, req).await)
     }))

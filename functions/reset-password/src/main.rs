@@ -8,7 +8,7 @@ use rekey::contract::unleash::reset_password;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::reset_password(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::reset_password(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(reset_password(&app, req).await)
     }))

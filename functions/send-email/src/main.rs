@@ -11,7 +11,7 @@ use rekey::webhook::sqs::{consume_retries, is_retry_batch};
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
     let rekey::wiring::SendEmail { reset, outbox } =
-        rekey::wiring::send_email(&rekey::wiring::Environment::process())?;
+        rekey::wiring::send_email(&rekey::wiring::environment().await?)?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
         let payload = event.payload;
         let response = if is_retry_batch(&payload) {

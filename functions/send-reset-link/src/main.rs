@@ -8,7 +8,7 @@ use rekey::contract::django::send_reset_link;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::send_reset_link(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::send_reset_link(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(send_reset_link(&app, req).await)
     }))

@@ -8,7 +8,7 @@ use rekey::contract::zitadel::set_password;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::set_password(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::set_password(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(set_password(&app, req).await)
     }))

@@ -8,7 +8,7 @@ use rekey::contract::unleash::validate_token;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     rekey::telemetry::init_lambda();
-    let app = rekey::wiring::validate_token(&rekey::wiring::Environment::process())?;
+    let app = rekey::wiring::validate_token(&rekey::wiring::environment().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(validate_token(&app, req).await)
     }))

@@ -5,7 +5,8 @@
    network of this check's own for the containers (scripts/moto_serial.py
    with two --listen addresses); the template's table (with its stream),
    queues and KMS key created on it from their definitions (template.py),
-   its SES identity, its service secret in Secrets Manager.
+   its SES identity, its service secret in Secrets Manager (the functions
+   get its ARN and read it from moto at init).
 2. Run "own accounts": `sam local start-api` with the template's parameters
    (ResetUrl and TokenIssuer on its base URL), the stream pump feeding
    send-email through `sam local invoke` (stream.py); the peer checks
@@ -233,15 +234,18 @@ def main():
         log("moto at %s (host side) and %s:%d (containers)" % (moto.host, network.gateway, moto.bridge_port))
         template = load(os.path.join(ROOT, "template.yaml"))
         clients = {s: moto.client(s) for s in ("dynamodb", "sqs", "kms", "secretsmanager", "sesv2")}
-        secret_name = "rekey/service-secret"
+        # The functions get its ARN and read the value from moto at init,
+        # through host.docker.internal, as they read it from Secrets Manager
+        # in AWS.
         service_secret = base64.b64encode(secrets.token_bytes(32)).decode()
-        clients["secretsmanager"].create_secret(Name=secret_name, SecretString=service_secret)
+        secret_arn = clients["secretsmanager"].create_secret(
+            Name="rekey/service-secret", SecretString=service_secret)["ARN"]
         clients["sesv2"].create_email_identity(EmailIdentity=SENDER_DOMAIN)
         parameters = {
             "Architecture": args.arch,
             "MailFrom": "rekey <no-reply@%s>" % SENDER_DOMAIN,
             "SenderIdentity": SENDER_DOMAIN,
-            "ServiceSecretId": secret_name,
+            "ServiceSecretId": secret_arn,
             "KeyAdministratorArn": "arn:aws:iam::123456789012:role/rekey-deployer",
             "LocalEndpointUrl": "http://host.docker.internal:%d" % moto.bridge_port,
             # sdk_check texts a +1 number (moto's SNS records it).

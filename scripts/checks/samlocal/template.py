@@ -5,9 +5,10 @@ functions' environment needs beyond what `sam local` resolves itself.
 
 `sam local` evaluates parameters and conditions, but a `!Ref` to a
 resource arrives as its logical name, a `!GetAtt` is not resolved, and a
-`{{resolve:secretsmanager:...}}` reference stays as it is. `Stack.overrides`
-gives exactly those variables their values (the resources' physical names
-and ARNs on moto, the secret read back from moto's Secrets Manager), so
+`{{resolve:secretsmanager:...}}` reference stays as it is (the functions'
+environment holds none: they get secrets' ARNs and read the values at
+init). `Stack.overrides` gives exactly those variables their values (the
+resources' physical names and ARNs on moto), so
 everything else in a function's environment is the template's, as sam
 evaluates it.
 """

@@ -42,6 +42,18 @@ impl Environment {
         Self::new(move |name| vars.get(name).cloned())
     }
 
+    /// These variables with `values` in place of their own: the secrets
+    /// read at init from Secrets Manager (`secrets_manager::resolve`). What
+    /// was read so far stays recorded.
+    pub fn with_values(self, values: Vec<(&'static str, String)>) -> Self {
+        let Self { lookup, read } = self;
+        let values: BTreeMap<&'static str, String> = values.into_iter().collect();
+        Self {
+            lookup: Box::new(move |name| values.get(name).cloned().or_else(|| lookup(name))),
+            read,
+        }
+    }
+
     /// One variable, recorded as read.
     pub fn get(&self, name: &str) -> Option<String> {
         self.read

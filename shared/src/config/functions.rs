@@ -53,7 +53,7 @@ impl ServiceSettings {
         let config = Config::read(&mut env);
         let store = StoreSettings::read(&mut env);
         let signing = SigningKeys::read_for(&mut env, keys);
-        let aws = AwsEnvironment::read(&env);
+        let aws = AwsEnvironment::read(&mut env);
         let (config, store) = env.finish_with(config.zip(store))?;
         Ok(Self {
             config,
@@ -87,7 +87,7 @@ impl StreamSettings {
         let webhooks = WebhookDelivery::read(&mut env);
         let store = StoreSettings::read(&mut env);
         let template_dir = read_template_dir(&env);
-        let aws = AwsEnvironment::read(&env);
+        let aws = AwsEnvironment::read(&mut env);
         let (config, (mail_from, store)) = env.finish_with(config.zip(mail_from.zip(store)))?;
         Ok(Self {
             config,
@@ -174,7 +174,7 @@ impl DiscoverySettings {
             issuer: session::read_issuer(&env),
             scope: session::read_scope(&env),
             signing: SigningKeys::read(&mut env),
-            aws: AwsEnvironment::read(&env),
+            aws: AwsEnvironment::read(&mut env),
         };
         env.finish()?;
         Ok(settings)

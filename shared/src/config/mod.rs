@@ -25,6 +25,7 @@ mod service_secret;
 mod session;
 pub mod settings;
 mod signing_keys;
+pub mod stored_secrets;
 pub mod variables;
 mod webhooks;
 

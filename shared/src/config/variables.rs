@@ -37,6 +37,11 @@ pub const VARIABLES: &[Variable] = &[
     // The service secret
     var("REKEY_SECRET", Service),
     var("REKEY_SECRET_PREVIOUS", Service),
+    // ... or, deployed, the secrets' ARNs, read at init (config::stored_secrets)
+    var("REKEY_SECRET_ID", Service),
+    var("REKEY_SECRET_ROTATION", Service),
+    var("REKEY_EDGE_SECRET_ID", Service),
+    var("REKEY_WEBHOOK_SECRETS_ID", Functions),
     // Links
     var("REKEY_RESET_URL", Service),
     var("REKEY_RECOVER_URL", Service),
@@ -135,6 +140,7 @@ pub const VARIABLES: &[Variable] = &[
     var("AWS_ENDPOINT_URL_KMS", Platform),
     var("AWS_ENDPOINT_URL_SQS", Platform),
     var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", Platform),
+    var("AWS_ENDPOINT_URL_SECRETS_MANAGER", Platform),
     var("AWS_LAMBDA_FUNCTION_NAME", Platform),
     var("AWS_LAMBDA_LOG_FORMAT", Platform),
     var("AWS_LAMBDA_LOG_LEVEL", Platform),

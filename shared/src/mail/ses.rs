@@ -48,7 +48,7 @@ impl SesMailer {
         let mut env = EnvReader::process();
         let from = crate::config::read_mail_from(&mut env);
         let from = env.finish_with(from)?;
-        let config = crate::aws::sdk_config().await;
+        let config = crate::aws::sdk_config().await?;
         Ok(Self::new(Client::new(&config), from))
     }
 }

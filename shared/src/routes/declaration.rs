@@ -36,28 +36,28 @@ macro_rules! function_table {
                 name: "request-reset",
                 operation: contract::payabli::request_reset(app),
                 routes: [("POST", "/api/User/authreset")],
-                features: ["dynamodb"],
+                features: ["dynamodb", "secrets-manager"],
             },
             /// Unleash: who a link token is for, without consuming it.
             ValidateToken {
                 name: "validate-token",
                 operation: contract::unleash::validate_token(app),
                 routes: [("GET", "/auth/reset/validate")],
-                features: ["dynamodb", "cognito"],
+                features: ["dynamodb", "cognito", "secrets-manager"],
             },
             /// Unleash: a new password with a link token.
             ResetPassword {
                 name: "reset-password",
                 operation: contract::unleash::reset_password(app),
                 routes: [("POST", "/auth/reset/password")],
-                features: ["pwned-passwords", "dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito", "secrets-manager"],
             },
             /// Unleash: the password policy on a candidate.
             ValidatePassword {
                 name: "validate-password",
                 operation: contract::unleash::validate_password(app),
                 routes: [("POST", "/auth/reset/validate-password")],
-                features: ["pwned-passwords", "dynamodb"],
+                features: ["pwned-passwords", "dynamodb", "secrets-manager"],
             },
             /// Zitadel PasswordReset: a code for a user, returned or mailed.
             RequestUserReset {
@@ -67,7 +67,7 @@ macro_rules! function_table {
                     ("POST", "/v2/users/{userId}/password_reset"),
                     ("POST", "/zitadel.user.v2.UserService/PasswordReset"),
                 ],
-                features: ["dynamodb", "cognito"],
+                features: ["dynamodb", "cognito", "secrets-manager"],
             },
             /// Zitadel SetPassword: with a code, the current password, or an
             /// admin's key.
@@ -78,28 +78,28 @@ macro_rules! function_table {
                     ("POST", "/v2/users/{userId}/password"),
                     ("POST", "/zitadel.user.v2.UserService/SetPassword"),
                 ],
-                features: ["pwned-passwords", "dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito", "secrets-manager"],
             },
             /// django-rest-registration: a signed link to the address.
             SendResetLink {
                 name: "send-reset-link",
                 operation: contract::django::send_reset_link(app),
                 routes: [("POST", "/api/v1/iam/accounts/send-reset-password-link/")],
-                features: ["dynamodb"],
+                features: ["dynamodb", "secrets-manager"],
             },
             /// django-rest-registration: a new password with a signed link.
             ResetPasswordSigned {
                 name: "reset-password-signed",
                 operation: contract::django::reset_password_signed(app),
                 routes: [("POST", "/api/v1/iam/accounts/reset-password/")],
-                features: ["pwned-passwords", "dynamodb", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "cognito", "secrets-manager"],
             },
             /// "Recover an account": a recovery link to the address.
             RecoverAccount {
                 name: "recover-account",
                 operation: contract::account::recover_account(app),
                 routes: [("POST", "/api/v2/account/recover/")],
-                features: ["dynamodb"],
+                features: ["dynamodb", "secrets-manager"],
             },
             /// Account reset: a new password with the recovery link, and a
             /// log-in.
@@ -107,7 +107,7 @@ macro_rules! function_table {
                 name: "reset-account",
                 operation: contract::account::reset_account(app),
                 routes: [("POST", "/api/v2/account/reset/")],
-                features: ["pwned-passwords", "dynamodb", "kms", "cognito"],
+                features: ["pwned-passwords", "dynamodb", "kms", "cognito", "secrets-manager"],
             },
             /// The hosted reset page (GET /reset, GET /account/reset, its
             /// script and style).
@@ -137,21 +137,21 @@ macro_rules! function_table {
                 name: "oauth-token",
                 operation: contract::oauth::oauth_token(app),
                 routes: [("POST", "/oauth/token")],
-                features: ["dynamodb", "kms"],
+                features: ["dynamodb", "kms", "secrets-manager"],
             },
             /// OAuth 2.0 token revocation (RFC 7009).
             OAuthRevoke {
                 name: "oauth-revoke",
                 operation: contract::oauth::oauth_revoke(app),
                 routes: [("POST", "/oauth/revoke")],
-                features: ["dynamodb"],
+                features: ["dynamodb", "secrets-manager"],
             },
             /// OpenID Connect userinfo: the account an access token speaks for.
             OAuthUserinfo {
                 name: "oauth-userinfo",
                 operation: contract::oauth::oauth_userinfo(app),
                 routes: [("GET", "/oauth/userinfo"), ("POST", "/oauth/userinfo")],
-                features: ["dynamodb", "kms"],
+                features: ["dynamodb", "kms", "secrets-manager"],
             },
             /// The table's stream consumer: address requests delivered
             /// through their flow, outbox items sent (mail through SES,
@@ -161,7 +161,7 @@ macro_rules! function_table {
                 name: "send-email",
                 operation: delivery::stream::consume_batch(stream),
                 routes: [],
-                features: ["dynamodb", "ses", "sns", "sqs", "cognito"],
+                features: ["dynamodb", "ses", "sns", "sqs", "cognito", "secrets-manager"],
             },
         }
     };

@@ -24,6 +24,15 @@ pub use http::*;
 #[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
 pub use send_email::{SendEmail, send_email};
 
+/// The process environment, with the secrets it names by ARN read from
+/// Secrets Manager (`secrets_manager::resolve`): what the mains of the
+/// functions that hold a secret build from. Without a reference (a local
+/// run), the environment as it is.
+#[cfg(feature = "secrets-manager")]
+pub async fn environment() -> Result<Environment, crate::ConfigError> {
+    crate::secrets_manager::resolve(Environment::process()).await
+}
+
 /// rekey's DynamoDB store on the configured table.
 #[cfg(feature = "dynamodb")]
 fn store(

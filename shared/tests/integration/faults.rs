@@ -175,7 +175,7 @@ impl Drop for PrivateMoto {
 /// A DynamoDB client as the functions build it (rekey::aws::sdk_config: 1 s
 /// connect, 2 s per attempt, 5 s per operation, 3 attempts), at `endpoint`.
 async fn production_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let sdk = rekey::aws::sdk_config().await;
+    let sdk = rekey::aws::sdk_config().await.expect("moto on loopback");
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))

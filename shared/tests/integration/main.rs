@@ -39,6 +39,7 @@ mod secret_rotation;
 mod signed_links_and_recovery;
 mod signing;
 mod store_conformance;
+mod stored_secrets;
 mod template;
 mod tenancy;
 mod text_sender_conformance;

@@ -382,6 +382,8 @@ enum Target {
     DeadLetterQueue,
     WebhookRetryQueue,
     WebhookDeadLetterQueue,
+    /// `!Ref ServiceSecretId`: the service secret's ARN.
+    ServiceSecret,
 }
 
 /// send-email's event of `kind` (`DynamoDB`: the stream; `SQS`: the
@@ -436,6 +438,9 @@ fn target(resource: &Value, table: &str, log_group: &str, who: &str) -> Target {
             }
             _ => {}
         }
+    }
+    if ref_of(resource) == Some("ServiceSecretId") {
+        return Target::ServiceSecret;
     }
     if let Some(s) = sub_of(resource) {
         if s == format!("${{{table}.Arn}}/stream/*") {
@@ -559,6 +564,9 @@ fn each_role_grants_exactly_what_the_code_calls() {
         if !dynamodb.is_empty() {
             expected.insert(Target::Table, set(&dynamodb));
         }
+        if iam::secrets_read(name).contains(&"REKEY_SECRET") {
+            expected.insert(Target::ServiceSecret, set(iam::SECRET_ACTIONS));
+        }
         if name == iam::STREAM_FUNCTION {
             expected.insert(Target::TableStream, set(iam::STREAM_ACTIONS));
             expected.insert(Target::SenderIdentity, set(iam::SES_ACTIONS));
@@ -681,6 +689,13 @@ fn pool_statements_grant_what_the_code_calls_on_that_pool_alone() {
             .unwrap()
             .iter()
             .filter_map(|p| intrinsic(p, "If"))
+            // The edge and webhook secrets' reads: checked by
+            // functions_get_their_secrets_by_arn_and_their_roles_read_only_those.
+            .filter(|p| {
+                p.as_sequence().is_some_and(|b| {
+                    !matches!(b[0].as_str(), Some("HasEdge") | Some("HasWebhookSecrets"))
+                })
+            })
             .collect();
         let cognito = iam::cognito_actions(name);
         if cognito.is_empty() {
@@ -997,7 +1012,7 @@ fn webhook_retries_wait_in_sqs_and_end_in_their_own_dead_letter_queue() {
         );
     }
 
-    // send-email finds both queues, and alone gets the endpoints' secrets.
+    // send-email finds both queues, and alone reads the endpoints' secrets.
     let vars = &deployed()[iam::STREAM_FUNCTION].props()["Environment"]["Variables"];
     assert_eq!(
         ref_of(&vars["REKEY_WEBHOOK_RETRY_QUEUE_URL"]),
@@ -1007,22 +1022,21 @@ fn webhook_retries_wait_in_sqs_and_end_in_their_own_dead_letter_queue() {
         ref_of(&vars["REKEY_WEBHOOK_DEAD_LETTER_URL"]),
         Some(webhook_dead_letter_queue())
     );
-    let secrets = intrinsic(&vars["REKEY_WEBHOOK_SECRETS"], "If")
+    let secrets = intrinsic(&vars["REKEY_WEBHOOK_SECRETS_ID"], "If")
         .and_then(Value::as_sequence)
-        .expect("REKEY_WEBHOOK_SECRETS is !If [HasWebhooks, secret, \"\"]");
+        .expect("REKEY_WEBHOOK_SECRETS_ID is !If [HasWebhookSecrets, !Ref WebhookSecretsId, \"\"]");
+    assert_eq!(secrets[0].as_str(), Some("HasWebhookSecrets"));
+    assert_eq!(ref_of(&secrets[1]), Some("WebhookSecretsId"));
+    assert_eq!(secrets[2].as_str(), Some(""));
     assert!(
-        sub_of(&secrets[1]).is_some_and(|s| s.starts_with("{{resolve:secretsmanager:")),
-        "REKEY_WEBHOOK_SECRETS comes from Secrets Manager at deploy time"
-    );
-    assert!(
-        globals()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS"].is_null(),
-        "only send-email gets the webhook secrets"
+        globals()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS_ID"].is_null(),
+        "only send-email reads the webhook secrets"
     );
     for (name, f) in deployed() {
         if name != iam::STREAM_FUNCTION {
             assert!(
-                f.props()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS"].is_null(),
-                "{name} must not get the webhook secrets"
+                f.props()["Environment"]["Variables"]["REKEY_WEBHOOK_SECRETS_ID"].is_null(),
+                "{name} must not be told where the webhook secrets are"
             );
         }
     }
@@ -1072,7 +1086,7 @@ fn variables(env: &Value) -> Vec<(&str, &Value)> {
 fn the_template_sets_only_variables_the_code_reads() {
     let read = variables_read_by_code();
     for must in [
-        "REKEY_SECRET",
+        "REKEY_SECRET_ID",
         "REKEY_TABLE",
         "REKEY_RESET_URL",
         "REKEY_MAIL_FROM",
@@ -1118,17 +1132,16 @@ fn the_template_sets_only_variables_the_code_reads() {
     }
 
     let global = |n: &str| &globals()["Environment"]["Variables"][n];
-    for n in ["REKEY_SECRET", "REKEY_TABLE", "REKEY_RESET_URL"] {
+    for n in ["REKEY_SECRET_ID", "REKEY_TABLE", "REKEY_RESET_URL"] {
         assert!(
             !global(n).is_null(),
             "every function needs {n}: set it in Globals"
         );
     }
-    let secret =
-        sub_of(global("REKEY_SECRET")).expect("REKEY_SECRET is a !Sub of a dynamic reference");
-    assert!(
-        secret.starts_with("{{resolve:secretsmanager:"),
-        "REKEY_SECRET must come from Secrets Manager at deploy time, found {secret}"
+    assert_eq!(
+        ref_of(global("REKEY_SECRET_ID")),
+        Some("ServiceSecretId"),
+        "the functions get the service secret's ARN, and read the value at init"
     );
     let send_email = &deployed()[iam::STREAM_FUNCTION];
     assert!(
@@ -1270,10 +1283,13 @@ fn each_function_main_calls_the_operation_its_declaration_names() {
     for name in iam::functions() {
         let path = root().join("functions").join(name).join("src/main.rs");
         let main = std::fs::read_to_string(&path).unwrap();
-        let constructor = format!(
-            "rekey::wiring::{}(&rekey::wiring::Environment::process())",
-            name.replace('-', "_")
-        );
+        // The functions that hold a secret read it first (Secrets Manager).
+        let environment = if iam::secrets_read(name).is_empty() {
+            "rekey::wiring::Environment::process()"
+        } else {
+            "rekey::wiring::environment().await?"
+        };
+        let constructor = format!("rekey::wiring::{}(&{environment})", name.replace('-', "_"));
         assert!(
             main.contains(&constructor),
             "{} must build its dependencies with {constructor}",
@@ -1308,12 +1324,13 @@ fn the_edge_adds_the_secret_the_functions_trust_its_viewer_address_by() {
     let resolved = format!("{{{{resolve:secretsmanager:${{{secret_id}}}:SecretString}}}}");
     assert_eq!(sub_of(&header["HeaderValue"]), Some(resolved.as_str()));
 
-    let variable = &globals()["Environment"]["Variables"]["REKEY_EDGE_SECRET"];
+    // The functions get the secret's ARN (its !Ref), and read the value.
+    let variable = &globals()["Environment"]["Variables"]["REKEY_EDGE_SECRET_ID"];
     let branches = intrinsic(variable, "If")
         .and_then(Value::as_sequence)
-        .expect("REKEY_EDGE_SECRET must be !If [HasEdge, the secret, \"\"]");
+        .expect("REKEY_EDGE_SECRET_ID must be !If [HasEdge, !Ref the secret, \"\"]");
     assert_eq!(branches[0].as_str(), Some("HasEdge"));
-    assert_eq!(sub_of(&branches[1]), Some(resolved.as_str()));
+    assert_eq!(ref_of(&branches[1]), Some(secret_id));
     // Empty (read as unset) rather than NoValue, which sam local cannot
     // resolve inside !If.
     assert_eq!(branches[2].as_str(), Some(""));
@@ -1458,5 +1475,122 @@ fn the_signing_key_is_rsa_in_kms_and_its_policy_grants_what_the_code_calls() {
     let outputs = &TEMPLATE["Outputs"];
     for output in ["Issuer", "JwksUri"] {
         assert!(outputs.get(output).is_some(), "output {output}");
+    }
+}
+
+// ------------------------------------------------------------ secrets by ARN
+
+/// No secret value is in any function's configuration (what
+/// `lambda:GetFunctionConfiguration` shows): each function gets its
+/// secrets' ARNs (`config::stored_secrets`), never a value variable or a
+/// dynamic reference CloudFormation would resolve into it, and exactly the
+/// ARNs of the secrets it reads (`iam::secrets_read`); its role may
+/// `secretsmanager:GetSecretValue` those secrets and no other (the service
+/// secret is checked with every unconditional statement by
+/// `each_role_grants_exactly_what_the_code_calls`; the edge and webhook
+/// secrets exist only under their conditions, checked here).
+#[test]
+fn functions_get_their_secrets_by_arn_and_their_roles_read_only_those() {
+    use rekey::config::stored_secrets::STORED;
+    let values: Vec<&str> = STORED
+        .iter()
+        .map(|s| s.value)
+        .chain(["REKEY_SECRET_PREVIOUS"])
+        .collect();
+    let text = |v: &Value| serde_norway::to_string(v).unwrap();
+    for (name, f) in deployed() {
+        let mut vars: BTreeMap<&str, &Value> =
+            variables(&globals()["Environment"]).into_iter().collect();
+        vars.extend(variables(&f.props()["Environment"]));
+        for (var, value) in &vars {
+            assert!(
+                !values.contains(var),
+                "{name} is given {var}: a secret's value, readable from its configuration"
+            );
+            assert!(
+                !text(value).contains("{{resolve:"),
+                "{name}: {var} resolves a secret into the configuration"
+            );
+        }
+        let given: BTreeSet<&str> = STORED
+            .iter()
+            .filter(|s| {
+                vars.get(s.reference)
+                    .is_some_and(|v| v.as_str() != Some(""))
+            })
+            .map(|s| s.value)
+            .collect();
+        let reads: BTreeSet<&str> = iam::secrets_read(name).iter().copied().collect();
+        assert_eq!(
+            given, reads,
+            "{name} is told where exactly the secrets it reads are"
+        );
+
+        let (role_id, _) = get_att(&f.props()["Role"]).expect("Role: !GetAtt");
+        let mut conditional = BTreeMap::new();
+        for policy in resource(role_id)["Properties"]["Policies"]
+            .as_sequence()
+            .expect("inline Policies")
+        {
+            let Some(args) = intrinsic(policy, "If").and_then(Value::as_sequence) else {
+                continue;
+            };
+            let policy_name = args[1]["PolicyName"].as_str().unwrap_or("?");
+            if !text(&args[1]).contains("secretsmanager") {
+                continue;
+            }
+            let statements = args[1]["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .expect("Statement list");
+            assert_eq!(
+                statements.len(),
+                1,
+                "{role_id}/{policy_name}: one statement"
+            );
+            let st = &statements[0];
+            assert_eq!(st["Effect"].as_str(), Some("Allow"));
+            let actions: Vec<&str> = one_or_many(&st["Action"])
+                .into_iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(actions, iam::SECRET_ACTIONS, "{role_id}/{policy_name}");
+            assert!(st.get("Condition").is_none(), "{role_id}/{policy_name}");
+            assert_eq!(ref_of(&args[2]), Some("AWS::NoValue"));
+            conditional.insert(
+                policy_name.to_string(),
+                (
+                    args[0].as_str().unwrap_or("?").to_string(),
+                    ref_of(&st["Resource"]).unwrap_or("?").to_string(),
+                ),
+            );
+        }
+        let mut want = BTreeMap::new();
+        let (edge_secret, _) = only("AWS::SecretsManager::Secret");
+        if reads.contains("REKEY_EDGE_SECRET") {
+            want.insert(
+                "edge-secret".to_string(),
+                ("HasEdge".to_string(), edge_secret.to_string()),
+            );
+        }
+        if reads.contains("REKEY_WEBHOOK_SECRETS") {
+            want.insert(
+                "webhook-secrets".to_string(),
+                (
+                    "HasWebhookSecrets".to_string(),
+                    "WebhookSecretsId".to_string(),
+                ),
+            );
+        }
+        assert_eq!(
+            conditional, want,
+            "{role_id} ({name}): conditional secret reads (policy -> condition, secret)"
+        );
+    }
+    // The parameters name secrets by ARN: IAM grants on ARNs, not names.
+    for parameter in ["ServiceSecretId", "WebhookSecretsId"] {
+        let pattern = TEMPLATE["Parameters"][parameter]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{parameter} has an AllowedPattern"));
+        assert!(pattern.contains("arn:aws"), "{parameter}: {pattern}");
     }
 }

@@ -7,7 +7,8 @@
 //! calls its role may make): the pool directory, the signer, the public
 //! keys, the mailer, the webhook retry queue. Also: every variable a
 //! function's init reads is one the template can set (a variable it
-//! names, or a setting of the `Settings` parameter).
+//! names, a setting of the `Settings` parameter, or a secret read from
+//! Secrets Manager by the ARN it names: moto's, created here).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,72 @@ static TEMPLATE: LazyLock<Value> = LazyLock::new(|| {
 });
 
 const POOL_ID: &str = "us-east-1_AbCdEf123";
+
+/// The secrets the stack's functions read at init, on moto: the service
+/// secret (with an AWSPREVIOUS version, for the rotation), the webhook
+/// secrets and the edge secret, by ARN.
+struct StackSecrets {
+    service: String,
+    webhooks: String,
+    edge: String,
+}
+
+static SECRETS: LazyLock<StackSecrets> = LazyLock::new(|| {
+    runtime().block_on(async {
+        let old = rekey::crypto::ServiceSecret::generate().1;
+        let service = crate::support::moto_secret("rekey-wiring-service", &old).await;
+        let current = rekey::crypto::ServiceSecret::generate().1;
+        crate::support::put_secret_version(&service, &current, "AWSCURRENT").await;
+        let hook = rekey::webhook::secret::WebhookSecret::generate();
+        let webhooks = crate::support::moto_secret(
+            "rekey-wiring-webhooks",
+            &format!(r#"{{"app": "{hook}"}}"#),
+        )
+        .await;
+        let edge = crate::support::moto_secret("rekey-wiring-edge", &"E".repeat(48)).await;
+        StackSecrets {
+            service,
+            webhooks,
+            edge,
+        }
+    })
+});
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// What a function's main starts from: the template's variables, with the
+/// secrets they name read from Secrets Manager (moto), as
+/// `rekey::wiring::environment` does.
+fn start(vars: &BTreeMap<String, String>) -> Result<Environment, rekey::ConfigError> {
+    let mut pairs = vars.clone();
+    pairs.insert(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+        crate::support::moto_endpoint(),
+    );
+    runtime().block_on(rekey::secrets_manager::resolve(Environment::from_pairs(
+        pairs,
+    )))
+}
+
+/// The value variables read from Secrets Manager in place of the
+/// references among `names` (`config::stored_secrets`).
+fn by_reference(names: &mut BTreeSet<String>) {
+    use rekey::config::stored_secrets::{ROTATION_VAR, STORED};
+    for stored in STORED {
+        if names.contains(stored.reference) {
+            names.insert(stored.value.to_string());
+        }
+    }
+    if names.contains(ROTATION_VAR) {
+        names.insert("REKEY_SECRET_PREVIOUS".to_string());
+    }
+}
 const WEBHOOKS: &str = r#"[{"name": "app", "url": "https://app.example.com/hooks/rekey"}]"#;
 
 /// The parameter sets each function is built under: the required ones
@@ -38,7 +105,7 @@ fn parameter_sets() -> Vec<(&'static str, BTreeMap<&'static str, String>)> {
         ("MailFrom", "Acme <no-reply@acme.example>"),
         ("SenderIdentity", "acme.example"),
         ("ResetUrl", "https://app.example.com/reset?token={token}"),
-        ("ServiceSecretId", "rekey/service-secret"),
+        ("ServiceSecretId", SECRETS.service.as_str()),
         (
             "KeyAdministratorArn",
             "arn:aws:iam::123456789012:role/rekey-deployer",
@@ -58,7 +125,7 @@ fn parameter_sets() -> Vec<(&'static str, BTreeMap<&'static str, String>)> {
     ];
     let webhooks = [
         ("WebhookEndpoints", WEBHOOKS),
-        ("WebhookSecretsId", "rekey/webhooks"),
+        ("WebhookSecretsId", SECRETS.webhooks.as_str()),
     ];
     let kms = [
         (
@@ -153,6 +220,8 @@ impl Stack {
                 format!("https://sqs.us-east-1.amazonaws.com/123456789012/rekey-{id}")
             }
             ("AWS::KMS::Key", None) => format!("key-{id}"),
+            // Its !Ref is its ARN: the edge secret on moto.
+            ("AWS::SecretsManager::Secret", None) => SECRETS.edge.clone(),
             (_, None) => format!("rekey-{id}"),
             (_, Some(att)) => format!("arn:aws:{kind}:us-east-1:123456789012:rekey-{id}/{att}"),
         }
@@ -234,6 +303,11 @@ impl Stack {
                 self.eval(arg(if self.condition(cond) { 1 } else { 2 }))
             }
             "Equals" => Out::Bool(self.eval(arg(0)) == self.eval(arg(1))),
+            "And" => Out::Bool(
+                args.expect("a list of conditions")
+                    .iter()
+                    .all(|c| self.eval(c) == Out::Bool(true)),
+            ),
             "Not" => Out::Bool(self.eval(arg(0)) == Out::Bool(false)),
             "Condition" => Out::Bool(self.condition(t.value.as_str().unwrap())),
             other => panic!("intrinsic {other} is not evaluated here"),
@@ -279,6 +353,7 @@ fn settable() -> BTreeSet<String> {
     if names.contains(settings::VARIABLE) {
         names.extend(settings::NAMES.iter().map(|n| n.to_string()));
     }
+    by_reference(&mut names);
     names
 }
 
@@ -287,11 +362,13 @@ fn settable() -> BTreeSet<String> {
 fn template_names(function_id: &str) -> BTreeSet<String> {
     let globals = &TEMPLATE["Globals"]["Function"]["Environment"]["Variables"];
     let own = &TEMPLATE["Resources"][function_id]["Properties"]["Environment"]["Variables"];
-    [globals, own]
+    let mut names = [globals, own]
         .into_iter()
         .flat_map(|vars| vars.as_mapping().into_iter().flatten())
         .map(|(k, _)| k.as_str().unwrap().to_string())
-        .collect()
+        .collect();
+    by_reference(&mut names);
+    names
 }
 
 /// What Lambda puts in every function's environment itself.
@@ -419,7 +496,13 @@ fn each_function_builds_what_its_routes_need_from_the_templates_environment() {
         let stack = Stack::new(&params);
         for (id, function) in functions() {
             let vars = stack.environment(&id);
-            let env = Environment::from_pairs(vars.clone());
+            let env = match start(&vars) {
+                Ok(env) => env,
+                Err(e) => {
+                    failures.insert(format!("{set}: {function} reads no secrets: {e}"));
+                    continue;
+                }
+            };
             let built = match built(&function, &env) {
                 Ok(built) => built,
                 Err(e) => {
@@ -449,8 +532,13 @@ fn each_function_builds_what_its_routes_need_from_the_templates_environment() {
             // given and never reads, are findings.
             let read = env.names_read();
             let named = template_names(&id);
+            // What Secrets Manager gave in place of a reference.
+            let from_secrets: BTreeSet<&String> = read
+                .iter()
+                .filter(|n| !vars.contains_key(*n) && env.get(n).is_some())
+                .collect();
             for name in &read {
-                let given = vars.contains_key(name);
+                let given = vars.contains_key(name) || from_secrets.contains(name);
                 if name.starts_with("REKEY_")
                     && name != settings::VARIABLE
                     && !settings::RETIRED.contains(&name.as_str())
@@ -524,7 +612,7 @@ fn each_function_reads_and_is_given_the_signing_keys_its_role_uses() {
             .copied()
             .filter(|k| vars.contains_key(*k))
             .collect();
-        let env = Environment::from_pairs(vars.clone());
+        let env = start(&vars).unwrap_or_else(|e| panic!("{function} reads no secrets: {e}"));
         built(&function, &env).unwrap_or_else(|e| panic!("{function} does not start: {e}"));
         let read = env.names_read();
         let read: BTreeSet<&str> = KEYS.iter().copied().filter(|k| read.contains(*k)).collect();
@@ -542,7 +630,8 @@ fn each_function_reads_and_is_given_the_signing_keys_its_role_uses() {
 /// The functions' Cargo features link what their routes need: a function
 /// whose role may call the pool is built with `cognito`, one that signs
 /// or only verifies or publishes with `kms` (aws-sdk-kms), the mailer with
-/// `ses` and the webhook retries with `sqs`.
+/// `ses`, the webhook retries with `sqs`, and one that reads a secret at
+/// init with `secrets-manager`.
 #[test]
 fn each_function_is_built_with_the_features_its_routes_need() {
     let sets = parameter_sets();
@@ -555,6 +644,8 @@ fn each_function_is_built_with_the_features_its_routes_need() {
             (need.signer || need.public_keys, "kms"),
             (need.mailer, "ses"),
             (need.retry_queue, "sqs"),
+            // The functions that read a secret at init (Secrets Manager).
+            (!iam::secrets_read(&function).is_empty(), "secrets-manager"),
         ] {
             assert_eq!(
                 features.contains(&format!("\"{feature}\"")),

@@ -102,14 +102,17 @@ impl DynamoStore {
 
     /// A client for `table` configured by the SDK's default chain
     /// (profiles, SSO): for rekeyctl on an operator's machine.
-    pub async fn connect(table: &str) -> Self {
-        Self::new(Client::new(&crate::aws::sdk_config().await), table)
+    pub async fn connect(table: &str) -> Result<Self, crate::ConfigError> {
+        Ok(Self::new(
+            Client::new(&crate::aws::sdk_config().await?),
+            table,
+        ))
     }
 
     /// As `connect`, with the patience of an operator's command rather
     /// than a request path's: attempts of up to 20 s, 60 s in all.
-    pub async fn connect_for_operator(table: &str) -> Self {
-        let sdk = crate::aws::sdk_config().await;
+    pub async fn connect_for_operator(table: &str) -> Result<Self, crate::ConfigError> {
+        let sdk = crate::aws::sdk_config().await?;
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .timeout_config(
                 aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
@@ -119,7 +122,7 @@ impl DynamoStore {
                     .build(),
             )
             .build();
-        Self::new(Client::from_conf(config), table)
+        Ok(Self::new(Client::from_conf(config), table))
     }
 
     pub fn table_name(&self) -> &str {

@@ -115,6 +115,39 @@ pub fn kms_actions(function: &str) -> &'static [&'static str] {
     }
 }
 
+/// `secrets_manager::SecretsManager::read`: one `GetSecretValue` per secret
+/// and stage at init, on the secret's ARN only.
+pub const SECRET_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+
+/// The secrets `function` reads at init (`config::stored_secrets`), by the
+/// variable each stands for: every function that serves the reset flows
+/// reads the service secret and, with the edge, the edge secret; send-email
+/// serves no HTTP request and alone reads the webhook secrets; discovery
+/// and reset-page hold no secret.
+pub fn secrets_read(function: &str) -> &'static [&'static str] {
+    use Function as F;
+    let Some(function) = Function::from_name(function) else {
+        return &[];
+    };
+    match function {
+        F::ResetPage | F::Discovery => &[],
+        F::SendEmail => &["REKEY_SECRET", "REKEY_WEBHOOK_SECRETS"],
+        F::RequestReset
+        | F::ValidateToken
+        | F::ResetPassword
+        | F::ValidatePassword
+        | F::RequestUserReset
+        | F::SetPassword
+        | F::SendResetLink
+        | F::ResetPasswordSigned
+        | F::RecoverAccount
+        | F::ResetAccount
+        | F::OAuthToken
+        | F::OAuthRevoke
+        | F::OAuthUserinfo => &["REKEY_SECRET", "REKEY_EDGE_SECRET"],
+    }
+}
+
 /// Every function writes its logs to its own log group (which the template
 /// creates, so no `logs:CreateLogGroup`).
 pub const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];

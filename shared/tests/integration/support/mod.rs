@@ -487,3 +487,40 @@ pub fn signer() -> Arc<dyn rekey::access_token::AccessTokenSigner> {
         .get_or_init(|| Arc::new(rekey::access_token::local::LocalSigner::ephemeral().unwrap()))
         .clone()
 }
+
+/// A Secrets Manager client on moto.
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws_config().await)
+}
+
+/// A new secret on moto holding `value` at AWSCURRENT; its ARN.
+pub async fn moto_secret(prefix: &str, value: &str) -> String {
+    secrets_client()
+        .await
+        .create_secret()
+        .name(unique(prefix))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create a secret on moto")
+        .arn
+        .expect("moto answers the ARN")
+}
+
+/// A new version of `arn` at `stage` (AWSCURRENT moves the current one to
+/// AWSPREVIOUS): moved with PutSecretValue, since moto's
+/// UpdateSecretVersionStage leaves the unstaged default behind. Its
+/// version id.
+pub async fn put_secret_version(arn: &str, value: &str, stage: &str) -> String {
+    secrets_client()
+        .await
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(value)
+        .version_stages(stage)
+        .send()
+        .await
+        .expect("put a secret version on moto")
+        .version_id
+        .expect("moto answers the version id")
+}
