@@ -1,4 +1,5 @@
-//! AWS SDK configuration shared by the DynamoDB store and the SES mailer.
+//! AWS SDK configuration: rekeyctl's (the SDK's default chain) and the
+//! Lambdas' (the environment only), each on rekey's HTTPS client.
 
 use std::time::Duration;
 
@@ -59,7 +60,21 @@ pub async fn sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
 /// "SESV2"): `AWS_ENDPOINT_URL_<service>` wins over `AWS_ENDPOINT_URL`.
 /// `aws` was read by `AwsEnvironment::read`, which refuses a plain-http
 /// endpoint off this machine, so no client built here signs in clear.
+///
+/// Every client of one `aws` shares one base config, built by the first
+/// call (at init): one HTTPS client (`crate::https`), one credentials
+/// provider; each service's config is that one with its endpoint.
 pub fn environment_sdk_config(aws: &AwsEnvironment, service: &str) -> aws_config::SdkConfig {
+    let mut config = aws
+        .sdk
+        .0
+        .get_or_init(|| environment_base_config(aws))
+        .to_builder();
+    config.set_endpoint_url(aws.endpoint_for(service).map(str::to_string));
+    config.build()
+}
+
+fn environment_base_config(aws: &AwsEnvironment) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_types::sdk_config::SharedCredentialsProvider;
     let mut config = aws_config::SdkConfig::builder()
@@ -71,9 +86,22 @@ pub fn environment_sdk_config(aws: &AwsEnvironment, service: &str) -> aws_config
         .timeout_config(request_path_timeouts())
         .retry_config(request_path_retries());
     config.set_region(aws.region.clone().map(aws_config::Region::new));
-    config.set_endpoint_url(aws.endpoint_for(service).map(str::to_string));
     config.build()
 }
+
+/// `AwsEnvironment`'s base SDK config, once built: a cache, not part of
+/// what the environment says (two environments read from the same
+/// variables are equal whether or not either has built it).
+#[derive(Clone, Debug, Default)]
+pub struct SharedSdkConfig(std::sync::OnceLock<aws_config::SdkConfig>);
+
+impl PartialEq for SharedSdkConfig {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SharedSdkConfig {}
 
 #[cfg(test)]
 mod tests {

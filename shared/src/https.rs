@@ -1,6 +1,12 @@
-//! The one HTTPS client of a process: hyper (HTTP/1.1) with rustls on ring,
-//! trusting Mozilla's root programme as compiled into `webpki-roots`. Every
-//! AWS SDK client, the webhook sender and the Pwned Passwords check use it.
+//! rekey's HTTPS client: hyper (HTTP/1.1) with rustls on ring, trusting
+//! Mozilla's root programme as compiled into `webpki-roots`. Every AWS SDK
+//! client, the webhook sender and the Pwned Passwords check use it. In a
+//! Lambda, every SDK client shares one (`sdk_http_client`, through the one
+//! base SDK config `aws::environment_sdk_config` builds); the webhook
+//! sender and the Pwned Passwords check each hold their own connector,
+//! with their own timeouts; a function that reads its secrets from Secrets
+//! Manager at init builds one more for that read. rekeyctl builds one per
+//! SDK config it loads.
 //!
 //! Why not the SDK's own client (aws-smithy-http-client): it reads the
 //! system's root certificates (every file under /etc/ssl/certs here) and
@@ -173,8 +179,9 @@ impl HttpClient for SdkHttpClient {
 }
 
 /// The HTTP client for an AWS SDK config, its connector for `settings`
-/// (the timeouts the config sets) built now. Not shared across SDK
-/// configs: a pool holds connections of the tokio runtime that opened
+/// (the timeouts the config sets) built now. Shared by the clients built
+/// from one config (a Lambda's, `aws::environment_sdk_config`), not across
+/// a process: a pool holds connections of the tokio runtime that opened
 /// them, and tests run many runtimes in one process.
 pub fn sdk_http_client(settings: &HttpConnectorSettings) -> SharedHttpClient {
     let key = (settings.connect_timeout(), settings.read_timeout());

@@ -14,6 +14,18 @@ pub struct AwsEnvironment {
     pub endpoint_url: Option<String>,
     /// `AWS_ENDPOINT_URL_<SERVICE>`, by the SDK's service name.
     service_endpoints: Vec<(&'static str, String)>,
+    /// The SDK config (and HTTPS client) every client built from this
+    /// environment derives from: built by the first, at init.
+    #[cfg(any(
+        feature = "dynamodb",
+        feature = "ses",
+        feature = "sns",
+        feature = "kms",
+        feature = "sqs",
+        feature = "cognito",
+        feature = "secrets-manager"
+    ))]
+    pub(crate) sdk: crate::aws::SharedSdkConfig,
 }
 
 /// The SDK services rekey calls, by the name their endpoint variable uses.
@@ -63,6 +75,7 @@ impl AwsEnvironment {
                 .into_iter()
                 .map(|(_, service, url)| (service, url))
                 .collect(),
+            ..Self::default()
         }
     }
 
