@@ -192,6 +192,38 @@ mod tests {
     }
 
     #[test]
+    fn the_clients_of_one_environment_share_one_base_config_each_with_its_endpoint() {
+        let vars: HashMap<String, String> = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ("AWS_REGION", "eu-west-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut env = crate::config::EnvReader::new(|name| vars.get(name).cloned());
+        let aws = AwsEnvironment::read(&mut env);
+        env.finish().expect("endpoints on this machine");
+        let unbuilt = aws.clone();
+        assert!(aws.sdk.0.get().is_none(), "nothing is built by reading");
+        let dynamo = environment_sdk_config(&aws, "DYNAMODB");
+        let base = aws.sdk.0.get().expect("built by the first client");
+        assert_eq!(
+            base.endpoint_url(),
+            None,
+            "the base names no service's endpoint"
+        );
+        let ses = environment_sdk_config(&aws, "SESV2");
+        assert_eq!(dynamo.endpoint_url(), Some("http://127.0.0.1:8000"));
+        assert_eq!(ses.endpoint_url(), Some("http://127.0.0.1:5000"));
+        for c in [&dynamo, &ses] {
+            assert_eq!(c.region().map(|r| r.as_ref()), Some("eu-west-1"));
+            assert!(c.http_client().is_some() && c.credentials_provider().is_some());
+        }
+        assert_eq!(aws, unbuilt, "the cache is not part of what was read");
+    }
+
+    #[test]
     fn region_from_aws_region_then_aws_default_region() {
         let both = [
             ("AWS_REGION", "eu-west-1"),
