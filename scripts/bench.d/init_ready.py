@@ -102,7 +102,8 @@ def report_lines(stats, seen, arch):
              "bare `lambda_runtime` binary (scripts/bench.d/bare-runtime) built with the same release profile in "
              "the same run. p90: the 90th percentile. CPU: the time all the process's threads had run when "
              "its first `GET next` arrived (/proc/PID/task/*/schedstat; it then waits on the answer), the part "
-             "of init that does not depend on what else the shared machine runs.", "",
+             "of init that depends least on what else the shared machine runs (a loaded machine still inflates it, "
+             "through the caches the neighbours share: compare within one run).", "",
              f"Target (issue 22): every function within {WITHIN_MS:g} ms of {REFERENCE}'s median, same run.", "",
              "| binary | init to ready, p50 | p90 | vs floor | vs reset-page | CPU to ready, p50 | vs reset-page "
              "| first request, p50 | p90 | answers |",
