@@ -101,7 +101,7 @@ fn build(file: &Path, out: Option<PathBuf>, top: Option<usize>) -> Result<(), St
     }
     let read = keys.len();
     let bytes = format::build(keys).map_err(|e| format!("{}: {e}", file.display()))?;
-    let list = Blocklist::from_bytes(&bytes)?;
+    let list = Blocklist::from_bytes(&bytes).map_err(|e| e.to_string())?;
     let mut f = std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     f.write_all(&bytes)
         .map_err(|e| format!("{}: {e}", out.display()))?;

@@ -35,8 +35,37 @@ pub enum PwnedVerdict {
     NotFound,
     /// Seen this many times in breaches.
     Found(u64),
-    /// No usable answer in time; the reason has no part of the password.
-    Unavailable(String),
+    /// No usable answer in time.
+    Unavailable(RangeError),
+}
+
+/// Why the range API gave no usable answer. No variant carries any part of
+/// the password, its hash or the prefix sent: these reach the log.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("timeout")]
+    Timeout,
+    #[error("connection failed")]
+    Connect,
+    #[error("transport error")]
+    Transport,
+    /// The base URL does not make a request (configuration checks it).
+    #[error("request not built from the base URL")]
+    Request,
+    #[error("status {0}")]
+    Status(u16),
+    #[error("body not read")]
+    Body,
+    #[error("answer too large")]
+    TooLarge,
+    #[error("answer not UTF-8")]
+    NotUtf8,
+    #[error("not a range answer")]
+    NotARangeAnswer,
+    /// Only in a function built without the `pwned-passwords` feature,
+    /// which never configures the check.
+    #[error("built without the range check")]
+    NotBuilt,
 }
 
 #[derive(Clone)]
@@ -184,17 +213,17 @@ impl PwnedCheck {
     pub async fn lookup(&self, password: &str) -> PwnedVerdict {
         let (prefix, suffix) = range_parts(password);
         match tokio::time::timeout(self.timeout, self.range(&prefix)).await {
-            Err(_) => PwnedVerdict::Unavailable("timeout".into()),
+            Err(_) => PwnedVerdict::Unavailable(RangeError::Timeout),
             Ok(Err(reason)) => PwnedVerdict::Unavailable(reason),
             Ok(Ok(body)) => match count_in_range(&body, &suffix) {
-                None => PwnedVerdict::Unavailable("not a range answer".into()),
+                None => PwnedVerdict::Unavailable(RangeError::NotARangeAnswer),
                 Some(n) if n >= self.min_count => PwnedVerdict::Found(n),
                 Some(_) => PwnedVerdict::NotFound,
             },
         }
     }
 
-    async fn range(&self, prefix: &str) -> Result<String, String> {
+    async fn range(&self, prefix: &str) -> Result<String, RangeError> {
         use aws_smithy_runtime_api::client::http::HttpConnector;
         use aws_smithy_types::body::SdkBody;
         use aws_smithy_types::byte_stream::ByteStream;
@@ -204,37 +233,32 @@ impl PwnedCheck {
             .header("add-padding", "true")
             .header("user-agent", concat!("rekey/", env!("CARGO_PKG_VERSION")))
             .body(SdkBody::empty())
-            .map_err(|e| e.to_string())
+            .map_err(|_| RangeError::Request)
             .and_then(|r| {
-                aws_smithy_runtime_api::http::Request::try_from(r).map_err(|e| e.to_string())
+                aws_smithy_runtime_api::http::Request::try_from(r).map_err(|_| RangeError::Request)
             })?;
         let response = self.client.call(request).await.map_err(|e| {
             if e.is_timeout() {
-                "timeout"
+                RangeError::Timeout
             } else if e.is_io() {
-                "connection failed"
+                RangeError::Connect
             } else {
-                "transport error"
+                RangeError::Transport
             }
-            .to_string()
         })?;
         let status = response.status().as_u16();
         if status != 200 {
-            return Err(format!("status {status}"));
+            return Err(RangeError::Status(status));
         }
         let mut stream = ByteStream::new(response.into_body());
         let mut body = Vec::new();
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|_| "body not read".to_string())?
-        {
+        while let Some(chunk) = stream.try_next().await.map_err(|_| RangeError::Body)? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BODY {
-                return Err("answer too large".into());
+                return Err(RangeError::TooLarge);
             }
         }
-        String::from_utf8(body).map_err(|_| "answer not UTF-8".into())
+        String::from_utf8(body).map_err(|_| RangeError::NotUtf8)
     }
 }
 
@@ -242,7 +266,7 @@ impl PwnedCheck {
 impl PwnedCheck {
     /// Never called: `read` configures no check in such a build.
     pub async fn lookup(&self, _: &str) -> PwnedVerdict {
-        PwnedVerdict::Unavailable("built without the range check".into())
+        PwnedVerdict::Unavailable(RangeError::NotBuilt)
     }
 }
 

@@ -22,6 +22,24 @@ pub const MAGIC: &[u8; 8] = b"RKBLOCK1";
 /// Where the fingerprints start.
 pub const HEADER_LEN: usize = 8 + 4 + Descriptor::DMA_LEN;
 
+/// Why a list could not be built or a file read as one. Nothing here
+/// quotes the list: its entries are passwords.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("the list has no entries")]
+    Empty,
+    #[error("the list has more than 2^32 distinct entries")]
+    TooMany,
+    /// xorf's construction failed (it retries seeds itself; not seen in
+    /// practice with distinct keys).
+    #[error("the filter was not built: {0}")]
+    Filter(&'static str),
+    #[error("not a rekey blocklist (build one with `rekeyctl password blocklist build`)")]
+    NotABlocklist,
+    #[error("the blocklist file is truncated or damaged")]
+    Damaged,
+}
+
 /// NFKC, Unicode full case folding, NFKC again (folding can undo a
 /// normalisation): "ＰａｓｓＷＯＲＤ" and "password" are one entry.
 pub fn fold(text: &str) -> String {
@@ -65,14 +83,14 @@ pub fn line_key(line: &str) -> Option<u64> {
 
 /// The file for a set of keys (duplicates are dropped first: the filter's
 /// construction fails on them).
-pub fn build(mut keys: Vec<u64>) -> Result<Vec<u8>, String> {
+pub fn build(mut keys: Vec<u64>) -> Result<Vec<u8>, FormatError> {
     keys.sort_unstable();
     keys.dedup();
     if keys.is_empty() {
-        return Err("the list has no entries".into());
+        return Err(FormatError::Empty);
     }
-    let count = u32::try_from(keys.len()).map_err(|_| "more than 2^32 entries".to_string())?;
-    let filter = BinaryFuse16::try_from(&keys).map_err(|e| format!("filter not built: {e}"))?;
+    let count = u32::try_from(keys.len()).map_err(|_| FormatError::TooMany)?;
+    let filter = BinaryFuse16::try_from(&keys).map_err(FormatError::Filter)?;
     let mut out = Vec::with_capacity(HEADER_LEN + filter.fingerprints.len() * 2);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&count.to_le_bytes());
@@ -87,11 +105,9 @@ pub fn build(mut keys: Vec<u64>) -> Result<Vec<u8>, String> {
 
 /// The header of a file, checked so that no lookup can index outside the
 /// fingerprints: (number of keys, descriptor, number of fingerprints).
-pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), String> {
+pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), FormatError> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-        return Err(
-            "not a rekey blocklist (build one with `rekeyctl password blocklist build`)".into(),
-        );
+        return Err(FormatError::NotABlocklist);
     }
     let word =
         |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
@@ -114,7 +130,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<(u32, Descriptor, usize), String> {
         || !(descriptor.segment_count_length as usize).is_multiple_of(segment)
         || needed.is_none_or(|n| n > fingerprints)
     {
-        return Err("the blocklist file is truncated or damaged".into());
+        return Err(FormatError::Damaged);
     }
     Ok((count, descriptor, fingerprints))
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use xorf::{BinaryFuse16, BinaryFuse16Ref, Filter, FilterRef};
 
-pub use format::fold;
+pub use format::{FormatError, fold};
 
 /// The bundled list's file, aligned so that its fingerprints can be read
 /// as `u16` in place.
@@ -36,10 +36,21 @@ static BUNDLED_HEAD: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
 pub const BUNDLED_ENTRIES: usize = 100_000;
 pub const BUNDLED_HEAD_ENTRIES: usize = 10_000;
 
+/// An operator's list that could not be loaded; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum BlocklistError {
-    #[error("{path}: {reason}")]
-    File { path: String, reason: String },
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Format {
+        path: String,
+        #[source]
+        source: FormatError,
+    },
 }
 
 enum Fingerprints {
@@ -95,7 +106,7 @@ impl Blocklist {
     }
 
     /// A list from the bytes of a file `format::build` wrote.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, FormatError> {
         let (entries, descriptor, count) = format::parse_header(bytes)?;
         let fingerprints = bytes[format::HEADER_LEN..]
             .chunks_exact(2)
@@ -113,12 +124,15 @@ impl Blocklist {
 
     /// Reads a list an operator built; every problem names the file.
     pub fn load(path: &Path) -> Result<Self, BlocklistError> {
-        let fail = |reason: String| BlocklistError::File {
-            path: path.display().to_string(),
-            reason,
-        };
-        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-        Self::from_bytes(&bytes).map_err(fail)
+        let path_text = || path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| BlocklistError::Read {
+            path: path_text(),
+            source,
+        })?;
+        Self::from_bytes(&bytes).map_err(|source| BlocklistError::Format {
+            path: path_text(),
+            source,
+        })
     }
 
     /// Distinct entries in the list.
@@ -208,13 +222,20 @@ mod tests {
     fn damaged_files_are_refused_not_read_out_of_bounds() {
         let bytes = format::build((0..1000).collect()).unwrap();
         assert!(Blocklist::from_bytes(&bytes).is_ok());
-        assert!(Blocklist::from_bytes(&bytes[..bytes.len() - 2]).is_err());
-        assert!(Blocklist::from_bytes(&bytes[..20]).is_err());
+        let refused = |b: &[u8]| Blocklist::from_bytes(b).err();
+        assert_eq!(
+            refused(&bytes[..bytes.len() - 2]),
+            Some(FormatError::Damaged)
+        );
+        assert_eq!(refused(&bytes[..20]), Some(FormatError::NotABlocklist));
         let mut wrong = bytes.clone();
         wrong[20] ^= 0x40; // segment length no longer a power of two
-        assert!(Blocklist::from_bytes(&wrong).is_err());
-        assert!(Blocklist::from_bytes(b"123456\npassword\n").is_err());
-        assert!(format::build(vec![]).is_err());
+        assert_eq!(refused(&wrong), Some(FormatError::Damaged));
+        assert_eq!(
+            refused(b"123456\npassword\n"),
+            Some(FormatError::NotABlocklist)
+        );
+        assert_eq!(format::build(vec![]), Err(FormatError::Empty));
         for n in 1..4 {
             let small = format::build((0..n).collect()).unwrap();
             let l = Blocklist::from_bytes(&small).unwrap();
