@@ -3,15 +3,7 @@
 
 pub mod access_token;
 pub mod app;
-#[cfg(any(
-    feature = "dynamodb",
-    feature = "ses",
-    feature = "sns",
-    feature = "kms",
-    feature = "sqs",
-    feature = "cognito",
-    feature = "secrets-manager"
-))]
+#[cfg(feature = "aws-sdk")]
 pub mod aws;
 pub mod clock;
 pub mod config;

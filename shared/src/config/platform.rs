@@ -16,15 +16,7 @@ pub struct AwsEnvironment {
     service_endpoints: Vec<(&'static str, String)>,
     /// The SDK config (and HTTPS client) every client built from this
     /// environment derives from: built by the first, at init.
-    #[cfg(any(
-        feature = "dynamodb",
-        feature = "ses",
-        feature = "sns",
-        feature = "kms",
-        feature = "sqs",
-        feature = "cognito",
-        feature = "secrets-manager"
-    ))]
+    #[cfg(feature = "aws-sdk")]
     pub(crate) sdk: crate::aws::SharedSdkConfig,
 }
 
