@@ -78,31 +78,47 @@ impl LinkTemplates {
                 "the reset link template, e.g. https://app.example.com/reset?token={token}",
             )
             .and_then(|raw| parse_link(env, "REKEY_RESET_URL", &raw, &["token"]));
-        // The other links default to the same front end.
+        // The other links default to the same front end. Built beside the
+        // checked reset link, they need no trial parses (a third of init's
+        // configuration time); a template the operator sets gets them all.
         let front = default_link
             .as_ref()
             .map(LinkTemplate::origin)
             .unwrap_or_else(|| "https://app.example.com".into());
-        let recover = env
-            .optional("REKEY_RECOVER_URL")
-            .unwrap_or_else(|| format!("{front}/account/reset?validation_code={{token}}"));
-        let recover = parse_link(env, "REKEY_RECOVER_URL", &recover, &["token"]);
-        let signed = env.optional("REKEY_SIGNED_RESET_URL").unwrap_or_else(|| {
-            format!("{front}/reset-password/?user_id={{user_id}}&timestamp={{timestamp}}&signature={{signature}}")
-        });
-        let signed = parse_link(
-            env,
-            "REKEY_SIGNED_RESET_URL",
-            &signed,
-            &["user_id", "timestamp", "signature"],
-        );
-        let code = env.optional("REKEY_CODE_URL").unwrap_or_else(|| {
-            format!(
-                "{front}/reset/code?userID={{{{.UserID}}}}&code={{{{.Code}}}}&orgID={{{{.OrgID}}}}"
-            )
-        });
-        let code = match CodeUrlTemplate::parse(&code) {
-            Ok(t) => Some(t),
+        let recover = match env.optional("REKEY_RECOVER_URL") {
+            Some(raw) => parse_link(env, "REKEY_RECOVER_URL", &raw, &["token"]),
+            None => default_link
+                .as_ref()
+                .map(|d| LinkTemplate::beside(d, "/account/reset?validation_code={token}")),
+        };
+        let signed = match env.optional("REKEY_SIGNED_RESET_URL") {
+            Some(raw) => parse_link(
+                env,
+                "REKEY_SIGNED_RESET_URL",
+                &raw,
+                &["user_id", "timestamp", "signature"],
+            ),
+            None => default_link.as_ref().map(|d| {
+                LinkTemplate::beside(
+                    d,
+                    "/reset-password/?user_id={user_id}&timestamp={timestamp}&signature={signature}",
+                )
+            }),
+        };
+        let code = match env.optional("REKEY_CODE_URL") {
+            Some(raw) => CodeUrlTemplate::parse(&raw).map(Some),
+            None => default_link
+                .as_ref()
+                .map(|d| {
+                    CodeUrlTemplate::beside(
+                        d,
+                        "/reset/code?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}",
+                    )
+                })
+                .transpose(),
+        };
+        let code = match code {
+            Ok(t) => t,
             Err(e) => {
                 env.problems
                     .push(format!("REKEY_CODE_URL is not valid: {e}"));

@@ -3,6 +3,8 @@
 //! the text to the phone number as a transactional SMS, with the optional
 //! sender ID and origination number.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
@@ -25,11 +27,17 @@ const PERMANENT: &[&str] = &[
 ];
 
 pub struct SnsTexter {
-    client: Client,
+    client: SnsClient,
     /// `AWS.SNS.SMS.SenderID`: 1-11 letters and digits, where supported.
     sender_id: Option<String>,
     /// `AWS.MM.SMS.OriginationNumber`: an E.164 number the account owns.
     origination_number: Option<String>,
+}
+
+/// The client, or what makes it at the first text.
+enum SnsClient {
+    Ready(Client),
+    OnFirstText(aws_config::SdkConfig, OnceLock<Client>),
 }
 
 impl SnsTexter {
@@ -39,23 +47,59 @@ impl SnsTexter {
         origination_number: Option<String>,
     ) -> Self {
         Self {
-            client,
+            client: SnsClient::Ready(client),
             sender_id,
             origination_number,
         }
     }
 
-    /// A client from the function's environment (`config::TextSender`).
+    /// A texter that makes its client when it sends its first text. An SDK
+    /// client costs about 0.55 M instructions at init (its crate's endpoint
+    /// partition table is parsed then), a third of send-email's time to
+    /// ready; where texts are off it is made only for a text queued before
+    /// they were turned off, which is still sent.
+    pub fn on_first_text(
+        config: aws_config::SdkConfig,
+        sender_id: Option<String>,
+        origination_number: Option<String>,
+    ) -> Self {
+        Self {
+            client: SnsClient::OnFirstText(config, OnceLock::new()),
+            sender_id,
+            origination_number,
+        }
+    }
+
+    /// A texter from the function's environment (`config::TextSender`):
+    /// its client made at init when texts are on, else at the first text.
     pub fn from_settings(
         texts: &crate::config::TextSender,
         aws: &crate::config::AwsEnvironment,
+        texts_on: bool,
     ) -> Self {
         let config = crate::aws::environment_sdk_config(aws, "SNS");
-        Self::new(
-            Client::new(&config),
-            texts.sender_id.clone(),
-            texts.origination_number.clone(),
-        )
+        let (sender_id, origination_number) =
+            (texts.sender_id.clone(), texts.origination_number.clone());
+        if texts_on {
+            Self::new(Client::new(&config), sender_id, origination_number)
+        } else {
+            Self::on_first_text(config, sender_id, origination_number)
+        }
+    }
+
+    /// Whether the client has been made (it is, once a text was sent).
+    pub fn client_made(&self) -> bool {
+        match &self.client {
+            SnsClient::Ready(_) => true,
+            SnsClient::OnFirstText(_, client) => client.get().is_some(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        match &self.client {
+            SnsClient::Ready(client) => client,
+            SnsClient::OnFirstText(config, client) => client.get_or_init(|| Client::new(config)),
+        }
     }
 }
 
@@ -78,7 +122,7 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, TextError> {
 impl TextSender for SnsTexter {
     async fn send(&self, text: &TextMessage) -> Result<(), TextError> {
         let opted_out = self
-            .client
+            .client()
             .check_if_phone_number_is_opted_out()
             .phone_number(text.to.as_str())
             .send()
@@ -89,7 +133,7 @@ impl TextSender for SnsTexter {
             return Err(TextError::Rejected("OptedOut".into()));
         }
         let mut publish = self
-            .client
+            .client()
             .publish()
             .phone_number(text.to.as_str())
             .message(&text.body)

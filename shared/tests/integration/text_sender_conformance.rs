@@ -53,6 +53,14 @@ async fn adapters() -> Vec<(&'static str, Adapter)> {
     vec![
         ("sns", Adapter::Sns(sns_texter().await)),
         (
+            "sns, client made at the first text",
+            Adapter::Sns(rekey::sms::sns::SnsTexter::on_first_text(
+                aws_config().await,
+                Some("Acme".into()),
+                None,
+            )),
+        ),
+        (
             "file",
             Adapter::File(FileTexter::new(dir.path().join("outbox")), dir),
         ),
@@ -87,6 +95,25 @@ async fn every_text_sender_delivers_each_text_whole_to_its_number() {
         assert_eq!(sent, expected, "{name}");
         assert!(adapter.sent_to(&other).await.is_empty(), "{name}");
     }
+}
+
+/// send-email where texts are off: no SNS client at init, and a text
+/// queued before they were turned off is still sent.
+#[tokio::test]
+async fn sns_made_at_the_first_text_makes_its_client_then_and_sends_it() {
+    let sns = rekey::sms::sns::SnsTexter::on_first_text(aws_config().await, None, None);
+    assert!(!sns.client_made(), "no client before a text");
+    let to = unique_phone();
+    let body = "Acme: your password reset code is K7P2QX.";
+    sns.send(&TextMessage {
+        to: to.clone(),
+        body: body.into(),
+    })
+    .await
+    .unwrap();
+    assert!(sns.client_made());
+    assert_eq!(sent_texts(to.as_str()).await, vec![body.to_string()]);
+    assert!(sns_texter().await.client_made(), "made at init");
 }
 
 #[tokio::test]
