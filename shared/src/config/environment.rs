@@ -20,7 +20,11 @@ impl Environment {
     /// The process environment, an empty value counting as unset (as
     /// template.yaml's `!Ref AWS::NoValue` arrives under `sam local`).
     pub fn process() -> Self {
-        Self::new(|name| super::env::process_variable(name).filter(|v| !v.is_empty()))
+        // One pass over the environment: init reads about a hundred names,
+        // and each `std::env::var` takes the environment's lock and scans
+        // it (about 1 000 instructions a read). Only init reads it, before
+        // anything could change it.
+        Self::from_pairs(super::env::process_variables())
     }
 
     pub fn new(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
@@ -71,5 +75,25 @@ impl Environment {
     /// Every name read so far.
     pub fn names_read(&self) -> BTreeSet<String> {
         self.read.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_process_environment_reads_as_std_env_var_does_and_records_each_name() {
+        let env = Environment::process();
+        let mut names = BTreeSet::new();
+        for (name, value) in std::env::vars() {
+            let expected = (!value.is_empty()).then_some(value);
+            assert_eq!(env.get(&name), expected, "{name}");
+            names.insert(name);
+        }
+        assert!(!names.is_empty(), "cargo test runs with some environment");
+        assert_eq!(env.get("REKEY_NOT_A_VARIABLE_ANYONE_SETS"), None);
+        names.insert("REKEY_NOT_A_VARIABLE_ANYONE_SETS".into());
+        assert_eq!(env.names_read(), names);
     }
 }
