@@ -25,13 +25,6 @@ pub(super) fn process_variable(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// The whole process environment; a name or value that is not Unicode is
-/// left out, as `std::env::var` reads it as unset.
-pub(super) fn process_variables() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-}
-
 impl<'a> EnvReader<'a> {
     pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
         let set = |name: &str| lookup(name).filter(|v| !v.is_empty());

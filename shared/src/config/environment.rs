@@ -20,11 +20,10 @@ impl Environment {
     /// The process environment, an empty value counting as unset (as
     /// template.yaml's `!Ref AWS::NoValue` arrives under `sam local`).
     pub fn process() -> Self {
-        // One pass over the environment: init reads about a hundred names,
-        // and each `std::env::var` takes the environment's lock and scans
-        // it (about 1 000 instructions a read). Only init reads it, before
-        // anything could change it.
-        Self::from_pairs(super::env::process_variables())
+        // Read name by name: a copy of the whole environment (about 2 000
+        // instructions a variable, and Lambda sets dozens) costs more at
+        // init than the reads it would save.
+        Self::new(|name| super::env::process_variable(name).filter(|v| !v.is_empty()))
     }
 
     pub fn new(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
