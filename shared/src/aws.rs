@@ -1,5 +1,6 @@
 //! AWS SDK configuration: rekeyctl's (the SDK's default chain) and the
-//! Lambdas' (the environment only), each on rekey's HTTPS client.
+//! Lambdas' (the environment only), each on rekey's HTTPS client; and how
+//! a failed SDK call is named.
 
 use std::time::Duration;
 
@@ -102,6 +103,37 @@ impl PartialEq for SharedSdkConfig {
 }
 
 impl Eq for SharedSdkConfig {}
+
+/// What a failed SDK call was, by kind only: the error's code when it
+/// looks like one AWS writes (`MessageRejected`, `Throttling`), else the
+/// class of failure. Never the message: SES's `MessageRejected` lists the
+/// recipients and SNS's `InvalidParameter` quotes the number, and whatever
+/// holds the error (a log line, a metric) would carry them.
+pub fn failure_kind<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    match e {
+        SdkError::ServiceError(_) => match e.code() {
+            Some(code) if is_error_code(code) => code.to_string(),
+            Some(_) => "service error with an unrecognised code".to_string(),
+            None => "service error without a code".to_string(),
+        },
+        SdkError::TimeoutError(_) => "timeout".to_string(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
+        SdkError::ResponseError(_) => "unreadable response".to_string(),
+        SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
+        _ => "unknown SDK error".to_string(),
+    }
+}
+
+/// An error code as AWS writes them: kept only if it looks like one, never
+/// free text.
+fn is_error_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+}
 
 #[cfg(test)]
 mod tests {

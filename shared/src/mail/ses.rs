@@ -82,30 +82,13 @@ impl Mailer for SesMailer {
 /// is never kept, since `MessageRejected` lists the recipients' addresses
 /// and whatever holds the error (a log line, a metric) would carry them.
 fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> MailError {
-    let kind = match e {
-        SdkError::ServiceError(_) => match e.code() {
-            Some(code) if is_error_code(code) => code.to_string(),
-            Some(_) => "service error with an unrecognised code".to_string(),
-            None => "service error without a code".to_string(),
-        },
-        SdkError::TimeoutError(_) => "timeout".to_string(),
-        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
-        SdkError::ResponseError(_) => "unreadable response".to_string(),
-        SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
-        _ => "unknown SDK error".to_string(),
-    };
+    let kind = crate::aws::failure_kind(e);
     let kind = Box::new(ServiceFailure(kind));
     if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
         MailError::Rejected(kind)
     } else {
         MailError::Unavailable(kind)
     }
-}
-
-/// An error code as AWS writes them (`MessageRejected`, `Throttling`): a
-/// code is kept only if it looks like one, never free text.
-fn is_error_code(code: &str) -> bool {
-    (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
 }
 
 #[cfg(test)]

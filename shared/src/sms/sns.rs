@@ -156,28 +156,12 @@ impl TextSender for SnsTexter {
 /// an invalid number quotes the number ("+1555... is not valid to publish
 /// to"), so it is never kept.
 fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> TextError {
-    let kind = match e {
-        SdkError::ServiceError(_) => match e.code() {
-            Some(code) if is_error_code(code) => code.to_string(),
-            Some(_) => "service error with an unrecognised code".to_string(),
-            None => "service error without a code".to_string(),
-        },
-        SdkError::TimeoutError(_) => "timeout".to_string(),
-        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
-        SdkError::ResponseError(_) => "unreadable response".to_string(),
-        SdkError::ConstructionFailure(_) => "request construction failure".to_string(),
-        _ => "unknown SDK error".to_string(),
-    };
+    let kind = crate::aws::failure_kind(e);
     if e.code().is_some_and(|c| PERMANENT.contains(&c)) {
         TextError::Rejected(kind)
     } else {
         TextError::Unavailable(kind)
     }
-}
-
-/// An error code as AWS writes them: kept only if it looks like one.
-fn is_error_code(code: &str) -> bool {
-    (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
 }
 
 #[cfg(test)]
