@@ -37,7 +37,7 @@ pub struct SnsTexter {
 /// The client, or what makes it at the first text.
 enum SnsClient {
     Ready(Client),
-    OnFirstText(aws_config::SdkConfig, OnceLock<Client>),
+    OnFirstText(Box<aws_config::SdkConfig>, OnceLock<Client>),
 }
 
 impl SnsTexter {
@@ -64,7 +64,7 @@ impl SnsTexter {
         origination_number: Option<String>,
     ) -> Self {
         Self {
-            client: SnsClient::OnFirstText(config, OnceLock::new()),
+            client: SnsClient::OnFirstText(Box::new(config), OnceLock::new()),
             sender_id,
             origination_number,
         }
