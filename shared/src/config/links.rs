@@ -79,7 +79,7 @@ impl LinkTemplates {
             )
             .and_then(|raw| parse_link(env, "REKEY_RESET_URL", &raw, &["token"]));
         // The other links default to the same front end. Built beside the
-        // checked reset link, they need no trial parses (a third of init's
+        // checked reset link, they need no trial parses (more than half of init's
         // configuration time); a template the operator sets gets them all.
         let front = default_link
             .as_ref()
