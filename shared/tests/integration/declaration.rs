@@ -39,9 +39,12 @@ fn quoted_list(text: &str, start: &str) -> BTreeSet<String> {
 
 #[test]
 fn each_function_is_a_workspace_crate_with_its_declared_features() {
+    // Directories: functions/ also holds the build script they share (init_layout.rs).
     let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(crates, declared(), "functions/* vs Function::ALL");
 
@@ -65,6 +68,12 @@ fn each_function_is_a_workspace_crate_with_its_declared_features() {
         };
         let want: BTreeSet<String> = f.features().iter().map(|s| s.to_string()).collect();
         assert_eq!(features, want, "{}: the rekey features", f.name());
+        // Release builds link init's code first (docs/benchmarks.md, "Init layout").
+        assert!(
+            manifest.contains("\nbuild = \"../init_layout.rs\"\n"),
+            "{}: Cargo.toml does not name functions/init_layout.rs as its build script",
+            f.name()
+        );
     }
 }
 
