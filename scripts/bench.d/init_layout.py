@@ -148,8 +148,9 @@ def script_text(symbols):
              " * list only leaves init code where it was. */",
              "SECTIONS {",
              f"  {SECTION} : {{"]
-    lines += [f"    *(.text.{p})" for p in sorted(symbols)]
-    lines += [f"    *(.text.{p})" for p in sorted(anyhash)]
+    # `#[cold]` functions (hashbrown's rehash, say) are in `.text.unlikely.<name>`.
+    lines += [f"    *(.text.{p} .text.unlikely.{p})" for p in sorted(symbols)]
+    lines += [f"    *(.text.{p} .text.unlikely.{p})" for p in sorted(anyhash)]
     lines += ["  }", "} INSERT BEFORE .text;", ""]
     return "\n".join(lines)
 
