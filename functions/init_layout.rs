@@ -1,14 +1,13 @@
 //! Every function's build script (`build = "../init_layout.rs"`).
 //!
 //! Release builds for Linux link the code that `main` runs before it asks
-//! for its first event into one output section at the start of the
-//! executable code (init_layout.ld, written by `scripts/bench
-//! --init-layout`). Spread through a 4 MiB `.text`, that code (about
-//! 600 KiB) touched three times as many pages, each one a page fault at
-//! cold start and a mapping the kernel sets up; together, send-email
-//! started about 0.3 ms sooner (docs/benchmarks.md, "Init layout").
-//! The script only orders sections: a stale list costs speed, never
-//! correctness. Debug builds (the tests) link as before.
+//! for its first event into one output section ahead of the rest of the
+//! code (init_layout.ld, written by `scripts/bench --init-layout`). Left
+//! spread through a 4 MiB `.text`, that code made init touch twice as many
+//! code pages, each a page fault, and the kernel map about four times as
+//! much code around them (docs/architecture.md, "Init layout"). The script
+//! only orders sections: a stale list costs speed, never correctness.
+//! Debug builds (the tests) link as before.
 
 use std::env;
 use std::path::Path;
