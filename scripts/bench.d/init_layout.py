@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import threading
 
-# The output section the script adds; scripts/bench and scripts/checks/sam-local look for it.
+# The output section the script adds; scripts/checks/sam-local looks for it.
 SECTION = ".text.rekey_init"
 SCRIPT = os.path.join("functions", "init_layout.ld")
 # cargo lambda builds for these CPUs unless RUSTFLAGS is set, which the

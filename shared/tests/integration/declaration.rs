@@ -68,7 +68,7 @@ fn each_function_is_a_workspace_crate_with_its_declared_features() {
         };
         let want: BTreeSet<String> = f.features().iter().map(|s| s.to_string()).collect();
         assert_eq!(features, want, "{}: the rekey features", f.name());
-        // Release builds link init's code first (docs/benchmarks.md, "Init layout").
+        // Release builds link init's code first (docs/architecture.md, "Init layout").
         assert!(
             manifest.contains("\nbuild = \"../init_layout.rs\"\n"),
             "{}: Cargo.toml does not name functions/init_layout.rs as its build script",
