@@ -183,8 +183,9 @@ if __name__ == "__main__":
     # `init_layout.py BOOTSTRAP...` (scripts/checks/sam-local): fails unless
     # every binary links init's code first, as its build script asks.
     import sys
-    missing = [p for p in sys.argv[1:] if section_size(p) == 0]
-    for p in sys.argv[1:]:
-        print(f"{p}: {SECTION} {section_size(p) // 1024} KiB")
+    sizes = {p: section_size(p) for p in sys.argv[1:]}
+    for p, size in sizes.items():
+        print(f"{p}: {SECTION} {size // 1024} KiB")
+    missing = [p for p, size in sizes.items() if size == 0]
     if missing or len(sys.argv) < 2:
         raise SystemExit(f"no {SECTION} section (functions/init_layout.rs did not apply): {', '.join(missing) or 'no binaries given'}")
